@@ -1,1 +1,67 @@
-//! placeholder
+//! An embeddable Model Context Protocol server framework.
+//!
+//! Write plain async Rust functions; `#[mcp_server]` and `#[mcp_tool]` turn
+//! them into MCP tools with JSON Schemas built from their types and doc
+//! comments, served to every protocol revision from 2024-11-05 to 2026-07-28.
+//!
+//! ```no_run
+//! use mcp_server::prelude::*;
+//!
+//! struct Calc;
+//!
+//! #[mcp_server]
+//! impl Calc {
+//!     /// Add two integers.
+//!     #[mcp_tool]
+//!     async fn add(&self, /** First addend. */ a: i64, /** Second addend. */ b: i64) -> i64 {
+//!         a + b
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), mcp_server::ServerError> {
+//!     Calc.serve_stdio().await
+//! }
+//! ```
+#![warn(missing_docs)]
+
+mod context;
+mod error;
+mod handler;
+mod router;
+pub mod schema;
+mod server;
+mod session;
+pub mod testing;
+mod tool;
+pub mod transport;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use context::RequestContext;
+pub use error::ServerError;
+pub use handler::{IntoToolOutput, Json, ToolArg, ToolResult};
+pub use mcp_macros::{mcp_server, mcp_tool};
+pub use server::{Server, ServerBuilder, ServerDefinition, ServerInfo};
+pub use tool::{BoxFuture, ToolCall, ToolDef};
+
+/// The protocol model: messages, revisions, errors and the codec.
+pub use mcp_core as core;
+pub use mcp_core::ProtocolVersion;
+pub use mcp_core::content::Content;
+pub use mcp_core::logging::LoggingLevel;
+
+pub use schemars;
+pub use serde;
+
+/// Everything a server author needs, in one import.
+pub mod prelude {
+    pub use crate::{
+        Content, IntoToolOutput, Json, LoggingLevel, ProtocolVersion, RequestContext, Server,
+        ServerDefinition, ToolCall, ToolDef, ToolResult, mcp_server, mcp_tool,
+    };
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+}

@@ -1,0 +1,107 @@
+//! JSON Schemas for tool arguments and outputs, shaped for real clients.
+//!
+//! schemars produces draft 2020-12 schemas. Several popular clients choke on
+//! parts of them, so the schemas MCP clients see have no `$schema` key, no
+//! root `title`, subschemas inlined instead of `$ref`s into `$defs` (recursive
+//! types keep their `$defs`), and `Option<T>` as an optional `T`, not a
+//! nullable union.
+
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde_json::{Map, Value};
+
+fn settings() -> SchemaSettings {
+    SchemaSettings::draft2020_12().with(|s| {
+        s.meta_schema = None;
+        s.inline_subschemas = true;
+        s.option_add_null_type = false;
+        s.option_nullable = false;
+    })
+}
+
+fn schema_object_for<T: JsonSchema>() -> Map<String, Value> {
+    let schema = settings().into_generator().into_root_schema_for::<T>();
+    let mut map = match Value::from(schema) {
+        Value::Object(map) => map,
+        // `true` accepts anything: an empty object schema says the same.
+        _ => Map::new(),
+    };
+    map.remove("$schema");
+    map.remove("title");
+    map
+}
+
+/// The `inputSchema` for an argument type: always an object schema.
+///
+/// An object with no properties gets `additionalProperties: false`, as the
+/// spec recommends for tools without parameters.
+pub fn input_schema_for<T: JsonSchema>() -> Map<String, Value> {
+    let mut map = schema_object_for::<T>();
+    map.insert("type".into(), Value::from("object"));
+    let no_properties = map
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_none_or(Map::is_empty);
+    if no_properties {
+        map.remove("properties");
+        map.remove("required");
+        map.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    map
+}
+
+/// The `outputSchema` for a structured output type. It may describe any JSON
+/// value; the codec wraps non-object schemas for revisions that require an
+/// object.
+pub fn output_schema_for<T: JsonSchema>() -> Map<String, Value> {
+    schema_object_for::<T>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    struct Args {
+        /// Who to greet.
+        name: String,
+        /// How.
+        greeting: Option<String>,
+        inner: Inner,
+    }
+
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    struct Inner {
+        level: u8,
+    }
+
+    #[test]
+    fn client_friendly_shape() {
+        let s = Value::Object(input_schema_for::<Args>());
+        assert!(s.get("$schema").is_none());
+        assert!(s.get("title").is_none());
+        assert!(s.get("$defs").is_none());
+        assert_eq!(s["type"], "object");
+        assert_eq!(s["properties"]["greeting"]["type"], "string");
+        assert_eq!(s["properties"]["name"]["description"], "Who to greet.");
+        assert_eq!(s["properties"]["inner"]["type"], "object");
+        let required: Vec<&str> = s["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(required, ["name", "inner"]);
+    }
+
+    #[derive(JsonSchema)]
+    struct Empty {}
+
+    #[test]
+    fn empty_args_forbid_extra_properties() {
+        let s = Value::Object(input_schema_for::<Empty>());
+        assert_eq!(s, serde_json::json!({"type": "object", "additionalProperties": false}));
+    }
+}

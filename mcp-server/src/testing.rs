@@ -1,0 +1,342 @@
+//! An in-process client for testing servers on every protocol revision.
+//!
+//! It talks to the server over an in-memory pipe through the same
+//! newline-delimited transport stdio uses, so tests exercise the real
+//! parsing, routing and encoding.
+//!
+//! ```
+//! use mcp_server::prelude::*;
+//! use mcp_server::testing::TestClient;
+//!
+//! struct Calc;
+//!
+//! #[mcp_server]
+//! impl Calc {
+//!     /// Add two integers.
+//!     #[mcp_tool]
+//!     async fn add(&self, /** First addend. */ a: i64, /** Second addend. */ b: i64) -> i64 {
+//!         a + b
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! for version in ProtocolVersion::ALL {
+//!     let client = TestClient::connect(Calc, version).await.unwrap();
+//!     let result = client.call_tool("add", serde_json::json!({"a": 2, "b": 3})).await.unwrap();
+//!     assert_eq!(result.content[0].as_text(), Some("5"));
+//! }
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use mcp_core::ProtocolVersion;
+use mcp_core::jsonrpc::{ErrorObject, Message, RequestId, error_code};
+use mcp_core::meta;
+use mcp_core::tool::{CallToolResult, Tool};
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::error::ServerError;
+use crate::server::Server;
+
+type Pending = Arc<std::sync::Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>>;
+
+/// How long a test waits for an answer before failing.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An in-process MCP client speaking one protocol revision.
+pub struct TestClient {
+    version: ProtocolVersion,
+    writer: Mutex<WriteHalf<DuplexStream>>,
+    pending: Pending,
+    notifications: Mutex<mpsc::UnboundedReceiver<Value>>,
+    unmatched: Mutex<mpsc::UnboundedReceiver<Value>>,
+    next_id: AtomicI64,
+    capabilities: Value,
+    initialize_result: Option<Value>,
+    server: Option<JoinHandle<Result<(), ServerError>>>,
+    reader: JoinHandle<()>,
+}
+
+impl fmt::Debug for TestClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestClient")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestClient {
+    /// Connects to `server` and, on stateful revisions, performs the
+    /// `initialize` handshake. On 2026-07-28 every request carries `_meta`.
+    ///
+    /// # Errors
+    /// The handshake failed.
+    pub async fn connect(server: impl Into<Server>, version: ProtocolVersion) -> Result<Self, ErrorObject> {
+        let mut client = Self::connect_raw(server.into(), version);
+        if !version.is_stateless() {
+            let result = client
+                .request(
+                    "initialize",
+                    json!({
+                        "protocolVersion": version.as_str(),
+                        "capabilities": client.capabilities.clone(),
+                        "clientInfo": {"name": "mcp-server-test-client", "version": env!("CARGO_PKG_VERSION")},
+                    }),
+                )
+                .await?;
+            client.notify("notifications/initialized", Value::Null).await;
+            client.initialize_result = Some(result);
+        }
+        Ok(client)
+    }
+
+    /// Connects without any handshake, to test what a server does with
+    /// requests that come before `initialize`. Requests carry no `_meta`
+    /// unless the revision is 2026-07-28.
+    pub fn connect_raw(server: Server, version: ProtocolVersion) -> Self {
+        let (client_side, server_side) = tokio::io::duplex(1 << 20);
+        let (server_read, server_write) = tokio::io::split(server_side);
+        let server = tokio::spawn(crate::transport::lines::serve(server, server_read, server_write));
+        let (read, writer) = tokio::io::split(client_side);
+        let pending: Pending = Arc::default();
+        let (notify_tx, notifications) = mpsc::unbounded_channel();
+        let (unmatched_tx, unmatched) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_loop(read, Arc::clone(&pending), notify_tx, unmatched_tx));
+        Self {
+            version,
+            writer: Mutex::new(writer),
+            pending,
+            notifications: Mutex::new(notifications),
+            unmatched: Mutex::new(unmatched),
+            next_id: AtomicI64::new(1),
+            capabilities: json!({}),
+            initialize_result: None,
+            server: Some(server),
+            reader,
+        }
+    }
+
+    /// The revision this client speaks.
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The server's `initialize` result (stateful revisions).
+    pub fn initialize_result(&self) -> Option<&Value> {
+        self.initialize_result.as_ref()
+    }
+
+    /// Sends a request and waits for its result. On 2026-07-28 the protocol
+    /// version, client capabilities and client info are added to `_meta`.
+    ///
+    /// # Errors
+    /// The JSON-RPC error the server answered with, or a -32603 error if no
+    /// answer came within ten seconds.
+    pub async fn request(&self, method: &str, params: Value) -> Result<Value, ErrorObject> {
+        let id = RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let params = self.with_meta(params, None);
+        let (tx, rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.clone(), tx);
+        let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method});
+        if !params.is_null() {
+            message["params"] = params;
+        }
+        self.send_line(&message.to_string()).await;
+        match tokio::time::timeout(TIMEOUT, rx).await {
+            Ok(Ok(answer)) => answer,
+            _ => Err(ErrorObject::new(
+                error_code::INTERNAL_ERROR,
+                format!("no answer to `{method}` within {TIMEOUT:?}"),
+            )),
+        }
+    }
+
+    /// Sends a notification.
+    pub async fn notify(&self, method: &str, params: Value) {
+        let mut message = json!({"jsonrpc": "2.0", "method": method});
+        if !params.is_null() {
+            message["params"] = params;
+        }
+        self.send_line(&message.to_string()).await;
+    }
+
+    /// Writes one raw line, as a misbehaving client would.
+    pub async fn send_line(&self, line: &str) {
+        let mut writer = self.writer.lock().await;
+        // A closed pipe shows up as a missing answer, which the caller reports.
+        let _ = writer.write_all(line.as_bytes()).await;
+        let _ = writer.write_all(b"\n").await;
+        let _ = writer.flush().await;
+    }
+
+    /// The next message that answered no request this client is waiting
+    /// for, such as the error for a line the server could not parse.
+    pub async fn next_unmatched(&self) -> Option<Value> {
+        let mut rx = self.unmatched.lock().await;
+        tokio::time::timeout(TIMEOUT, rx.recv()).await.ok().flatten()
+    }
+
+    /// The next notification from the server.
+    pub async fn next_notification(&self) -> Option<Value> {
+        let mut rx = self.notifications.lock().await;
+        tokio::time::timeout(TIMEOUT, rx.recv()).await.ok().flatten()
+    }
+
+    /// Every notification received so far.
+    pub async fn drain_notifications(&self) -> Vec<Value> {
+        let mut rx = self.notifications.lock().await;
+        let mut all = Vec::new();
+        while let Ok(n) = rx.try_recv() {
+            all.push(n);
+        }
+        all
+    }
+
+    /// `tools/list`.
+    ///
+    /// # Errors
+    /// The server's error, or a result that is not a tool list.
+    pub async fn list_tools(&self) -> Result<Vec<Tool>, ErrorObject> {
+        let result = self.request("tools/list", json!({})).await?;
+        serde_json::from_value(result["tools"].clone()).map_err(|e| bad_result("tools/list", &e))
+    }
+
+    /// `tools/call`.
+    ///
+    /// # Errors
+    /// The server's error, or a result that is not a tool result.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult, ErrorObject> {
+        let result = self
+            .request("tools/call", json!({"name": name, "arguments": arguments}))
+            .await?;
+        serde_json::from_value(result).map_err(|e| bad_result("tools/call", &e))
+    }
+
+    /// `tools/call` with a progress token; progress arrives as notifications.
+    ///
+    /// # Errors
+    /// As [`TestClient::call_tool`].
+    pub async fn call_tool_with_progress(
+        &self,
+        name: &str,
+        arguments: Value,
+        token: &str,
+    ) -> Result<CallToolResult, ErrorObject> {
+        let params = json!({"name": name, "arguments": arguments, "_meta": {"progressToken": token}});
+        let result = self.request("tools/call", params).await?;
+        serde_json::from_value(result).map_err(|e| bad_result("tools/call", &e))
+    }
+
+    /// Closes the connection and waits for the server to stop.
+    ///
+    /// # Errors
+    /// The server stopped with an error.
+    pub async fn close(mut self) -> Result<(), ServerError> {
+        let _ = self.writer.lock().await.shutdown().await;
+        match self.server.take() {
+            Some(server) => server.await?,
+            None => Ok(()),
+        }
+    }
+
+    fn with_meta(&self, params: Value, extra: Option<Map<String, Value>>) -> Value {
+        if !self.version.is_stateless() && extra.is_none() {
+            return params;
+        }
+        let mut params = match params {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let meta = params
+            .entry("_meta")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(meta) = meta {
+            if self.version.is_stateless() {
+                meta.entry(meta::PROTOCOL_VERSION)
+                    .or_insert_with(|| self.version.as_str().into());
+                meta.entry(meta::CLIENT_CAPABILITIES)
+                    .or_insert_with(|| self.capabilities.clone());
+                meta.entry(meta::CLIENT_INFO).or_insert_with(
+                    || json!({"name": "mcp-server-test-client", "version": env!("CARGO_PKG_VERSION")}),
+                );
+            }
+            meta.extend(extra.unwrap_or_default());
+        }
+        Value::Object(params)
+    }
+}
+
+impl Drop for TestClient {
+    fn drop(&mut self) {
+        self.reader.abort();
+        if let Some(server) = &self.server {
+            server.abort();
+        }
+    }
+}
+
+fn bad_result(method: &str, e: &serde_json::Error) -> ErrorObject {
+    ErrorObject::new(error_code::INTERNAL_ERROR, format!("`{method}` returned a malformed result: {e}"))
+}
+
+async fn read_loop(
+    read: ReadHalf<DuplexStream>,
+    pending: Pending,
+    notifications: mpsc::UnboundedSender<Value>,
+    unmatched: mpsc::UnboundedSender<Value>,
+) {
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(value) = serde_json::from_str::<Value>(&line) else {
+            let _ = unmatched.send(Value::String(line));
+            continue;
+        };
+        let items = match value {
+            Value::Array(items) => items,
+            single => vec![single],
+        };
+        for item in items {
+            let answer = match Message::parse(&item.to_string()) {
+                Ok(Message::Response(r)) => Some((
+                    r.id,
+                    serde_json::from_str::<Value>(r.result.get()).map_err(|e| {
+                        ErrorObject::new(error_code::PARSE_ERROR, e.to_string())
+                    }),
+                )),
+                Ok(Message::Error(e)) => e.id.map(|id| (id, Err(e.error))),
+                Ok(Message::Notification(_)) => {
+                    let _ = notifications.send(item);
+                    continue;
+                }
+                _ => None,
+            };
+            let waiter = answer.and_then(|(id, result)| {
+                pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&id)
+                    .map(|tx| (tx, result))
+            });
+            match waiter {
+                Some((tx, result)) => {
+                    let _ = tx.send(result);
+                }
+                None => {
+                    let _ = unmatched.send(item);
+                }
+            }
+        }
+    }
+}

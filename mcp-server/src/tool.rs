@@ -1,0 +1,202 @@
+//! Tool definitions: what `tools/list` shows and the handler `tools/call` runs.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use mcp_core::tool::{CallToolResult, Tool};
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::context::RequestContext;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+type Handler = Arc<dyn Fn(ToolCall) -> BoxFuture<CallToolResult> + Send + Sync>;
+
+/// One call of a tool: its raw arguments and the request context.
+#[derive(Debug)]
+pub struct ToolCall {
+    name: Arc<str>,
+    arguments: Option<Box<RawValue>>,
+    context: RequestContext,
+}
+
+impl ToolCall {
+    pub(crate) fn new(name: Arc<str>, arguments: Option<Box<RawValue>>, context: RequestContext) -> Self {
+        Self {
+            name,
+            arguments,
+            context,
+        }
+    }
+
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The raw `arguments` object, if the client sent one.
+    pub fn raw_arguments(&self) -> Option<&RawValue> {
+        self.arguments.as_deref()
+    }
+
+    /// The request context.
+    pub fn context(&self) -> &RequestContext {
+        &self.context
+    }
+
+    /// Deserializes the arguments, straight from the raw JSON.
+    ///
+    /// Missing arguments read as `{}`, so tools whose parameters are all
+    /// optional accept a call without any.
+    ///
+    /// # Errors
+    /// An `isError` result naming the tool and the failing field, ready to
+    /// return to the client so the model can correct its call.
+    pub fn arguments<T: DeserializeOwned>(&self) -> Result<T, CallToolResult> {
+        parse_arguments(&self.name, self.arguments.as_deref())
+    }
+}
+
+pub(crate) fn parse_arguments<T: DeserializeOwned>(
+    tool: &str,
+    arguments: Option<&RawValue>,
+) -> Result<T, CallToolResult> {
+    let json = arguments.map_or("{}", RawValue::get);
+    if !json.trim_start().starts_with('{') {
+        return Err(CallToolResult::error(format!(
+            "invalid arguments for tool `{tool}`: `arguments` must be a JSON object"
+        )));
+    }
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if path == "." || path.is_empty() {
+            format!("invalid arguments for tool `{tool}`: {inner}")
+        } else {
+            format!("invalid arguments for tool `{tool}`: `{path}`: {inner}")
+        };
+        CallToolResult::error(message)
+    })
+}
+
+/// A tool: its definition and its handler.
+///
+/// `#[mcp_tool]` builds these; build one by hand to register a tool at run time.
+///
+/// ```
+/// use mcp_server::prelude::*;
+/// use mcp_server::{ToolDef, schema};
+/// use mcp_server::core::tool::Tool;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Args { /// The text to shout.
+///     text: String }
+///
+/// let tool = Tool {
+///     name: "shout".into(),
+///     title: None,
+///     description: Some("Upper-case a text.".into()),
+///     input_schema: schema::input_schema_for::<Args>(),
+///     output_schema: None,
+///     annotations: None,
+///     icons: None,
+///     meta: None,
+/// };
+/// let shout = ToolDef::new(tool, |call: ToolCall| async move {
+///     match call.arguments::<Args>() {
+///         Ok(args) => args.text.to_uppercase().into_tool_result(),
+///         Err(invalid) => invalid,
+///     }
+/// });
+/// let server = Server::builder().tool(shout).build();
+/// ```
+#[derive(Clone)]
+pub struct ToolDef {
+    tool: Arc<Tool>,
+    name: Arc<str>,
+    handler: Handler,
+}
+
+impl ToolDef {
+    /// A tool from its definition and an async handler.
+    pub fn new<F, Fut>(tool: Tool, handler: F) -> Self
+    where
+        F: Fn(ToolCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = CallToolResult> + Send + 'static,
+    {
+        let name = Arc::from(tool.name.as_str());
+        Self {
+            tool: Arc::new(tool),
+            name,
+            handler: Arc::new(move |call| Box::pin(handler(call))),
+        }
+    }
+
+    /// The definition `tools/list` shows.
+    pub fn tool(&self) -> &Tool {
+        &self.tool
+    }
+
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    pub(crate) fn call(&self, call: ToolCall) -> BoxFuture<CallToolResult> {
+        (self.handler)(call)
+    }
+}
+
+impl fmt::Debug for ToolDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolDef").field("tool", &self.tool).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Args {
+        a: i64,
+        b: i64,
+    }
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let err = parse_arguments::<Args>("add", Some(&raw(r#"{"a":1,"b":"x"}"#))).unwrap_err();
+        let text = err.content[0].as_text().unwrap();
+        assert!(err.is_error());
+        assert!(text.starts_with("invalid arguments for tool `add`: `b`: invalid type"), "{text}");
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let err = parse_arguments::<Args>("add", Some(&raw(r#"{"a":1}"#))).unwrap_err();
+        assert_eq!(
+            err.content[0].as_text(),
+            Some("invalid arguments for tool `add`: missing field `b`")
+        );
+    }
+
+    #[test]
+    fn non_object_arguments_are_rejected() {
+        let err = parse_arguments::<Args>("add", Some(&raw("[1,2]"))).unwrap_err();
+        assert!(err.content[0].as_text().unwrap().contains("must be a JSON object"));
+    }
+}

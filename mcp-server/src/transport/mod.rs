@@ -1,0 +1,40 @@
+//! Transports carry JSON-RPC messages between a client and the router.
+
+use mcp_core::jsonrpc::Message;
+use tokio::sync::mpsc;
+
+pub(crate) mod lines;
+pub mod stdio;
+
+/// What a connection writes: one message, or the answer to a batch.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    One(Message),
+    Batch(Vec<Message>),
+}
+
+/// Where messages for one request's client go. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbound {
+    tx: mpsc::Sender<Outgoing>,
+}
+
+impl Outbound {
+    pub(crate) fn new(tx: mpsc::Sender<Outgoing>) -> Self {
+        Self { tx }
+    }
+
+    /// Sends a message; waits while the writer is behind. A closed connection
+    /// drops it, since nobody is left to read it.
+    pub(crate) async fn send(&self, message: Message) {
+        if self.tx.send(Outgoing::One(message)).await.is_err() {
+            tracing::debug!("connection closed; message dropped");
+        }
+    }
+
+    pub(crate) async fn send_batch(&self, messages: Vec<Message>) {
+        if self.tx.send(Outgoing::Batch(messages)).await.is_err() {
+            tracing::debug!("connection closed; batch response dropped");
+        }
+    }
+}

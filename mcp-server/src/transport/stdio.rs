@@ -1,0 +1,40 @@
+//! The stdio transport: newline-delimited JSON-RPC on stdin and stdout.
+//!
+//! stdout carries only MCP messages; logs go to stderr.
+
+use crate::error::ServerError;
+use crate::server::Server;
+
+impl Server {
+    /// Serves the server on stdin/stdout until stdin closes.
+    ///
+    /// Requests run concurrently; a protocol error is answered and never ends
+    /// the session. If no `tracing` subscriber is installed, one that writes
+    /// to stderr (filtered by `RUST_LOG`, default `info`) is installed, so
+    /// nothing but MCP messages ever reaches stdout.
+    ///
+    /// # Errors
+    /// Reading stdin or writing stdout failed.
+    pub async fn serve_stdio(self) -> Result<(), ServerError> {
+        init_stderr_logging();
+        tracing::info!(
+            name = %self.info().implementation.name,
+            version = %self.info().implementation.version,
+            "serving MCP on stdio"
+        );
+        let result = super::lines::serve(self, tokio::io::stdin(), tokio::io::stdout()).await;
+        tracing::info!("stdin closed; stopped serving");
+        result
+    }
+}
+
+/// Installs a stderr `tracing` subscriber unless one is already set.
+pub fn init_stderr_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Fails only when a subscriber exists, which is what we want to keep.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
+}
