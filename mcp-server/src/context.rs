@@ -4,13 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use mcp_core::codec;
-use mcp_core::jsonrpc::{Message, RequestId};
+use crate::wire as codec;
+use mcp_core::ProtocolVersion;
+use mcp_core::jsonrpc::RequestId;
 use mcp_core::lifecycle::{ClientCapabilities, Implementation};
 use mcp_core::logging::{LoggingLevel, LoggingMessageParams};
 use mcp_core::meta::RequestMeta;
 use mcp_core::notification::{self, ProgressParams};
-use mcp_core::ProtocolVersion;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -180,16 +180,6 @@ impl RequestContext {
             Ok(message) => self.inner.outbound.send(message).await,
             Err(e) => tracing::warn!(error = %e, method, "notification could not be encoded"),
         }
-    }
-
-    pub(crate) fn outbound(&self) -> &Outbound {
-        &self.inner.outbound
-    }
-
-    /// Sends a raw message on the request's stream.
-    #[allow(dead_code)]
-    pub(crate) async fn send(&self, message: Message) {
-        self.inner.outbound.send(message).await;
     }
 }
 

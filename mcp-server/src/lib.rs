@@ -35,6 +35,7 @@ mod session;
 pub mod testing;
 mod tool;
 pub mod transport;
+mod wire;
 
 #[doc(hidden)]
 #[path = "private.rs"]

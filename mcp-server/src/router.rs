@@ -8,8 +8,9 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use crate::wire as codec;
+use crate::wire::method;
 use futures_util::FutureExt;
-use mcp_core::codec;
 use mcp_core::jsonrpc::{ErrorResponse, Message, Request, Response};
 use mcp_core::lifecycle::{
     CacheHints, CacheScope, ClientCapabilities, DiscoverResult, Implementation, InitializeParams,
@@ -17,7 +18,6 @@ use mcp_core::lifecycle::{
 };
 use mcp_core::logging::SetLevelParams;
 use mcp_core::meta::{MetaOnly, RequestMeta};
-use mcp_core::method;
 use mcp_core::pagination::PaginatedParams;
 use mcp_core::tool::{CallToolParams, CallToolResult, ListToolsResult};
 use mcp_core::{ProtocolError, ProtocolVersion};
@@ -67,7 +67,9 @@ pub(crate) async fn handle_request(
             tracing::error!(panic = panic_message(&panic), "request handler panicked");
             Err((
                 ProtocolError::Internal("the request handler panicked".into()),
-                session.version().unwrap_or(ProtocolVersion::LATEST_STATEFUL),
+                session
+                    .version()
+                    .unwrap_or(ProtocolVersion::LATEST_STATEFUL),
             ))
         }
     };
@@ -95,7 +97,9 @@ async fn route(
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
-    let legacy = session.version().unwrap_or(ProtocolVersion::LATEST_STATEFUL);
+    let legacy = session
+        .version()
+        .unwrap_or(ProtocolVersion::LATEST_STATEFUL);
     let meta: MetaOnly = parse_params(request.params.as_deref()).map_err(|e| (e, legacy))?;
     let meta = meta.meta.unwrap_or_default();
     let method = request.method.as_str();
@@ -128,7 +132,9 @@ async fn route(
         // Legacy clients may ping and set the log level before initializing.
         return match method {
             method::PING => encode_empty(legacy, server),
-            method::LOGGING_SET_LEVEL => set_level(session, request.params.as_deref(), legacy, server),
+            method::LOGGING_SET_LEVEL => {
+                set_level(session, request.params.as_deref(), legacy, server)
+            }
             _ => Err(ProtocolError::NotInitialized),
         }
         .map_err(|e| (e, legacy));
@@ -146,9 +152,7 @@ async fn route(
         method::PING => encode_empty(version, server),
         method::LOGGING_SET_LEVEL => set_level(session, params, version, server),
         method::TOOLS_LIST => list_tools(server, params, version),
-        method::TOOLS_CALL => {
-            call_tool(server, request, envelope, outbound, cancellation).await
-        }
+        method::TOOLS_CALL => call_tool(server, request, envelope, outbound, cancellation).await,
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
     };
     result.map_err(|e| (e, version))
@@ -188,10 +192,11 @@ fn parse_params<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, Pro
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
+        let inner = crate::tool::without_position(&e.into_inner());
         if path == "." {
-            ProtocolError::InvalidParams(e.into_inner().to_string())
+            ProtocolError::InvalidParams(inner)
         } else {
-            ProtocolError::InvalidParams(format!("`{path}`: {}", e.into_inner()))
+            ProtocolError::InvalidParams(format!("`{path}`: {inner}"))
         }
     })
 }
@@ -201,13 +206,17 @@ fn encode<T: serde::Serialize + codec::Shape>(
     version: ProtocolVersion,
     server: &Server,
 ) -> Result<Box<RawValue>, ProtocolError> {
-    let info = version.is_stateless().then_some(&server.info().implementation);
+    let info = version
+        .is_stateless()
+        .then_some(&server.info().implementation);
     codec::encode_result(result, version, info)
         .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
 }
 
 fn encode_empty(version: ProtocolVersion, server: &Server) -> Result<Box<RawValue>, ProtocolError> {
-    let info = version.is_stateless().then_some(&server.info().implementation);
+    let info = version
+        .is_stateless()
+        .then_some(&server.info().implementation);
     codec::encode_value(serde_json::json!({}), version, info)
         .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
 }
@@ -229,7 +238,8 @@ fn initialize(
 ) -> Result<Box<RawValue>, ProtocolError> {
     if params.is_none() {
         return Err(ProtocolError::InvalidParams(
-            "`initialize` needs params with `protocolVersion`, `capabilities` and `clientInfo`".into(),
+            "`initialize` needs params with `protocolVersion`, `capabilities` and `clientInfo`"
+                .into(),
         ));
     }
     let params: InitializeParams = parse_params(params)?;
@@ -291,7 +301,9 @@ fn list_tools(
 ) -> Result<Box<RawValue>, ProtocolError> {
     let params: PaginatedParams = parse_params(params)?;
     if let Some(cursor) = params.cursor {
-        return Err(ProtocolError::InvalidParams(format!("invalid cursor `{cursor}`")));
+        return Err(ProtocolError::InvalidParams(format!(
+            "invalid cursor `{cursor}`"
+        )));
     }
     let tools = server.tools();
     let cache = tools.list_cache(version);

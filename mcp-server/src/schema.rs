@@ -14,8 +14,6 @@ fn settings() -> SchemaSettings {
     SchemaSettings::draft2020_12().with(|s| {
         s.meta_schema = None;
         s.inline_subschemas = true;
-        s.option_add_null_type = false;
-        s.option_nullable = false;
     })
 }
 
@@ -28,7 +26,67 @@ fn schema_object_for<T: JsonSchema>() -> Map<String, Value> {
     };
     map.remove("$schema");
     map.remove("title");
+    strip_optional_nulls(&mut map);
     map
+}
+
+/// Turns `Option<T>` properties (schemars: `T` or null) into plain optional
+/// `T` properties: several clients reject or mishandle nullable unions, and a
+/// missing argument already means "none".
+fn strip_optional_nulls(schema: &mut Map<String, Value>) {
+    let required: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for (name, property) in properties.iter_mut() {
+            let Value::Object(property) = property else {
+                continue;
+            };
+            if !required.contains(name) {
+                remove_null(property);
+            }
+            strip_optional_nulls(property);
+        }
+    }
+    if let Some(Value::Object(items)) = schema.get_mut("items") {
+        strip_optional_nulls(items);
+    }
+}
+
+fn remove_null(schema: &mut Map<String, Value>) {
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let single = types.remove(0);
+            schema.insert("type".into(), single);
+        }
+    }
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    for key in ["anyOf", "oneOf"] {
+        let Some(Value::Array(variants)) = schema.get_mut(key) else {
+            continue;
+        };
+        variants.retain(|v| {
+            v.get("type").is_none_or(|t| t != "null") || v.as_object().is_some_and(|o| o.len() > 1)
+        });
+        if variants.len() == 1 {
+            if let Some(Value::Object(only)) = variants.pop() {
+                schema.remove(key);
+                for (k, v) in only {
+                    schema.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
 }
 
 /// The `inputSchema` for an argument type: always an object schema.
@@ -102,6 +160,9 @@ mod tests {
     #[test]
     fn empty_args_forbid_extra_properties() {
         let s = Value::Object(input_schema_for::<Empty>());
-        assert_eq!(s, serde_json::json!({"type": "object", "additionalProperties": false}));
+        assert_eq!(
+            s,
+            serde_json::json!({"type": "object", "additionalProperties": false})
+        );
     }
 }

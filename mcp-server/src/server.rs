@@ -5,8 +5,8 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use mcp_core::lifecycle::Implementation;
 use mcp_core::ProtocolVersion;
+use mcp_core::lifecycle::Implementation;
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
@@ -178,7 +178,11 @@ impl Server {
 
     /// The names of the tools, in the order `tools/list` shows them.
     pub fn tool_names(&self) -> Vec<String> {
-        self.tools().defs().iter().map(|d| d.name().to_owned()).collect()
+        self.tools()
+            .defs()
+            .iter()
+            .map(|d| d.name().to_owned())
+            .collect()
     }
 
     fn update_tools(&self, change: impl FnOnce(&mut Vec<ToolDef>) -> bool) -> bool {

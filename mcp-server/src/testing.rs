@@ -47,7 +47,8 @@ use tokio::task::JoinHandle;
 use crate::error::ServerError;
 use crate::server::Server;
 
-type Pending = Arc<std::sync::Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>>;
+type Pending =
+    Arc<std::sync::Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>>;
 
 /// How long a test waits for an answer before failing.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -80,7 +81,10 @@ impl TestClient {
     ///
     /// # Errors
     /// The handshake failed.
-    pub async fn connect(server: impl Into<Server>, version: ProtocolVersion) -> Result<Self, ErrorObject> {
+    pub async fn connect(
+        server: impl Into<Server>,
+        version: ProtocolVersion,
+    ) -> Result<Self, ErrorObject> {
         let mut client = Self::connect_raw(server.into(), version);
         if !version.is_stateless() {
             let result = client
@@ -93,7 +97,9 @@ impl TestClient {
                     }),
                 )
                 .await?;
-            client.notify("notifications/initialized", Value::Null).await;
+            client
+                .notify("notifications/initialized", Value::Null)
+                .await;
             client.initialize_result = Some(result);
         }
         Ok(client)
@@ -105,12 +111,21 @@ impl TestClient {
     pub fn connect_raw(server: Server, version: ProtocolVersion) -> Self {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
-        let server = tokio::spawn(crate::transport::lines::serve(server, server_read, server_write));
+        let server = tokio::spawn(crate::transport::lines::serve(
+            server,
+            server_read,
+            server_write,
+        ));
         let (read, writer) = tokio::io::split(client_side);
         let pending: Pending = Arc::default();
         let (notify_tx, notifications) = mpsc::unbounded_channel();
         let (unmatched_tx, unmatched) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(read_loop(read, Arc::clone(&pending), notify_tx, unmatched_tx));
+        let reader = tokio::spawn(read_loop(
+            read,
+            Arc::clone(&pending),
+            notify_tx,
+            unmatched_tx,
+        ));
         Self {
             version,
             writer: Mutex::new(writer),
@@ -185,13 +200,19 @@ impl TestClient {
     /// for, such as the error for a line the server could not parse.
     pub async fn next_unmatched(&self) -> Option<Value> {
         let mut rx = self.unmatched.lock().await;
-        tokio::time::timeout(TIMEOUT, rx.recv()).await.ok().flatten()
+        tokio::time::timeout(TIMEOUT, rx.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// The next notification from the server.
     pub async fn next_notification(&self) -> Option<Value> {
         let mut rx = self.notifications.lock().await;
-        tokio::time::timeout(TIMEOUT, rx.recv()).await.ok().flatten()
+        tokio::time::timeout(TIMEOUT, rx.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Every notification received so far.
@@ -217,7 +238,11 @@ impl TestClient {
     ///
     /// # Errors
     /// The server's error, or a result that is not a tool result.
-    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult, ErrorObject> {
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Value,
+    ) -> Result<CallToolResult, ErrorObject> {
         let result = self
             .request("tools/call", json!({"name": name, "arguments": arguments}))
             .await?;
@@ -234,7 +259,8 @@ impl TestClient {
         arguments: Value,
         token: &str,
     ) -> Result<CallToolResult, ErrorObject> {
-        let params = json!({"name": name, "arguments": arguments, "_meta": {"progressToken": token}});
+        let params =
+            json!({"name": name, "arguments": arguments, "_meta": {"progressToken": token}});
         let result = self.request("tools/call", params).await?;
         serde_json::from_value(result).map_err(|e| bad_result("tools/call", &e))
     }
@@ -288,7 +314,10 @@ impl Drop for TestClient {
 }
 
 fn bad_result(method: &str, e: &serde_json::Error) -> ErrorObject {
-    ErrorObject::new(error_code::INTERNAL_ERROR, format!("`{method}` returned a malformed result: {e}"))
+    ErrorObject::new(
+        error_code::INTERNAL_ERROR,
+        format!("`{method}` returned a malformed result: {e}"),
+    )
 }
 
 async fn read_loop(
@@ -311,9 +340,8 @@ async fn read_loop(
             let answer = match Message::parse(&item.to_string()) {
                 Ok(Message::Response(r)) => Some((
                     r.id,
-                    serde_json::from_str::<Value>(r.result.get()).map_err(|e| {
-                        ErrorObject::new(error_code::PARSE_ERROR, e.to_string())
-                    }),
+                    serde_json::from_str::<Value>(r.result.get())
+                        .map_err(|e| ErrorObject::new(error_code::PARSE_ERROR, e.to_string())),
                 )),
                 Ok(Message::Error(e)) => e.id.map(|id| (id, Err(e.error))),
                 Ok(Message::Notification(_)) => {

@@ -25,7 +25,11 @@ pub struct ToolCall {
 }
 
 impl ToolCall {
-    pub(crate) fn new(name: Arc<str>, arguments: Option<Box<RawValue>>, context: RequestContext) -> Self {
+    pub(crate) fn new(
+        name: Arc<str>,
+        arguments: Option<Box<RawValue>>,
+        context: RequestContext,
+    ) -> Self {
         Self {
             name,
             arguments,
@@ -74,7 +78,7 @@ pub(crate) fn parse_arguments<T: DeserializeOwned>(
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
+        let inner = without_position(&e.into_inner());
         let message = if path == "." || path.is_empty() {
             format!("invalid arguments for tool `{tool}`: {inner}")
         } else {
@@ -82,6 +86,17 @@ pub(crate) fn parse_arguments<T: DeserializeOwned>(
         };
         CallToolResult::error(message)
     })
+}
+
+/// The error's text without serde_json's "at line 1 column 7": positions in a
+/// one-line argument object mean nothing to the model reading the error.
+pub(crate) fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&suffix) {
+        Some(stripped) => stripped.to_owned(),
+        None => text,
+    }
 }
 
 /// A tool: its definition and its handler.
@@ -158,7 +173,9 @@ impl ToolDef {
 
 impl fmt::Debug for ToolDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ToolDef").field("tool", &self.tool).finish_non_exhaustive()
+        f.debug_struct("ToolDef")
+            .field("tool", &self.tool)
+            .finish_non_exhaustive()
     }
 }
 
@@ -182,7 +199,10 @@ mod tests {
         let err = parse_arguments::<Args>("add", Some(&raw(r#"{"a":1,"b":"x"}"#))).unwrap_err();
         let text = err.content[0].as_text().unwrap();
         assert!(err.is_error());
-        assert!(text.starts_with("invalid arguments for tool `add`: `b`: invalid type"), "{text}");
+        assert!(
+            text.starts_with("invalid arguments for tool `add`: `b`: invalid type"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -197,6 +217,11 @@ mod tests {
     #[test]
     fn non_object_arguments_are_rejected() {
         let err = parse_arguments::<Args>("add", Some(&raw("[1,2]"))).unwrap_err();
-        assert!(err.content[0].as_text().unwrap().contains("must be a JSON object"));
+        assert!(
+            err.content[0]
+                .as_text()
+                .unwrap()
+                .contains("must be a JSON object")
+        );
     }
 }

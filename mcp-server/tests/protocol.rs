@@ -36,34 +36,44 @@ fn tool(name: &str, schema: serde_json::Map<String, Value>) -> Tool {
 }
 
 fn add() -> ToolDef {
-    ToolDef::new(tool("add", input_schema_for::<AddArgs>()), |call: ToolCall| async move {
-        match call.arguments::<AddArgs>() {
-            Ok(args) => (args.a + args.b).into_tool_result(),
-            Err(invalid) => invalid,
-        }
-    })
+    ToolDef::new(
+        tool("add", input_schema_for::<AddArgs>()),
+        |call: ToolCall| async move {
+            match call.arguments::<AddArgs>() {
+                Ok(args) => (args.a + args.b).into_tool_result(),
+                Err(invalid) => invalid,
+            }
+        },
+    )
 }
 
 fn server() -> Server {
-    let panics = ToolDef::new(tool("explode", input_schema_for::<NoArgs>()), |_call| async {
-        panic!("boom");
-        #[allow(unreachable_code)]
-        CallToolResult::default()
-    });
+    let panics = ToolDef::new(
+        tool("explode", input_schema_for::<NoArgs>()),
+        |_call| async {
+            panic!("boom");
+            #[allow(unreachable_code)]
+            CallToolResult::default()
+        },
+    );
     let sleeps = ToolDef::new(tool("sleep", input_schema_for::<NoArgs>()), |_call| async {
         tokio::time::sleep(Duration::from_secs(30)).await;
         "woke".into_tool_result()
     });
-    let progress = ToolDef::new(tool("progress", input_schema_for::<NoArgs>()), |call: ToolCall| async move {
-        let ctx = call.context();
-        for i in 1..=3 {
-            ctx.progress(f64::from(i), Some(3.0), Some(&format!("step {i} of 3"))).await;
-        }
-        // Not increasing: dropped.
-        ctx.progress(2.0, Some(3.0), None).await;
-        ctx.log(LoggingLevel::Info, None, "done").await;
-        "done".into_tool_result()
-    });
+    let progress = ToolDef::new(
+        tool("progress", input_schema_for::<NoArgs>()),
+        |call: ToolCall| async move {
+            let ctx = call.context();
+            for i in 1..=3 {
+                ctx.progress(f64::from(i), Some(3.0), Some(&format!("step {i} of 3")))
+                    .await;
+            }
+            // Not increasing: dropped.
+            ctx.progress(2.0, Some(3.0), None).await;
+            ctx.log(LoggingLevel::Info, None, "done").await;
+            "done".into_tool_result()
+        },
+    );
     Server::builder()
         .name("test")
         .version("1.0.0")
@@ -90,7 +100,10 @@ async fn every_revision_lists_and_calls_tools() {
         let tools = client.list_tools().await.unwrap();
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["add", "explode", "sleep", "progress"], "{version}");
-        let result = client.call_tool("add", json!({"a": 2, "b": 3})).await.unwrap();
+        let result = client
+            .call_tool("add", json!({"a": 2, "b": 3}))
+            .await
+            .unwrap();
         assert_eq!(text(&result), "5", "{version}");
         assert!(!result.is_error());
     }
@@ -98,17 +111,25 @@ async fn every_revision_lists_and_calls_tools() {
 
 #[tokio::test]
 async fn stateless_results_carry_result_type_and_server_info() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2026_07_28).await.unwrap();
+    let client = TestClient::connect(server(), ProtocolVersion::V2026_07_28)
+        .await
+        .unwrap();
     let discover = client.request("server/discover", json!({})).await.unwrap();
     assert_eq!(discover["resultType"], "complete");
     assert_eq!(discover["supportedVersions"][0], "2026-07-28");
     assert!(discover["ttlMs"].is_u64());
-    assert_eq!(discover["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "test");
+    assert_eq!(
+        discover["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "test"
+    );
     let list = client.request("tools/list", json!({})).await.unwrap();
     assert_eq!(list["resultType"], "complete");
     assert_eq!(list["cacheScope"], "public");
     let call = client
-        .request("tools/call", json!({"name": "add", "arguments": {"a": 1, "b": 1}}))
+        .request(
+            "tools/call",
+            json!({"name": "add", "arguments": {"a": 1, "b": 1}}),
+        )
         .await
         .unwrap();
     assert_eq!(call["resultType"], "complete");
@@ -125,7 +146,11 @@ async fn stateless_requests_need_capabilities_and_a_known_version() {
         .await
         .unwrap_err();
     assert_eq!(err.code, error_code::INVALID_PARAMS);
-    assert!(err.message.contains("clientCapabilities"), "{}", err.message);
+    assert!(
+        err.message.contains("clientCapabilities"),
+        "{}",
+        err.message
+    );
 
     let err = client
         .request(
@@ -140,12 +165,19 @@ async fn stateless_requests_need_capabilities_and_a_known_version() {
     assert_eq!(err.code, error_code::UNSUPPORTED_PROTOCOL_VERSION);
     let data = err.data.unwrap();
     assert_eq!(data["requested"], "2099-01-01");
-    assert!(data["supported"].as_array().unwrap().contains(&json!("2026-07-28")));
+    assert!(
+        data["supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28"))
+    );
 }
 
 #[tokio::test]
 async fn removed_methods_are_not_found_on_stateless() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2026_07_28).await.unwrap();
+    let client = TestClient::connect(server(), ProtocolVersion::V2026_07_28)
+        .await
+        .unwrap();
     for method in ["initialize", "ping", "logging/setLevel"] {
         let err = client.request(method, json!({})).await.unwrap_err();
         assert_eq!(err.code, error_code::METHOD_NOT_FOUND, "{method}");
@@ -167,14 +199,18 @@ async fn negotiation_counter_offers_the_latest_stateful_revision() {
 
 #[tokio::test]
 async fn garbage_gets_errors_and_the_server_keeps_serving() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18).await.unwrap();
+    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18)
+        .await
+        .unwrap();
 
     client.send_line("this is not json").await;
     let err = client.next_unmatched().await.unwrap();
     assert_eq!(err["error"]["code"], error_code::PARSE_ERROR);
     assert_eq!(err["id"], Value::Null);
 
-    client.send_line(r#"{"jsonrpc":"2.0","id":7,"method":"tools/li"#).await;
+    client
+        .send_line(r#"{"jsonrpc":"2.0","id":7,"method":"tools/li"#)
+        .await;
     let err = client.next_unmatched().await.unwrap();
     assert_eq!(err["error"]["code"], error_code::PARSE_ERROR);
 
@@ -187,24 +223,39 @@ async fn garbage_gets_errors_and_the_server_keeps_serving() {
     let err = client.next_unmatched().await.unwrap();
     assert_eq!(err["error"]["code"], error_code::INVALID_REQUEST);
 
-    let err = client.request("tools/unknown", json!({})).await.unwrap_err();
+    let err = client
+        .request("tools/unknown", json!({}))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, error_code::METHOD_NOT_FOUND);
     assert!(err.message.contains("tools/unknown"));
 
-    let err = client.request("tools/call", json!({"arguments": {}})).await.unwrap_err();
+    let err = client
+        .request("tools/call", json!({"arguments": {}}))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, error_code::INVALID_PARAMS);
     assert!(err.message.contains("name"), "{}", err.message);
 
-    let err = client.request("tools/call", json!({"name": "nope"})).await.unwrap_err();
+    let err = client
+        .request("tools/call", json!({"name": "nope"}))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, error_code::INVALID_PARAMS);
     assert!(err.message.contains("nope"));
 
-    let result = client.call_tool("add", json!({"a": 1, "b": "two"})).await.unwrap();
+    let result = client
+        .call_tool("add", json!({"a": 1, "b": "two"}))
+        .await
+        .unwrap();
     assert!(result.is_error());
     assert!(text(&result).contains("`b`"), "{}", text(&result));
 
     // Still serving.
-    let result = client.call_tool("add", json!({"a": 40, "b": 2})).await.unwrap();
+    let result = client
+        .call_tool("add", json!({"a": 40, "b": 2}))
+        .await
+        .unwrap();
     assert_eq!(text(&result), "42");
 }
 
@@ -214,7 +265,10 @@ async fn requests_before_initialize_are_refused_but_ping_works() {
     let err = client.request("tools/list", json!({})).await.unwrap_err();
     assert_eq!(err.code, error_code::INVALID_PARAMS);
     assert!(err.message.contains("initialize"), "{}", err.message);
-    assert_eq!(client.request("ping", Value::Null).await.unwrap(), json!({}));
+    assert_eq!(
+        client.request("ping", Value::Null).await.unwrap(),
+        json!({})
+    );
     let init = client
         .request(
             "initialize",
@@ -236,85 +290,149 @@ async fn requests_before_initialize_are_refused_but_ping_works() {
 
 #[tokio::test]
 async fn a_panicking_tool_is_an_error_result() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2025_11_25).await.unwrap();
+    let client = TestClient::connect(server(), ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
     let result = client.call_tool("explode", json!({})).await.unwrap();
     assert!(result.is_error());
     assert!(text(&result).contains("panicked"));
-    let result = client.call_tool("add", json!({"a": 1, "b": 2})).await.unwrap();
+    let result = client
+        .call_tool("add", json!({"a": 1, "b": 2}))
+        .await
+        .unwrap();
     assert_eq!(text(&result), "3");
 }
 
 #[tokio::test]
 async fn cancellation_drops_the_handler_and_suppresses_the_response() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18).await.unwrap();
+    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18)
+        .await
+        .unwrap();
     client
-        .send_line(r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"sleep"}}"#)
+        .send_line(
+            r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"sleep"}}"#,
+        )
         .await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     client
-        .notify("notifications/cancelled", json!({"requestId": "slow", "reason": "test"}))
+        .notify(
+            "notifications/cancelled",
+            json!({"requestId": "slow", "reason": "test"}),
+        )
         .await;
     // The next answer is the ping's, not the cancelled call's.
-    assert_eq!(client.request("ping", Value::Null).await.unwrap(), json!({}));
+    assert_eq!(
+        client.request("ping", Value::Null).await.unwrap(),
+        json!({})
+    );
     let stray = tokio::time::timeout(Duration::from_millis(200), client.next_unmatched()).await;
-    assert!(stray.is_err() || stray.unwrap().is_none(), "cancelled request answered");
+    assert!(
+        stray.is_err() || stray.unwrap().is_none(),
+        "cancelled request answered"
+    );
 }
 
 #[tokio::test]
 async fn requests_run_concurrently() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18).await.unwrap();
-    client
-        .send_line(r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"sleep"}}"#)
-        .await;
-    let quick = tokio::time::timeout(Duration::from_secs(2), client.call_tool("add", json!({"a": 1, "b": 1})))
+    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18)
         .await
-        .expect("a slow tool blocked the connection")
         .unwrap();
+    client
+        .send_line(
+            r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"sleep"}}"#,
+        )
+        .await;
+    let quick = tokio::time::timeout(
+        Duration::from_secs(2),
+        client.call_tool("add", json!({"a": 1, "b": 1})),
+    )
+    .await
+    .expect("a slow tool blocked the connection")
+    .unwrap();
     assert_eq!(text(&quick), "2");
 }
 
 #[tokio::test]
 async fn progress_and_logs_follow_the_revision() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18).await.unwrap();
-    let result = client.call_tool_with_progress("progress", json!({}), "p1").await.unwrap();
+    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18)
+        .await
+        .unwrap();
+    let result = client
+        .call_tool_with_progress("progress", json!({}), "p1")
+        .await
+        .unwrap();
     assert_eq!(text(&result), "done");
     let notes = client.drain_notifications().await;
-    let progress: Vec<&Value> = notes.iter().filter(|n| n["method"] == "notifications/progress").collect();
+    let progress: Vec<&Value> = notes
+        .iter()
+        .filter(|n| n["method"] == "notifications/progress")
+        .collect();
     assert_eq!(progress.len(), 3, "{notes:?}");
     assert_eq!(progress[0]["params"]["progressToken"], "p1");
     assert_eq!(progress[2]["params"]["message"], "step 3 of 3");
     assert!(notes.iter().any(|n| n["method"] == "notifications/message"));
 
     // 2024-11-05 has no progress message.
-    let old = TestClient::connect(server(), ProtocolVersion::V2024_11_05).await.unwrap();
-    old.call_tool_with_progress("progress", json!({}), "p2").await.unwrap();
+    let old = TestClient::connect(server(), ProtocolVersion::V2024_11_05)
+        .await
+        .unwrap();
+    old.call_tool_with_progress("progress", json!({}), "p2")
+        .await
+        .unwrap();
     let notes = old.drain_notifications().await;
-    let first = notes.iter().find(|n| n["method"] == "notifications/progress").unwrap();
+    let first = notes
+        .iter()
+        .find(|n| n["method"] == "notifications/progress")
+        .unwrap();
     assert!(first["params"].get("message").is_none());
 
     // 2026-07-28 without a log level gets no log messages.
-    let modern = TestClient::connect(server(), ProtocolVersion::V2026_07_28).await.unwrap();
-    modern.call_tool_with_progress("progress", json!({}), "p3").await.unwrap();
+    let modern = TestClient::connect(server(), ProtocolVersion::V2026_07_28)
+        .await
+        .unwrap();
+    modern
+        .call_tool_with_progress("progress", json!({}), "p3")
+        .await
+        .unwrap();
     let notes = modern.drain_notifications().await;
-    assert_eq!(notes.iter().filter(|n| n["method"] == "notifications/progress").count(), 3);
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n["method"] == "notifications/progress")
+            .count(),
+        3
+    );
     assert!(!notes.iter().any(|n| n["method"] == "notifications/message"));
 }
 
 #[tokio::test]
 async fn set_level_filters_log_messages() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2025_11_25).await.unwrap();
-    client.request("logging/setLevel", json!({"level": "error"})).await.unwrap();
+    let client = TestClient::connect(server(), ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    client
+        .request("logging/setLevel", json!({"level": "error"}))
+        .await
+        .unwrap();
     client.call_tool("progress", json!({})).await.unwrap();
     let notes = client.drain_notifications().await;
-    assert!(!notes.iter().any(|n| n["method"] == "notifications/message"), "{notes:?}");
-    let err = client.request("logging/setLevel", json!({"level": "loud"})).await.unwrap_err();
+    assert!(
+        !notes.iter().any(|n| n["method"] == "notifications/message"),
+        "{notes:?}"
+    );
+    let err = client
+        .request("logging/setLevel", json!({"level": "loud"}))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, error_code::INVALID_PARAMS);
 }
 
 #[tokio::test]
 async fn tools_added_at_runtime_emit_list_changed() {
     let server = Server::builder().name("dyn").version("1").build();
-    let client = TestClient::connect(server.clone(), ProtocolVersion::V2025_06_18).await.unwrap();
+    let client = TestClient::connect(server.clone(), ProtocolVersion::V2025_06_18)
+        .await
+        .unwrap();
     assert!(client.list_tools().await.unwrap().is_empty());
     server.add_tool(add());
     let note = client.next_notification().await.unwrap();
@@ -328,7 +446,9 @@ async fn tools_added_at_runtime_emit_list_changed() {
 
 #[tokio::test]
 async fn batches_are_answered_on_2025_03_26_only() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2025_03_26).await.unwrap();
+    let client = TestClient::connect(server(), ProtocolVersion::V2025_03_26)
+        .await
+        .unwrap();
     client
         .send_line(r#"[{"jsonrpc":"2.0","id":"a","method":"ping"},{"jsonrpc":"2.0","id":"b","method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}]"#)
         .await;
@@ -340,14 +460,20 @@ async fn batches_are_answered_on_2025_03_26_only() {
     ids.sort();
     assert_eq!(ids, ["a", "b"]);
 
-    let newer = TestClient::connect(server(), ProtocolVersion::V2025_06_18).await.unwrap();
-    newer.send_line(r#"[{"jsonrpc":"2.0","id":"a","method":"ping"}]"#).await;
+    let newer = TestClient::connect(server(), ProtocolVersion::V2025_06_18)
+        .await
+        .unwrap();
+    newer
+        .send_line(r#"[{"jsonrpc":"2.0","id":"a","method":"ping"}]"#)
+        .await;
     let err = newer.next_unmatched().await.unwrap();
     assert_eq!(err["error"]["code"], error_code::INVALID_REQUEST);
 }
 
 #[tokio::test]
 async fn clean_exit_on_eof() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2025_11_25).await.unwrap();
+    let client = TestClient::connect(server(), ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
     client.close().await.unwrap();
 }

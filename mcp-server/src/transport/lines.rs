@@ -10,9 +10,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_core::jsonrpc::{ErrorObject, ErrorResponse, Incoming, Message, Notification, RequestId, error_code};
-use mcp_core::notification::{self, CancelledParams};
 use mcp_core::ProtocolVersion;
+use mcp_core::jsonrpc::{
+    ErrorObject, ErrorResponse, Incoming, Message, Notification, RequestId, error_code,
+};
+use mcp_core::notification::{self, CancelledParams};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
@@ -96,7 +98,10 @@ enum Line {
 
 /// Reads one line into `buf` (without the newline), never holding more than
 /// `MAX_LINE` bytes of it.
-async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Line> {
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Line> {
     buf.clear();
     let mut too_long = false;
     loop {
@@ -124,7 +129,11 @@ async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>) -
         let consumed = found.unwrap_or(available.len());
         reader.consume(consumed);
         if found.is_some() {
-            return Ok(if too_long { Line::TooLong } else { Line::Complete });
+            return Ok(if too_long {
+                Line::TooLong
+            } else {
+                Line::Complete
+            });
         }
     }
 }
@@ -150,7 +159,11 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     }
     writer.shutdown().await.or_else(|e| {
         // Closing stdout of a process whose reader left is not an error.
-        if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) }
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Ok(())
+        } else {
+            Err(e)
+        }
     })?;
     Ok(())
 }
@@ -166,8 +179,14 @@ struct Connection {
 impl Connection {
     async fn handle_line(&mut self, line: &[u8]) {
         let Ok(text) = std::str::from_utf8(line) else {
-            self.reply_error(None, ErrorObject::new(error_code::PARSE_ERROR, "parse error: the message is not valid UTF-8"))
-                .await;
+            self.reply_error(
+                None,
+                ErrorObject::new(
+                    error_code::PARSE_ERROR,
+                    "parse error: the message is not valid UTF-8",
+                ),
+            )
+            .await;
             return;
         };
         if text.trim().is_empty() {
@@ -208,7 +227,13 @@ impl Connection {
                     let response = task.await;
                     outbound.send(response).await;
                 });
-                self.in_flight.insert(id, InFlight { abort, cancellation });
+                self.in_flight.insert(
+                    id,
+                    InFlight {
+                        abort,
+                        cancellation,
+                    },
+                );
             }
             Message::Notification(notification) => self.handle_notification(notification),
             Message::Response(response) => {
@@ -308,7 +333,8 @@ impl Connection {
             Err(broadcast::error::RecvError::Lagged(_)) => ServerEvent::ToolsChanged,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if self.session.version().is_none() {
+        // Before the handshake completes a client expects nothing unasked.
+        if !self.session.is_initialized() {
             return;
         }
         let method = match event {
@@ -323,7 +349,9 @@ impl Connection {
     }
 
     async fn reply_error(&self, id: Option<RequestId>, error: ErrorObject) {
-        self.outbound.send(Message::Error(ErrorResponse::new(id, error))).await;
+        self.outbound
+            .send(Message::Error(ErrorResponse::new(id, error)))
+            .await;
     }
 }
 
@@ -336,10 +364,19 @@ mod tests {
         let input: &[u8] = b"one\ntwo";
         let mut reader = BufReader::new(input);
         let mut buf = Vec::new();
-        assert!(matches!(read_line(&mut reader, &mut buf).await.unwrap(), Line::Complete));
+        assert!(matches!(
+            read_line(&mut reader, &mut buf).await.unwrap(),
+            Line::Complete
+        ));
         assert_eq!(buf, b"one");
-        assert!(matches!(read_line(&mut reader, &mut buf).await.unwrap(), Line::Complete));
+        assert!(matches!(
+            read_line(&mut reader, &mut buf).await.unwrap(),
+            Line::Complete
+        ));
         assert_eq!(buf, b"two");
-        assert!(matches!(read_line(&mut reader, &mut buf).await.unwrap(), Line::Eof));
+        assert!(matches!(
+            read_line(&mut reader, &mut buf).await.unwrap(),
+            Line::Eof
+        ));
     }
 }
