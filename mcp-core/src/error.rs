@@ -43,7 +43,7 @@ pub enum ProtocolError {
     HeaderMismatch(String),
     /// The request needs a client capability the client did not declare (-32021).
     #[error("missing required client capability")]
-    MissingRequiredClientCapability(ClientCapabilities),
+    MissingRequiredClientCapability(Box<ClientCapabilities>),
     /// The resource does not exist (-32002 up to 2025-11-25, -32602 after).
     #[error("resource not found: `{uri}`")]
     ResourceNotFound {

@@ -126,7 +126,8 @@ impl RequestContext {
             return;
         };
         let last = f64::from_bits(self.inner.last_progress.load(Ordering::Acquire));
-        if !(progress > last) {
+        // NaN compares false, so it is dropped too.
+        if progress.partial_cmp(&last) != Some(std::cmp::Ordering::Greater) {
             return;
         }
         self.inner

@@ -41,19 +41,19 @@ pub fn check_range<T: PartialOrd + Display>(
     min: Option<T>,
     max: Option<T>,
 ) -> Result<(), CallToolResult> {
-    if let Some(min) = min {
-        if *value < min {
-            return Err(CallToolResult::error(format!(
-                "invalid arguments for tool `{tool}`: `{argument}` must be at least {min}, got {value}"
-            )));
-        }
+    if let Some(min) = min
+        && *value < min
+    {
+        return Err(CallToolResult::error(format!(
+            "invalid arguments for tool `{tool}`: `{argument}` must be at least {min}, got {value}"
+        )));
     }
-    if let Some(max) = max {
-        if *value > max {
-            return Err(CallToolResult::error(format!(
-                "invalid arguments for tool `{tool}`: `{argument}` must be at most {max}, got {value}"
-            )));
-        }
+    if let Some(max) = max
+        && *value > max
+    {
+        return Err(CallToolResult::error(format!(
+            "invalid arguments for tool `{tool}`: `{argument}` must be at most {max}, got {value}"
+        )));
     }
     Ok(())
 }

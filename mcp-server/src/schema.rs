@@ -78,12 +78,12 @@ fn remove_null(schema: &mut Map<String, Value>) {
         variants.retain(|v| {
             v.get("type").is_none_or(|t| t != "null") || v.as_object().is_some_and(|o| o.len() > 1)
         });
-        if variants.len() == 1 {
-            if let Some(Value::Object(only)) = variants.pop() {
-                schema.remove(key);
-                for (k, v) in only {
-                    schema.entry(k).or_insert(v);
-                }
+        if variants.len() == 1
+            && let Some(Value::Object(only)) = variants.pop()
+        {
+            schema.remove(key);
+            for (k, v) in only {
+                schema.entry(k).or_insert(v);
             }
         }
     }

@@ -35,8 +35,10 @@ pub(crate) fn encode_value(
     version: ProtocolVersion,
     server_info: Option<&Implementation>,
 ) -> Result<Box<RawValue>, serde_json::Error> {
-    if version.is_stateless() {
-        if let Value::Object(map) = &mut value {
+    if version.is_stateless()
+        && let Value::Object(map) = &mut value
+    {
+        {
             map.entry("resultType").or_insert_with(|| "complete".into());
             if let Some(info) = server_info {
                 let meta = map

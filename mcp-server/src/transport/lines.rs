@@ -318,10 +318,10 @@ impl Connection {
             Ok((id, ())) => *id,
             Err(e) => e.id(),
         };
-        if let Err(e) = &done {
-            if e.is_panic() {
-                tracing::error!("a request task panicked outside its handler");
-            }
+        if let Err(e) = &done
+            && e.is_panic()
+        {
+            tracing::error!("a request task panicked outside its handler");
         }
         self.in_flight.retain(|_, f| f.abort.id() != id);
     }
