@@ -1,16 +1,43 @@
-//! Attribute macros for `mcp-server`. Use them through `mcp_server::prelude`.
+//! Attribute macros for `mcp-server`: `#[mcp_server]` and `#[mcp_tool]`.
+//!
+//! Use them through `mcp_server::prelude`; the runnable examples live in the
+//! `mcp-server` docs. Each macro parses its input, validates it (collecting
+//! every error, each spanned at the offending token), and only then expands.
 #![warn(missing_docs)]
+
+mod attr;
+mod expand;
+mod model;
+mod validate;
 
 use proc_macro::TokenStream;
 
-/// Turns an `impl` block into an MCP server.
+/// Turns an inherent `impl` block into an MCP server.
+///
+/// Methods marked `#[mcp_tool]` become tools. Optional keys: `name`,
+/// `version` (default: the crate's), `title`, `instructions`.
+///
+/// ```text
+/// #[mcp_server(name = "crm", instructions = "CRM for contacts and deals")]
+/// impl Crm {
+///     /// Find a contact.
+///     #[mcp_tool(read_only)]
+///     async fn find(&self, /** Email address. */ email: String) -> Result<Json<Contact>, CrmError> { .. }
+/// }
+/// ```
 #[proc_macro_attribute]
-pub fn mcp_server(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn mcp_server(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::server(attr.into(), item.into()).into()
 }
 
-/// Marks an async fn as an MCP tool.
+/// Marks an `async fn` as an MCP tool: a method inside a `#[mcp_server]`
+/// impl block, or a free function (registered with
+/// `Server::builder().tool(name::tool())`).
+///
+/// Keys: `name`, `title`, `description` (default: the doc comment),
+/// `read_only`, `destructive`, `idempotent`, `open_world`, `icons = [..]`.
+/// Parameters take `#[arg(default = .., range(min = .., max = ..), rename = "..")]`.
 #[proc_macro_attribute]
-pub fn mcp_tool(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn mcp_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::free_tool(attr.into(), item.into()).into()
 }

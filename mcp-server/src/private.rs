@@ -16,6 +16,8 @@ pub use crate::tool::{BoxFuture, ToolCall, ToolDef};
 
 use std::fmt::Display;
 
+use serde_json::{Map, Value};
+
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
@@ -72,4 +74,68 @@ where
     F::Output: IntoToolOutput,
 {
     future.await.into_tool_result()
+}
+
+/// Identity for `ServerDefinition::info`.
+pub fn server_info(
+    name: &str,
+    version: &str,
+    title: Option<&str>,
+    instructions: Option<&str>,
+) -> ServerInfo {
+    let mut info = ServerInfo::new(name, version);
+    info.implementation.title = title.map(str::to_owned);
+    info.instructions = instructions.map(str::to_owned);
+    info
+}
+
+/// A tool definition from the macro's parts.
+#[allow(clippy::too_many_arguments)]
+pub fn tool_definition(
+    name: &str,
+    title: Option<&str>,
+    description: &str,
+    input_schema: Map<String, Value>,
+    output_schema: Option<Map<String, Value>>,
+    annotations: Option<ToolAnnotations>,
+    icons: &[&str],
+) -> Tool {
+    Tool {
+        name: name.to_owned(),
+        title: title.map(str::to_owned),
+        description: (!description.is_empty()).then(|| description.to_owned()),
+        input_schema,
+        output_schema,
+        annotations,
+        icons: (!icons.is_empty()).then(|| {
+            icons
+                .iter()
+                .map(|src| Icon {
+                    src: (*src).to_owned(),
+                    mime_type: None,
+                    sizes: None,
+                    theme: None,
+                })
+                .collect()
+        }),
+        meta: None,
+    }
+}
+
+/// Tool annotations from the macro's flags; `None` when nothing is set.
+pub fn annotations(
+    title: Option<&str>,
+    read_only: Option<bool>,
+    destructive: Option<bool>,
+    idempotent: Option<bool>,
+    open_world: Option<bool>,
+) -> Option<ToolAnnotations> {
+    let annotations = ToolAnnotations {
+        title: title.map(str::to_owned),
+        read_only_hint: read_only,
+        destructive_hint: destructive,
+        idempotent_hint: idempotent,
+        open_world_hint: open_world,
+    };
+    (!annotations.is_empty()).then_some(annotations)
 }

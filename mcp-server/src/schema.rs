@@ -61,6 +61,9 @@ fn strip_optional_nulls(schema: &mut Map<String, Value>) {
 }
 
 fn remove_null(schema: &mut Map<String, Value>) {
+    if schema.get("default").is_some_and(Value::is_null) {
+        schema.remove("default");
+    }
     if let Some(Value::Array(types)) = schema.get_mut("type") {
         types.retain(|t| t != "null");
         if types.len() == 1 {

@@ -38,18 +38,16 @@ pub(crate) fn encode_value(
     if version.is_stateless()
         && let Value::Object(map) = &mut value
     {
-        {
-            map.entry("resultType").or_insert_with(|| "complete".into());
-            if let Some(info) = server_info {
-                let meta = map
-                    .entry("_meta")
-                    .or_insert_with(|| Value::Object(Default::default()));
-                if let Value::Object(meta) = meta {
-                    meta.insert(
-                        mcp_core::meta::SERVER_INFO.into(),
-                        serde_json::to_value(info)?,
-                    );
-                }
+        map.entry("resultType").or_insert_with(|| "complete".into());
+        if let Some(info) = server_info {
+            let meta = map
+                .entry("_meta")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Value::Object(meta) = meta {
+                meta.insert(
+                    mcp_core::meta::SERVER_INFO.into(),
+                    serde_json::to_value(info)?,
+                );
             }
         }
     }

@@ -27,7 +27,7 @@ use mcp_server::prelude::*;
 pub struct Hello;
 
 /// Counts of a text.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct WordStats {
     /// Whitespace-separated words.
     pub words: u64,

@@ -1,0 +1,283 @@
+//! Attribute arguments, read into typed structs with their spans kept.
+
+use proc_macro2::Span;
+use syn::meta::ParseNestedMeta;
+use syn::{Expr, LitBool, LitStr, Token};
+
+/// `#[mcp_server(..)]`.
+#[derive(Default)]
+pub(crate) struct ServerAttr {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) version: Option<LitStr>,
+    pub(crate) title: Option<LitStr>,
+    pub(crate) instructions: Option<LitStr>,
+}
+
+const SERVER_KEYS: &[&str] = &["name", "version", "title", "instructions"];
+
+/// `#[mcp_tool(..)]`.
+#[derive(Default)]
+pub(crate) struct ToolAttr {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) title: Option<LitStr>,
+    pub(crate) description: Option<LitStr>,
+    pub(crate) read_only: Option<bool>,
+    pub(crate) destructive: Option<bool>,
+    pub(crate) idempotent: Option<bool>,
+    pub(crate) open_world: Option<bool>,
+    pub(crate) icons: Vec<LitStr>,
+}
+
+const TOOL_KEYS: &[&str] = &[
+    "name",
+    "title",
+    "description",
+    "read_only",
+    "destructive",
+    "idempotent",
+    "open_world",
+    "icons",
+];
+
+/// `#[arg(..)]` on a tool parameter.
+#[derive(Default)]
+pub(crate) struct ArgAttr {
+    pub(crate) default: Option<Expr>,
+    pub(crate) min: Option<Expr>,
+    pub(crate) max: Option<Expr>,
+    pub(crate) rename: Option<LitStr>,
+}
+
+const ARG_KEYS: &[&str] = &["default", "range", "rename"];
+
+fn set<T>(
+    slot: &mut Option<T>,
+    value: T,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(meta.error(format!("duplicate key `{key}`; give it once")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<bool> {
+    if meta.input.peek(Token![=]) {
+        let lit: LitBool = meta.value()?.parse()?;
+        Ok(lit.value)
+    } else {
+        Ok(true)
+    }
+}
+
+fn unknown(meta: &ParseNestedMeta<'_>, what: &str, keys: &[&str]) -> syn::Error {
+    let key = meta
+        .path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| {
+            let path = &meta.path;
+            quote::quote!(#path).to_string()
+        });
+    let valid = keys
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match suggest(&key, keys) {
+        Some(best) => meta.error(format!(
+            "unknown key `{key}` in `{what}`; did you mean `{best}`? valid keys: {valid}"
+        )),
+        None => meta.error(format!(
+            "unknown key `{key}` in `{what}`; valid keys: {valid}"
+        )),
+    }
+}
+
+/// The closest key by edit distance, if it is close enough to be a typo.
+pub(crate) fn suggest<'a>(key: &str, keys: &[&'a str]) -> Option<&'a str> {
+    let normalized = key.replace(['-', '_'], "").to_lowercase();
+    keys.iter()
+        .map(|k| {
+            let candidate = k.replace('_', "");
+            (k, distance(&normalized, &candidate))
+        })
+        .filter(|(k, d)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(_, d)| *d)
+        .map(|(k, _)| *k)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+impl ServerAttr {
+    pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Self> {
+        let mut attr = Self::default();
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("name") {
+                set(&mut attr.name, meta.value()?.parse()?, &meta, "name")
+            } else if meta.path.is_ident("version") {
+                set(&mut attr.version, meta.value()?.parse()?, &meta, "version")
+            } else if meta.path.is_ident("title") {
+                set(&mut attr.title, meta.value()?.parse()?, &meta, "title")
+            } else if meta.path.is_ident("instructions") {
+                set(
+                    &mut attr.instructions,
+                    meta.value()?.parse()?,
+                    &meta,
+                    "instructions",
+                )
+            } else {
+                Err(unknown(&meta, "#[mcp_server]", SERVER_KEYS))
+            }
+        });
+        syn::parse::Parser::parse2(parser, tokens)?;
+        Ok(attr)
+    }
+}
+
+impl ToolAttr {
+    pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Self> {
+        let mut attr = Self::default();
+        let mut icons_seen = false;
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("name") {
+                set(&mut attr.name, meta.value()?.parse()?, &meta, "name")
+            } else if meta.path.is_ident("title") {
+                set(&mut attr.title, meta.value()?.parse()?, &meta, "title")
+            } else if meta.path.is_ident("description") {
+                set(
+                    &mut attr.description,
+                    meta.value()?.parse()?,
+                    &meta,
+                    "description",
+                )
+            } else if meta.path.is_ident("read_only") {
+                set(&mut attr.read_only, flag(&meta)?, &meta, "read_only")
+            } else if meta.path.is_ident("destructive") {
+                set(&mut attr.destructive, flag(&meta)?, &meta, "destructive")
+            } else if meta.path.is_ident("idempotent") {
+                set(&mut attr.idempotent, flag(&meta)?, &meta, "idempotent")
+            } else if meta.path.is_ident("open_world") {
+                set(&mut attr.open_world, flag(&meta)?, &meta, "open_world")
+            } else if meta.path.is_ident("icons") {
+                if icons_seen {
+                    return Err(meta.error("duplicate key `icons`; give it once"));
+                }
+                icons_seen = true;
+                let array: syn::ExprArray = meta.value()?.parse()?;
+                for element in array.elems {
+                    match element {
+                        Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(s),
+                            ..
+                        }) => attr.icons.push(s),
+                        other => {
+                            return Err(syn::Error::new_spanned(
+                                other,
+                                "`icons` takes string literals: icon URLs such as \"https://example.com/icon.png\"",
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            } else {
+                Err(unknown(&meta, "#[mcp_tool]", TOOL_KEYS))
+            }
+        });
+        syn::parse::Parser::parse2(parser, tokens)?;
+        Ok(attr)
+    }
+}
+
+impl ArgAttr {
+    pub(crate) fn parse(attr: &syn::Attribute) -> syn::Result<Self> {
+        let mut arg = Self::default();
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("default") {
+                set(&mut arg.default, meta.value()?.parse()?, &meta, "default")
+            } else if meta.path.is_ident("rename") {
+                set(&mut arg.rename, meta.value()?.parse()?, &meta, "rename")
+            } else if meta.path.is_ident("range") {
+                if arg.min.is_some() || arg.max.is_some() {
+                    return Err(meta.error("duplicate key `range`; give it once"));
+                }
+                meta.parse_nested_meta(|bound| {
+                    if bound.path.is_ident("min") {
+                        set(&mut arg.min, bound.value()?.parse()?, &bound, "min")
+                    } else if bound.path.is_ident("max") {
+                        set(&mut arg.max, bound.value()?.parse()?, &bound, "max")
+                    } else {
+                        Err(unknown(&bound, "range(..)", &["min", "max"]))
+                    }
+                })
+            } else {
+                Err(unknown(&meta, "#[arg]", ARG_KEYS))
+            }
+        })?;
+        Ok(arg)
+    }
+}
+
+/// A span for errors about a whole attribute.
+#[allow(dead_code)]
+pub(crate) fn call_site() -> Span {
+    Span::call_site()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn suggests_close_keys() {
+        assert_eq!(suggest("readonly", TOOL_KEYS), Some("read_only"));
+        assert_eq!(suggest("descripton", TOOL_KEYS), Some("description"));
+        assert_eq!(suggest("zzz", TOOL_KEYS), None);
+    }
+
+    #[test]
+    fn parses_tool_flags_and_values() {
+        let attr = ToolAttr::parse(quote!(
+            name = "x",
+            read_only,
+            destructive = false,
+            icons = ["a"]
+        ))
+        .unwrap();
+        assert_eq!(attr.name.unwrap().value(), "x");
+        assert_eq!(attr.read_only, Some(true));
+        assert_eq!(attr.destructive, Some(false));
+        assert_eq!(attr.icons.len(), 1);
+    }
+
+    #[test]
+    fn rejects_duplicates_and_unknown_keys() {
+        let err = ToolAttr::parse(quote!(read_only, read_only)).err().unwrap();
+        assert_eq!(err.to_string(), "duplicate key `read_only`; give it once");
+        let err = ToolAttr::parse(quote!(readonly)).err().unwrap();
+        assert!(
+            err.to_string()
+                .starts_with("unknown key `readonly` in `#[mcp_tool]`; did you mean `read_only`?")
+        );
+    }
+}

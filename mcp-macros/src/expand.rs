@@ -1,0 +1,354 @@
+//! Code generation. Everything here has been validated.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ImplItem, ItemFn, ItemImpl, ReturnType};
+
+use crate::attr::{ServerAttr, ToolAttr};
+use crate::model::{Param, ToolFn, is_option};
+use crate::validate::{self, Errors, Place};
+
+/// `#[mcp_server]`: the impl block, cleaned, plus its `ServerDefinition`.
+pub(crate) fn server(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut item: ItemImpl = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let e = syn::Error::new(
+                item.span(),
+                "`#[mcp_server]` goes on an inherent `impl` block whose `async fn`s are marked `#[mcp_tool]`",
+            );
+            return with_item(e, item);
+        }
+    };
+    let mut errors = Errors::default();
+    let attr = ServerAttr::parse(attr).unwrap_or_else(|e| {
+        errors.push(e);
+        ServerAttr::default()
+    });
+    if let Some((_, path, _)) = &item.trait_ {
+        errors.push(syn::Error::new_spanned(
+            path,
+            "`#[mcp_server]` goes on an inherent `impl` block (`impl MyServer { .. }`), not on a trait implementation",
+        ));
+    }
+    let mut tools = Vec::new();
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let Some(position) = method.attrs.iter().position(|a| is_tool_attr(a.path())) else {
+            continue;
+        };
+        let tool_attr = method.attrs.remove(position);
+        let args = match &tool_attr.meta {
+            syn::Meta::Path(_) => TokenStream::new(),
+            syn::Meta::List(list) => list.tokens.clone(),
+            syn::Meta::NameValue(nv) => {
+                errors.push(syn::Error::new_spanned(
+                    nv,
+                    "write `#[mcp_tool]` or `#[mcp_tool(key = value, ..)]`",
+                ));
+                continue;
+            }
+        };
+        let parsed = ToolAttr::parse(args).unwrap_or_else(|e| {
+            errors.push(e);
+            ToolAttr::default()
+        });
+        let tool = ToolFn::lift(parsed, &method.attrs, &mut method.sig);
+        validate::tool(&tool, Place::Method, &mut errors);
+        tools.push(tool);
+    }
+    for (i, tool) in tools.iter().enumerate() {
+        let name = tool.name();
+        if let Some(first) = tools[..i].iter().find(|t| t.name() == name) {
+            let span_of = |t: &ToolFn| {
+                t.attr
+                    .name
+                    .as_ref()
+                    .map_or(t.sig.ident.span(), syn::LitStr::span)
+            };
+            let mut e = syn::Error::new(
+                span_of(tool),
+                format!(
+                    "duplicate tool name `{name}`: tool names must be unique within a server; rename one or set `name = \"...\"`"
+                ),
+            );
+            e.combine(syn::Error::new(
+                span_of(first),
+                format!("the first tool named `{name}` is here"),
+            ));
+            errors.push(e);
+        }
+    }
+    if let Err(e) = errors.into_result() {
+        let mut out = e.to_compile_error();
+        out.extend(quote!(#item));
+        return out;
+    }
+
+    let self_ty = &item.self_ty;
+    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    let mut predicates = where_clause
+        .map(|w| w.predicates.clone())
+        .unwrap_or_default();
+    predicates.push(syn::parse_quote!(Self: ::core::marker::Send + ::core::marker::Sync + 'static));
+    let opt = |s: &Option<syn::LitStr>| match s {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    };
+    let name = attr
+        .name
+        .as_ref()
+        .map_or_else(|| quote!(env!("CARGO_PKG_NAME")), |n| quote!(#n));
+    let version = attr
+        .version
+        .as_ref()
+        .map_or_else(|| quote!(env!("CARGO_PKG_VERSION")), |v| quote!(#v));
+    let title = opt(&attr.title);
+    let instructions = opt(&attr.instructions);
+    let tool_defs = tools.iter().map(|tool| {
+        let method = &tool.sig.ident;
+        let handler = handler(tool, |args| quote!(__mcp_this.#method(#(#args),*).await));
+        quote! {{
+            let __mcp_this = ::std::sync::Arc::clone(this);
+            #handler
+        }}
+    });
+    quote! {
+        #item
+        const _: () = {
+            impl #impl_generics ::mcp_server::__private::ServerDefinition for #self_ty where #predicates {
+                fn info() -> ::mcp_server::__private::ServerInfo {
+                    ::mcp_server::__private::server_info(#name, #version, #title, #instructions)
+                }
+
+                fn tools(this: &::std::sync::Arc<Self>) -> ::std::vec::Vec<::mcp_server::__private::ToolDef> {
+                    ::std::vec![#(#tool_defs),*]
+                }
+            }
+        };
+    }
+}
+
+fn is_tool_attr(path: &syn::Path) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == "mcp_tool")
+}
+
+/// `#[mcp_tool]` on a free function: the function, plus a module of the same
+/// name whose `tool()` builds its `ToolDef`.
+pub(crate) fn free_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut item: ItemFn = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let e = syn::Error::new(item.span(), "`#[mcp_tool]` goes on an `async fn`");
+            return with_item(e, item);
+        }
+    };
+    let mut errors = Errors::default();
+    let attr = ToolAttr::parse(attr).unwrap_or_else(|e| {
+        errors.push(e);
+        ToolAttr::default()
+    });
+    let tool = ToolFn::lift(attr, &item.attrs, &mut item.sig);
+    validate::tool(&tool, Place::Free, &mut errors);
+    if let Err(e) = errors.into_result() {
+        let mut out = e.to_compile_error();
+        out.extend(quote!(#item));
+        return out;
+    }
+    let vis = &item.vis;
+    let ident = &item.sig.ident;
+    let name = tool.name();
+    let handler = handler(&tool, |args| quote!(super::#ident(#(#args),*).await));
+    let handler = quote! {{
+        let __mcp_this = ();
+        #handler
+    }};
+    let doc =
+        format!("The `{name}` tool, to register with `Server::builder().tool({ident}::tool())`.");
+    quote! {
+        #item
+
+        #[doc = #doc]
+        #vis mod #ident {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The tool's definition and handler.
+            pub fn tool() -> ::mcp_server::__private::ToolDef {
+                #handler
+            }
+        }
+    }
+}
+
+fn with_item(e: syn::Error, item: TokenStream) -> TokenStream {
+    let mut out = e.to_compile_error();
+    out.extend(item);
+    out
+}
+
+/// The `ToolDef` expression for a tool; `call` builds the call of the user's
+/// function from the argument expressions, in parameter order.
+fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) -> TokenStream {
+    let name = tool.name();
+    let description = tool
+        .attr
+        .description
+        .as_ref()
+        .map(syn::LitStr::value)
+        .or_else(|| tool.description.clone())
+        .unwrap_or_default();
+    let opt_str = |s: &Option<syn::LitStr>| match s {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    };
+    let opt_bool = |b: Option<bool>| match b {
+        Some(b) => quote!(::core::option::Option::Some(#b)),
+        None => quote!(::core::option::Option::None),
+    };
+    let title = opt_str(&tool.attr.title);
+    // A read-only tool is not destructive unless it says so.
+    let destructive = tool
+        .attr
+        .destructive
+        .or(tool.attr.read_only.filter(|r| *r).map(|_| false));
+    let read_only = opt_bool(tool.attr.read_only);
+    let destructive = opt_bool(destructive);
+    let idempotent = opt_bool(tool.attr.idempotent);
+    let open_world = opt_bool(tool.attr.open_world);
+    let icons = &tool.attr.icons;
+
+    let mut fields = Vec::new();
+    let mut checks = Vec::new();
+    let mut defaults = Vec::new();
+    let mut asserts = Vec::new();
+    let mut bindings = Vec::new();
+    let mut call_args = Vec::new();
+    let mut arg_index = 0usize;
+    for param in &tool.params {
+        match param {
+            Param::Arg(arg) => {
+                let ident = &arg.ident;
+                let ty = &arg.ty;
+                let docs = &arg.docs;
+                let binding = format_ident!("__mcp_arg_{}", arg_index);
+                arg_index += 1;
+                let wire_name = arg.attr.rename.as_ref().map_or_else(
+                    || ident.to_string().trim_start_matches("r#").to_owned(),
+                    syn::LitStr::value,
+                );
+                let mut attrs = vec![quote!(#[serde(rename = #wire_name)])];
+                if let Some(default) = &arg.attr.default {
+                    let default_fn = format_ident!("__mcp_default_{}", ident);
+                    let path = default_fn.to_string();
+                    // String literals convert (`"Hello"` for a `String`); other
+                    // expressions, numbers included, must already have the type.
+                    let value = match default {
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(_),
+                            ..
+                        }) => {
+                            quote!(::core::convert::From::from(#default))
+                        }
+                        _ => quote!(#default),
+                    };
+                    defaults.push(quote! {
+                        #[allow(non_snake_case)]
+                        fn #default_fn() -> #ty { #value }
+                    });
+                    attrs.push(quote!(#[serde(default = #path)]));
+                } else if is_option(ty) {
+                    attrs.push(quote!(#[serde(default)]));
+                }
+                if arg.attr.min.is_some() || arg.attr.max.is_some() {
+                    let min = arg.attr.min.iter();
+                    let max = arg.attr.max.iter();
+                    attrs.push(quote!(#[schemars(range(#(min = #min,)* #(max = #max,)*))]));
+                    let min = opt_expr(arg.attr.min.as_ref());
+                    let max = opt_expr(arg.attr.max.as_ref());
+                    let check = quote! {
+                        ::mcp_server::__private::check_range(#name, #wire_name, __value, #min, #max)
+                    };
+                    checks.push(if is_option(ty) {
+                        quote! {
+                            if let ::core::option::Option::Some(__value) = &__mcp_args.#ident {
+                                if let ::core::result::Result::Err(__invalid) = #check { return __invalid; }
+                            }
+                        }
+                    } else {
+                        quote! {
+                            { let __value = &__mcp_args.#ident;
+                              if let ::core::result::Result::Err(__invalid) = #check { return __invalid; } }
+                        }
+                    });
+                }
+                asserts.push(quote_spanned! {ty.span()=>
+                    ::mcp_server::__private::assert_tool_arg::<#ty>();
+                });
+                fields.push(quote!(#(#docs)* #(#attrs)* #ident: #ty));
+                bindings.push(quote!(#ident: #binding));
+                call_args.push(quote!(#binding));
+            }
+            Param::Context(_) => call_args.push(quote!(__mcp_call.context())),
+            Param::Receiver(_) | Param::Invalid(_) => {}
+        }
+    }
+    let output_check = match &tool.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
+    let output_assert = match &tool.sig.output {
+        ReturnType::Default => quote!(),
+        ReturnType::Type(_, ty) => quote_spanned! {ty.span()=>
+            ::mcp_server::__private::assert_tool_output::<#ty>();
+        },
+    };
+    let invocation = call(call_args);
+    quote! {{
+        #(#defaults)*
+
+        #[derive(::mcp_server::__private::serde::Deserialize, ::mcp_server::__private::schemars::JsonSchema)]
+        #[serde(crate = "::mcp_server::__private::serde")]
+        #[schemars(crate = "::mcp_server::__private::schemars")]
+        struct __McpArgs { #(#fields),* }
+
+        #(#asserts)*
+        #output_assert
+
+        let __mcp_tool = ::mcp_server::__private::tool_definition(
+            #name,
+            #title,
+            #description,
+            ::mcp_server::__private::input_schema_for::<__McpArgs>(),
+            <#output_check as ::mcp_server::__private::IntoToolOutput>::output_schema(),
+            ::mcp_server::__private::annotations(#title, #read_only, #destructive, #idempotent, #open_world),
+            &[#(#icons),*],
+        );
+        ::mcp_server::__private::ToolDef::new(__mcp_tool, move |__mcp_call: ::mcp_server::__private::ToolCall| {
+            #[allow(unused_variables)]
+            let __mcp_this = ::core::clone::Clone::clone(&__mcp_this);
+            async move {
+                let __mcp_args: __McpArgs = match ::mcp_server::__private::parse_arguments(
+                    __mcp_call.name(),
+                    __mcp_call.raw_arguments(),
+                ) {
+                    ::core::result::Result::Ok(args) => args,
+                    ::core::result::Result::Err(invalid) => return invalid,
+                };
+                #(#checks)*
+                let __McpArgs { #(#bindings),* } = __mcp_args;
+                ::mcp_server::__private::IntoToolOutput::into_tool_result(#invocation)
+            }
+        })
+    }}
+}
+
+fn opt_expr(e: Option<&syn::Expr>) -> TokenStream {
+    match e {
+        Some(e) => quote!(::core::option::Option::Some(#e)),
+        None => quote!(::core::option::Option::None),
+    }
+}
