@@ -27,7 +27,38 @@ fn schema_object_for<T: JsonSchema>() -> Map<String, Value> {
     map.remove("$schema");
     map.remove("title");
     strip_optional_nulls(&mut map);
+    strip_numeric_formats(&mut map);
     map
+}
+
+/// schemars marks numbers with formats such as `uint32` and `double`, which
+/// are not JSON Schema formats: validators warn about them and models gain
+/// nothing. Bounds (`minimum`, `maximum`) still say what fits.
+fn strip_numeric_formats(schema: &mut Map<String, Value>) {
+    const NUMERIC: &[&str] = &[
+        "int", "int8", "int16", "int32", "int64", "int128", "uint", "uint8", "uint16", "uint32",
+        "uint64", "uint128", "float", "double",
+    ];
+    if schema
+        .get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|f| NUMERIC.contains(&f))
+    {
+        schema.remove("format");
+    }
+    for value in schema.values_mut() {
+        match value {
+            Value::Object(child) => strip_numeric_formats(child),
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Object(child) = item {
+                        strip_numeric_formats(child);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Turns `Option<T>` properties (schemars: `T` or null) into plain optional

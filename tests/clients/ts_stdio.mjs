@@ -1,0 +1,181 @@
+// The official TypeScript SDK clients against the hello server over stdio:
+// v1 (`@modelcontextprotocol/sdk`) for every handshake revision, v2
+// (`@modelcontextprotocol/client`) for the stateless 2026-07-28 revision.
+import assert from 'node:assert/strict';
+
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Client as ClientV2 } from '@modelcontextprotocol/client';
+import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
+
+const bin = process.env.HELLO_BIN ?? process.argv[2];
+if (!bin) {
+    console.error('usage: HELLO_BIN=path/to/hello node ts_stdio.mjs');
+    process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+async function check(name, fn) {
+    try {
+        await fn();
+        passed++;
+        console.log(`ok   ${name}`);
+    } catch (e) {
+        failed++;
+        console.log(`FAIL ${name}: ${e?.stack ?? e}`);
+    }
+}
+
+const text = (result) => result.content.find((c) => c.type === 'text')?.text;
+
+/** v1 sends its newest revision in `initialize`; this pins an older one, as an older client would. */
+class PinnedStdio extends StdioV1 {
+    constructor(params, version) {
+        super(params);
+        this.pinned = version;
+        this.negotiated = undefined;
+    }
+    send(message, options) {
+        if (message.method === 'initialize') {
+            message = { ...message, params: { ...message.params, protocolVersion: this.pinned } };
+        }
+        return super.send(message, options);
+    }
+    setProtocolVersion(version) {
+        this.negotiated = version;
+    }
+}
+
+function checkToolList(tools, version) {
+    const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+    assert.deepEqual(tools.map((t) => t.name), ['greet', 'add', 'word_stats', 'countdown', 'divide']);
+    for (const tool of tools) {
+        const raw = JSON.stringify(tool.inputSchema);
+        assert.equal(tool.inputSchema.type, 'object', `${tool.name} input schema is an object`);
+        assert.ok(!raw.includes('$schema') && !raw.includes('$ref'), `${tool.name}: no $schema or $ref`);
+        assert.ok(tool.description, `${tool.name} has a description`);
+    }
+    const greet = byName.greet;
+    assert.equal(greet.description, 'Say hello to someone.');
+    assert.deepEqual(greet.inputSchema.required, ['name']);
+    assert.equal(greet.inputSchema.properties.name.type, 'string');
+    assert.equal(greet.inputSchema.properties.name.description, 'Who to greet.');
+    assert.equal(greet.inputSchema.properties.greeting.type, 'string', 'optional, not nullable');
+    assert.deepEqual(byName.add.inputSchema.required, ['a', 'b']);
+    assert.equal(byName.add.inputSchema.properties.a.type, 'integer');
+    const steps = byName.countdown.inputSchema.properties.steps;
+    assert.deepEqual([steps.default, steps.minimum, steps.maximum], [3, 1, 10]);
+    assert.equal(byName.divide.inputSchema.properties.b.type, 'number');
+    const stats = byName.word_stats;
+    if (version >= '2025-06-18') {
+        assert.equal(stats.outputSchema.type, 'object');
+        assert.equal(stats.outputSchema.properties.words.type, 'integer');
+    } else {
+        assert.equal(stats.outputSchema, undefined, 'no outputSchema before 2025-06-18');
+    }
+    if (version >= '2025-03-26') {
+        assert.equal(stats.annotations.readOnlyHint, true);
+    } else {
+        assert.equal(stats.annotations, undefined, 'no annotations on 2024-11-05');
+    }
+}
+
+async function checkCalls(client, version, { v2 = false } = {}) {
+    assert.equal(text(await client.callTool({ name: 'greet', arguments: { name: 'Ada' } })), 'Hello, Ada!');
+    assert.equal(
+        text(await client.callTool({ name: 'greet', arguments: { name: 'Ada', greeting: 'Howdy' } })),
+        'Howdy, Ada!',
+    );
+    assert.equal(text(await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } })), '5');
+
+    const stats = await client.callTool({ name: 'word_stats', arguments: { text: 'hello world' } });
+    const expected = { words: 2, characters: 11, lines: 1 };
+    assert.deepEqual(JSON.parse(text(stats)), expected);
+    if (version >= '2025-06-18') assert.deepEqual(stats.structuredContent, expected);
+    else assert.equal(stats.structuredContent, undefined);
+
+    const progress = [];
+    const request = { name: 'countdown', arguments: { steps: 3 } };
+    const options = { onprogress: (p) => progress.push(p) };
+    // v1 takes (params, resultSchema, options); v2 takes (params, options).
+    const countdown = v2 ? await client.callTool(request, options) : await client.callTool(request, undefined, options);
+    assert.equal(text(countdown), 'liftoff after 3 steps');
+    assert.deepEqual(progress.map((p) => p.progress), [1, 2, 3]);
+    assert.ok(progress.every((p) => p.total === 3));
+    if (version >= '2025-03-26') assert.equal(progress[2].message, 'step 3 of 3');
+    else assert.equal(progress[0].message, undefined);
+
+    const tooMany = await client.callTool({ name: 'countdown', arguments: { steps: 11 } });
+    assert.equal(tooMany.isError, true);
+    assert.match(text(tooMany), /`steps`/);
+
+    assert.equal(text(await client.callTool({ name: 'divide', arguments: { a: 6, b: 3 } })), '2');
+    const byZero = await client.callTool({ name: 'divide', arguments: { a: 1, b: 0 } });
+    assert.equal(byZero.isError, true);
+    assert.match(text(byZero), /cannot divide by zero/);
+
+    const wrongType = await client.callTool({ name: 'add', arguments: { a: 1, b: 'two' } });
+    assert.equal(wrongType.isError, true);
+    assert.match(text(wrongType), /`b`/);
+
+    await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }), (e) => {
+        assert.equal(e.code, -32602);
+        return true;
+    });
+}
+
+for (const version of ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25']) {
+    await check(`sdk v1, protocol ${version}: handshake, tools/list, tools/call`, async () => {
+        const transport = new PinnedStdio({ command: bin, args: [], stderr: 'ignore' }, version);
+        const client = new ClientV1({ name: 'ts-sdk-v1-test', version: '1.0.0' });
+        await client.connect(transport);
+        try {
+            assert.equal(transport.negotiated, version, 'the server echoes a supported revision');
+            assert.equal(client.getServerVersion().name, 'hello');
+            const { tools } = await client.listTools();
+            checkToolList(tools, version);
+            await checkCalls(client, version);
+            await client.ping();
+        } finally {
+            await client.close();
+        }
+    });
+}
+
+for (const mode of [{ pin: '2026-07-28' }, 'auto']) {
+    await check(`sdk v2, versionNegotiation ${JSON.stringify(mode)}: stateless 2026-07-28`, async () => {
+        const transport = new StdioV2({ command: bin, args: [], stderr: 'ignore' });
+        const client = new ClientV2(
+            { name: 'ts-sdk-v2-test', version: '1.0.0' },
+            { versionNegotiation: { mode } },
+        );
+        await client.connect(transport);
+        try {
+            assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+            assert.equal(client.getServerVersion()?.name, 'hello');
+            const { tools } = await client.listTools();
+            checkToolList(tools, '2026-07-28');
+            await checkCalls(client, '2026-07-28', { v2: true });
+        } finally {
+            await client.close();
+        }
+    });
+}
+
+await check('sdk v2, legacy mode: the 2025-11-25 handshake', async () => {
+    const transport = new StdioV2({ command: bin, args: [], stderr: 'ignore' });
+    const client = new ClientV2({ name: 'ts-sdk-v2-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+        assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25');
+        const { tools } = await client.listTools();
+        checkToolList(tools, '2025-11-25');
+        await checkCalls(client, '2025-11-25', { v2: true });
+    } finally {
+        await client.close();
+    }
+});
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
