@@ -22,6 +22,7 @@ pub mod jsonrpc;
 pub mod lifecycle;
 pub mod logging;
 pub mod meta;
+pub mod method;
 pub mod notification;
 pub mod pagination;
 pub mod tool;

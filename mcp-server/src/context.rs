@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::wire as codec;
 use mcp_core::ProtocolVersion;
+use mcp_core::codec;
 use mcp_core::jsonrpc::RequestId;
 use mcp_core::lifecycle::{ClientCapabilities, Implementation};
 use mcp_core::logging::{LoggingLevel, LoggingMessageParams};

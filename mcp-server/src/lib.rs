@@ -35,7 +35,6 @@ mod session;
 pub mod testing;
 mod tool;
 pub mod transport;
-mod wire;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -8,9 +8,8 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use crate::wire as codec;
-use crate::wire::method;
 use futures_util::FutureExt;
+use mcp_core::codec;
 use mcp_core::jsonrpc::{ErrorResponse, Message, Request, Response};
 use mcp_core::lifecycle::{
     CacheHints, CacheScope, ClientCapabilities, DiscoverResult, Implementation, InitializeParams,
@@ -18,6 +17,7 @@ use mcp_core::lifecycle::{
 };
 use mcp_core::logging::SetLevelParams;
 use mcp_core::meta::{MetaOnly, RequestMeta};
+use mcp_core::method;
 use mcp_core::pagination::PaginatedParams;
 use mcp_core::tool::{CallToolParams, CallToolResult, ListToolsResult};
 use mcp_core::{ProtocolError, ProtocolVersion};

@@ -247,13 +247,19 @@ impl fmt::Debug for Server {
 ///     a + b
 /// }
 ///
-/// let server = Server::builder()
-///     .name("calc")
-///     .version("1.0.0")
-///     .tool(add::tool())
-///     .build();
-/// assert_eq!(server.tool_names(), ["add"]);
+/// fn main() {
+///     let server = Server::builder()
+///         .name("calc")
+///         .version("1.0.0")
+///         .tool(add::tool())
+///         .build();
+///     assert_eq!(server.tool_names(), ["add"]);
+/// }
 /// ```
+///
+/// A free-function tool must be a module-level item: `#[mcp_tool]` puts a
+/// module of the same name next to it, and a module inside a function body
+/// cannot see that body's items.
 #[derive(Debug, Default)]
 pub struct ServerBuilder {
     info: Option<ServerInfo>,

@@ -1,0 +1,14 @@
+//! Method names.
+
+/// `initialize` (2024-11-05 .. 2025-11-25).
+pub const INITIALIZE: &str = "initialize";
+/// `ping` (2024-11-05 .. 2025-11-25).
+pub const PING: &str = "ping";
+/// `server/discover` (2026-07-28).
+pub const SERVER_DISCOVER: &str = "server/discover";
+/// `logging/setLevel` (2024-11-05 .. 2025-11-25).
+pub const LOGGING_SET_LEVEL: &str = "logging/setLevel";
+/// `tools/list`.
+pub const TOOLS_LIST: &str = "tools/list";
+/// `tools/call`.
+pub const TOOLS_CALL: &str = "tools/call";
