@@ -1,6 +1,5 @@
 //! Every misuse the macros can see, reported together.
 
-use syn::spanned::Spanned;
 use syn::{ReturnType, Type};
 
 use crate::model::{Param, ToolFn};
@@ -168,8 +167,8 @@ fn arg_type(ty: &Type, errors: &mut Errors) {
                 }
                 other => quote::quote!(#other).to_string().replace(' ', ""),
             };
-            errors.push(syn::Error::new(
-                ty.span(),
+            errors.push(syn::Error::new_spanned(
+                ty,
                 format!(
                     "tool parameters must be owned: `{}` borrows from the request; take `{owned}`",
                     quote::quote!(#ty).to_string().replace(' ', "")

@@ -1,0 +1,13 @@
+use mcp_server::prelude::*;
+
+struct S;
+
+impl S {
+    /// Adds.
+    #[mcp_tool]
+    async fn add(&self, a: i64, b: i64) -> i64 {
+        a + b
+    }
+}
+
+fn main() {}
