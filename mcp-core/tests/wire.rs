@@ -1,4 +1,5 @@
 //! What each revision puts on the wire, and how malformed input is answered.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use mcp_core::ProtocolVersion;
 use mcp_core::codec::{self, encode_result};
