@@ -30,13 +30,19 @@ pub struct RequestContext {
     inner: Arc<Inner>,
 }
 
+/// What the router settled about a request before dispatch: from `_meta` on
+/// 2026-07-28, from the session on older revisions.
+pub(crate) struct Envelope {
+    pub(crate) version: ProtocolVersion,
+    pub(crate) client_info: Option<Implementation>,
+    pub(crate) capabilities: ClientCapabilities,
+    pub(crate) meta: RequestMeta,
+    pub(crate) log: LogPolicy,
+}
+
 struct Inner {
     id: RequestId,
-    version: ProtocolVersion,
-    client_info: Option<Implementation>,
-    client_capabilities: ClientCapabilities,
-    meta: RequestMeta,
-    log: LogPolicy,
+    envelope: Envelope,
     outbound: Outbound,
     cancellation: CancellationToken,
     /// Last progress value sent, as f64 bits; progress must increase.
@@ -53,25 +59,16 @@ pub(crate) enum LogPolicy {
 }
 
 impl RequestContext {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: RequestId,
-        version: ProtocolVersion,
-        client_info: Option<Implementation>,
-        client_capabilities: ClientCapabilities,
-        meta: RequestMeta,
-        log: LogPolicy,
+        envelope: Envelope,
         outbound: Outbound,
         cancellation: CancellationToken,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 id,
-                version,
-                client_info,
-                client_capabilities,
-                meta,
-                log,
+                envelope,
                 outbound,
                 cancellation,
                 last_progress: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
@@ -86,22 +83,22 @@ impl RequestContext {
 
     /// The protocol revision the request speaks.
     pub fn protocol_version(&self) -> ProtocolVersion {
-        self.inner.version
+        self.inner.envelope.version
     }
 
     /// Who the client says it is, if it said.
     pub fn client_info(&self) -> Option<&Implementation> {
-        self.inner.client_info.as_ref()
+        self.inner.envelope.client_info.as_ref()
     }
 
     /// What the client declared it can do.
     pub fn client_capabilities(&self) -> &ClientCapabilities {
-        &self.inner.client_capabilities
+        &self.inner.envelope.capabilities
     }
 
     /// The request's `_meta`.
     pub fn meta(&self) -> &RequestMeta {
-        &self.inner.meta
+        &self.inner.envelope.meta
     }
 
     /// Whether the client cancelled the request. A cancelled handler is
@@ -122,7 +119,7 @@ impl RequestContext {
     /// increase are dropped, as the spec requires progress to grow; `message`
     /// is dropped on 2024-11-05, which has no such field.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
-        let Some(token) = self.inner.meta.progress_token.clone() else {
+        let Some(token) = self.inner.envelope.meta.progress_token.clone() else {
             return;
         };
         let last = f64::from_bits(self.inner.last_progress.load(Ordering::Acquire));
@@ -167,7 +164,7 @@ impl RequestContext {
 
     /// Whether a log message at `level` would reach the client.
     pub fn log_enabled(&self, level: LoggingLevel) -> bool {
-        match &self.inner.log {
+        match &self.inner.envelope.log {
             LogPolicy::Request(min) => min.is_some_and(|min| level >= min),
             LogPolicy::Session(session) => session.log_level().is_none_or(|min| level >= min),
         }
@@ -177,7 +174,7 @@ impl RequestContext {
         if self.is_cancelled() {
             return;
         }
-        match codec::notification(method, params, self.inner.version) {
+        match codec::notification(method, params, self.inner.envelope.version) {
             Ok(message) => self.inner.outbound.send(message).await,
             Err(e) => tracing::warn!(error = %e, method, "notification could not be encoded"),
         }
@@ -188,8 +185,8 @@ impl fmt::Debug for RequestContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestContext")
             .field("id", &self.inner.id)
-            .field("version", &self.inner.version)
-            .field("client_info", &self.inner.client_info)
+            .field("version", &self.inner.envelope.version)
+            .field("client_info", &self.inner.envelope.client_info)
             .finish_non_exhaustive()
     }
 }

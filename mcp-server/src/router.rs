@@ -12,8 +12,8 @@ use futures_util::FutureExt;
 use mcp_core::codec;
 use mcp_core::jsonrpc::{ErrorResponse, Message, Request, Response};
 use mcp_core::lifecycle::{
-    CacheHints, CacheScope, ClientCapabilities, DiscoverResult, Implementation, InitializeParams,
-    InitializeResult, ListChangedCapability, ServerCapabilities,
+    CacheHints, CacheScope, DiscoverResult, InitializeParams, InitializeResult,
+    ListChangedCapability, ServerCapabilities,
 };
 use mcp_core::logging::SetLevelParams;
 use mcp_core::meta::{MetaOnly, RequestMeta};
@@ -26,7 +26,7 @@ use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::context::{LogPolicy, RequestContext};
+use crate::context::{Envelope, LogPolicy, RequestContext};
 use crate::server::Server;
 use crate::session::{Negotiated, Session};
 use crate::tool::ToolCall;
@@ -34,15 +34,6 @@ use crate::transport::Outbound;
 
 /// How long 2026-07-28 clients may cache `server/discover` and list results.
 const LIST_TTL_MS: u64 = 60_000;
-
-/// A request's envelope, settled once before dispatch.
-struct Envelope {
-    version: ProtocolVersion,
-    client_info: Option<Implementation>,
-    capabilities: ClientCapabilities,
-    meta: RequestMeta,
-    log: LogPolicy,
-}
 
 /// A protocol error together with the revision whose codes it should use.
 type Failure = (ProtocolError, ProtocolVersion);
@@ -349,16 +340,7 @@ async fn call_tool(
     };
     let version = envelope.version;
     tracing::Span::current().record("tool", params.name.as_str());
-    let context = RequestContext::new(
-        request.id,
-        version,
-        envelope.client_info,
-        envelope.capabilities,
-        envelope.meta,
-        envelope.log,
-        outbound,
-        cancellation,
-    );
+    let context = RequestContext::new(request.id, envelope, outbound, cancellation);
     let call = ToolCall::new(Arc::clone(tool.shared_name()), params.arguments, context);
     let mut result = match AssertUnwindSafe(tool.call(call)).catch_unwind().await {
         Ok(result) => result,

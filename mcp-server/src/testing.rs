@@ -199,20 +199,12 @@ impl TestClient {
     /// The next message that answered no request this client is waiting
     /// for, such as the error for a line the server could not parse.
     pub async fn next_unmatched(&self) -> Option<Value> {
-        let mut rx = self.unmatched.lock().await;
-        tokio::time::timeout(TIMEOUT, rx.recv())
-            .await
-            .ok()
-            .flatten()
+        recv(&self.unmatched).await
     }
 
     /// The next notification from the server.
     pub async fn next_notification(&self) -> Option<Value> {
-        let mut rx = self.notifications.lock().await;
-        tokio::time::timeout(TIMEOUT, rx.recv())
-            .await
-            .ok()
-            .flatten()
+        recv(&self.notifications).await
     }
 
     /// Every notification received so far.
@@ -311,6 +303,15 @@ impl Drop for TestClient {
             server.abort();
         }
     }
+}
+
+/// The next value from `rx`, or `None` after the test timeout.
+async fn recv(rx: &Mutex<mpsc::UnboundedReceiver<Value>>) -> Option<Value> {
+    let mut rx = rx.lock().await;
+    tokio::time::timeout(TIMEOUT, rx.recv())
+        .await
+        .ok()
+        .flatten()
 }
 
 fn bad_result(method: &str, e: &serde_json::Error) -> ErrorObject {

@@ -303,16 +303,21 @@ async fn a_panicking_tool_is_an_error_result() {
     assert_eq!(text(&result), "3");
 }
 
-#[tokio::test]
-async fn cancellation_drops_the_handler_and_suppresses_the_response() {
-    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18)
-        .await
-        .unwrap();
+/// Starts a call of the 30-second `sleep` tool with id "slow", without waiting.
+async fn start_slow_call(client: &TestClient) {
     client
         .send_line(
             r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"sleep"}}"#,
         )
         .await;
+}
+
+#[tokio::test]
+async fn cancellation_drops_the_handler_and_suppresses_the_response() {
+    let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18)
+        .await
+        .unwrap();
+    start_slow_call(&client).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     client
         .notify(
@@ -337,11 +342,7 @@ async fn requests_run_concurrently() {
     let client = TestClient::connect(server(), ProtocolVersion::V2025_06_18)
         .await
         .unwrap();
-    client
-        .send_line(
-            r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"sleep"}}"#,
-        )
-        .await;
+    start_slow_call(&client).await;
     let quick = tokio::time::timeout(
         Duration::from_secs(2),
         client.call_tool("add", json!({"a": 1, "b": 1})),
