@@ -300,13 +300,17 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),
     };
-    let output_assert = match &tool.sig.output {
-        ReturnType::Default => quote!(),
+    let invocation = call(call_args);
+    // Spanned at the return type, so a type that is not a tool result is
+    // reported there rather than at the attribute.
+    let convert = match &tool.sig.output {
+        ReturnType::Default => {
+            quote!(::mcp_server::__private::IntoToolOutput::into_tool_result(#invocation))
+        }
         ReturnType::Type(_, ty) => quote_spanned! {ty.span()=>
-            ::mcp_server::__private::assert_tool_output::<#ty>();
+            ::mcp_server::__private::IntoToolOutput::into_tool_result(#invocation)
         },
     };
-    let invocation = call(call_args);
     quote! {{
         #(#defaults)*
 
@@ -316,7 +320,6 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
         struct __McpArgs { #(#fields),* }
 
         #(#asserts)*
-        #output_assert
 
         let __mcp_tool = ::mcp_server::__private::tool_definition(
             #name,
@@ -340,7 +343,7 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
                 };
                 #(#checks)*
                 let __McpArgs { #(#bindings),* } = __mcp_args;
-                ::mcp_server::__private::IntoToolOutput::into_tool_result(#invocation)
+                #convert
             }
         })
     }}
