@@ -64,9 +64,6 @@ pub fn check_range<T: PartialOrd + Display>(
 /// macro calls it spanned at the user's type so the error points there.
 pub const fn assert_tool_arg<T: ToolArg>() {}
 
-/// Compile-time check that a return type can be a tool result.
-pub const fn assert_tool_output<T: IntoToolOutput>() {}
-
 /// Runs a tool's future and turns its output into a result.
 pub async fn into_result<F>(future: F) -> CallToolResult
 where
