@@ -1,6 +1,5 @@
 //! Attribute arguments, read into typed structs with their spans kept.
 
-use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, LitBool, LitStr, Token};
 
@@ -235,12 +234,6 @@ impl ArgAttr {
         })?;
         Ok(arg)
     }
-}
-
-/// A span for errors about a whole attribute.
-#[allow(dead_code)]
-pub(crate) fn call_site() -> Span {
-    Span::call_site()
 }
 
 #[cfg(test)]
