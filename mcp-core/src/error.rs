@@ -24,6 +24,10 @@ pub enum ProtocolError {
     /// The params are missing or wrong.
     #[error("invalid params: {0}")]
     InvalidParams(String),
+    /// The 2026-07-28 request envelope is incomplete: `_meta` lacks the
+    /// protocol version or the client capabilities (-32602, HTTP 400).
+    #[error("invalid params: {0}")]
+    InvalidEnvelope(String),
     /// The named tool does not exist.
     #[error("unknown tool `{0}`")]
     UnknownTool(String),
@@ -63,9 +67,10 @@ impl ProtocolError {
             Self::Parse(_) => ErrorObject::new(error_code::PARSE_ERROR, message),
             Self::InvalidRequest(_) => ErrorObject::new(error_code::INVALID_REQUEST, message),
             Self::MethodNotFound(_) => ErrorObject::new(error_code::METHOD_NOT_FOUND, message),
-            Self::InvalidParams(_) | Self::UnknownTool(_) | Self::NotInitialized => {
-                ErrorObject::new(error_code::INVALID_PARAMS, message)
-            }
+            Self::InvalidParams(_)
+            | Self::InvalidEnvelope(_)
+            | Self::UnknownTool(_)
+            | Self::NotInitialized => ErrorObject::new(error_code::INVALID_PARAMS, message),
             Self::UnsupportedProtocolVersion {
                 requested,
                 supported,

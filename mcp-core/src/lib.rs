@@ -25,6 +25,7 @@ pub mod meta;
 pub mod method;
 pub mod notification;
 pub mod pagination;
+pub mod subscription;
 pub mod tool;
 pub mod version;
 

@@ -12,3 +12,5 @@ pub const LOGGING_SET_LEVEL: &str = "logging/setLevel";
 pub const TOOLS_LIST: &str = "tools/list";
 /// `tools/call`.
 pub const TOOLS_CALL: &str = "tools/call";
+/// Opens a stream of change notifications (2026-07-28).
+pub const SUBSCRIPTIONS_LISTEN: &str = "subscriptions/listen";

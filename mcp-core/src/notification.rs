@@ -21,6 +21,8 @@ pub const PROMPTS_LIST_CHANGED: &str = "notifications/prompts/list_changed";
 pub const RESOURCES_LIST_CHANGED: &str = "notifications/resources/list_changed";
 /// `notifications/resources/updated`.
 pub const RESOURCES_UPDATED: &str = "notifications/resources/updated";
+/// The first message on a `subscriptions/listen` stream (2026-07-28).
+pub const SUBSCRIPTIONS_ACKNOWLEDGED: &str = "notifications/subscriptions/acknowledged";
 
 /// Params of `notifications/progress`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -58,6 +58,7 @@ pub use serde;
 
 /// Everything a server author needs, in one import.
 pub mod prelude {
+    pub use crate::transport::{ServeExt, Transport};
     pub use crate::{
         Content, IntoToolOutput, Json, LoggingLevel, ProtocolVersion, RequestContext, Server,
         ServerDefinition, ToolCall, ToolDef, ToolResult, mcp_server, mcp_tool,

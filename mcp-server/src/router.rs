@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 use mcp_core::codec;
-use mcp_core::jsonrpc::{ErrorResponse, Message, Request, Response};
+use mcp_core::jsonrpc::{ErrorResponse, Message, Notification, Request, Response};
 use mcp_core::lifecycle::{
     CacheHints, CacheScope, DiscoverResult, InitializeParams, InitializeResult,
     ListChangedCapability, ServerCapabilities,
@@ -18,16 +18,19 @@ use mcp_core::lifecycle::{
 use mcp_core::logging::SetLevelParams;
 use mcp_core::meta::{MetaOnly, RequestMeta};
 use mcp_core::method;
+use mcp_core::notification;
 use mcp_core::pagination::PaginatedParams;
+use mcp_core::subscription::{ListenParams, SubscriptionFilter};
 use mcp_core::tool::{CallToolParams, CallToolResult, ListToolsResult};
 use mcp_core::{ProtocolError, ProtocolVersion};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::context::{Envelope, LogPolicy, RequestContext};
-use crate::server::Server;
+use crate::server::{Server, ServerEvent};
 use crate::session::{Negotiated, Session};
 use crate::tool::ToolCall;
 use crate::transport::Outbound;
@@ -38,17 +41,78 @@ const LIST_TTL_MS: u64 = 60_000;
 /// A protocol error together with the revision whose codes it should use.
 type Failure = (ProtocolError, ProtocolVersion);
 
+/// How a request reached the router.
+#[derive(Debug, Clone)]
+pub(crate) enum Wire {
+    /// A connection or session that may hold an `initialize` handshake:
+    /// stdio, legacy SSE, a Streamable HTTP session. A request whose `_meta`
+    /// names 2026-07-28 is still served statelessly.
+    Session(Arc<Session>),
+    /// A 2026-07-28 request over Streamable HTTP, with the headers that must
+    /// agree with its body.
+    Stateless(Arc<WireHeaders>),
+}
+
+/// The Streamable HTTP headers a 2026-07-28 request is checked against.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WireHeaders {
+    pub(crate) protocol_version: Option<String>,
+    pub(crate) method: Option<String>,
+    pub(crate) name: Option<String>,
+}
+
+/// A request's response, and how an HTTP transport should label it.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) message: Message,
+    pub(crate) status: AnswerStatus,
+}
+
+/// The HTTP status the spec assigns to an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnswerStatus {
+    Ok,
+    BadRequest,
+    NotFound,
+}
+
+impl AnswerStatus {
+    fn of(error: &ProtocolError, version: ProtocolVersion) -> Self {
+        match error {
+            ProtocolError::Parse(_) | ProtocolError::InvalidRequest(_) => Self::BadRequest,
+            _ if !version.is_stateless() => Self::Ok,
+            ProtocolError::InvalidEnvelope(_)
+            | ProtocolError::HeaderMismatch(_)
+            | ProtocolError::UnsupportedProtocolVersion { .. }
+            | ProtocolError::MissingRequiredClientCapability(_) => Self::BadRequest,
+            ProtocolError::MethodNotFound(_) => Self::NotFound,
+            _ => Self::Ok,
+        }
+    }
+}
+
 /// Handles one request and returns its response.
 pub(crate) async fn handle_request(
     server: Server,
-    session: Arc<Session>,
+    wire: Wire,
     request: Request,
     outbound: Outbound,
     cancellation: CancellationToken,
-) -> Message {
+) -> Answer {
     let id = request.id.clone();
-    let span = tracing::info_span!("mcp.request", method = %request.method, id = %id);
-    let routed = AssertUnwindSafe(route(&server, &session, request, outbound, cancellation))
+    let span = tracing::info_span!(
+        "mcp.request",
+        method = %request.method,
+        id = %id,
+        tool = tracing::field::Empty
+    );
+    let fallback = match &wire {
+        Wire::Session(session) => session
+            .version()
+            .unwrap_or(ProtocolVersion::LATEST_STATEFUL),
+        Wire::Stateless(_) => ProtocolVersion::LATEST,
+    };
+    let routed = AssertUnwindSafe(route(&server, wire, request, outbound, cancellation))
         .catch_unwind()
         .instrument(span)
         .await;
@@ -58,17 +122,24 @@ pub(crate) async fn handle_request(
             tracing::error!(panic = panic_message(&panic), "request handler panicked");
             Err((
                 ProtocolError::Internal("the request handler panicked".into()),
-                session
-                    .version()
-                    .unwrap_or(ProtocolVersion::LATEST_STATEFUL),
+                fallback,
             ))
         }
     };
     match outcome {
-        Ok(result) => Message::Response(Response { id, result }),
+        Ok(result) => Answer {
+            message: Message::Response(Response { id, result }),
+            status: AnswerStatus::Ok,
+        },
         Err((error, version)) => {
             tracing::debug!(%error, "request failed");
-            Message::Error(ErrorResponse::new(Some(id), error.to_error_object(version)))
+            Answer {
+                status: AnswerStatus::of(&error, version),
+                message: Message::Error(ErrorResponse::new(
+                    Some(id),
+                    error.to_error_object(version),
+                )),
+            }
         }
     }
 }
@@ -83,11 +154,27 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 
 async fn route(
     server: &Server,
-    session: &Arc<Session>,
+    wire: Wire,
     request: Request,
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
+    let session = match wire {
+        Wire::Stateless(headers) => {
+            let meta: MetaOnly = parse_params(request.params.as_deref())
+                .map_err(|e| (e, ProtocolVersion::LATEST))?;
+            return route_stateless(
+                server,
+                request,
+                meta.meta.unwrap_or_default(),
+                Some(&headers),
+                outbound,
+                cancellation,
+            )
+            .await;
+        }
+        Wire::Session(session) => session,
+    };
     let legacy = session
         .version()
         .unwrap_or(ProtocolVersion::LATEST_STATEFUL);
@@ -98,9 +185,7 @@ async fn route(
     if let Some(requested) = meta.requested_version() {
         match requested.parse::<ProtocolVersion>() {
             Ok(version) if version.is_stateless() => {
-                return route_stateless(server, request, meta, version, outbound, cancellation)
-                    .await
-                    .map_err(|e| (e, version));
+                return route_stateless(server, request, meta, None, outbound, cancellation).await;
             }
             Ok(_) => {} // a stateful revision named in `_meta`: the session decides
             Err(_) if session.version().is_some() => {}
@@ -117,14 +202,14 @@ async fn route(
     }
 
     if method == method::INITIALIZE {
-        return initialize(server, session, request.params.as_deref()).map_err(|e| (e, legacy));
+        return initialize(server, &session, request.params.as_deref()).map_err(|e| (e, legacy));
     }
     let Some(negotiated) = session.negotiated() else {
         // Legacy clients may ping and set the log level before initializing.
         return match method {
             method::PING => encode_empty(legacy, server),
             method::LOGGING_SET_LEVEL => {
-                set_level(session, request.params.as_deref(), legacy, server)
+                set_level(&session, request.params.as_deref(), legacy, server)
             }
             _ => Err(ProtocolError::NotInitialized),
         }
@@ -136,12 +221,12 @@ async fn route(
         client_info: Some(negotiated.client_info),
         capabilities: negotiated.capabilities,
         meta,
-        log: LogPolicy::Session(Arc::clone(session)),
+        log: LogPolicy::Session(Arc::clone(&session)),
     };
     let params = request.params.as_deref();
     let result = match method {
         method::PING => encode_empty(version, server),
-        method::LOGGING_SET_LEVEL => set_level(session, params, version, server),
+        method::LOGGING_SET_LEVEL => set_level(&session, params, version, server),
         method::TOOLS_LIST => list_tools(server, params, version),
         method::TOOLS_CALL => call_tool(server, request, envelope, outbound, cancellation).await,
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
@@ -149,20 +234,57 @@ async fn route(
     result.map_err(|e| (e, version))
 }
 
+/// Serves a 2026-07-28 request, checking it in the order the spec's
+/// conformance suite expects: the envelope, the version header, the version,
+/// the routing headers, then the method.
 async fn route_stateless(
     server: &Server,
     request: Request,
     meta: RequestMeta,
-    version: ProtocolVersion,
+    headers: Option<&WireHeaders>,
     outbound: Outbound,
     cancellation: CancellationToken,
-) -> Result<Box<RawValue>, ProtocolError> {
-    let Some(capabilities) = meta.client_capabilities.clone() else {
-        return Err(ProtocolError::InvalidParams(format!(
-            "`_meta` must carry `{}` on protocol {version}",
-            mcp_core::meta::CLIENT_CAPABILITIES
-        )));
+) -> Result<Box<RawValue>, Failure> {
+    let fail = |e| (e, ProtocolVersion::LATEST);
+    let Some(requested) = meta.requested_version() else {
+        return Err(fail(ProtocolError::InvalidEnvelope(format!(
+            "`_meta` must carry `{}`",
+            mcp_core::meta::PROTOCOL_VERSION
+        ))));
     };
+    let Some(capabilities) = meta.client_capabilities.clone() else {
+        return Err(fail(ProtocolError::InvalidEnvelope(format!(
+            "`_meta` must carry `{}`",
+            mcp_core::meta::CLIENT_CAPABILITIES
+        ))));
+    };
+    if let Some(headers) = headers {
+        match headers.protocol_version.as_deref().map(str::trim) {
+            Some(header) if header == requested => {}
+            Some(header) => {
+                return Err(fail(ProtocolError::HeaderMismatch(format!(
+                    "the MCP-Protocol-Version header says `{header}` but `_meta` says `{requested}`"
+                ))));
+            }
+            None => {
+                return Err(fail(ProtocolError::HeaderMismatch(
+                    "the MCP-Protocol-Version header is required".into(),
+                )));
+            }
+        }
+    }
+    let version = match requested.parse::<ProtocolVersion>() {
+        Ok(version) if version.is_stateless() => version,
+        _ => {
+            return Err(fail(ProtocolError::UnsupportedProtocolVersion {
+                requested: requested.to_owned(),
+                supported: ProtocolVersion::ALL.to_vec(),
+            }));
+        }
+    };
+    if let Some(headers) = headers {
+        check_routing_headers(headers, &request).map_err(fail)?;
+    }
     let envelope = Envelope {
         version,
         client_info: meta.client_info.clone(),
@@ -170,12 +292,144 @@ async fn route_stateless(
         log: LogPolicy::Request(meta.log_level),
         meta,
     };
-    match request.method.as_str() {
+    let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
         method::TOOLS_LIST => list_tools(server, request.params.as_deref(), version),
         method::TOOLS_CALL => call_tool(server, request, envelope, outbound, cancellation).await,
+        method::SUBSCRIPTIONS_LISTEN => listen(server, request, version, outbound).await,
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
+    };
+    result.map_err(fail)
+}
+
+/// `Mcp-Method` must name the body's method, and `Mcp-Name` the tool,
+/// prompt, resource or task the body addresses.
+fn check_routing_headers(headers: &WireHeaders, request: &Request) -> Result<(), ProtocolError> {
+    match headers.method.as_deref().map(str::trim) {
+        Some(method) if method == request.method => {}
+        Some(method) => {
+            return Err(ProtocolError::HeaderMismatch(format!(
+                "the Mcp-Method header says `{method}` but the body's method is `{}`",
+                request.method
+            )));
+        }
+        None => {
+            return Err(ProtocolError::HeaderMismatch(
+                "the Mcp-Method header is required".into(),
+            ));
+        }
     }
+    let field = match request.method.as_str() {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" => "uri",
+        "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
+        _ => return Ok(()),
+    };
+    let params: serde_json::Map<String, serde_json::Value> =
+        parse_params(request.params.as_deref())?;
+    let body = params.get(field).and_then(serde_json::Value::as_str);
+    let header = headers
+        .name
+        .as_deref()
+        .map(|h| decode_header_value(h.trim()));
+    match (header, body) {
+        (Some(Some(header)), Some(body)) if header == body => Ok(()),
+        (Some(None), _) => Err(ProtocolError::HeaderMismatch(
+            "the Mcp-Name header is not valid `=?base64?...?=`".into(),
+        )),
+        (None, _) => Err(ProtocolError::HeaderMismatch(format!(
+            "the Mcp-Name header is required for `{}`",
+            request.method
+        ))),
+        (Some(Some(header)), body) => Err(ProtocolError::HeaderMismatch(format!(
+            "the Mcp-Name header says `{header}` but the body's `{field}` is `{}`",
+            body.unwrap_or("(absent)")
+        ))),
+    }
+}
+
+/// A header value as the client meant it: `=?base64?...?=` is decoded, as
+/// 2026-07-28 requires for values that are not plain visible ASCII. `None`
+/// when the encoding is broken.
+pub(crate) fn decode_header_value(value: &str) -> Option<std::borrow::Cow<'_, str>> {
+    use base64::Engine as _;
+    let Some(encoded) = value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    else {
+        return Some(std::borrow::Cow::Borrowed(value));
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    String::from_utf8(bytes).ok().map(std::borrow::Cow::Owned)
+}
+
+/// `subscriptions/listen`: acknowledges, then forwards the changes the client
+/// asked for until the client goes away or the server shuts down.
+async fn listen(
+    server: &Server,
+    request: Request,
+    version: ProtocolVersion,
+    outbound: Outbound,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let params: ListenParams = parse_params(request.params.as_deref())?;
+    let subscription_id = serde_json::to_value(&request.id)
+        .map_err(|e| ProtocolError::Internal(format!("subscription id: {e}")))?;
+    // Only tool list changes exist on this server so far; the acknowledgement
+    // names exactly what will be sent.
+    let honored = SubscriptionFilter {
+        tools_list_changed: params.notifications.tools_list_changed,
+        ..SubscriptionFilter::default()
+    };
+    let meta = serde_json::json!({ mcp_core::meta::SUBSCRIPTION_ID: subscription_id });
+    let mut events = server.subscribe();
+    outbound
+        .send(notification_message(
+            notification::SUBSCRIPTIONS_ACKNOWLEDGED,
+            serde_json::json!({ "_meta": meta, "notifications": honored }),
+        )?)
+        .await;
+    let shutdown = server.shutdown_signal().clone();
+    loop {
+        let event = tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = outbound.closed() => break,
+            event = events.recv() => event,
+        };
+        let event = match event {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(_)) => ServerEvent::ToolsChanged,
+            Err(broadcast::error::RecvError::Closed) => break,
+        };
+        let method = match event {
+            ServerEvent::ToolsChanged if honored.tools_list_changed => {
+                notification::TOOLS_LIST_CHANGED
+            }
+            ServerEvent::ToolsChanged => continue,
+        };
+        outbound
+            .send(notification_message(
+                method,
+                serde_json::json!({ "_meta": meta }),
+            )?)
+            .await;
+    }
+    codec::encode_value(
+        serde_json::json!({ "_meta": meta }),
+        version,
+        Some(&server.info().implementation),
+    )
+    .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
+}
+
+fn notification_message(method: &str, params: serde_json::Value) -> Result<Message, ProtocolError> {
+    let params = serde_json::value::to_raw_value(&params)
+        .map_err(|e| ProtocolError::Internal(format!("notification could not be encoded: {e}")))?;
+    Ok(Message::Notification(Notification {
+        method: method.to_owned(),
+        params: Some(params),
+    }))
 }
 
 fn parse_params<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, ProtocolError> {

@@ -9,6 +9,7 @@ use mcp_core::ProtocolVersion;
 use mcp_core::lifecycle::Implementation;
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::ServerError;
 use crate::tool::ToolDef;
@@ -95,6 +96,9 @@ pub(crate) struct ServerInner {
     pub(crate) info: ServerInfo,
     tools: RwLock<Arc<ToolSet>>,
     events: broadcast::Sender<ServerEvent>,
+    /// Cancelled when a transport shuts down gracefully, so long-lived
+    /// streams (`subscriptions/listen`, SSE) can end cleanly.
+    shutdown: CancellationToken,
 }
 
 /// An immutable snapshot of the tools, swapped whole on change so readers
@@ -219,6 +223,10 @@ impl Server {
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
         self.inner.events.subscribe()
     }
+
+    pub(crate) fn shutdown_signal(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
 }
 
 impl<D: ServerDefinition> From<D> for Server {
@@ -332,6 +340,7 @@ impl ServerBuilder {
                 info,
                 tools: RwLock::new(Arc::new(ToolSet::new(self.tools))),
                 events,
+                shutdown: CancellationToken::new(),
             }),
         }
     }

@@ -1,10 +1,24 @@
-//! The hello MCP server on stdio.
+//! The hello MCP server: stdio by default, HTTP with `--transport http`.
+
+use std::process::ExitCode;
 
 use hello::Hello;
 use mcp_server::prelude::*;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    Hello.serve_stdio().await?;
-    Ok(())
+async fn main() -> ExitCode {
+    let transport = match Transport::from_args() {
+        Ok(transport) => transport,
+        Err(e) => {
+            eprintln!("hello: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match Hello.serve(transport).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hello: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -21,7 +21,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ServerError;
-use crate::router;
+use crate::router::{self, Wire};
 use crate::server::{Server, ServerEvent};
 use crate::session::Session;
 use crate::transport::{Outbound, Outgoing};
@@ -43,8 +43,53 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (tx, rx) = mpsc::channel(256);
-    let outbound = Outbound::new(tx);
     let writer = tokio::spawn(write_loop(writer, rx));
+    let result = run(server, Source::Lines(BufReader::new(reader)), tx).await;
+    writer.await??;
+    result
+}
+
+/// Serves one connection whose messages arrive whole on `incoming` (the
+/// legacy SSE transport's POSTs) and leave on `outgoing`, until `incoming`
+/// closes.
+pub(crate) async fn serve_messages(
+    server: Server,
+    incoming: mpsc::Receiver<bytes::Bytes>,
+    outgoing: mpsc::Sender<Outgoing>,
+) {
+    let source: Source<tokio::io::Empty> = Source::Messages(incoming);
+    // A channel source never fails.
+    let _ = run(server, source, outgoing).await;
+}
+
+/// Where a connection's messages come from.
+enum Source<R> {
+    Lines(BufReader<R>),
+    Messages(mpsc::Receiver<bytes::Bytes>),
+}
+
+impl<R: AsyncRead + Unpin> Source<R> {
+    async fn next(&mut self, buf: &mut Vec<u8>) -> std::io::Result<Line> {
+        match self {
+            Self::Lines(reader) => read_line(reader, buf).await,
+            Self::Messages(rx) => Ok(match rx.recv().await {
+                Some(message) => {
+                    buf.clear();
+                    buf.extend_from_slice(&message);
+                    Line::Complete
+                }
+                None => Line::Eof,
+            }),
+        }
+    }
+}
+
+async fn run<R: AsyncRead + Unpin>(
+    server: Server,
+    mut source: Source<R>,
+    tx: mpsc::Sender<Outgoing>,
+) -> Result<(), ServerError> {
+    let outbound = Outbound::new(tx);
     let mut connection = Connection {
         server: server.clone(),
         session: Arc::new(Session::new()),
@@ -53,11 +98,10 @@ where
         in_flight: HashMap::new(),
     };
     let mut events = server.subscribe();
-    let mut reader = BufReader::new(reader);
     let mut line = Vec::new();
     let result = loop {
         tokio::select! {
-            read = read_line(&mut reader, &mut line) => match read {
+            read = source.next(&mut line) => match read {
                 Ok(Line::Eof) => break Ok(()),
                 Ok(Line::Complete) => connection.handle_line(&line).await,
                 Ok(Line::TooLong) => {
@@ -85,8 +129,6 @@ where
         tracing::warn!("requests still running at shutdown were cancelled");
         connection.tasks.abort_all();
     }
-    drop(connection);
-    writer.await??;
     result
 }
 
@@ -218,14 +260,14 @@ impl Connection {
                 let outbound = self.outbound.clone();
                 let task = router::handle_request(
                     self.server.clone(),
-                    Arc::clone(&self.session),
+                    Wire::Session(Arc::clone(&self.session)),
                     request,
                     self.outbound.clone(),
                     cancellation.clone(),
                 );
                 let abort = self.tasks.spawn(async move {
-                    let response = task.await;
-                    outbound.send(response).await;
+                    let answer = task.await;
+                    outbound.send(answer.message).await;
                 });
                 self.in_flight.insert(
                     id,
@@ -276,14 +318,14 @@ impl Connection {
             let answers = futures_util::future::join_all(requests.into_iter().map(|request| {
                 router::handle_request(
                     server.clone(),
-                    Arc::clone(&session),
+                    Wire::Session(Arc::clone(&session)),
                     request,
                     outbound.clone(),
                     CancellationToken::new(),
                 )
             }))
             .await;
-            responses.extend(answers);
+            responses.extend(answers.into_iter().map(|answer| answer.message));
             if !responses.is_empty() {
                 outbound.send_batch(responses).await;
             }

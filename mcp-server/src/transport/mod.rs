@@ -3,8 +3,12 @@
 use mcp_core::jsonrpc::Message;
 use tokio::sync::mpsc;
 
+pub mod http;
 pub(crate) mod lines;
+mod select;
 pub mod stdio;
+
+pub use select::{ServeExt, Transport, TransportArgsError, USAGE};
 
 /// What a connection writes: one message, or the answer to a batch.
 #[derive(Debug)]
@@ -30,6 +34,11 @@ impl Outbound {
         if self.tx.send(Outgoing::One(message)).await.is_err() {
             tracing::debug!("connection closed; message dropped");
         }
+    }
+
+    /// Completes when nobody reads this outbound any more.
+    pub(crate) async fn closed(&self) {
+        self.tx.closed().await;
     }
 
     pub(crate) async fn send_batch(&self, messages: Vec<Message>) {

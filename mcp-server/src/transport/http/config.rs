@@ -1,0 +1,200 @@
+//! What the HTTP transport allows, and its limits.
+
+use std::time::Duration;
+
+/// Which `Host` headers the HTTP transport accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPolicy {
+    /// `localhost`, `127.0.0.1` and `[::1]`, on any port: a local server that a
+    /// web page cannot reach through DNS rebinding.
+    Loopback,
+    /// Loopback names while bound to a loopback address, any host otherwise.
+    /// What [`HttpServer`](super::HttpServer) starts with.
+    Auto,
+    /// These host names (with or without a port), plus the loopback ones.
+    List(Vec<String>),
+    /// Any host: for servers behind a proxy that checks hosts itself.
+    Any,
+}
+
+/// Configuration of the HTTP transport: paths, security checks and limits.
+///
+/// The defaults protect a local server: only loopback `Host` and `Origin`
+/// values pass, bodies are capped at 4 MiB, requests time out after five
+/// minutes, and at most 10 000 sessions and 1 024 concurrent requests live at
+/// once.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_server::transport::http::HttpConfig;
+///
+/// let config = HttpConfig::default()
+///     .path("/api/mcp")
+///     .allowed_hosts(["mcp.example.com"])
+///     .allowed_origins(["https://app.example.com"])
+///     .max_body_bytes(1 << 20)
+///     .request_timeout(Duration::from_secs(60));
+/// assert_eq!(config.endpoint(), "/api/mcp");
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub(crate) path: String,
+    pub(crate) legacy_sse: bool,
+    pub(crate) sse_path: String,
+    pub(crate) messages_path: String,
+    pub(crate) hosts: HostPolicy,
+    pub(crate) origins: Vec<String>,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) request_timeout: Duration,
+    pub(crate) body_timeout: Duration,
+    pub(crate) header_timeout: Duration,
+    pub(crate) max_concurrent_requests: usize,
+    pub(crate) max_sessions: usize,
+    pub(crate) session_idle_timeout: Duration,
+    pub(crate) keep_alive: Duration,
+    pub(crate) shutdown_deadline: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            path: "/mcp".into(),
+            legacy_sse: true,
+            sse_path: "/sse".into(),
+            messages_path: "/messages".into(),
+            hosts: HostPolicy::Auto,
+            origins: Vec::new(),
+            max_body_bytes: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(300),
+            body_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 1024,
+            max_sessions: 10_000,
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            keep_alive: Duration::from_secs(15),
+            shutdown_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The Streamable HTTP endpoint's path. Default `/mcp`.
+    #[must_use]
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The Streamable HTTP endpoint's path.
+    pub fn endpoint(&self) -> &str {
+        &self.path
+    }
+
+    /// Whether to serve the legacy HTTP+SSE transport (2024-11-05) too.
+    /// Default on.
+    #[must_use]
+    pub fn legacy_sse(mut self, enabled: bool) -> Self {
+        self.legacy_sse = enabled;
+        self
+    }
+
+    /// The legacy transport's paths: the SSE stream (default `/sse`) and the
+    /// endpoint its clients POST to (default `/messages`).
+    #[must_use]
+    pub fn legacy_paths(mut self, sse: impl Into<String>, messages: impl Into<String>) -> Self {
+        self.sse_path = sse.into();
+        self.messages_path = messages.into();
+        self
+    }
+
+    /// Accepts these `Host` names besides the loopback ones.
+    #[must_use]
+    pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.hosts = HostPolicy::List(hosts.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets how `Host` headers are checked.
+    #[must_use]
+    pub fn host_policy(mut self, policy: HostPolicy) -> Self {
+        self.hosts = policy;
+        self
+    }
+
+    /// Accepts requests from these browser origins (`scheme://host[:port]`)
+    /// besides loopback ones. `*` accepts any origin. Requests without an
+    /// `Origin` header, as from non-browser clients, always pass.
+    #[must_use]
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The largest request body accepted; larger ones get 413. Default 4 MiB.
+    #[must_use]
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// How long one request may run before it is cancelled and answered
+    /// with an error. Default five minutes. `subscriptions/listen` and SSE
+    /// streams are exempt: they live until the client leaves.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long a client may take to send a request's headers (default
+    /// 30 s) and its body (default 30 s).
+    #[must_use]
+    pub fn read_timeouts(mut self, headers: Duration, body: Duration) -> Self {
+        self.header_timeout = headers;
+        self.body_timeout = body;
+        self
+    }
+
+    /// How many requests may run at once; more get 503. Default 1 024.
+    #[must_use]
+    pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
+        self.max_concurrent_requests = limit;
+        self
+    }
+
+    /// How many sessions may live at once; more get 503. Default 10 000.
+    #[must_use]
+    pub fn max_sessions(mut self, limit: usize) -> Self {
+        self.max_sessions = limit;
+        self
+    }
+
+    /// How long a session may sit idle before it expires. Default 30 minutes.
+    #[must_use]
+    pub fn session_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.session_idle_timeout = timeout;
+        self
+    }
+
+    /// How often a quiet SSE stream gets a keep-alive comment. Default 15 s.
+    #[must_use]
+    pub fn keep_alive(mut self, period: Duration) -> Self {
+        self.keep_alive = period;
+        self
+    }
+
+    /// How long a graceful shutdown waits for in-flight requests. Default 10 s.
+    #[must_use]
+    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.shutdown_deadline = deadline;
+        self
+    }
+}

@@ -1,0 +1,142 @@
+//! The HTTP+SSE transport of 2024-11-05: the client holds `GET /sse` open,
+//! learns from its first event (`endpoint`) where to POST, and every answer
+//! comes back as a `message` event on that stream.
+//!
+//! Each stream is one connection, served by the same loop as stdio, so
+//! concurrency, cancellation and batches behave exactly as there.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use mcp_core::jsonrpc::error_code;
+use tokio::sync::mpsc;
+
+use super::body::{self, SseBody, StreamGuard};
+use super::sessions::OpenError;
+use super::{
+    Accept, BoxError, McpBody, Shared, busy, empty, error, is_json_content, read_body, sse_response,
+};
+use crate::transport::{Outgoing, lines};
+
+/// GET `/sse`: opens a connection and its stream.
+pub(super) fn stream<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<McpBody> {
+    if !Accept::of(request.headers()).sse {
+        return error(
+            StatusCode::NOT_ACCEPTABLE,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: the SSE stream needs Accept: text/event-stream",
+        );
+    }
+    let (in_tx, in_rx) = mpsc::channel::<Bytes>(32);
+    let (out_tx, out_rx) = mpsc::channel::<Outgoing>(256);
+    let id = match shared.sessions.open_legacy(in_tx) {
+        Ok(id) => id,
+        Err(OpenError::Full) => return busy(None, "too many sessions"),
+        Err(OpenError::Random(e)) => {
+            tracing::error!(error = %e, "no randomness for a session id");
+            return empty(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    tracing::info!(session = %id, "legacy SSE session started");
+    let connections = Arc::clone(&shared.connection_tasks);
+    connections.fetch_add(1, Ordering::AcqRel);
+    let server = shared.server.clone();
+    tokio::spawn(async move {
+        lines::serve_messages(server, in_rx, out_tx).await;
+        connections.fetch_sub(1, Ordering::AcqRel);
+    });
+
+    let mut first = Vec::new();
+    body::named_event(
+        &mut first,
+        "endpoint",
+        &format!("{}?session_id={id}", shared.config.messages_path),
+    );
+    let state = (Some(first), out_rx, shared.server.shutdown_signal().clone());
+    let events = futures_util::stream::unfold(state, |(first, mut out_rx, shutdown)| async move {
+        if let Some(first) = first {
+            return Some((Bytes::from(first), (None, out_rx, shutdown)));
+        }
+        let outgoing = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            outgoing = out_rx.recv() => outgoing?,
+        };
+        let mut buf = Vec::new();
+        body::outgoing_event(&mut buf, &outgoing, true);
+        Some((Bytes::from(buf), (None, out_rx, shutdown)))
+    });
+    let shared_for_close = Arc::clone(shared);
+    let guard = StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || {
+        // Forgetting the session drops its input, which ends the connection.
+        shared_for_close.sessions.close_legacy(&id);
+        tracing::info!(session = %id, "legacy SSE session ended");
+    });
+    sse_response(SseBody::new(events, Some(shared.config.keep_alive), guard))
+}
+
+/// POST `/messages?session_id=...`: hands one message to its connection;
+/// the answer arrives on the stream.
+pub(super) async fn post<B>(shared: &Arc<Shared>, request: Request<B>) -> Response<McpBody>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = request.into_parts();
+    // The SDKs disagree on the parameter's name; accept both.
+    let id = parts.uri.query().and_then(|query| {
+        query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (key == "session_id" || key == "sessionId").then_some(value)
+        })
+    });
+    let Some(id) = id else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: the session_id query parameter is missing",
+        );
+    };
+    let Some(session) = shared.sessions.legacy(id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: unknown or closed session",
+        );
+    };
+    if !is_json_content(&parts.headers) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: Content-Type must be application/json",
+        );
+    }
+    let bytes = match read_body(body, &shared.config).await {
+        Ok(bytes) => bytes,
+        Err(response) => return *response,
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            None,
+            error_code::PARSE_ERROR,
+            format!("parse error: {e}"),
+        );
+    }
+    if session.incoming.send(bytes).await.is_err() {
+        return error(
+            StatusCode::NOT_FOUND,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: the session's stream has closed",
+        );
+    }
+    let mut response = Response::new(McpBody::full("Accepted"));
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+}

@@ -1,0 +1,191 @@
+//! A hyper listener serving an [`McpService`], with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, ToSocketAddrs};
+
+use super::{HostPolicy, HttpConfig, McpService};
+use crate::error::ServerError;
+use crate::server::Server;
+
+/// An HTTP/1.1 and HTTP/2 listener serving MCP.
+///
+/// ```no_run
+/// # use mcp_server::prelude::*;
+/// use mcp_server::transport::http::{HttpConfig, HttpServer};
+///
+/// # async fn run(server: Server) -> Result<(), mcp_server::ServerError> {
+/// let http = HttpServer::bind(server, "127.0.0.1:3001", HttpConfig::default()).await?;
+/// println!("listening on http://{}/mcp", http.local_addr());
+/// http.serve().await // until SIGINT or SIGTERM
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct HttpServer {
+    listener: TcpListener,
+    service: McpService,
+    local_addr: SocketAddr,
+}
+
+impl HttpServer {
+    /// Binds `addr`. Port 0 picks a free port; see [`HttpServer::local_addr`].
+    ///
+    /// With [`HostPolicy::Auto`] (the default), a loopback address keeps the
+    /// loopback-only `Host` check and any other address accepts any host.
+    ///
+    /// # Errors
+    /// The address could not be bound.
+    pub async fn bind(
+        server: impl Into<Server>,
+        addr: impl ToSocketAddrs,
+        mut config: HttpConfig,
+    ) -> Result<Self, ServerError> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        if config.hosts == HostPolicy::Auto {
+            config.hosts = if local_addr.ip().is_loopback() {
+                HostPolicy::Loopback
+            } else {
+                tracing::warn!(
+                    %local_addr,
+                    "bound to a non-loopback address: any Host header is accepted; \
+                     set allowed hosts to restrict it"
+                );
+                HostPolicy::Any
+            };
+        }
+        Ok(Self {
+            listener,
+            service: McpService::new(server, config),
+            local_addr,
+        })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The service behind the listener, for its [`stats`](McpService::stats).
+    pub fn service(&self) -> &McpService {
+        &self.service
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+    ///
+    /// # Errors
+    /// See [`HttpServer::serve_until`].
+    pub async fn serve(self) -> Result<(), ServerError> {
+        self.serve_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully: stops
+    /// accepting, ends long-lived streams, lets in-flight requests finish
+    /// within the shutdown deadline, and closes what is left.
+    ///
+    /// # Errors
+    /// Currently none once bound: accept errors (such as running out of
+    /// file descriptors) are logged and retried.
+    pub async fn serve_until(self, signal: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let Self {
+            listener,
+            service,
+            local_addr,
+        } = self;
+        let config = service.config().clone();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_timeout);
+        let graceful = GracefulShutdown::new();
+        let shared = std::sync::Arc::clone(&service.shared);
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                shared.sessions.sweep(true);
+            }
+        });
+        tracing::info!(
+            name = %service.shared.server.info().implementation.name,
+            "serving MCP on http://{local_addr}{}",
+            config.path
+        );
+        tokio::pin!(signal);
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                () = &mut signal => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Usually out of file descriptors: back off, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service.clone())
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        tracing::info!("shutting down: no new connections; finishing requests in progress");
+        // Long-lived streams end now; requests get the deadline to finish.
+        service.shared.server.shutdown_signal().cancel();
+        if tokio::time::timeout(config.shutdown_deadline, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "connections still open after {}s; closing them",
+                config.shutdown_deadline.as_secs()
+            );
+        }
+        service.shared.sessions.close_all();
+        sweeper.abort();
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("received SIGINT"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}

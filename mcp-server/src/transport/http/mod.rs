@@ -1,0 +1,604 @@
+//! MCP over HTTP on hyper: Streamable HTTP for every revision and the legacy
+//! HTTP+SSE transport, on one listener or mounted in an existing app.
+//!
+//! - **Streamable HTTP** at `/mcp`. Clients of 2025-03-26 .. 2025-11-25
+//!   `initialize` and get an `Mcp-Session-Id`; 2026-07-28 clients send
+//!   self-describing requests with no session, checked against their
+//!   `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers. A POST is
+//!   answered with plain JSON when its response is the first thing ready,
+//!   and with an SSE stream when a progress or log notification comes first.
+//! - **Legacy HTTP+SSE** (2024-11-05): `GET /sse` streams, `POST
+//!   /messages?session_id=...` delivers.
+//! - `/health` and `/ready` for probes.
+//!
+//! Defaults protect a local server: only loopback `Host` and `Origin`
+//! values pass (DNS-rebinding protection), bodies, time, sessions and
+//! concurrency are bounded, and [`HttpServer`] binds where it is told
+//! (`127.0.0.1` in [`Server::serve_http`] examples) and shuts down
+//! gracefully on SIGINT or SIGTERM.
+//!
+//! ```no_run
+//! use mcp_server::prelude::*;
+//!
+//! struct Calc;
+//!
+//! #[mcp_server]
+//! impl Calc {
+//!     /// Add two integers.
+//!     #[mcp_tool]
+//!     async fn add(&self, a: i64, b: i64) -> i64 {
+//!         a + b
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), mcp_server::ServerError> {
+//!     Server::new(Calc).serve_http("127.0.0.1:3001").await
+//! }
+//! ```
+
+mod body;
+mod config;
+mod legacy;
+mod listener;
+mod sessions;
+mod streamable;
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use mcp_core::jsonrpc::{ErrorObject, ErrorResponse, Message, RequestId, error_code};
+use tokio::sync::Semaphore;
+
+pub use body::McpBody;
+pub use config::{HostPolicy, HttpConfig};
+pub use listener::{HttpServer, shutdown_signal};
+
+use crate::server::Server;
+use sessions::Sessions;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The MCP HTTP endpoints as a hyper and tower service, to mount in an
+/// existing application.
+///
+/// It answers the Streamable HTTP path (default `/mcp`), the legacy
+/// `/sse` and `/messages` paths, `/health` and `/ready`, and 404 for
+/// anything else; the request path is matched whole, so mount it where the
+/// path is kept (axum: `route_service`, not `nest_service`).
+///
+/// ```
+/// use mcp_server::prelude::*;
+/// use mcp_server::transport::http::{HttpConfig, McpService};
+///
+/// /// Say hello.
+/// #[mcp_tool]
+/// async fn hello() -> String {
+///     "hello".into()
+/// }
+///
+/// fn main() {
+///     let server = Server::builder().tool(hello::tool()).build();
+///     let service = McpService::new(server, HttpConfig::default());
+///     assert_eq!(service.stats().sessions, 0);
+/// }
+/// ```
+///
+/// Cheap to clone; clones share sessions and limits.
+#[derive(Clone)]
+pub struct McpService {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    server: Server,
+    config: HttpConfig,
+    sessions: Sessions,
+    active_requests: Arc<AtomicUsize>,
+    open_streams: Arc<AtomicUsize>,
+    connection_tasks: Arc<AtomicUsize>,
+    permits: Arc<Semaphore>,
+    started: Instant,
+}
+
+/// What an [`McpService`] is holding right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpStats {
+    /// Live sessions: Streamable HTTP sessions and legacy SSE connections.
+    pub sessions: usize,
+    /// Requests whose handlers are running.
+    pub active_requests: usize,
+    /// Open SSE streams.
+    pub open_streams: usize,
+    /// Legacy SSE connections still draining their requests.
+    pub connection_tasks: usize,
+}
+
+impl McpService {
+    /// A service for `server`.
+    pub fn new(server: impl Into<Server>, config: HttpConfig) -> Self {
+        let permits = Arc::new(Semaphore::new(config.max_concurrent_requests));
+        Self {
+            shared: Arc::new(Shared {
+                server: server.into(),
+                sessions: Sessions::new(config.max_sessions, config.session_idle_timeout),
+                config,
+                active_requests: Arc::default(),
+                open_streams: Arc::default(),
+                connection_tasks: Arc::default(),
+                permits,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// What the service is holding right now.
+    pub fn stats(&self) -> HttpStats {
+        HttpStats {
+            sessions: self.shared.sessions.count.load(Ordering::Acquire),
+            active_requests: self.shared.active_requests.load(Ordering::Acquire),
+            open_streams: self.shared.open_streams.load(Ordering::Acquire),
+            connection_tasks: self.shared.connection_tasks.load(Ordering::Acquire),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &HttpConfig {
+        &self.shared.config
+    }
+
+    /// Handles one HTTP request.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<McpBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let shared = &self.shared;
+        let path = request.uri().path();
+        let config = &shared.config;
+        // Probes come from load balancers with any Host; they reveal nothing.
+        if path == "/health" {
+            return health(shared, request.method());
+        }
+        if path == "/ready" {
+            return ready(shared, request.method());
+        }
+        if let Err(response) = check_host_and_origin(config, request.headers(), request.uri()) {
+            return *response;
+        }
+        if path == config.path {
+            return match *request.method() {
+                Method::POST => streamable::post(shared, request).await,
+                Method::GET => streamable::get(shared, &request),
+                Method::DELETE => streamable::delete(shared, &request),
+                _ => method_not_allowed("GET, POST, DELETE"),
+            };
+        }
+        if config.legacy_sse && path == config.sse_path {
+            return match *request.method() {
+                Method::GET => legacy::stream(shared, &request),
+                _ => method_not_allowed("GET"),
+            };
+        }
+        if config.legacy_sse && path == config.messages_path {
+            return match *request.method() {
+                Method::POST => legacy::post(shared, request).await,
+                _ => method_not_allowed("POST"),
+            };
+        }
+        empty(StatusCode::NOT_FOUND)
+    }
+}
+
+impl fmt::Debug for McpService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpService")
+            .field("server", &self.shared.server.info().implementation.name)
+            .field("config", &self.shared.config)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response<McpBody>, Infallible>> + Send>>;
+
+impl<B> hyper::service::Service<Request<B>> for McpService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<McpBody>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, request: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(request).await) })
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for McpService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<McpBody>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Load is shed per request (503), so the service is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        hyper::service::Service::call(self, request)
+    }
+}
+
+impl Server {
+    /// Serves over HTTP at `addr` with the default [`HttpConfig`] until
+    /// SIGINT or SIGTERM, then shuts down gracefully.
+    ///
+    /// Binding a non-loopback address (such as `0.0.0.0` in a container)
+    /// turns the loopback-only `Host` check off, since a public server is
+    /// reached by other names; configure [`HttpConfig::allowed_hosts`] with
+    /// [`HttpServer::bind`] to keep it.
+    ///
+    /// # Errors
+    /// The address could not be bound, or accepting connections failed.
+    pub async fn serve_http(
+        self,
+        addr: impl tokio::net::ToSocketAddrs,
+    ) -> Result<(), crate::ServerError> {
+        HttpServer::bind(self, addr, HttpConfig::default())
+            .await?
+            .serve()
+            .await
+    }
+}
+
+fn health(shared: &Shared, method: &Method) -> Response<McpBody> {
+    if method != Method::GET && method != Method::HEAD {
+        return method_not_allowed("GET, HEAD");
+    }
+    let info = &shared.server.info().implementation;
+    let body = serde_json::json!({
+        "status": "ok",
+        "name": info.name,
+        "version": info.version,
+        "uptimeSeconds": shared.started.elapsed().as_secs(),
+    });
+    json(StatusCode::OK, body.to_string())
+}
+
+fn ready(shared: &Shared, method: &Method) -> Response<McpBody> {
+    if method != Method::GET && method != Method::HEAD {
+        return method_not_allowed("GET, HEAD");
+    }
+    if shared.server.shutdown_signal().is_cancelled() {
+        return json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"status":"shutting down"}"#,
+        );
+    }
+    json(StatusCode::OK, r#"{"status":"ready"}"#)
+}
+
+/// DNS-rebinding protection: a web page must not reach a local server by
+/// pointing its own host name at 127.0.0.1, nor call it from its origin.
+fn check_host_and_origin(
+    config: &HttpConfig,
+    headers: &HeaderMap,
+    uri: &http::Uri,
+) -> Result<(), Box<Response<McpBody>>> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(http::uri::Authority::as_str));
+    if let Some(host) = host
+        && !host_allowed(&config.hosts, host)
+    {
+        tracing::warn!(host, "rejected a request for a host not on the allow-list");
+        return Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            None,
+            error_code::INVALID_REQUEST,
+            format!("forbidden: host `{host}` is not allowed"),
+        )));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !origin_allowed(&config.origins, origin) {
+            tracing::warn!(
+                origin,
+                "rejected a request from an origin not on the allow-list"
+            );
+            return Err(Box::new(error(
+                StatusCode::FORBIDDEN,
+                None,
+                error_code::INVALID_REQUEST,
+                format!("forbidden: origin `{origin}` is not allowed"),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The host part of `host[:port]`, brackets kept for IPv6.
+fn host_name(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+fn is_loopback_name(name: &str) -> bool {
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "[::1]"
+}
+
+fn host_allowed(policy: &HostPolicy, host: &str) -> bool {
+    let name = host_name(host);
+    match policy {
+        HostPolicy::Any => true,
+        HostPolicy::Loopback | HostPolicy::Auto => is_loopback_name(name),
+        HostPolicy::List(allowed) => {
+            is_loopback_name(name)
+                || allowed.iter().any(|a| {
+                    a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(name) || a == "*"
+                })
+        }
+    }
+}
+
+fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    let origin = origin.trim_end_matches('/');
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false; // includes the opaque `null` origin
+    };
+    (scheme == "http" || scheme == "https") && is_loopback_name(host_name(rest))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Which response types the client accepts.
+#[derive(Debug, Clone, Copy)]
+struct Accept {
+    json: bool,
+    sse: bool,
+}
+
+impl Accept {
+    fn of(headers: &HeaderMap) -> Self {
+        let mut accept = Self {
+            json: false,
+            sse: false,
+        };
+        let values = headers.get_all(header::ACCEPT);
+        let mut any_value = false;
+        for value in values {
+            any_value = true;
+            for item in value.to_str().unwrap_or("").split(',') {
+                let media = item.split(';').next().unwrap_or("").trim();
+                match media.to_ascii_lowercase().as_str() {
+                    "application/json" | "application/*" => accept.json = true,
+                    "text/event-stream" | "text/*" => accept.sse = true,
+                    "*/*" => {
+                        accept.json = true;
+                        accept.sse = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !any_value {
+            // No Accept header means anything goes.
+            accept.json = true;
+            accept.sse = true;
+        }
+        accept
+    }
+}
+
+fn is_json_content(headers: &HeaderMap) -> bool {
+    header_str(headers, header::CONTENT_TYPE.as_str()).is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    })
+}
+
+/// Reads a request body, within the size and time limits.
+async fn read_body<B>(body: B, config: &HttpConfig) -> Result<Bytes, Box<Response<McpBody>>>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let limited = http_body_util::Limited::new(body, config.max_body_bytes);
+    match tokio::time::timeout(config.body_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Box::new(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            error_code::INVALID_REQUEST,
+            format!(
+                "invalid request: the body is larger than {} bytes",
+                config.max_body_bytes
+            ),
+        ))),
+        Ok(Err(e)) => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            None,
+            error_code::PARSE_ERROR,
+            format!("parse error: the body could not be read: {e}"),
+        ))),
+        Err(_) => Err(Box::new(error(
+            StatusCode::REQUEST_TIMEOUT,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: the body took too long to arrive",
+        ))),
+    }
+}
+
+fn with_content_type(
+    mut response: Response<McpBody>,
+    content_type: &'static str,
+) -> Response<McpBody> {
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<McpBody> {
+    let mut response = Response::new(McpBody::full(body));
+    *response.status_mut() = status;
+    with_content_type(response, "application/json")
+}
+
+fn message_json(status: StatusCode, message: &Message) -> Response<McpBody> {
+    match serde_json::to_vec(message) {
+        Ok(bytes) => json(status, bytes),
+        Err(e) => {
+            tracing::error!(error = %e, "response could not be encoded");
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+/// A JSON-RPC error as the whole response.
+fn error(
+    status: StatusCode,
+    id: Option<RequestId>,
+    code: i32,
+    message: impl Into<String>,
+) -> Response<McpBody> {
+    let message = Message::Error(ErrorResponse::new(id, ErrorObject::new(code, message)));
+    message_json(status, &message)
+}
+
+fn empty(status: StatusCode) -> Response<McpBody> {
+    let mut response = Response::new(McpBody::empty());
+    *response.status_mut() = status;
+    response
+}
+
+fn method_not_allowed(allow: &'static str) -> Response<McpBody> {
+    let mut response = empty(StatusCode::METHOD_NOT_ALLOWED);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+fn sse_response(body: body::SseBody) -> Response<McpBody> {
+    let mut response = Response::new(McpBody::sse(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Tells nginx-style proxies not to buffer the stream.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// 503 with `Retry-After`, for load shedding.
+fn busy(id: Option<RequestId>, what: &str) -> Response<McpBody> {
+    let mut response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        id,
+        error_code::INTERNAL_ERROR,
+        format!("server busy: {what}; retry shortly"),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// Counts a running request until dropped.
+struct Active(Arc<AtomicUsize>);
+
+impl Active {
+    fn new(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(counter))
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_origins() {
+        assert!(host_allowed(&HostPolicy::Loopback, "localhost:3000"));
+        assert!(host_allowed(&HostPolicy::Loopback, "127.0.0.1"));
+        assert!(host_allowed(&HostPolicy::Loopback, "[::1]:8080"));
+        assert!(!host_allowed(&HostPolicy::Loopback, "evil.example.com"));
+        assert!(!host_allowed(
+            &HostPolicy::Loopback,
+            "localhost.evil.com:80"
+        ));
+        let list = HostPolicy::List(vec!["mcp.example.com".into()]);
+        assert!(host_allowed(&list, "mcp.example.com:443"));
+        assert!(!host_allowed(&list, "other.example.com"));
+        assert!(host_allowed(&HostPolicy::Any, "anything"));
+
+        assert!(origin_allowed(&[], "http://localhost:5173"));
+        assert!(origin_allowed(&[], "https://127.0.0.1"));
+        assert!(!origin_allowed(&[], "null"));
+        assert!(!origin_allowed(&[], "http://evil.example.com"));
+        assert!(!origin_allowed(&[], "file://localhost"));
+        let allowed = ["https://app.example.com".to_owned()];
+        assert!(origin_allowed(&allowed, "https://app.example.com/"));
+        assert!(!origin_allowed(&allowed, "https://app.example.com.evil"));
+    }
+
+    #[test]
+    fn accept_header() {
+        let mut headers = HeaderMap::new();
+        let a = Accept::of(&headers);
+        assert!(a.json && a.sse);
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        let a = Accept::of(&headers);
+        assert!(a.json && a.sse);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let a = Accept::of(&headers);
+        assert!(a.json && !a.sse);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+        let a = Accept::of(&headers);
+        assert!(!a.json && !a.sse);
+    }
+}

@@ -1,0 +1,719 @@
+//! The Streamable HTTP endpoint: POST for messages, GET for the session's
+//! stream of server messages, DELETE to end a session.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::HeaderValue;
+use http::{HeaderMap, Request, Response, StatusCode};
+use mcp_core::ProtocolVersion;
+use mcp_core::jsonrpc::{
+    ErrorObject, ErrorResponse, Incoming, Message, Notification, Request as RpcRequest, RequestId,
+    error_code,
+};
+use mcp_core::meta::MetaOnly;
+use mcp_core::method;
+use mcp_core::notification::{self, CancelledParams};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::body::{self, SseBody, StreamGuard};
+use super::sessions::{HttpSession, OpenError};
+use super::{
+    Accept, Active, BoxError, McpBody, Shared, busy, empty, error, header_str, is_json_content,
+    message_json, method_not_allowed, read_body, sse_response,
+};
+use crate::router::{self, Answer, AnswerStatus, Wire, WireHeaders};
+use crate::server::ServerEvent;
+use crate::transport::{Outbound, Outgoing};
+
+const SESSION_ID: &str = "mcp-session-id";
+const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+pub(super) async fn post<B>(shared: &Arc<Shared>, request: Request<B>) -> Response<McpBody>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = request.into_parts();
+    if !is_json_content(&parts.headers) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: Content-Type must be application/json",
+        );
+    }
+    let accept = Accept::of(&parts.headers);
+    if !accept.json && !accept.sse {
+        return error(
+            StatusCode::NOT_ACCEPTABLE,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: Accept must allow application/json or text/event-stream",
+        );
+    }
+    let bytes = match read_body(body, &shared.config).await {
+        Ok(bytes) => bytes,
+        Err(response) => return *response,
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            None,
+            error_code::PARSE_ERROR,
+            "parse error: the body is not valid UTF-8",
+        );
+    };
+    let incoming = match Incoming::parse(text) {
+        Ok(incoming) => incoming,
+        Err(e) => return message_json(StatusCode::BAD_REQUEST, &Message::Error(e)),
+    };
+    let headers = &parts.headers;
+    match incoming {
+        Incoming::Single(message) if is_stateless(headers, &message) => {
+            stateless(shared, message, headers, accept).await
+        }
+        Incoming::Single(message) => stateful(shared, message, headers, accept).await,
+        Incoming::Batch(items) => batch(shared, items, headers).await,
+    }
+}
+
+/// Whether a message speaks 2026-07-28 (or a revision newer than we know):
+/// its header or its `_meta` says so. A stateful revision named in `_meta`
+/// still needs its session.
+fn is_stateless(headers: &HeaderMap, message: &Message) -> bool {
+    let header = header_str(headers, PROTOCOL_VERSION).map(str::trim);
+    let header_version = header.map(str::parse::<ProtocolVersion>);
+    if let Some(Ok(version)) = header_version
+        && version.is_stateless()
+    {
+        return true;
+    }
+    let params = match message {
+        Message::Request(request) => request.params.as_deref(),
+        Message::Notification(notification) => notification.params.as_deref(),
+        _ => None,
+    };
+    let meta_version = params
+        .and_then(|raw| serde_json::from_str::<MetaOnly>(raw.get()).ok())
+        .and_then(|m| m.meta)
+        .and_then(|m| m.protocol_version);
+    if let Some(meta_version) = meta_version {
+        return !meta_version
+            .parse::<ProtocolVersion>()
+            .is_ok_and(|v| !v.is_stateless());
+    }
+    // An unknown version header without a session cannot be a session's
+    // request; the stateless checks answer it precisely.
+    matches!(header_version, Some(Err(_))) && header_str(headers, SESSION_ID).is_none()
+}
+
+async fn stateless(
+    shared: &Arc<Shared>,
+    message: Message,
+    headers: &HeaderMap,
+    accept: Accept,
+) -> Response<McpBody> {
+    let Message::Request(request) = message else {
+        // Notifications (and stray responses) need no answer; a stateless
+        // request is cancelled by closing its stream, not by notification.
+        return empty(StatusCode::ACCEPTED);
+    };
+    let wire_headers = WireHeaders {
+        protocol_version: header_str(headers, PROTOCOL_VERSION).map(str::to_owned),
+        method: header_str(headers, "mcp-method").map(str::to_owned),
+        name: header_str(headers, "mcp-name").map(str::to_owned),
+    };
+    let timeout =
+        (request.method != method::SUBSCRIPTIONS_LISTEN).then_some(shared.config.request_timeout);
+    dispatch(
+        shared,
+        request,
+        Wire::Stateless(Arc::new(wire_headers)),
+        accept,
+        Dispatch {
+            session: None,
+            disconnect_cancels: true,
+            timeout,
+        },
+    )
+    .await
+}
+
+async fn stateful(
+    shared: &Arc<Shared>,
+    message: Message,
+    headers: &HeaderMap,
+    accept: Accept,
+) -> Response<McpBody> {
+    if let Message::Request(request) = &message
+        && request.method == method::INITIALIZE
+    {
+        let Message::Request(request) = message else {
+            return empty(StatusCode::INTERNAL_SERVER_ERROR);
+        };
+        return initialize(shared, request).await;
+    }
+    let id = match &message {
+        Message::Request(request) => Some(request.id.clone()),
+        _ => None,
+    };
+    let session = match session_of(shared, headers, id.clone()) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    match message {
+        Message::Request(request) => {
+            let Some(cancellation) = session.start(&request.id) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    id,
+                    error_code::INVALID_REQUEST,
+                    format!(
+                        "invalid request: request id {} is already in use by a request in progress",
+                        request.id
+                    ),
+                );
+            };
+            let wire = Wire::Session(Arc::clone(&session.session));
+            let request_id = request.id.clone();
+            let response = dispatch_with(
+                shared,
+                request,
+                wire,
+                accept,
+                Dispatch {
+                    session: Some(Arc::clone(&session)),
+                    // A dropped stream is not a cancellation before 2026-07-28.
+                    disconnect_cancels: false,
+                    timeout: Some(shared.config.request_timeout),
+                },
+                cancellation,
+            )
+            .await;
+            if response.status() != StatusCode::OK {
+                session.finish(&request_id);
+            }
+            response
+        }
+        Message::Notification(notification) => {
+            on_notification(&session, &notification);
+            empty(StatusCode::ACCEPTED)
+        }
+        // Answers to server requests: none are outstanding on this transport yet.
+        Message::Response(_) | Message::Error(_) => empty(StatusCode::ACCEPTED),
+    }
+}
+
+fn on_notification(session: &HttpSession, notification: &Notification) {
+    match notification.method.as_str() {
+        notification::INITIALIZED => session.session.mark_initialized(),
+        notification::CANCELLED => {
+            let params = notification
+                .params
+                .as_deref()
+                .and_then(|raw| serde_json::from_str::<CancelledParams>(raw.get()).ok());
+            match params {
+                Some(params) => {
+                    tracing::debug!(id = %params.request_id, reason = ?params.reason, "request cancelled");
+                    session.cancel(&params.request_id);
+                }
+                None => tracing::debug!("ignoring a malformed cancellation"),
+            }
+        }
+        other => tracing::debug!(method = other, "ignoring notification"),
+    }
+}
+
+/// The session a request names, checked: 400 without one, 404 for an
+/// unknown or ended one, 400 for a version header that disagrees with it.
+fn session_of(
+    shared: &Shared,
+    headers: &HeaderMap,
+    id: Option<RequestId>,
+) -> Result<Arc<HttpSession>, Box<Response<McpBody>>> {
+    let Some(session_id) = header_str(headers, SESSION_ID) else {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            id,
+            error_code::INVALID_REQUEST,
+            "invalid request: the Mcp-Session-Id header is missing; send `initialize` first",
+        )));
+    };
+    let Some(session) = shared.sessions.get(session_id) else {
+        return Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            id,
+            error_code::INVALID_REQUEST,
+            "invalid request: unknown or expired session; send `initialize` to start a new one",
+        )));
+    };
+    if let Some(header) = header_str(headers, PROTOCOL_VERSION) {
+        let negotiated = session.session.version();
+        if header.trim().parse::<ProtocolVersion>().ok() != negotiated {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                id,
+                error_code::INVALID_REQUEST,
+                format!(
+                    "invalid request: the MCP-Protocol-Version header `{header}` does not match the session's protocol version {}",
+                    negotiated.map_or("(none)", ProtocolVersion::as_str)
+                ),
+            )));
+        }
+    }
+    Ok(session)
+}
+
+async fn initialize(shared: &Arc<Shared>, request: RpcRequest) -> Response<McpBody> {
+    let session = match shared.sessions.create() {
+        Ok(session) => session,
+        Err(OpenError::Full) => return busy(Some(request.id), "too many sessions"),
+        Err(OpenError::Random(e)) => {
+            tracing::error!(error = %e, "no randomness for a session id");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(request.id),
+                error_code::INTERNAL_ERROR,
+                "internal error: could not create a session",
+            );
+        }
+    };
+    let (tx, _) = mpsc::channel(1);
+    let answer = router::handle_request(
+        shared.server.clone(),
+        Wire::Session(Arc::clone(&session.session)),
+        request,
+        Outbound::new(tx),
+        session.closed.child_token(),
+    )
+    .await;
+    let ok = matches!(answer.message, Message::Response(_));
+    let mut response = message_json(status_of(answer.status), &answer.message);
+    if ok {
+        if let Ok(value) = HeaderValue::from_str(&session.id) {
+            response.headers_mut().insert(SESSION_ID, value);
+        }
+        tracing::info!(session = %session.id, "session started");
+        shared.sessions.insert(session);
+    }
+    response
+}
+
+/// A JSON-RPC batch (2025-03-26 only): all requests run, and their answers
+/// come back together as one JSON array.
+async fn batch(
+    shared: &Arc<Shared>,
+    items: Vec<Result<Message, ErrorResponse>>,
+    headers: &HeaderMap,
+) -> Response<McpBody> {
+    let session = match session_of(shared, headers, None) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    if session.session.version() != Some(ProtocolVersion::V2025_03_26) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: JSON-RPC batches are only allowed on protocol 2025-03-26",
+        );
+    }
+    let mut answers = Vec::new();
+    let mut running = Vec::new();
+    for item in items {
+        match item {
+            Ok(Message::Request(request)) => {
+                let Some(cancellation) = session.start(&request.id) else {
+                    answers.push(Message::Error(ErrorResponse::new(
+                        Some(request.id.clone()),
+                        ErrorObject::new(
+                            error_code::INVALID_REQUEST,
+                            format!(
+                                "invalid request: request id {} is already in use",
+                                request.id
+                            ),
+                        ),
+                    )));
+                    continue;
+                };
+                let Ok(permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
+                    session.finish(&request.id);
+                    return busy(None, "too many requests in progress");
+                };
+                let server = shared.server.clone();
+                let wire = Wire::Session(Arc::clone(&session.session));
+                let active = Active::new(&shared.active_requests);
+                let session = Arc::clone(&session);
+                let timeout = shared.config.request_timeout;
+                running.push(tokio::spawn(async move {
+                    let _permit = permit;
+                    let _active = active;
+                    let id = request.id.clone();
+                    let (tx, _) = mpsc::channel(1);
+                    let answer = run(
+                        server,
+                        wire,
+                        request,
+                        Outbound::new(tx),
+                        cancellation,
+                        Some(timeout),
+                    )
+                    .await;
+                    session.finish(&id);
+                    answer
+                }));
+            }
+            Ok(Message::Notification(notification)) => on_notification(&session, &notification),
+            Ok(_) => {}
+            Err(e) => answers.push(Message::Error(e)),
+        }
+    }
+    for task in running {
+        match task.await {
+            Ok(Some(answer)) => answers.push(answer.message),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "a batch request task failed"),
+        }
+    }
+    if answers.is_empty() {
+        return empty(StatusCode::ACCEPTED);
+    }
+    match serde_json::to_vec(&answers) {
+        Ok(bytes) => super::json(StatusCode::OK, bytes),
+        Err(e) => {
+            tracing::error!(error = %e, "batch response could not be encoded");
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+/// How a request is run and answered.
+struct Dispatch {
+    session: Option<Arc<HttpSession>>,
+    /// 2026-07-28: a client that closes its stream cancels its request.
+    disconnect_cancels: bool,
+    timeout: Option<Duration>,
+}
+
+async fn dispatch(
+    shared: &Arc<Shared>,
+    request: RpcRequest,
+    wire: Wire,
+    accept: Accept,
+    how: Dispatch,
+) -> Response<McpBody> {
+    let cancellation = tokio_util::sync::CancellationToken::new();
+    dispatch_with(shared, request, wire, accept, how, cancellation).await
+}
+
+/// Runs the request in its own task and answers the POST: with JSON when
+/// the response is the first thing ready, with an SSE stream when a
+/// notification comes first.
+async fn dispatch_with(
+    shared: &Arc<Shared>,
+    request: RpcRequest,
+    wire: Wire,
+    accept: Accept,
+    how: Dispatch,
+    cancellation: tokio_util::sync::CancellationToken,
+) -> Response<McpBody> {
+    let id = request.id.clone();
+    let Ok(permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
+        return busy(Some(id), "too many requests in progress");
+    };
+    let (tx, mut rx) = mpsc::channel::<Outgoing>(64);
+    let (answer_tx, mut answer_rx) = oneshot::channel::<Answer>();
+    let active = Active::new(&shared.active_requests);
+    let server = shared.server.clone();
+    let session = how.session.clone();
+    let task = tokio::spawn(async move {
+        let _permit = permit;
+        let _active = active;
+        let request_id = request.id.clone();
+        let answer = run(
+            server,
+            wire,
+            request,
+            Outbound::new(tx),
+            cancellation,
+            how.timeout,
+        )
+        .await;
+        if let Some(session) = session {
+            session.finish(&request_id);
+        }
+        // A cancelled request gets no response; its stream just ends.
+        if let Some(answer) = answer {
+            let _ = answer_tx.send(answer);
+        }
+    });
+    // Dropping this (the client left before the answer) cancels the request
+    // where disconnects mean cancellation.
+    let abort = AbortOnDrop(how.disconnect_cancels.then(|| task.abort_handle()));
+
+    if !accept.sse {
+        drop(rx); // notifications have nowhere to go
+        return match answer_rx.await {
+            Ok(answer) => message_json(status_of(answer.status), &answer.message),
+            Err(_) => cancelled_response(id),
+        };
+    }
+    let first = if accept.json {
+        tokio::select! {
+            biased;
+            answer = &mut answer_rx => match (answer, rx.try_recv()) {
+                // Notifications are already queued: they go first, on a stream.
+                (Ok(answer), Ok(queued)) => First::Stream(vec![queued], Some(answer)),
+                (Ok(answer), Err(_)) => First::Answer(answer),
+                (Err(_), _) => return cancelled_response(id),
+            },
+            Some(outgoing) = rx.recv() => First::Stream(vec![outgoing], None),
+        }
+    } else {
+        First::Stream(Vec::new(), None)
+    };
+    match first {
+        First::Answer(answer) => message_json(status_of(answer.status), &answer.message),
+        First::Stream(queued, answer) => {
+            let guard =
+                StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || drop(abort));
+            let events = post_stream(queued, answer, rx, answer_rx);
+            sse_response(SseBody::new(events, Some(shared.config.keep_alive), guard))
+        }
+    }
+}
+
+enum First {
+    Answer(Answer),
+    Stream(Vec<Outgoing>, Option<Answer>),
+}
+
+/// The events of one POST's SSE response: what was already queued, then
+/// notifications as they come, then the response, which ends the stream.
+fn post_stream(
+    queued: Vec<Outgoing>,
+    answer: Option<Answer>,
+    rx: mpsc::Receiver<Outgoing>,
+    answer_rx: oneshot::Receiver<Answer>,
+) -> impl futures_util::Stream<Item = Bytes> + Send {
+    struct State {
+        queued: Vec<Outgoing>,
+        answer: Option<Answer>,
+        rx: mpsc::Receiver<Outgoing>,
+        answer_rx: Option<oneshot::Receiver<Answer>>,
+    }
+    let state = State {
+        queued,
+        answer,
+        rx,
+        answer_rx: Some(answer_rx),
+    };
+    futures_util::stream::unfold(state, |mut state| async move {
+        let mut buf = Vec::new();
+        if !state.queued.is_empty() || state.answer.is_some() {
+            for outgoing in state.queued.drain(..) {
+                body::outgoing_event(&mut buf, &outgoing, false);
+            }
+            if let Some(answer) = state.answer.take() {
+                while let Ok(outgoing) = state.rx.try_recv() {
+                    body::outgoing_event(&mut buf, &outgoing, false);
+                }
+                body::message_event(&mut buf, &answer.message);
+                state.answer_rx = None;
+            }
+            return Some((Bytes::from(buf), state));
+        }
+        let answer_rx = state.answer_rx.as_mut()?;
+        tokio::select! {
+            biased;
+            Some(outgoing) = state.rx.recv() => body::outgoing_event(&mut buf, &outgoing, false),
+            answer = answer_rx => {
+                while let Ok(outgoing) = state.rx.try_recv() {
+                    body::outgoing_event(&mut buf, &outgoing, false);
+                }
+                if let Ok(answer) = answer {
+                    body::message_event(&mut buf, &answer.message);
+                }
+                state.answer_rx = None;
+            }
+        }
+        if buf.is_empty() {
+            return None;
+        }
+        Some((Bytes::from(buf), state))
+    })
+}
+
+/// Runs one request to its answer: `None` when it was cancelled.
+async fn run(
+    server: crate::Server,
+    wire: Wire,
+    request: RpcRequest,
+    outbound: Outbound,
+    cancellation: tokio_util::sync::CancellationToken,
+    timeout: Option<Duration>,
+) -> Option<Answer> {
+    let id = request.id.clone();
+    let work = router::handle_request(server, wire, request, outbound, cancellation.clone());
+    let timed = async {
+        match timeout {
+            Some(limit) => match tokio::time::timeout(limit, work).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    tracing::warn!(id = %id, "request timed out");
+                    Answer {
+                        message: Message::Error(ErrorResponse::new(
+                            Some(id.clone()),
+                            ErrorObject::new(
+                                error_code::INTERNAL_ERROR,
+                                format!(
+                                    "internal error: the request took longer than {}s and was stopped",
+                                    limit.as_secs()
+                                ),
+                            ),
+                        )),
+                        status: AnswerStatus::Ok,
+                    }
+                }
+            },
+            None => work.await,
+        }
+    };
+    tokio::select! {
+        answer = timed => Some(answer),
+        () = cancellation.cancelled() => None,
+    }
+}
+
+fn status_of(status: AnswerStatus) -> StatusCode {
+    match status {
+        AnswerStatus::Ok => StatusCode::OK,
+        AnswerStatus::BadRequest => StatusCode::BAD_REQUEST,
+        AnswerStatus::NotFound => StatusCode::NOT_FOUND,
+    }
+}
+
+fn cancelled_response(id: RequestId) -> Response<McpBody> {
+    error(
+        StatusCode::OK,
+        Some(id),
+        error_code::INTERNAL_ERROR,
+        "the request was cancelled",
+    )
+}
+
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// GET: the session's stream of messages that belong to no request, such
+/// as list-change notifications. One per session.
+pub(super) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<McpBody> {
+    let headers = request.headers();
+    if header_str(headers, SESSION_ID).is_none() && is_stateless_header(headers) {
+        return method_not_allowed("POST");
+    }
+    if !Accept::of(headers).sse {
+        return error(
+            StatusCode::NOT_ACCEPTABLE,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: the GET stream needs Accept: text/event-stream",
+        );
+    }
+    let session = match session_of(shared, headers, None) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    if session.stream_open.swap(true, Ordering::AcqRel) {
+        return error(
+            StatusCode::CONFLICT,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: this session already has an open GET stream",
+        );
+    }
+    let closing = Arc::clone(&session);
+    let guard = StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || {
+        closing.stream_open.store(false, Ordering::Release);
+        closing.touch();
+    });
+    let state = (
+        shared.server.subscribe(),
+        session,
+        shared.server.shutdown_signal().clone(),
+    );
+    let events =
+        futures_util::stream::unfold(state, |(mut events, session, shutdown)| async move {
+            loop {
+                let event = tokio::select! {
+                    () = session.closed.cancelled() => return None,
+                    () = shutdown.cancelled() => return None,
+                    event = events.recv() => event,
+                };
+                let event = match event {
+                    Ok(event) => event,
+                    Err(broadcast::error::RecvError::Lagged(_)) => ServerEvent::ToolsChanged,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                };
+                if !session.session.is_initialized() {
+                    continue;
+                }
+                let method = match event {
+                    ServerEvent::ToolsChanged => notification::TOOLS_LIST_CHANGED,
+                };
+                let mut buf = Vec::new();
+                body::message_event(
+                    &mut buf,
+                    &Message::Notification(Notification {
+                        method: method.to_owned(),
+                        params: None,
+                    }),
+                );
+                return Some((Bytes::from(buf), (events, session, shutdown)));
+            }
+        });
+    sse_response(SseBody::new(events, Some(shared.config.keep_alive), guard))
+}
+
+/// DELETE: ends the session.
+pub(super) fn delete<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<McpBody> {
+    let headers = request.headers();
+    let Some(id) = header_str(headers, SESSION_ID) else {
+        if is_stateless_header(headers) {
+            return method_not_allowed("POST");
+        }
+        return error(
+            StatusCode::BAD_REQUEST,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: the Mcp-Session-Id header is missing",
+        );
+    };
+    if shared.sessions.remove(id) {
+        tracing::info!(session = id, "session ended by the client");
+        empty(StatusCode::OK)
+    } else {
+        error(
+            StatusCode::NOT_FOUND,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: unknown or expired session",
+        )
+    }
+}
+
+fn is_stateless_header(headers: &HeaderMap) -> bool {
+    header_str(headers, PROTOCOL_VERSION)
+        .and_then(|v| v.trim().parse::<ProtocolVersion>().ok())
+        .is_some_and(ProtocolVersion::is_stateless)
+}
