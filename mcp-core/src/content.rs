@@ -185,6 +185,40 @@ impl Content {
         }
     }
 
+    /// An embedded text resource.
+    pub fn embedded_text(
+        uri: impl Into<String>,
+        mime_type: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        Self::Resource {
+            resource: ResourceContents::Text(TextResourceContents {
+                uri: uri.into(),
+                mime_type: Some(mime_type.into()),
+                text: text.into(),
+                meta: None,
+            }),
+            annotations: None,
+        }
+    }
+
+    /// An embedded binary resource from base64 data.
+    pub fn embedded_blob(
+        uri: impl Into<String>,
+        mime_type: impl Into<String>,
+        blob: impl Into<String>,
+    ) -> Self {
+        Self::Resource {
+            resource: ResourceContents::Blob(BlobResourceContents {
+                uri: uri.into(),
+                mime_type: Some(mime_type.into()),
+                blob: blob.into(),
+                meta: None,
+            }),
+            annotations: None,
+        }
+    }
+
     /// The text of a text block.
     pub fn as_text(&self) -> Option<&str> {
         match self {

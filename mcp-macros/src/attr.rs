@@ -45,9 +45,12 @@ pub(crate) struct ArgAttr {
     pub(crate) min: Option<Expr>,
     pub(crate) max: Option<Expr>,
     pub(crate) rename: Option<LitStr>,
+    /// `header = "Region"`: 2026-07-28 clients mirror the argument in an
+    /// `Mcp-Param-Region` HTTP header (`x-mcp-header` in the schema).
+    pub(crate) header: Option<LitStr>,
 }
 
-const ARG_KEYS: &[&str] = &["default", "range", "rename"];
+const ARG_KEYS: &[&str] = &["default", "range", "rename", "header"];
 
 fn set<T>(
     slot: &mut Option<T>,
@@ -215,6 +218,20 @@ impl ArgAttr {
                 set(&mut arg.default, meta.value()?.parse()?, &meta, "default")
             } else if meta.path.is_ident("rename") {
                 set(&mut arg.rename, meta.value()?.parse()?, &meta, "rename")
+            } else if meta.path.is_ident("header") {
+                let name: LitStr = meta.value()?.parse()?;
+                let value = name.value();
+                let is_token = !value.is_empty()
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+                if !is_token {
+                    return Err(syn::Error::new(
+                        name.span(),
+                        "`header` must be an HTTP header name suffix: letters, digits, `-`, `_` or `.`",
+                    ));
+                }
+                set(&mut arg.header, name, &meta, "header")
             } else if meta.path.is_ident("range") {
                 if arg.min.is_some() || arg.max.is_some() {
                     return Err(meta.error("duplicate key `range`; give it once"));

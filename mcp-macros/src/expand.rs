@@ -263,6 +263,9 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
                 } else if is_option(ty) {
                     attrs.push(quote!(#[serde(default)]));
                 }
+                if let Some(header) = &arg.attr.header {
+                    attrs.push(quote!(#[schemars(extend("x-mcp-header" = #header))]));
+                }
                 if arg.attr.min.is_some() || arg.attr.max.is_some() {
                     let min = arg.attr.min.iter();
                     let max = arg.attr.max.iter();

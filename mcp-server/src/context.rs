@@ -1,19 +1,20 @@
 //! What a handler knows about the request it serves, and how it talks back.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use mcp_core::ProtocolVersion;
 use mcp_core::codec;
 use mcp_core::jsonrpc::RequestId;
 use mcp_core::lifecycle::{ClientCapabilities, Implementation};
 use mcp_core::logging::{LoggingLevel, LoggingMessageParams};
 use mcp_core::meta::RequestMeta;
 use mcp_core::notification::{self, ProgressParams};
+use mcp_core::{ProtocolError, ProtocolVersion};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::server::Server;
 use crate::session::Session;
 use crate::transport::Outbound;
 
@@ -42,11 +43,45 @@ pub(crate) struct Envelope {
 
 struct Inner {
     id: RequestId,
+    server: Server,
+    /// A protocol error the handler raised (such as a missing client
+    /// capability on 2026-07-28); it replaces the handler's result.
+    escalated: Mutex<Option<ProtocolError>>,
     envelope: Envelope,
     outbound: Outbound,
     cancellation: CancellationToken,
     /// Last progress value sent, as f64 bits; progress must increase.
     last_progress: AtomicU64,
+}
+
+/// A client capability a handler can depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientCapability {
+    /// `sampling/createMessage`: the client can run the model for the server.
+    Sampling,
+    /// `elicitation/create`: the client can ask the user.
+    Elicitation,
+    /// `roots/list`: the client can list its roots.
+    Roots,
+}
+
+impl fmt::Display for ClientCapability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sampling => "sampling",
+            Self::Elicitation => "elicitation",
+            Self::Roots => "roots",
+        })
+    }
+}
+
+/// The client did not declare a capability the handler needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the client did not declare the `{capability}` capability this tool needs")]
+pub struct MissingCapability {
+    /// The capability that is missing.
+    pub capability: ClientCapability,
 }
 
 /// Which log notifications a request may receive.
@@ -61,6 +96,7 @@ pub(crate) enum LogPolicy {
 impl RequestContext {
     pub(crate) fn new(
         id: RequestId,
+        server: Server,
         envelope: Envelope,
         outbound: Outbound,
         cancellation: CancellationToken,
@@ -68,6 +104,8 @@ impl RequestContext {
         Self {
             inner: Arc::new(Inner {
                 id,
+                server,
+                escalated: Mutex::new(None),
                 envelope,
                 outbound,
                 cancellation,
@@ -94,6 +132,69 @@ impl RequestContext {
     /// What the client declared it can do.
     pub fn client_capabilities(&self) -> &ClientCapabilities {
         &self.inner.envelope.capabilities
+    }
+
+    /// The server serving the request: to add or remove tools at run time.
+    pub fn server(&self) -> &Server {
+        &self.inner.server
+    }
+
+    /// Whether the client declared `capability`.
+    pub fn has_capability(&self, capability: ClientCapability) -> bool {
+        let capabilities = &self.inner.envelope.capabilities;
+        match capability {
+            ClientCapability::Sampling => capabilities.sampling.is_some(),
+            ClientCapability::Elicitation => capabilities.elicitation.is_some(),
+            ClientCapability::Roots => capabilities.roots.is_some(),
+        }
+    }
+
+    /// Checks that the client declared `capability`, for a handler that
+    /// cannot work without it.
+    ///
+    /// When it did not, the request fails as the revision prescribes: on
+    /// 2026-07-28 the whole request is answered with -32021 and
+    /// `requiredCapabilities` (HTTP 400), whatever the handler returns after;
+    /// on older revisions the returned error becomes the tool's `isError`
+    /// result when the handler propagates it with `?`.
+    ///
+    /// # Errors
+    /// The client did not declare `capability`.
+    pub fn require(&self, capability: ClientCapability) -> Result<(), MissingCapability> {
+        if self.has_capability(capability) {
+            return Ok(());
+        }
+        if self.protocol_version().is_stateless() {
+            let mut required = ClientCapabilities::default();
+            let slot = match capability {
+                ClientCapability::Sampling => &mut required.sampling,
+                ClientCapability::Elicitation => &mut required.elicitation,
+                ClientCapability::Roots => &mut required.roots,
+            };
+            *slot = Some(serde_json::Map::new());
+            self.escalate(ProtocolError::MissingRequiredClientCapability(Box::new(
+                required,
+            )));
+        }
+        Err(MissingCapability { capability })
+    }
+
+    fn escalate(&self, error: ProtocolError) {
+        let mut slot = self
+            .inner
+            .escalated
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert(error);
+    }
+
+    /// The protocol error a handler raised, if any.
+    pub(crate) fn take_escalation(&self) -> Option<ProtocolError> {
+        self.inner
+            .escalated
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// The request's `_meta`.

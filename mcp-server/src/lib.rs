@@ -40,7 +40,7 @@ pub mod transport;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use context::RequestContext;
+pub use context::{ClientCapability, MissingCapability, RequestContext};
 pub use error::ServerError;
 pub use handler::{IntoToolOutput, Json, ToolArg, ToolResult};
 pub use mcp_macros::{mcp_server, mcp_tool};

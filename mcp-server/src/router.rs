@@ -59,6 +59,8 @@ pub(crate) struct WireHeaders {
     pub(crate) protocol_version: Option<String>,
     pub(crate) method: Option<String>,
     pub(crate) name: Option<String>,
+    /// `Mcp-Param-*` headers: (lower-case suffix, value).
+    pub(crate) params: Vec<(String, String)>,
 }
 
 /// A request's response, and how an HTTP transport should label it.
@@ -228,7 +230,9 @@ async fn route(
         method::PING => encode_empty(version, server),
         method::LOGGING_SET_LEVEL => set_level(&session, params, version, server),
         method::TOOLS_LIST => list_tools(server, params, version),
-        method::TOOLS_CALL => call_tool(server, request, envelope, outbound, cancellation).await,
+        method::TOOLS_CALL => {
+            call_tool(server, request, envelope, None, outbound, cancellation).await
+        }
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
     };
     result.map_err(|e| (e, version))
@@ -295,7 +299,9 @@ async fn route_stateless(
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
         method::TOOLS_LIST => list_tools(server, request.params.as_deref(), version),
-        method::TOOLS_CALL => call_tool(server, request, envelope, outbound, cancellation).await,
+        method::TOOLS_CALL => {
+            call_tool(server, request, envelope, headers, outbound, cancellation).await
+        }
         method::SUBSCRIPTIONS_LISTEN => listen(server, request, version, outbound).await,
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
     };
@@ -346,6 +352,58 @@ fn check_routing_headers(headers: &WireHeaders, request: &Request) -> Result<(),
             body.unwrap_or("(absent)")
         ))),
     }
+}
+
+/// Arguments declared `x-mcp-header` must be mirrored, equal, in their
+/// `Mcp-Param-*` headers (2026-07-28), so proxies can route on them.
+fn check_param_headers(
+    declared: &[(String, String)],
+    headers: &WireHeaders,
+    arguments: Option<&RawValue>,
+) -> Result<(), ProtocolError> {
+    let arguments: serde_json::Map<String, serde_json::Value> = match arguments {
+        Some(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
+        None => serde_json::Map::new(),
+    };
+    for (suffix, property) in declared {
+        let header = headers
+            .params
+            .iter()
+            .find(|(s, _)| s == suffix)
+            .map(|(_, v)| v.trim());
+        let body = arguments.get(property);
+        let Some(header) = header else {
+            if body.is_some() {
+                return Err(ProtocolError::HeaderMismatch(format!(
+                    "the Mcp-Param-{suffix} header is required when `{property}` is given"
+                )));
+            }
+            continue;
+        };
+        let Some(decoded) = decode_header_value(header) else {
+            return Err(ProtocolError::HeaderMismatch(format!(
+                "the Mcp-Param-{suffix} header is not valid `=?base64?...?=`"
+            )));
+        };
+        let matches = match body {
+            Some(serde_json::Value::String(s)) => *s == decoded,
+            Some(serde_json::Value::Bool(b)) => decoded == if *b { "true" } else { "false" },
+            Some(serde_json::Value::Number(n)) => match (n.as_i64(), decoded.parse::<i64>()) {
+                (Some(body), Ok(header)) => body == header,
+                _ => n
+                    .as_f64()
+                    .zip(decoded.parse::<f64>().ok())
+                    .is_some_and(|(a, b)| a == b),
+            },
+            _ => false,
+        };
+        if !matches {
+            return Err(ProtocolError::HeaderMismatch(format!(
+                "the Mcp-Param-{suffix} header does not match the argument `{property}`"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A header value as the client meant it: `=?base64?...?=` is decoded, as
@@ -579,6 +637,7 @@ async fn call_tool(
     server: &Server,
     request: Request,
     envelope: Envelope,
+    headers: Option<&WireHeaders>,
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, ProtocolError> {
@@ -594,8 +653,17 @@ async fn call_tool(
     };
     let version = envelope.version;
     tracing::Span::current().record("tool", params.name.as_str());
-    let context = RequestContext::new(request.id, envelope, outbound, cancellation);
-    let call = ToolCall::new(Arc::clone(tool.shared_name()), params.arguments, context);
+    if let Some(headers) = headers
+        && !tool.header_params().is_empty()
+    {
+        check_param_headers(tool.header_params(), headers, params.arguments.as_deref())?;
+    }
+    let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+    let call = ToolCall::new(
+        Arc::clone(tool.shared_name()),
+        params.arguments,
+        context.clone(),
+    );
     let mut result = match AssertUnwindSafe(tool.call(call)).catch_unwind().await {
         Ok(result) => result,
         Err(panic) => {
@@ -607,5 +675,8 @@ async fn call_tool(
             CallToolResult::error(format!("tool `{}` failed: it panicked", tool.name()))
         }
     };
+    if let Some(error) = context.take_escalation() {
+        return Err(error);
+    }
     encode(&mut result, version, server)
 }

@@ -135,6 +135,9 @@ pub struct ToolDef {
     tool: Arc<Tool>,
     name: Arc<str>,
     handler: Handler,
+    /// Arguments mirrored in `Mcp-Param-*` headers: (lower-case header
+    /// suffix, property name), from `x-mcp-header` in the input schema.
+    header_params: Arc<[(String, String)]>,
 }
 
 impl ToolDef {
@@ -145,11 +148,18 @@ impl ToolDef {
         Fut: Future<Output = CallToolResult> + Send + 'static,
     {
         let name = Arc::from(tool.name.as_str());
+        let header_params = header_params(&tool.input_schema).into();
         Self {
             tool: Arc::new(tool),
             name,
             handler: Arc::new(move |call| Box::pin(handler(call))),
+            header_params,
         }
+    }
+
+    /// Arguments that 2026-07-28 clients mirror in `Mcp-Param-*` headers.
+    pub(crate) fn header_params(&self) -> &[(String, String)] {
+        &self.header_params
     }
 
     /// The definition `tools/list` shows.
@@ -169,6 +179,19 @@ impl ToolDef {
     pub(crate) fn call(&self, call: ToolCall) -> BoxFuture<CallToolResult> {
         (self.handler)(call)
     }
+}
+
+fn header_params(schema: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+    schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(property, schema)| {
+            let header = schema.get("x-mcp-header")?.as_str()?;
+            Some((header.to_ascii_lowercase(), property.clone()))
+        })
+        .collect()
 }
 
 impl fmt::Debug for ToolDef {

@@ -125,6 +125,13 @@ async fn stateless(
         protocol_version: header_str(headers, PROTOCOL_VERSION).map(str::to_owned),
         method: header_str(headers, "mcp-method").map(str::to_owned),
         name: header_str(headers, "mcp-name").map(str::to_owned),
+        params: headers
+            .iter()
+            .filter_map(|(name, value)| {
+                let suffix = name.as_str().strip_prefix("mcp-param-")?;
+                Some((suffix.to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
     };
     let timeout =
         (request.method != method::SUBSCRIPTIONS_LISTEN).then_some(shared.config.request_timeout);

@@ -1,0 +1,24 @@
+//! The conformance fixture server: `everything --transport http --port 3001`.
+#![allow(clippy::print_stderr, reason = "a binary reports bad arguments on stderr")]
+
+use std::process::ExitCode;
+
+use mcp_server::transport::Transport;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let transport = match Transport::from_args() {
+        Ok(transport) => transport,
+        Err(e) => {
+            eprintln!("everything: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match everything::server().serve(transport).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("everything: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
