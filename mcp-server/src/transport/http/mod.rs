@@ -153,6 +153,11 @@ impl McpService {
         }
     }
 
+    /// The server behind the service: to add or remove tools while serving.
+    pub fn server(&self) -> &Server {
+        &self.shared.server
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &HttpConfig {
         &self.shared.config

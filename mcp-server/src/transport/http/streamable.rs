@@ -328,6 +328,10 @@ async fn batch(
             "invalid request: JSON-RPC batches are only allowed on protocol 2025-03-26",
         );
     }
+    // A batch counts as one request against the concurrency limit.
+    let Ok(_permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
+        return busy(None, "too many requests in progress");
+    };
     let mut answers = Vec::new();
     let mut running = Vec::new();
     for item in items {
@@ -346,17 +350,12 @@ async fn batch(
                     )));
                     continue;
                 };
-                let Ok(permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
-                    session.finish(&request.id);
-                    return busy(None, "too many requests in progress");
-                };
                 let server = shared.server.clone();
                 let wire = Wire::Session(Arc::clone(&session.session));
                 let active = Active::new(&shared.active_requests);
                 let session = Arc::clone(&session);
                 let timeout = shared.config.request_timeout;
                 running.push(tokio::spawn(async move {
-                    let _permit = permit;
                     let _active = active;
                     let id = request.id.clone();
                     let (tx, _) = mpsc::channel(1);

@@ -1,0 +1,787 @@
+//! The HTTP transport over real sockets: Streamable HTTP on every revision,
+//! legacy SSE, bad input, limits, disconnects and graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use mcp_server::prelude::*;
+use mcp_server::transport::http::{HttpConfig, HttpServer, HttpStats, McpService};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+struct Fixture;
+
+#[mcp_server(name = "fixture", version = "1.0.0")]
+impl Fixture {
+    /// Echo a text.
+    #[mcp_tool]
+    async fn echo(
+        &self,
+        /** The text. */
+        text: String,
+    ) -> String {
+        text
+    }
+
+    /// Take `steps` steps of 100 ms, reporting progress at each.
+    #[mcp_tool]
+    async fn slow(
+        &self,
+        /** Steps. */
+        steps: u32,
+        ctx: &RequestContext,
+    ) -> String {
+        for step in 1..=steps {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            ctx.progress(f64::from(step), Some(f64::from(steps)), None)
+                .await;
+        }
+        format!("done after {steps} steps")
+    }
+
+    /// Look up a region, routed by header.
+    #[mcp_tool]
+    async fn region(
+        &self,
+        /** Region code. */
+        #[arg(header = "Region")]
+        code: String,
+    ) -> String {
+        code
+    }
+}
+
+/// A tool added at run time.
+#[mcp_tool]
+async fn extra() -> &'static str {
+    "extra"
+}
+
+struct Running {
+    addr: SocketAddr,
+    service: McpService,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+async fn start(config: HttpConfig) -> Running {
+    let http = HttpServer::bind(Fixture, "127.0.0.1:0", config)
+        .await
+        .unwrap();
+    let addr = http.local_addr();
+    let service = http.service().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(async move {
+        http.serve_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    Running {
+        addr,
+        service,
+        stop: Some(stop),
+        done,
+    }
+}
+
+impl Running {
+    async fn shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(15), self.done)
+            .await
+            .expect("graceful shutdown finished")
+            .unwrap();
+    }
+
+    /// Waits until the service holds nothing but `sessions` sessions.
+    async fn settles_to(&self, sessions: usize) -> HttpStats {
+        let mut stats = self.service.stats();
+        for _ in 0..100 {
+            stats = self.service.stats();
+            if stats.active_requests == 0
+                && stats.open_streams == 0
+                && stats.connection_tasks == 0
+                && stats.sessions == sessions
+            {
+                return stats;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the service did not settle: {stats:?}");
+    }
+}
+
+/// One HTTP/1.1 request on its own connection; the response body is left
+/// unread so streams can be consumed (or dropped) by the test.
+async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> hyper::Response<Incoming> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", format!("127.0.0.1:{}", addr.port()));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    sender
+        .send_request(request.body(Full::new(body.into())).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn text(response: hyper::Response<Incoming>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+async fn json_body(response: hyper::Response<Incoming>) -> Value {
+    serde_json::from_str(&text(response).await).unwrap()
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+const ACCEPT: (&str, &str) = ("accept", "application/json, text/event-stream");
+
+fn content_type(response: &hyper::Response<Incoming>) -> &str {
+    response
+        .headers()
+        .get("content-type")
+        .map_or("", |v| v.to_str().unwrap())
+}
+
+async fn initialize(addr: SocketAddr, version: &str) -> String {
+    let body = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion": version, "capabilities": {}, "clientInfo": {"name":"t","version":"1"}}});
+    let response = send(addr, "POST", "/mcp", &[JSON, ACCEPT], body.to_string()).await;
+    assert_eq!(response.status(), 200);
+    let id = response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(id.len() >= 32 && id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+    let result = json_body(response).await;
+    assert_eq!(result["result"]["protocolVersion"], version);
+    let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"}).to_string();
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, ("mcp-session-id", &id)],
+        initialized,
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    id
+}
+
+fn stateless(id: u64, method: &str, params: Value) -> String {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string()
+}
+
+const MODERN: (&str, &str) = ("mcp-protocol-version", "2026-07-28");
+
+/// Reads SSE events until the one whose data has `"id"`, returning them all.
+async fn read_events(response: hyper::Response<Incoming>) -> Vec<Value> {
+    let mut body = response.into_body();
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.unwrap();
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        buffer.push_str(std::str::from_utf8(&data).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            for line in event.lines() {
+                if let Some(data) = line.strip_prefix("data: ") {
+                    events.push(serde_json::from_str(data).unwrap());
+                }
+            }
+        }
+        if events.last().is_some_and(|e: &Value| e.get("id").is_some()) {
+            break;
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn stateful_session_lifecycle() {
+    let server = start(HttpConfig::default()).await;
+    let addr = server.addr;
+    let id = initialize(addr, "2025-11-25").await;
+    let session = [
+        JSON,
+        ACCEPT,
+        ("mcp-session-id", id.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+
+    let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}});
+    let response = send(addr, "POST", "/mcp", &session, call.to_string()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), "application/json");
+    let answer = json_body(response).await;
+    assert_eq!(answer["result"]["content"][0]["text"], "hi");
+
+    // Progress comes first, so the answer switches to an SSE stream.
+    let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{
+        "name":"slow","arguments":{"steps":2},"_meta":{"progressToken":"p"}}});
+    let response = send(addr, "POST", "/mcp", &session, call.to_string()).await;
+    assert_eq!(content_type(&response), "text/event-stream");
+    let events = read_events(response).await;
+    let methods: Vec<_> = events
+        .iter()
+        .map(|e| e["method"].as_str().unwrap_or("response"))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "notifications/progress",
+            "notifications/progress",
+            "response"
+        ]
+    );
+    assert_eq!(
+        events[2]["result"]["content"][0]["text"],
+        "done after 2 steps"
+    );
+
+    let response = send(addr, "DELETE", "/mcp", &session, "").await;
+    assert_eq!(response.status(), 200);
+    let list = json!({"jsonrpc":"2.0","id":3,"method":"tools/list"}).to_string();
+    let response = send(addr, "POST", "/mcp", &session, list).await;
+    assert_eq!(response.status(), 404, "a deleted session is gone");
+    server.settles_to(0).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_status_the_spec_names_and_the_server_keeps_serving() {
+    let server = start(HttpConfig::default().max_body_bytes(64 * 1024)).await;
+    let addr = server.addr;
+    let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}).to_string();
+
+    let response = send(addr, "POST", "/mcp", &[JSON, ACCEPT], "{not json").await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(json_body(response).await["error"]["code"], -32700);
+
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[("content-type", "text/plain"), ACCEPT],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(response.status(), 415);
+
+    let huge = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{{"pad":"{}"}}}}"#,
+        "x".repeat(100_000)
+    );
+    let response = send(addr, "POST", "/mcp", &[JSON, ACCEPT], huge).await;
+    assert_eq!(response.status(), 413);
+
+    let response = send(addr, "POST", "/mcp", &[JSON, ACCEPT], list.clone()).await;
+    assert_eq!(response.status(), 400, "no session id");
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, ("mcp-session-id", "nope")],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(response.status(), 404, "unknown session id");
+
+    let id = initialize(addr, "2025-06-18").await;
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[
+            JSON,
+            ACCEPT,
+            ("mcp-session-id", &id),
+            ("mcp-protocol-version", "1999-01-01"),
+        ],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(response.status(), 400, "a bad protocol version header");
+
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, ("origin", "http://evil.example.com")],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(response.status(), 403, "a foreign origin");
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::post("/mcp")
+        .header("host", "evil.example.com")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(list.clone())))
+        .unwrap();
+    assert_eq!(
+        sender.send_request(request).await.unwrap().status(),
+        403,
+        "a rebound host"
+    );
+
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ("accept", "text/html")],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(response.status(), 406);
+
+    let response = send(addr, "PUT", "/mcp", &[JSON], list.clone()).await;
+    assert_eq!(response.status(), 405);
+
+    // After all that, the session still works.
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[
+            JSON,
+            ACCEPT,
+            ("mcp-session-id", &id),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        list,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        json_body(response).await["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn stateless_requests_are_checked_in_order() {
+    let server = start(HttpConfig::default()).await;
+    let addr = server.addr;
+    let post = |headers: Vec<(&'static str, &'static str)>, body: String| async move {
+        let mut all = vec![JSON, ACCEPT];
+        all.extend(headers);
+        let response = send(addr, "POST", "/mcp", &all, body).await;
+        let status = response.status().as_u16();
+        (status, json_body(response).await)
+    };
+
+    let (status, body) = post(
+        vec![MODERN, ("mcp-method", "tools/list")],
+        json!({"jsonrpc":"2.0","id":7,"method":"tools/list","params":{}}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["code"], &body["id"]),
+        (400, &json!(-32602), &json!(7))
+    );
+
+    let mismatched = stateless(8, "tools/list", json!({})).replace("2026-07-28", "v999.0.0");
+    let (status, body) = post(
+        vec![MODERN, ("mcp-method", "tools/list")],
+        mismatched.clone(),
+    )
+    .await;
+    assert_eq!((status, &body["error"]["code"]), (400, &json!(-32020)));
+
+    let (status, body) = post(
+        vec![
+            ("mcp-protocol-version", "v999.0.0"),
+            ("mcp-method", "tools/list"),
+        ],
+        mismatched,
+    )
+    .await;
+    assert_eq!((status, &body["error"]["code"]), (400, &json!(-32022)));
+    assert_eq!(body["error"]["data"]["requested"], "v999.0.0");
+
+    let (status, body) = post(
+        vec![MODERN, ("mcp-method", "prompts/list")],
+        stateless(9, "tools/list", json!({})),
+    )
+    .await;
+    assert_eq!((status, &body["error"]["code"]), (400, &json!(-32020)));
+
+    let (status, body) = post(
+        vec![MODERN, ("mcp-method", "ping")],
+        stateless(10, "ping", json!({})),
+    )
+    .await;
+    assert_eq!((status, &body["error"]["code"]), (404, &json!(-32601)));
+
+    let call = stateless(
+        11,
+        "tools/call",
+        json!({"name":"echo","arguments":{"text":"x"}}),
+    );
+    let (status, _) = post(
+        vec![MODERN, ("mcp-method", "tools/call"), ("mcp-name", "other")],
+        call.clone(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, body) = post(
+        vec![
+            MODERN,
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "  echo "),
+        ],
+        call,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["resultType"], "complete");
+    assert_eq!(body["result"]["content"][0]["text"], "x");
+
+    // An argument marked `header` must be mirrored in Mcp-Param-*.
+    let call = stateless(
+        12,
+        "tools/call",
+        json!({"name":"region","arguments":{"code":"eu"}}),
+    );
+    let region = [MODERN, ("mcp-method", "tools/call"), ("mcp-name", "region")];
+    let (status, body) = post(region.to_vec(), call.clone()).await;
+    assert_eq!((status, &body["error"]["code"]), (400, &json!(-32020)));
+    let mut with_header = region.to_vec();
+    with_header.push(("mcp-param-region", "=?base64?ZXU=?="));
+    let (status, body) = post(with_header, call.clone()).await;
+    assert_eq!(
+        (status, &body["result"]["content"][0]["text"]),
+        (200, &json!("eu"))
+    );
+    let mut wrong = region.to_vec();
+    wrong.push(("mcp-param-region", "us"));
+    let (status, _) = post(wrong, call).await;
+    assert_eq!(status, 400);
+
+    // A notification is accepted with no body; GET and DELETE are not for this wire.
+    let note = json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}})
+        .to_string();
+    let response = send(addr, "POST", "/mcp", &[JSON, ACCEPT, MODERN], note).await;
+    assert_eq!(response.status(), 202);
+    let response = send(addr, "GET", "/mcp", &[ACCEPT, MODERN], "").await;
+    assert_eq!(response.status(), 405);
+    server.settles_to(0).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_stream_leaves_nothing_behind() {
+    let server = start(HttpConfig::default()).await;
+    let addr = server.addr;
+
+    // 2026-07-28: closing the stream cancels the request at once.
+    let call = stateless(
+        1,
+        "tools/call",
+        json!({"name":"slow","arguments":{"steps":100}}),
+    )
+    .replace(r#""_meta":{"#, r#""_meta":{"progressToken":"p","#);
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[
+            JSON,
+            ACCEPT,
+            MODERN,
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "slow"),
+        ],
+        call,
+    )
+    .await;
+    assert_eq!(content_type(&response), "text/event-stream");
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert!(
+        std::str::from_utf8(first.data_ref().unwrap())
+            .unwrap()
+            .contains("notifications/progress")
+    );
+    assert_eq!(server.service.stats().active_requests, 1);
+    assert_eq!(server.service.stats().open_streams, 1);
+    drop(body);
+    server.settles_to(0).await;
+
+    // 2025-11-25: a dropped stream is not a cancellation; the request
+    // finishes, and then nothing is left but the session.
+    let id = initialize(addr, "2025-11-25").await;
+    let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{
+        "name":"slow","arguments":{"steps":3},"_meta":{"progressToken":"p"}}});
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, ("mcp-session-id", &id)],
+        call.to_string(),
+    )
+    .await;
+    let mut body = response.into_body();
+    body.frame().await.unwrap().unwrap();
+    drop(body);
+    server.settles_to(1).await;
+    let response = send(addr, "DELETE", "/mcp", &[("mcp-session-id", &id)], "").await;
+    assert_eq!(response.status(), 200);
+    server.settles_to(0).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn legacy_sse_transport() {
+    let server = start(HttpConfig::default()).await;
+    let addr = server.addr;
+    let response = send(addr, "GET", "/sse", &[("accept", "text/event-stream")], "").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), "text/event-stream");
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    let first = std::str::from_utf8(&first).unwrap();
+    assert!(
+        first.starts_with("event: endpoint\ndata: /messages?session_id="),
+        "{first}"
+    );
+    let endpoint = first
+        .lines()
+        .nth(1)
+        .unwrap()
+        .strip_prefix("data: ")
+        .unwrap()
+        .to_owned();
+
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let response = send(addr, "POST", &endpoint, &[JSON], init.to_string()).await;
+    assert_eq!(response.status(), 202);
+    let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"old"}}});
+    let response = send(addr, "POST", &endpoint, &[JSON], call.to_string()).await;
+    assert_eq!(response.status(), 202);
+
+    let mut seen = String::new();
+    while !seen.contains(r#""id":2"#) {
+        let frame = body.frame().await.unwrap().unwrap();
+        if let Ok(data) = frame.into_data() {
+            seen.push_str(std::str::from_utf8(&data).unwrap());
+        }
+    }
+    assert!(seen.contains("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":\"2024-11-05\""));
+    assert!(seen.contains(r#""text":"old""#));
+    assert_eq!(server.service.stats().sessions, 1);
+
+    let response = send(
+        addr,
+        "POST",
+        "/messages?session_id=unknown",
+        &[JSON],
+        call.to_string(),
+    )
+    .await;
+    assert_eq!(response.status(), 404);
+    let response = send(addr, "POST", "/sse", &[JSON], call.to_string()).await;
+    assert_eq!(
+        response.status(),
+        405,
+        "new clients fall back to SSE on a 405"
+    );
+
+    drop(body);
+    server.settles_to(0).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn listen_streams_tool_list_changes() {
+    let server = start(HttpConfig::default()).await;
+    let addr = server.addr;
+    let listen = stateless(
+        5,
+        "subscriptions/listen",
+        json!({"notifications":{"toolsListChanged":true,"promptsListChanged":true}}),
+    );
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, MODERN, ("mcp-method", "subscriptions/listen")],
+        listen,
+    )
+    .await;
+    assert_eq!(content_type(&response), "text/event-stream");
+    let mut body = response.into_body();
+    let mut next_event = async || loop {
+        let frame = body.frame().await.unwrap().unwrap();
+        let data = frame.into_data().unwrap();
+        let text = std::str::from_utf8(&data).unwrap().to_owned();
+        if let Some(json) = text.strip_prefix("data: ") {
+            return serde_json::from_str::<Value>(json.trim()).unwrap();
+        }
+    };
+    let ack = next_event().await;
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"toolsListChanged": true})
+    );
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        5
+    );
+
+    // Changing the tool set reaches every open listen stream.
+    server.service.server().add_tool(extra::tool());
+    let changed = next_event().await;
+    assert_eq!(changed["method"], "notifications/tools/list_changed");
+    assert_eq!(
+        changed["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        5
+    );
+
+    // Shutting down ends the stream with the listen request's result.
+    let stop = server.stop;
+    let _ = stop.map(|s| s.send(()));
+    let last = next_event().await;
+    assert_eq!(last["id"], 5);
+    assert_eq!(last["result"]["resultType"], "complete");
+    tokio::time::timeout(Duration::from_secs(15), server.done)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_requests_in_flight() {
+    let mut server = start(HttpConfig::default()).await;
+    let addr = server.addr;
+    let id = initialize(addr, "2025-11-25").await;
+    let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"steps":3}}});
+    let pending = tokio::spawn(async move {
+        let response = send(
+            addr,
+            "POST",
+            "/mcp",
+            &[JSON, ACCEPT, ("mcp-session-id", &id)],
+            call.to_string(),
+        )
+        .await;
+        (response.status(), json_body(response).await)
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = server.stop.take().unwrap().send(());
+    let (status, body) = pending.await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["content"][0]["text"], "done after 3 steps");
+    tokio::time::timeout(Duration::from_secs(15), server.done)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}
+
+#[tokio::test]
+async fn batches_on_2025_03_26_and_load_shedding() {
+    let server = start(HttpConfig::default().max_concurrent_requests(1)).await;
+    let addr = server.addr;
+    let id = initialize(addr, "2025-03-26").await;
+    let session = [JSON, ACCEPT, ("mcp-session-id", id.as_str())];
+    let batch = json!([
+        {"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}}},
+        {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"x","progress":1}},
+        {"jsonrpc":"2.0","id":2,"method":"ping"}
+    ]);
+    let response = send(addr, "POST", "/mcp", &session, batch.to_string()).await;
+    assert_eq!(response.status(), 200);
+    let answers = json_body(response).await;
+    let ids: Vec<_> = answers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(1), json!(2)]);
+
+    // One request at a time: a second one is shed with 503 and Retry-After.
+    let slow = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{"steps":3}}});
+    let first = tokio::spawn({
+        let id = id.clone();
+        async move {
+            send(
+                addr,
+                "POST",
+                "/mcp",
+                &[JSON, ACCEPT, ("mcp-session-id", &id)],
+                slow.to_string(),
+            )
+            .await
+            .status()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let echo = json!({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","arguments":{"text":"b"}}});
+    let response = send(addr, "POST", "/mcp", &session, echo.to_string()).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(first.await.unwrap(), 200);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let server = start(HttpConfig::default()).await;
+    let response = send(server.addr, "GET", "/health", &[], "").await;
+    assert_eq!(response.status(), 200);
+    let health = json_body(response).await;
+    assert_eq!(
+        (health["status"].as_str(), health["name"].as_str()),
+        (Some("ok"), Some("fixture"))
+    );
+    let response = send(server.addr, "GET", "/ready", &[], "").await;
+    assert_eq!(response.status(), 200);
+    let response = send(server.addr, "GET", "/nowhere", &[], "").await;
+    assert_eq!(response.status(), 404);
+    server.shutdown().await;
+}
