@@ -1,5 +1,8 @@
 //! The conformance fixture server: `everything --transport http --port 3001`.
-#![allow(clippy::print_stderr, reason = "a binary reports bad arguments on stderr")]
+#![allow(
+    clippy::print_stderr,
+    reason = "a binary reports bad arguments on stderr"
+)]
 
 use std::process::ExitCode;
 

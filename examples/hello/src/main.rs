@@ -1,5 +1,8 @@
 //! The hello MCP server: stdio by default, HTTP with `--transport http`.
-#![allow(clippy::print_stderr, reason = "a binary reports bad arguments on stderr")]
+#![allow(
+    clippy::print_stderr,
+    reason = "a binary reports bad arguments on stderr"
+)]
 
 use std::process::ExitCode;
 
