@@ -11,6 +11,7 @@ need() {
 need node
 need npm
 need python3
+need curl
 
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f node_modules/.installed ] || [ "$(cat node_modules/.installed)" != "$lock_hash" ]; then
