@@ -785,3 +785,116 @@ async fn health_and_readiness() {
     assert_eq!(response.status(), 404);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_are_bounded() {
+    let server = start(
+        HttpConfig::default()
+            .session_idle_timeout(Duration::from_millis(200))
+            .max_sessions(1),
+    )
+    .await;
+    let addr = server.addr;
+    let id = initialize(addr, "2025-11-25").await;
+
+    // The bound: a second session is refused while the first lives.
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let response = send(addr, "POST", "/mcp", &[JSON, ACCEPT], init.to_string()).await;
+    assert_eq!(response.status(), 503);
+
+    // Idle past the timeout, the session is gone, and its slot is free.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}).to_string();
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, ("mcp-session-id", &id)],
+        list,
+    )
+    .await;
+    assert_eq!(response.status(), 404);
+    let response = send(addr, "POST", "/mcp", &[JSON, ACCEPT], init.to_string()).await;
+    assert_eq!(response.status(), 200);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn quiet_streams_get_keep_alive_comments() {
+    let server = start(HttpConfig::default().keep_alive(Duration::from_millis(100))).await;
+    let id = initialize(server.addr, "2025-11-25").await;
+    let response = send(
+        server.addr,
+        "GET",
+        "/mcp",
+        &[("accept", "text/event-stream"), ("mcp-session-id", &id)],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), "text/event-stream");
+    let mut body = response.into_body();
+    let frame = tokio::time::timeout(Duration::from_secs(2), body.frame())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(frame.into_data().unwrap(), ": keep-alive\n\n");
+
+    // A second GET stream on the same session is refused.
+    let response = send(
+        server.addr,
+        "GET",
+        "/mcp",
+        &[("accept", "text/event-stream"), ("mcp-session-id", &id)],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), 409);
+
+    // Tool list changes reach the session on its GET stream.
+    server.service.server().add_tool(extra::tool());
+    let mut seen = String::new();
+    while !seen.contains("notifications/tools/list_changed") {
+        let frame = body.frame().await.unwrap().unwrap();
+        seen.push_str(std::str::from_utf8(&frame.into_data().unwrap()).unwrap());
+    }
+    drop(body);
+    server.settles_to(1).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn http2_is_served_on_the_same_listener() {
+    let server = start(HttpConfig::default()).await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let body = stateless(
+        1,
+        "tools/call",
+        json!({"name":"echo","arguments":{"text":"h2"}}),
+    );
+    let request = hyper::Request::post(format!("http://127.0.0.1:{}/mcp", server.addr.port()))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "echo")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.version(), hyper::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        json_body(response).await["result"]["content"][0]["text"],
+        "h2"
+    );
+    server.shutdown().await;
+}
