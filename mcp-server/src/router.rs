@@ -331,9 +331,24 @@ fn check_routing_headers(headers: &WireHeaders, request: &Request) -> Result<(),
         "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
         _ => return Ok(()),
     };
-    let params: serde_json::Map<String, serde_json::Value> =
-        parse_params(request.params.as_deref())?;
-    let body = params.get(field).and_then(serde_json::Value::as_str);
+    /// Only the fields `Mcp-Name` mirrors, borrowed when unescaped.
+    #[derive(serde::Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow, default)]
+        name: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        uri: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default, rename = "taskId")]
+        task_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    let raw = request.params.as_deref().map_or("{}", RawValue::get);
+    let named: Named<'_> = serde_json::from_str(raw)
+        .map_err(|e| ProtocolError::InvalidParams(crate::tool::without_position(&e)))?;
+    let body = match field {
+        "name" => named.name.as_deref(),
+        "uri" => named.uri.as_deref(),
+        _ => named.task_id.as_deref(),
+    };
     let header = headers
         .name
         .as_deref()
