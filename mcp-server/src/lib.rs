@@ -36,6 +36,11 @@ pub mod testing;
 mod tool;
 pub mod transport;
 
+/// The guides' Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/transports.md")]
+mod transports_guide {}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
