@@ -898,3 +898,47 @@ async fn http2_is_served_on_the_same_listener() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn cancellation_stops_a_session_request() {
+    let server = start(HttpConfig::default()).await;
+    let addr = server.addr;
+    let id = initialize(addr, "2025-11-25").await;
+    let call = json!({"jsonrpc":"2.0","id":"long","method":"tools/call","params":{"name":"slow","arguments":{"steps":100}}});
+    let pending = tokio::spawn({
+        let id = id.clone();
+        async move {
+            let response = send(
+                addr,
+                "POST",
+                "/mcp",
+                &[JSON, ACCEPT, ("mcp-session-id", &id)],
+                call.to_string(),
+            )
+            .await;
+            text(response).await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(server.service.stats().active_requests, 1);
+    let cancel = json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"long","reason":"changed my mind"}});
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, ("mcp-session-id", &id)],
+        cancel.to_string(),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let answer = tokio::time::timeout(Duration::from_secs(2), pending)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !answer.contains("done after"),
+        "the handler stopped: {answer}"
+    );
+    server.settles_to(1).await;
+    server.shutdown().await;
+}

@@ -14,7 +14,7 @@ use mcp_core::ProtocolVersion;
 use mcp_core::jsonrpc::{
     ErrorObject, ErrorResponse, Incoming, Message, Notification, RequestId, error_code,
 };
-use mcp_core::notification::{self, CancelledParams};
+use mcp_core::notification;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
@@ -336,17 +336,11 @@ impl Connection {
         match notification.method.as_str() {
             notification::INITIALIZED => self.session.mark_initialized(),
             notification::CANCELLED => {
-                let params = notification
-                    .params
-                    .as_deref()
-                    .and_then(|raw| serde_json::from_str::<CancelledParams>(raw.get()).ok());
-                let Some(params) = params else {
-                    tracing::debug!("ignoring a malformed cancellation");
+                let Some(id) = super::cancelled_request(&notification) else {
                     return;
                 };
                 // Unknown ids are ignored: the request may have just finished.
-                if let Some(in_flight) = self.in_flight.remove(&params.request_id) {
-                    tracing::debug!(id = %params.request_id, reason = ?params.reason, "request cancelled");
+                if let Some(in_flight) = self.in_flight.remove(&id) {
                     in_flight.cancellation.cancel();
                     in_flight.abort.abort();
                 }

@@ -10,6 +10,26 @@ pub mod stdio;
 
 pub use select::{ServeExt, Transport, TransportArgsError, USAGE};
 
+/// The request a `notifications/cancelled` names; `None` (logged) when the
+/// notification is malformed.
+pub(crate) fn cancelled_request(
+    notification: &mcp_core::jsonrpc::Notification,
+) -> Option<mcp_core::jsonrpc::RequestId> {
+    let params = notification.params.as_deref().and_then(|raw| {
+        serde_json::from_str::<mcp_core::notification::CancelledParams>(raw.get()).ok()
+    });
+    match params {
+        Some(params) => {
+            tracing::debug!(id = %params.request_id, reason = ?params.reason, "request cancelled");
+            Some(params.request_id)
+        }
+        None => {
+            tracing::debug!("ignoring a malformed cancellation");
+            None
+        }
+    }
+}
+
 /// What a connection writes: one message, or the answer to a batch.
 #[derive(Debug)]
 pub(crate) enum Outgoing {

@@ -15,9 +15,7 @@ use tokio::sync::mpsc;
 
 use super::body::{self, SseBody, StreamGuard};
 use super::sessions::OpenError;
-use super::{
-    Accept, BoxError, McpBody, Shared, busy, empty, error, is_json_content, read_body, sse_response,
-};
+use super::{Accept, BoxError, McpBody, Shared, busy, empty, error, read_json_body, sse_response};
 use crate::transport::{Outgoing, lines};
 
 /// GET `/sse`: opens a connection and its stream.
@@ -108,15 +106,7 @@ where
             "invalid request: unknown or closed session",
         );
     };
-    if !is_json_content(&parts.headers) {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            None,
-            error_code::INVALID_REQUEST,
-            "invalid request: Content-Type must be application/json",
-        );
-    }
-    let bytes = match read_body(body, &shared.config).await {
+    let bytes = match read_json_body(&parts.headers, body, &shared.config).await {
         Ok(bytes) => bytes,
         Err(response) => return *response,
     };

@@ -432,12 +432,24 @@ fn is_json_content(headers: &HeaderMap) -> bool {
     })
 }
 
-/// Reads a request body, within the size and time limits.
-async fn read_body<B>(body: B, config: &HttpConfig) -> Result<Bytes, Box<Response<McpBody>>>
+/// Reads a JSON request body, within the size and time limits.
+async fn read_json_body<B>(
+    headers: &HeaderMap,
+    body: B,
+    config: &HttpConfig,
+) -> Result<Bytes, Box<Response<McpBody>>>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
+    if !is_json_content(headers) {
+        return Err(Box::new(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            error_code::INVALID_REQUEST,
+            "invalid request: Content-Type must be application/json",
+        )));
+    }
     let limited = http_body_util::Limited::new(body, config.max_body_bytes);
     match tokio::time::timeout(config.body_timeout, limited.collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),

@@ -15,14 +15,14 @@ use mcp_core::jsonrpc::{
 };
 use mcp_core::meta::MetaOnly;
 use mcp_core::method;
-use mcp_core::notification::{self, CancelledParams};
+use mcp_core::notification;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::body::{self, SseBody, StreamGuard};
 use super::sessions::{HttpSession, OpenError};
 use super::{
-    Accept, Active, BoxError, McpBody, Shared, busy, empty, error, header_str, is_json_content,
-    message_json, method_not_allowed, read_body, sse_response,
+    Accept, Active, BoxError, McpBody, Shared, busy, empty, error, header_str, message_json,
+    method_not_allowed, read_json_body, sse_response,
 };
 use crate::router::{self, Answer, AnswerStatus, Wire, WireHeaders};
 use crate::server::ServerEvent;
@@ -37,14 +37,6 @@ where
     B::Error: Into<BoxError>,
 {
     let (parts, body) = request.into_parts();
-    if !is_json_content(&parts.headers) {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            None,
-            error_code::INVALID_REQUEST,
-            "invalid request: Content-Type must be application/json",
-        );
-    }
     let accept = Accept::of(&parts.headers);
     if !accept.json && !accept.sse {
         return error(
@@ -54,7 +46,7 @@ where
             "invalid request: Accept must allow application/json or text/event-stream",
         );
     }
-    let bytes = match read_body(body, &shared.config).await {
+    let bytes = match read_json_body(&parts.headers, body, &shared.config).await {
         Ok(bytes) => bytes,
         Err(response) => return *response,
     };
@@ -218,16 +210,8 @@ fn on_notification(session: &HttpSession, notification: &Notification) {
     match notification.method.as_str() {
         notification::INITIALIZED => session.session.mark_initialized(),
         notification::CANCELLED => {
-            let params = notification
-                .params
-                .as_deref()
-                .and_then(|raw| serde_json::from_str::<CancelledParams>(raw.get()).ok());
-            match params {
-                Some(params) => {
-                    tracing::debug!(id = %params.request_id, reason = ?params.reason, "request cancelled");
-                    session.cancel(&params.request_id);
-                }
-                None => tracing::debug!("ignoring a malformed cancellation"),
+            if let Some(id) = crate::transport::cancelled_request(notification) {
+                session.cancel(&id);
             }
         }
         other => tracing::debug!(method = other, "ignoring notification"),
