@@ -54,7 +54,7 @@ if [ -z "$url" ]; then
     cargo build --quiet -p everything
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     server_log=$(mktemp)
-    RUST_LOG="${RUST_LOG:-warn}" "$root/target/debug/everything" --transport http --host 127.0.0.1 --port "$port" >"$server_log" 2>&1 &
+    RUST_LOG="${RUST_LOG:-warn}" "${CARGO_TARGET_DIR:-$root/target}/debug/everything" --transport http --host 127.0.0.1 --port "$port" >"$server_log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 300); do
         curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break

@@ -8,7 +8,7 @@ cd "$root"
 
 bash tests/clients/setup.sh
 cargo build --quiet -p hello
-export HELLO_BIN="$root/target/debug/hello"
+export HELLO_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/hello"
 
 passed=0
 failed=0
