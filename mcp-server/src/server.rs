@@ -57,6 +57,17 @@ pub trait ServerDefinition: Send + Sync + Sized + 'static {
     fn serve_stdio(self) -> impl Future<Output = Result<(), ServerError>> + Send {
         self.into_server().serve_stdio()
     }
+
+    /// Serves this definition over HTTP at `addr` until SIGINT or SIGTERM.
+    ///
+    /// # Errors
+    /// See [`Server::serve_http`].
+    fn serve_http(
+        self,
+        addr: impl tokio::net::ToSocketAddrs + Send,
+    ) -> impl Future<Output = Result<(), ServerError>> + Send {
+        self.into_server().serve_http(addr)
+    }
 }
 
 /// Something that changed on the server, broadcast to every connection.
