@@ -26,12 +26,18 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::completion::CompleteResult;
 use crate::content::{Annotations, Content};
 use crate::jsonrpc::{Message, Notification};
 use crate::lifecycle::{DiscoverResult, Implementation, InitializeResult, ServerCapabilities};
 use crate::logging::LoggingMessageParams;
 use crate::meta;
 use crate::notification::{CancelledParams, ProgressParams};
+use crate::prompt::{GetPromptResult, ListPromptsResult, Prompt};
+use crate::resource::{
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
+    ResourceTemplate, UriParams,
+};
 use crate::tool::{CallToolResult, ListToolsResult, Tool};
 use crate::version::ProtocolVersion;
 
@@ -288,6 +294,79 @@ impl Shape for LoggingMessageParams {
 impl Shape for CancelledParams {
     fn shape(&mut self, _version: ProtocolVersion) {}
 }
+
+impl Shape for Prompt {
+    fn shape(&mut self, version: ProtocolVersion) {
+        if !version.has_titles() {
+            self.title = None;
+            for argument in &mut self.arguments {
+                argument.title = None;
+            }
+        }
+        if !version.has_icons() {
+            self.icons = None;
+        }
+    }
+}
+
+impl Shape for ListPromptsResult {
+    fn shape(&mut self, version: ProtocolVersion) {
+        for prompt in &mut self.prompts {
+            prompt.shape(version);
+        }
+    }
+}
+
+impl Shape for GetPromptResult {
+    fn shape(&mut self, version: ProtocolVersion) {
+        for message in &mut self.messages {
+            message.content.shape(version);
+        }
+    }
+}
+
+macro_rules! shape_listed_resource {
+    ($($t:ty),*) => {$(
+        impl Shape for $t {
+            fn shape(&mut self, version: ProtocolVersion) {
+                shape_annotations(&mut self.annotations, version);
+                if !version.has_titles() {
+                    self.title = None;
+                }
+                if !version.has_icons() {
+                    self.icons = None;
+                }
+            }
+        }
+    )*};
+}
+shape_listed_resource!(Resource, ResourceTemplate);
+
+impl Shape for ListResourcesResult {
+    fn shape(&mut self, version: ProtocolVersion) {
+        for resource in &mut self.resources {
+            resource.shape(version);
+        }
+    }
+}
+
+impl Shape for ListResourceTemplatesResult {
+    fn shape(&mut self, version: ProtocolVersion) {
+        for template in &mut self.resource_templates {
+            template.shape(version);
+        }
+    }
+}
+
+/// Types that look the same on every revision.
+macro_rules! shape_unchanged {
+    ($($t:ty),*) => {$(
+        impl Shape for $t {
+            fn shape(&mut self, _version: ProtocolVersion) {}
+        }
+    )*};
+}
+shape_unchanged!(ReadResourceResult, CompleteResult, UriParams);
 
 impl Shape for Value {
     fn shape(&mut self, _version: ProtocolVersion) {}

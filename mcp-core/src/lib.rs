@@ -15,7 +15,9 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod codec;
+pub mod completion;
 pub mod content;
 pub mod error;
 pub mod jsonrpc;
@@ -25,6 +27,8 @@ pub mod meta;
 pub mod method;
 pub mod notification;
 pub mod pagination;
+pub mod prompt;
+pub mod resource;
 pub mod subscription;
 pub mod tool;
 pub mod version;

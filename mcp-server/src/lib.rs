@@ -25,9 +25,12 @@
 //! ```
 #![warn(missing_docs)]
 
+mod completion;
 mod context;
 mod error;
 mod handler;
+mod prompt;
+mod resource;
 mod router;
 pub mod schema;
 mod server;
@@ -45,10 +48,16 @@ mod transports_guide {}
 #[path = "private.rs"]
 pub mod __private;
 
+pub use completion::{CompletionRequest, Completions};
 pub use context::{ClientCapability, MissingCapability, RequestContext};
 pub use error::ServerError;
 pub use handler::{IntoToolOutput, Json, ToolArg, ToolResult};
 pub use mcp_macros::{mcp_server, mcp_tool};
+pub use prompt::{IntoPromptResult, PromptCall, PromptDef};
+pub use resource::{
+    IntoResourceContents, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
+    UriTemplateError,
+};
 pub use server::{Server, ServerBuilder, ServerDefinition, ServerInfo};
 pub use tool::{BoxFuture, ToolCall, ToolDef};
 
@@ -65,9 +74,12 @@ pub use serde;
 pub mod prelude {
     pub use crate::transport::{ServeExt, Transport};
     pub use crate::{
-        Content, IntoToolOutput, Json, LoggingLevel, ProtocolVersion, RequestContext, Server,
-        ServerDefinition, ToolCall, ToolDef, ToolResult, mcp_server, mcp_tool,
+        Completions, Content, IntoToolOutput, Json, LoggingLevel, PromptCall, PromptDef,
+        ProtocolVersion, RequestContext, ResourceCall, ResourceDef, ResourceError,
+        ResourceTemplateDef, Server, ServerDefinition, ToolCall, ToolDef, ToolResult, mcp_server,
+        mcp_tool,
     };
+    pub use mcp_core::prompt::PromptMessage;
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
 }

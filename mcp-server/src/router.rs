@@ -6,20 +6,25 @@
 //! where that came from.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
 use mcp_core::codec;
+use mcp_core::completion::{CompleteParams, CompleteResult, CompletionReference};
 use mcp_core::jsonrpc::{ErrorResponse, Message, Notification, Request, Response};
 use mcp_core::lifecycle::{
     CacheHints, CacheScope, DiscoverResult, InitializeParams, InitializeResult,
-    ListChangedCapability, ServerCapabilities,
+    ListChangedCapability, ResourcesCapability, ServerCapabilities,
 };
 use mcp_core::logging::SetLevelParams;
 use mcp_core::meta::{MetaOnly, RequestMeta};
 use mcp_core::method;
 use mcp_core::notification;
 use mcp_core::pagination::PaginatedParams;
+use mcp_core::prompt::{GetPromptParams, ListPromptsResult};
+use mcp_core::resource::{
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, UriParams,
+};
 use mcp_core::subscription::{ListenParams, SubscriptionFilter};
 use mcp_core::tool::{CallToolParams, CallToolResult, ListToolsResult};
 use mcp_core::{ProtocolError, ProtocolVersion};
@@ -29,14 +34,13 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::completion::{CompletionRequest, Completions};
 use crate::context::{Envelope, LogPolicy, RequestContext};
-use crate::server::{Server, ServerEvent};
+use crate::prompt::PromptCall;
+use crate::server::{Registry, Server, ServerEvent};
 use crate::session::{Negotiated, Session};
 use crate::tool::ToolCall;
 use crate::transport::Outbound;
-
-/// How long 2026-07-28 clients may cache `server/discover` and list results.
-const LIST_TTL_MS: u64 = 60_000;
 
 /// A protocol error together with the revision whose codes it should use.
 type Failure = (ProtocolError, ProtocolVersion);
@@ -229,11 +233,10 @@ async fn route(
     let result = match method {
         method::PING => encode_empty(version, server),
         method::LOGGING_SET_LEVEL => set_level(&session, params, version, server),
-        method::TOOLS_LIST => list_tools(server, params, version),
-        method::TOOLS_CALL => {
-            call_tool(server, request, envelope, None, outbound, cancellation).await
+        method::RESOURCES_SUBSCRIBE | method::RESOURCES_UNSUBSCRIBE => {
+            subscribe(server, &session, &request, version)
         }
-        other => Err(ProtocolError::MethodNotFound(other.to_owned())),
+        _ => dispatch(server, request, envelope, None, outbound, cancellation).await,
     };
     result.map_err(|e| (e, version))
 }
@@ -298,12 +301,8 @@ async fn route_stateless(
     };
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
-        method::TOOLS_LIST => list_tools(server, request.params.as_deref(), version),
-        method::TOOLS_CALL => {
-            call_tool(server, request, envelope, headers, outbound, cancellation).await
-        }
         method::SUBSCRIPTIONS_LISTEN => listen(server, request, version, outbound).await,
-        other => Err(ProtocolError::MethodNotFound(other.to_owned())),
+        _ => dispatch(server, request, envelope, headers, outbound, cancellation).await,
     };
     result.map_err(fail)
 }
@@ -449,11 +448,17 @@ async fn listen(
     let params: ListenParams = parse_params(request.params.as_deref())?;
     let subscription_id = serde_json::to_value(&request.id)
         .map_err(|e| ProtocolError::Internal(format!("subscription id: {e}")))?;
-    // Only tool list changes exist on this server so far; the acknowledgement
-    // names exactly what will be sent.
+    // The acknowledgement names exactly what will be sent.
+    let asked = params.notifications;
     let honored = SubscriptionFilter {
-        tools_list_changed: params.notifications.tools_list_changed,
-        ..SubscriptionFilter::default()
+        tools_list_changed: asked.tools_list_changed,
+        prompts_list_changed: asked.prompts_list_changed,
+        resources_list_changed: asked.resources_list_changed,
+        resource_subscriptions: if server.options().subscribe {
+            asked.resource_subscriptions
+        } else {
+            Vec::new()
+        },
     };
     let meta = serde_json::json!({ mcp_core::meta::SUBSCRIPTION_ID: subscription_id });
     let mut events = server.subscribe();
@@ -475,18 +480,30 @@ async fn listen(
             Err(broadcast::error::RecvError::Lagged(_)) => ServerEvent::ToolsChanged,
             Err(broadcast::error::RecvError::Closed) => break,
         };
-        let method = match event {
-            ServerEvent::ToolsChanged if honored.tools_list_changed => {
-                notification::TOOLS_LIST_CHANGED
-            }
-            ServerEvent::ToolsChanged => continue,
-        };
-        outbound
-            .send(notification_message(
-                method,
+        let (method, params) = match &event {
+            ServerEvent::ToolsChanged if honored.tools_list_changed => (
+                notification::TOOLS_LIST_CHANGED,
                 serde_json::json!({ "_meta": meta }),
-            )?)
-            .await;
+            ),
+            ServerEvent::PromptsChanged if honored.prompts_list_changed => (
+                notification::PROMPTS_LIST_CHANGED,
+                serde_json::json!({ "_meta": meta }),
+            ),
+            ServerEvent::ResourcesChanged if honored.resources_list_changed => (
+                notification::RESOURCES_LIST_CHANGED,
+                serde_json::json!({ "_meta": meta }),
+            ),
+            ServerEvent::ResourceUpdated(uri)
+                if honored.resource_subscriptions.iter().any(|u| **u == **uri) =>
+            {
+                (
+                    notification::RESOURCES_UPDATED,
+                    serde_json::json!({ "uri": &**uri, "_meta": meta }),
+                )
+            }
+            _ => continue,
+        };
+        outbound.send(notification_message(method, params)?).await;
     }
     codec::encode_value(
         serde_json::json!({ "_meta": meta }),
@@ -539,11 +556,22 @@ fn encode_empty(version: ProtocolVersion, server: &Server) -> Result<Box<RawValu
         .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
 }
 
-fn capabilities() -> ServerCapabilities {
+fn capabilities(server: &Server) -> ServerCapabilities {
+    let has_prompts = !server.prompts().defs().is_empty();
+    let has_resources =
+        !server.resources().defs().is_empty() || !server.resource_templates().defs().is_empty();
     ServerCapabilities {
         tools: Some(ListChangedCapability {
             list_changed: Some(true),
         }),
+        prompts: has_prompts.then_some(ListChangedCapability {
+            list_changed: Some(true),
+        }),
+        resources: has_resources.then_some(ResourcesCapability {
+            subscribe: Some(server.options().subscribe),
+            list_changed: Some(true),
+        }),
+        completions: (has_prompts || has_resources).then(serde_json::Map::new),
         logging: Some(serde_json::Map::new()),
         ..ServerCapabilities::default()
     }
@@ -576,7 +604,7 @@ fn initialize(
     let info = server.info();
     let mut result = InitializeResult {
         protocol_version: version.as_str().to_owned(),
-        capabilities: capabilities(),
+        capabilities: capabilities(server),
         server_info: info.implementation.clone(),
         instructions: info.instructions.clone(),
     };
@@ -585,17 +613,18 @@ fn initialize(
 
 fn discover(server: &Server, version: ProtocolVersion) -> Result<Box<RawValue>, ProtocolError> {
     let info = server.info();
+    let options = server.options();
     let mut result = DiscoverResult {
         supported_versions: ProtocolVersion::ALL
             .iter()
             .rev()
             .map(|v| v.as_str().to_owned())
             .collect(),
-        capabilities: capabilities(),
+        capabilities: capabilities(server),
         instructions: info.instructions.clone(),
         cache: Some(CacheHints {
-            ttl_ms: LIST_TTL_MS,
-            cache_scope: CacheScope::Public,
+            ttl_ms: options.cache_ttl_ms,
+            cache_scope: options.cache_scope,
         }),
     };
     encode(&mut result, version, server)
@@ -612,40 +641,308 @@ fn set_level(
     encode_empty(version, server)
 }
 
-fn list_tools(
+/// `resources/subscribe` and `resources/unsubscribe` (stateful revisions).
+fn subscribe(
+    server: &Server,
+    session: &Session,
+    request: &Request,
+    version: ProtocolVersion,
+) -> Result<Box<RawValue>, ProtocolError> {
+    if !server.options().subscribe {
+        return Err(ProtocolError::MethodNotFound(request.method.clone()));
+    }
+    let params: UriParams = parse_params(request.params.as_deref())?;
+    if request.method == method::RESOURCES_SUBSCRIBE {
+        session.subscribe(&params.uri);
+    } else {
+        session.unsubscribe(&params.uri);
+    }
+    encode_empty(version, server)
+}
+
+/// The methods every revision serves the same way, given an envelope.
+async fn dispatch(
+    server: &Server,
+    request: Request,
+    envelope: Envelope,
+    headers: Option<&WireHeaders>,
+    outbound: Outbound,
+    cancellation: CancellationToken,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let version = envelope.version;
+    let params = request.params.as_deref();
+    match request.method.as_str() {
+        method::TOOLS_LIST => list(
+            server,
+            &server.tools(),
+            params,
+            version,
+            |d| d.tool().clone(),
+            |tools, next_cursor| ListToolsResult { tools, next_cursor },
+        ),
+        method::TOOLS_CALL => {
+            call_tool(server, request, envelope, headers, outbound, cancellation).await
+        }
+        method::PROMPTS_LIST => list(
+            server,
+            &server.prompts(),
+            params,
+            version,
+            |d| d.prompt().clone(),
+            |prompts, next_cursor| ListPromptsResult {
+                prompts,
+                next_cursor,
+            },
+        ),
+        method::PROMPTS_GET => get_prompt(server, request, envelope, outbound, cancellation).await,
+        method::RESOURCES_LIST => list(
+            server,
+            &server.resources(),
+            params,
+            version,
+            |d| d.resource().clone(),
+            |resources, next_cursor| ListResourcesResult {
+                resources,
+                next_cursor,
+            },
+        ),
+        method::RESOURCES_TEMPLATES_LIST => list(
+            server,
+            &server.resource_templates(),
+            params,
+            version,
+            |d| d.template().clone(),
+            |resource_templates, next_cursor| ListResourceTemplatesResult {
+                resource_templates,
+                next_cursor,
+            },
+        ),
+        method::RESOURCES_READ => {
+            read_resource(server, request, envelope, outbound, cancellation).await
+        }
+        method::COMPLETION_COMPLETE => complete(server, params, version).await,
+        other => Err(ProtocolError::MethodNotFound(other.to_owned())),
+    }
+}
+
+/// An opaque cursor: the offset of the next page, encoded.
+fn encode_cursor(offset: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("page:{offset}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("page:")?
+        .parse()
+        .ok()
+}
+
+/// One page of a list, shaped for `version`, with caching hints on
+/// 2026-07-28. The first page is encoded once per revision and kept.
+fn list<D, I, R>(
+    server: &Server,
+    registry: &Registry<D>,
+    params: Option<&RawValue>,
+    version: ProtocolVersion,
+    item: impl Fn(&D) -> I,
+    result: impl FnOnce(Vec<I>, Option<String>) -> R,
+) -> Result<Box<RawValue>, ProtocolError>
+where
+    D: crate::server::Keyed,
+    R: serde::Serialize + codec::Shape,
+{
+    let params: PaginatedParams = parse_params(params)?;
+    let defs = registry.defs();
+    let offset = match params.cursor.as_deref() {
+        None => 0,
+        Some(cursor) => match decode_cursor(cursor) {
+            Some(offset) if offset < defs.len() => offset,
+            _ => {
+                return Err(ProtocolError::InvalidParams(format!(
+                    "invalid cursor `{cursor}`: pass back a `nextCursor` from this list"
+                )));
+            }
+        },
+    };
+    let cache = (offset == 0).then(|| registry.list_cache(version));
+    if let Some(encoded) = cache.and_then(OnceLock::get) {
+        return Ok(encoded.clone());
+    }
+    let page_size = server.options().page_size;
+    let end = (offset + page_size).min(defs.len());
+    let next_cursor = (end < defs.len()).then(|| encode_cursor(end));
+    let mut result = result(defs[offset..end].iter().map(item).collect(), next_cursor);
+    let encoded = if version.is_stateless() {
+        codec::Shape::shape(&mut result, version);
+        let mut value = serde_json::to_value(&result)
+            .map_err(|e| ProtocolError::Internal(format!("list could not be encoded: {e}")))?;
+        add_cache_hints(
+            &mut value,
+            server.options().cache_ttl_ms,
+            server.options().cache_scope,
+        );
+        codec::encode_value(value, version, Some(&server.info().implementation))
+            .map_err(|e| ProtocolError::Internal(format!("list could not be encoded: {e}")))?
+    } else {
+        encode(&mut result, version, server)?
+    };
+    Ok(match cache {
+        Some(cache) => cache.get_or_init(|| encoded).clone(),
+        None => encoded,
+    })
+}
+
+fn add_cache_hints(value: &mut serde_json::Value, ttl_ms: u64, scope: CacheScope) {
+    if let Some(object) = value.as_object_mut() {
+        object.insert("ttlMs".into(), ttl_ms.into());
+        object.insert(
+            "cacheScope".into(),
+            match scope {
+                CacheScope::Public => "public",
+                CacheScope::Private => "private",
+            }
+            .into(),
+        );
+    }
+}
+
+async fn get_prompt(
+    server: &Server,
+    request: Request,
+    envelope: Envelope,
+    outbound: Outbound,
+    cancellation: CancellationToken,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let params: GetPromptParams = parse_params(request.params.as_deref())?;
+    let prompts = server.prompts();
+    let Some(prompt) = prompts.get(&params.name) else {
+        return Err(ProtocolError::InvalidParams(format!(
+            "unknown prompt `{}`",
+            params.name
+        )));
+    };
+    let version = envelope.version;
+    let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+    let call = PromptCall::new(params.arguments.unwrap_or_default(), context.clone());
+    let outcome = AssertUnwindSafe(prompt.get(call)).catch_unwind().await;
+    if let Some(error) = context.take_escalation() {
+        return Err(error);
+    }
+    let mut result = match outcome {
+        Ok(result) => result?,
+        Err(panic) => {
+            tracing::error!(
+                prompt = prompt.name(),
+                panic = panic_message(&panic),
+                "prompt panicked"
+            );
+            return Err(ProtocolError::Internal(format!(
+                "prompt `{}` failed",
+                prompt.name()
+            )));
+        }
+    };
+    encode(&mut result, version, server)
+}
+
+async fn read_resource(
+    server: &Server,
+    request: Request,
+    envelope: Envelope,
+    outbound: Outbound,
+    cancellation: CancellationToken,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let params: UriParams = parse_params(request.params.as_deref())?;
+    let version = envelope.version;
+    let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+    let resources = server.resources();
+    let read = if let Some(resource) = resources.get(&params.uri) {
+        AssertUnwindSafe(resource.read(context.clone()))
+            .catch_unwind()
+            .await
+    } else {
+        let templates = server.resource_templates();
+        let matched = templates
+            .defs()
+            .iter()
+            .find_map(|t| t.matches(&params.uri).map(|vars| (t, vars)));
+        let Some((template, variables)) = matched else {
+            return Err(ProtocolError::ResourceNotFound { uri: params.uri });
+        };
+        AssertUnwindSafe(template.read(&params.uri, variables, context.clone()))
+            .catch_unwind()
+            .await
+    };
+    if let Some(error) = context.take_escalation() {
+        return Err(error);
+    }
+    let contents = match read {
+        Ok(contents) => contents?,
+        Err(panic) => {
+            tracing::error!(uri = %params.uri, panic = panic_message(&panic), "resource handler panicked");
+            return Err(ProtocolError::Internal(format!(
+                "reading `{}` failed",
+                params.uri
+            )));
+        }
+    };
+    let mut result = ReadResourceResult { contents };
+    if version.is_stateless() {
+        let mut value = serde_json::to_value(&result)
+            .map_err(|e| ProtocolError::Internal(format!("contents could not be encoded: {e}")))?;
+        // What a read returns may depend on who asks: not shared, not kept.
+        add_cache_hints(&mut value, 0, CacheScope::Private);
+        return codec::encode_value(value, version, Some(&server.info().implementation))
+            .map_err(|e| ProtocolError::Internal(format!("contents could not be encoded: {e}")));
+    }
+    encode(&mut result, version, server)
+}
+
+async fn complete(
     server: &Server,
     params: Option<&RawValue>,
     version: ProtocolVersion,
 ) -> Result<Box<RawValue>, ProtocolError> {
-    let params: PaginatedParams = parse_params(params)?;
-    if let Some(cursor) = params.cursor {
-        return Err(ProtocolError::InvalidParams(format!(
-            "invalid cursor `{cursor}`"
-        )));
-    }
-    let tools = server.tools();
-    let cache = tools.list_cache(version);
-    if let Some(encoded) = cache.get() {
-        return Ok(encoded.clone());
-    }
-    let mut result = ListToolsResult {
-        tools: tools.defs().iter().map(|d| d.tool().clone()).collect(),
-        next_cursor: None,
+    let params: CompleteParams = parse_params(params)?;
+    let request = CompletionRequest {
+        argument: params.argument.name.clone(),
+        value: params.argument.value,
+        context: params.context.map(|c| c.arguments).unwrap_or_default(),
     };
-    let encoded = if version.is_stateless() {
-        codec::Shape::shape(&mut result, version);
-        let mut value = serde_json::to_value(&result)
-            .map_err(|e| ProtocolError::Internal(format!("tool list could not be encoded: {e}")))?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert("ttlMs".into(), LIST_TTL_MS.into());
-            object.insert("cacheScope".into(), "public".into());
+    let completer = match &params.reference {
+        CompletionReference::Prompt { name } => {
+            let prompts = server.prompts();
+            let Some(prompt) = prompts.get(name) else {
+                return Err(ProtocolError::InvalidParams(format!(
+                    "unknown prompt `{name}`"
+                )));
+            };
+            prompt.completer(&params.argument.name).cloned()
         }
-        codec::encode_value(value, version, Some(&server.info().implementation))
-            .map_err(|e| ProtocolError::Internal(format!("tool list could not be encoded: {e}")))?
-    } else {
-        encode(&mut result, version, server)?
+        CompletionReference::Resource { uri } => {
+            let templates = server.resource_templates();
+            let Some(template) = templates.get(uri) else {
+                return Err(ProtocolError::InvalidParams(format!(
+                    "unknown resource template `{uri}`"
+                )));
+            };
+            template.completer(&params.argument.name).cloned()
+        }
     };
-    Ok(cache.get_or_init(|| encoded).clone())
+    let completions = match completer {
+        Some(completer) => completer.complete(request).await,
+        None => Completions::default(),
+    };
+    let mut result = CompleteResult {
+        completion: completions.into_completion(),
+    };
+    encode(&mut result, version, server)
 }
 
 async fn call_tool(

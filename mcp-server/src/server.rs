@@ -6,12 +6,14 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use mcp_core::ProtocolVersion;
-use mcp_core::lifecycle::Implementation;
+use mcp_core::lifecycle::{CacheScope, Implementation};
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ServerError;
+use crate::prompt::PromptDef;
+use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::tool::ToolDef;
 
 /// Who a server is and how to use it.
@@ -45,6 +47,24 @@ pub trait ServerDefinition: Send + Sync + Sized + 'static {
     /// The tools, in declaration order, each holding a handle to `this`.
     fn tools(this: &Arc<Self>) -> Vec<ToolDef>;
 
+    /// The prompts, in declaration order.
+    fn prompts(this: &Arc<Self>) -> Vec<PromptDef> {
+        let _ = this;
+        Vec::new()
+    }
+
+    /// The concrete resources, in declaration order.
+    fn resources(this: &Arc<Self>) -> Vec<ResourceDef> {
+        let _ = this;
+        Vec::new()
+    }
+
+    /// The resource templates, in declaration order.
+    fn resource_templates(this: &Arc<Self>) -> Vec<ResourceTemplateDef> {
+        let _ = this;
+        Vec::new()
+    }
+
     /// A [`Server`] serving this definition.
     fn into_server(self) -> Server {
         Server::builder().definition(self).build()
@@ -71,9 +91,32 @@ pub trait ServerDefinition: Send + Sync + Sized + 'static {
 }
 
 /// Something that changed on the server, broadcast to every connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ServerEvent {
     ToolsChanged,
+    PromptsChanged,
+    ResourcesChanged,
+    ResourceUpdated(Arc<str>),
+}
+
+/// How lists are served: page size and the 2026-07-28 caching hints.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerOptions {
+    pub(crate) page_size: usize,
+    pub(crate) cache_ttl_ms: u64,
+    pub(crate) cache_scope: CacheScope,
+    pub(crate) subscribe: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            page_size: 100,
+            cache_ttl_ms: 60_000,
+            cache_scope: CacheScope::Public,
+            subscribe: true,
+        }
+    }
 }
 
 /// An MCP server: its identity and its tools. Serve it over any transport.
@@ -105,28 +148,61 @@ pub struct Server {
 
 pub(crate) struct ServerInner {
     pub(crate) info: ServerInfo,
-    tools: RwLock<Arc<ToolSet>>,
+    tools: RwLock<Arc<Registry<ToolDef>>>,
+    prompts: RwLock<Arc<Registry<PromptDef>>>,
+    resources: RwLock<Arc<Registry<ResourceDef>>>,
+    templates: RwLock<Arc<Registry<ResourceTemplateDef>>>,
+    options: ServerOptions,
     events: broadcast::Sender<ServerEvent>,
     /// Cancelled when a transport shuts down gracefully, so long-lived
     /// streams (`subscriptions/listen`, SSE) can end cleanly.
     shutdown: CancellationToken,
 }
 
-/// An immutable snapshot of the tools, swapped whole on change so readers
-/// never hold a lock across an await.
-pub(crate) struct ToolSet {
-    defs: Vec<ToolDef>,
+/// A definition kept in a [`Registry`], under its name or URI.
+pub(crate) trait Keyed: Clone {
+    fn key(&self) -> &Arc<str>;
+}
+
+impl Keyed for ToolDef {
+    fn key(&self) -> &Arc<str> {
+        self.shared_name()
+    }
+}
+
+impl Keyed for PromptDef {
+    fn key(&self) -> &Arc<str> {
+        self.shared_name()
+    }
+}
+
+impl Keyed for ResourceDef {
+    fn key(&self) -> &Arc<str> {
+        self.shared_uri()
+    }
+}
+
+impl Keyed for ResourceTemplateDef {
+    fn key(&self) -> &Arc<str> {
+        self.shared_key()
+    }
+}
+
+/// An immutable snapshot of one kind of definition, swapped whole on change
+/// so readers never hold a lock across an await.
+pub(crate) struct Registry<D> {
+    defs: Vec<D>,
     index: HashMap<Arc<str>, usize>,
-    /// `tools/list` results, encoded once per revision.
+    /// The first page of the list result, encoded once per revision.
     list_cache: [OnceLock<Box<RawValue>>; ProtocolVersion::ALL.len()],
 }
 
-impl ToolSet {
-    fn new(defs: Vec<ToolDef>) -> Self {
+impl<D: Keyed> Registry<D> {
+    fn new(defs: Vec<D>) -> Self {
         let index = defs
             .iter()
             .enumerate()
-            .map(|(i, def)| (Arc::clone(def.shared_name()), i))
+            .map(|(i, def)| (Arc::clone(def.key()), i))
             .collect();
         Self {
             defs,
@@ -135,11 +211,11 @@ impl ToolSet {
         }
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&ToolDef> {
-        self.index.get(name).map(|&i| &self.defs[i])
+    pub(crate) fn get(&self, key: &str) -> Option<&D> {
+        self.index.get(key).map(|&i| &self.defs[i])
     }
 
-    pub(crate) fn defs(&self) -> &[ToolDef] {
+    pub(crate) fn defs(&self) -> &[D] {
         &self.defs
     }
 
@@ -149,6 +225,24 @@ impl ToolSet {
             .position(|v| *v == version)
             .unwrap_or(0);
         &self.list_cache[i]
+    }
+
+    /// A copy with `def` added, or replacing the one with its key.
+    fn with(&self, def: D) -> Self {
+        let mut defs = self.defs.clone();
+        match defs.iter().position(|d| d.key() == def.key()) {
+            Some(i) => defs[i] = def,
+            None => defs.push(def),
+        }
+        Self::new(defs)
+    }
+
+    /// A copy without the definition under `key`, if there was one.
+    fn without(&self, key: &str) -> Option<Self> {
+        let i = *self.index.get(key)?;
+        let mut defs = self.defs.clone();
+        defs.remove(i);
+        Some(Self::new(defs))
     }
 }
 
@@ -172,23 +266,64 @@ impl Server {
     /// Adds a tool, or replaces the one with the same name, and tells
     /// connected clients that the tool list changed.
     pub fn add_tool(&self, tool: ToolDef) {
-        self.update_tools(|defs| {
-            match defs.iter().position(|d| d.name() == tool.name()) {
-                Some(i) => defs[i] = tool,
-                None => defs.push(tool),
-            }
-            true
-        });
+        Self::update(&self.inner.tools, |r| Some(r.with(tool)));
+        self.notify(ServerEvent::ToolsChanged);
     }
 
     /// Removes a tool by name and tells connected clients that the tool list
     /// changed. Returns whether there was such a tool.
     pub fn remove_tool(&self, name: &str) -> bool {
-        self.update_tools(|defs| {
-            let before = defs.len();
-            defs.retain(|d| d.name() != name);
-            defs.len() != before
-        })
+        let removed = Self::update(&self.inner.tools, |r| r.without(name));
+        if removed {
+            self.notify(ServerEvent::ToolsChanged);
+        }
+        removed
+    }
+
+    /// Adds a prompt, or replaces the one with the same name, and tells
+    /// connected clients that the prompt list changed.
+    pub fn add_prompt(&self, prompt: PromptDef) {
+        Self::update(&self.inner.prompts, |r| Some(r.with(prompt)));
+        self.notify(ServerEvent::PromptsChanged);
+    }
+
+    /// Removes a prompt by name; returns whether there was one.
+    pub fn remove_prompt(&self, name: &str) -> bool {
+        let removed = Self::update(&self.inner.prompts, |r| r.without(name));
+        if removed {
+            self.notify(ServerEvent::PromptsChanged);
+        }
+        removed
+    }
+
+    /// Adds a resource, or replaces the one with the same URI, and tells
+    /// connected clients that the resource list changed.
+    pub fn add_resource(&self, resource: ResourceDef) {
+        Self::update(&self.inner.resources, |r| Some(r.with(resource)));
+        self.notify(ServerEvent::ResourcesChanged);
+    }
+
+    /// Removes a resource by URI; returns whether there was one.
+    pub fn remove_resource(&self, uri: &str) -> bool {
+        let removed = Self::update(&self.inner.resources, |r| r.without(uri));
+        if removed {
+            self.notify(ServerEvent::ResourcesChanged);
+        }
+        removed
+    }
+
+    /// Adds a resource template, or replaces the one with the same template.
+    pub fn add_resource_template(&self, template: ResourceTemplateDef) {
+        Self::update(&self.inner.templates, |r| Some(r.with(template)));
+        self.notify(ServerEvent::ResourcesChanged);
+    }
+
+    /// Tells clients subscribed to `uri` that the resource changed:
+    /// `notifications/resources/updated` to 2025 sessions that called
+    /// `resources/subscribe`, and on 2026-07-28 `subscriptions/listen`
+    /// streams that asked for it.
+    pub fn resource_updated(&self, uri: &str) {
+        self.notify(ServerEvent::ResourceUpdated(Arc::from(uri)));
     }
 
     /// The names of the tools, in the order `tools/list` shows them.
@@ -200,35 +335,54 @@ impl Server {
             .collect()
     }
 
-    fn update_tools(&self, change: impl FnOnce(&mut Vec<ToolDef>) -> bool) -> bool {
-        let changed = {
-            let mut guard = self
-                .inner
-                .tools
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut defs = guard.defs().to_vec();
-            let changed = change(&mut defs);
-            if changed {
-                *guard = Arc::new(ToolSet::new(defs));
-            }
-            changed
-        };
-        if changed {
-            // No receivers just means no connection is open.
-            let _ = self.inner.events.send(ServerEvent::ToolsChanged);
-        }
-        changed
+    fn notify(&self, event: ServerEvent) {
+        // No receivers just means no connection is open.
+        let _ = self.inner.events.send(event);
     }
 
-    pub(crate) fn tools(&self) -> Arc<ToolSet> {
+    /// Swaps in `change(current)` unless it is `None`; returns whether it did.
+    fn update<D: Keyed>(
+        slot: &RwLock<Arc<Registry<D>>>,
+        change: impl FnOnce(&Registry<D>) -> Option<Registry<D>>,
+    ) -> bool {
+        let mut guard = slot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match change(&guard) {
+            Some(next) => {
+                *guard = Arc::new(next);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn snapshot<D>(slot: &RwLock<Arc<Registry<D>>>) -> Arc<Registry<D>> {
         Arc::clone(
-            &self
-                .inner
-                .tools
+            &slot
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
+    }
+
+    pub(crate) fn tools(&self) -> Arc<Registry<ToolDef>> {
+        Self::snapshot(&self.inner.tools)
+    }
+
+    pub(crate) fn prompts(&self) -> Arc<Registry<PromptDef>> {
+        Self::snapshot(&self.inner.prompts)
+    }
+
+    pub(crate) fn resources(&self) -> Arc<Registry<ResourceDef>> {
+        Self::snapshot(&self.inner.resources)
+    }
+
+    pub(crate) fn resource_templates(&self) -> Arc<Registry<ResourceTemplateDef>> {
+        Self::snapshot(&self.inner.templates)
+    }
+
+    pub(crate) fn options(&self) -> &ServerOptions {
+        &self.inner.options
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
@@ -283,6 +437,27 @@ impl fmt::Debug for Server {
 pub struct ServerBuilder {
     info: Option<ServerInfo>,
     tools: Vec<ToolDef>,
+    prompts: Vec<PromptDef>,
+    resources: Vec<ResourceDef>,
+    templates: Vec<ResourceTemplateDef>,
+    options: ServerOptions,
+}
+
+/// Adds `def` to `defs`, replacing one with the same key.
+fn upsert<D: Keyed>(defs: &mut Vec<D>, def: D) {
+    match defs.iter().position(|d| d.key() == def.key()) {
+        Some(i) => defs[i] = def,
+        None => defs.push(def),
+    }
+}
+
+/// `first` followed by `then`, later keys replacing earlier ones.
+fn merged<D: Keyed>(first: Vec<D>, then: Vec<D>) -> Vec<D> {
+    let mut defs = first;
+    for def in then {
+        upsert(&mut defs, def);
+    }
+    defs
 }
 
 impl ServerBuilder {
@@ -292,15 +467,20 @@ impl ServerBuilder {
         })
     }
 
-    /// Takes identity and tools from a `#[mcp_server]` type. Settings made
-    /// after this call override its identity; tools add to its tools.
+    /// Takes identity, tools, prompts and resources from a `#[mcp_server]`
+    /// type. Settings made after this call override its identity;
+    /// definitions add to its own.
     #[must_use]
     pub fn definition<D: ServerDefinition>(mut self, definition: D) -> Self {
         let this = Arc::new(definition);
         self.info = Some(D::info());
-        let mut tools = D::tools(&this);
-        tools.append(&mut self.tools);
-        self.tools = tools;
+        self.tools = merged(D::tools(&this), std::mem::take(&mut self.tools));
+        self.prompts = merged(D::prompts(&this), std::mem::take(&mut self.prompts));
+        self.resources = merged(D::resources(&this), std::mem::take(&mut self.resources));
+        self.templates = merged(
+            D::resource_templates(&this),
+            std::mem::take(&mut self.templates),
+        );
         self
     }
 
@@ -335,21 +515,61 @@ impl ServerBuilder {
     /// Adds a tool; a later tool with the same name replaces an earlier one.
     #[must_use]
     pub fn tool(mut self, tool: ToolDef) -> Self {
-        match self.tools.iter().position(|d| d.name() == tool.name()) {
-            Some(i) => self.tools[i] = tool,
-            None => self.tools.push(tool),
-        }
+        upsert(&mut self.tools, tool);
+        self
+    }
+
+    /// Adds a prompt; a later prompt with the same name replaces an earlier one.
+    #[must_use]
+    pub fn prompt(mut self, prompt: PromptDef) -> Self {
+        upsert(&mut self.prompts, prompt);
+        self
+    }
+
+    /// Adds a concrete resource.
+    #[must_use]
+    pub fn resource(mut self, resource: ResourceDef) -> Self {
+        upsert(&mut self.resources, resource);
+        self
+    }
+
+    /// Adds a resource template.
+    #[must_use]
+    pub fn resource_template(mut self, template: ResourceTemplateDef) -> Self {
+        upsert(&mut self.templates, template);
+        self
+    }
+
+    /// How many items one page of a list holds (default 100); longer lists
+    /// are paged with opaque cursors.
+    #[must_use]
+    pub fn page_size(mut self, page_size: usize) -> Self {
+        self.options.page_size = page_size.max(1);
+        self
+    }
+
+    /// The caching hints 2026-07-28 clients get on `server/discover` and the
+    /// lists (default one minute, public). Use `Private` when what the
+    /// server lists depends on who asks.
+    #[must_use]
+    pub fn cache_hints(mut self, ttl: std::time::Duration, scope: CacheScope) -> Self {
+        self.options.cache_ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        self.options.cache_scope = scope;
         self
     }
 
     /// Builds the server.
     pub fn build(mut self) -> Server {
         let info = self.info_mut().clone();
-        let (events, _) = broadcast::channel(16);
+        let (events, _) = broadcast::channel(64);
         Server {
             inner: Arc::new(ServerInner {
                 info,
-                tools: RwLock::new(Arc::new(ToolSet::new(self.tools))),
+                tools: RwLock::new(Arc::new(Registry::new(self.tools))),
+                prompts: RwLock::new(Arc::new(Registry::new(self.prompts))),
+                resources: RwLock::new(Arc::new(Registry::new(self.resources))),
+                templates: RwLock::new(Arc::new(Registry::new(self.templates))),
+                options: self.options,
                 events,
                 shutdown: CancellationToken::new(),
             }),

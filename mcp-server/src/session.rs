@@ -4,12 +4,18 @@
 //! older revisions the session stores it once and the router fills each
 //! request's context from it, so handlers see the same thing on every revision.
 
-use std::sync::RwLock;
+use std::collections::HashSet;
+use std::sync::{Mutex, RwLock};
+
+use mcp_core::jsonrpc::{Message, Notification};
+use mcp_core::notification;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mcp_core::ProtocolVersion;
 use mcp_core::lifecycle::{ClientCapabilities, Implementation};
 use mcp_core::logging::LoggingLevel;
+
+use crate::server::ServerEvent;
 
 /// What `initialize` settled.
 #[derive(Debug, Clone)]
@@ -25,6 +31,8 @@ pub(crate) struct Session {
     negotiated: RwLock<Option<Negotiated>>,
     initialized: AtomicBool,
     log_level: RwLock<Option<LoggingLevel>>,
+    /// URIs the client asked to hear about with `resources/subscribe`.
+    subscriptions: Mutex<HashSet<String>>,
 }
 
 impl Session {
@@ -74,6 +82,51 @@ impl Session {
             .log_level
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn subscribe(&self, uri: &str) {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(uri.to_owned());
+    }
+
+    pub(crate) fn unsubscribe(&self, uri: &str) {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(uri);
+    }
+
+    fn is_subscribed(&self, uri: &str) -> bool {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(uri)
+    }
+
+    /// What this session hears of a server event: list changes once it is
+    /// initialized, resource updates for the URIs it subscribed to.
+    pub(crate) fn notification_for(&self, event: &ServerEvent) -> Option<Message> {
+        // Before the handshake completes a client expects nothing unasked.
+        if !self.is_initialized() {
+            return None;
+        }
+        let (method, params) = match event {
+            ServerEvent::ToolsChanged => (notification::TOOLS_LIST_CHANGED, None),
+            ServerEvent::PromptsChanged => (notification::PROMPTS_LIST_CHANGED, None),
+            ServerEvent::ResourcesChanged => (notification::RESOURCES_LIST_CHANGED, None),
+            ServerEvent::ResourceUpdated(uri) if self.is_subscribed(uri) => {
+                let params =
+                    serde_json::value::to_raw_value(&serde_json::json!({ "uri": &**uri })).ok()?;
+                (notification::RESOURCES_UPDATED, Some(params))
+            }
+            ServerEvent::ResourceUpdated(_) => return None,
+        };
+        Some(Message::Notification(Notification {
+            method: method.to_owned(),
+            params,
+        }))
     }
 
     pub(crate) fn set_log_level(&self, level: LoggingLevel) {

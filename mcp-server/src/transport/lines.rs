@@ -369,19 +369,9 @@ impl Connection {
             Err(broadcast::error::RecvError::Lagged(_)) => ServerEvent::ToolsChanged,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        // Before the handshake completes a client expects nothing unasked.
-        if !self.session.is_initialized() {
-            return;
+        if let Some(message) = self.session.notification_for(&event) {
+            self.outbound.send(message).await;
         }
-        let method = match event {
-            ServerEvent::ToolsChanged => notification::TOOLS_LIST_CHANGED,
-        };
-        self.outbound
-            .send(Message::Notification(Notification {
-                method: method.to_owned(),
-                params: None,
-            }))
-            .await;
     }
 
     async fn reply_error(&self, id: Option<RequestId>, error: ErrorObject) {

@@ -655,20 +655,11 @@ pub(super) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<Mcp
                     Err(broadcast::error::RecvError::Lagged(_)) => ServerEvent::ToolsChanged,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 };
-                if !session.session.is_initialized() {
+                let Some(message) = session.session.notification_for(&event) else {
                     continue;
-                }
-                let method = match event {
-                    ServerEvent::ToolsChanged => notification::TOOLS_LIST_CHANGED,
                 };
                 let mut buf = Vec::new();
-                body::message_event(
-                    &mut buf,
-                    &Message::Notification(Notification {
-                        method: method.to_owned(),
-                        params: None,
-                    }),
-                );
+                body::message_event(&mut buf, &message);
                 return Some((Bytes::from(buf), (events, session, shutdown)));
             }
         });

@@ -1,0 +1,724 @@
+//! Resource definitions: concrete resources (`resources/list`) and URI
+//! templates (`resources/templates/list`), both read with `resources/read`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use mcp_core::ProtocolError;
+use mcp_core::content::{BlobResourceContents, ResourceContents, TextResourceContents};
+use mcp_core::resource::{Resource, ResourceTemplate};
+
+use crate::completion::{Completer, CompletionRequest, Completions};
+use crate::context::RequestContext;
+use crate::tool::BoxFuture;
+
+/// Why a resource could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResourceError {
+    /// No such resource: -32002 up to 2025-11-25, -32602 with `data.uri` on
+    /// 2026-07-28.
+    #[error("resource not found: `{0}`")]
+    NotFound(String),
+    /// The URI names a resource but is malformed (-32602).
+    #[error("invalid resource URI: {0}")]
+    Invalid(String),
+    /// Reading failed (-32603).
+    #[error("reading the resource failed: {0}")]
+    Failed(String),
+}
+
+impl From<ResourceError> for ProtocolError {
+    fn from(e: ResourceError) -> Self {
+        match e {
+            ResourceError::NotFound(uri) => ProtocolError::ResourceNotFound { uri },
+            ResourceError::Invalid(message) => ProtocolError::InvalidParams(message),
+            ResourceError::Failed(message) => ProtocolError::Internal(message),
+        }
+    }
+}
+
+/// One `resources/read`: the URI, the template's variables, the context.
+#[derive(Debug)]
+pub struct ResourceCall {
+    uri: String,
+    mime_type: Option<String>,
+    variables: BTreeMap<String, String>,
+    context: RequestContext,
+}
+
+impl ResourceCall {
+    /// The URI being read.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// A template variable's value, percent-decoded.
+    pub fn variable(&self, name: &str) -> Option<&str> {
+        self.variables.get(name).map(String::as_str)
+    }
+
+    /// Parses a template variable with `FromStr`.
+    ///
+    /// # Errors
+    /// -32602 when it is missing or does not parse.
+    pub fn parse<T>(&self, name: &str) -> Result<T, ResourceError>
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        let value = self
+            .variable(name)
+            .ok_or_else(|| ResourceError::Invalid(format!("`{}` has no `{name}`", self.uri)))?;
+        value
+            .parse()
+            .map_err(|e| ResourceError::Invalid(format!("`{name}` in `{}`: {e}", self.uri)))
+    }
+
+    /// The request context.
+    pub fn context(&self) -> &RequestContext {
+        &self.context
+    }
+
+    /// Text contents for this URI, with the resource's MIME type.
+    pub fn text(&self, text: impl Into<String>) -> ResourceContents {
+        ResourceContents::Text(TextResourceContents {
+            uri: self.uri.clone(),
+            mime_type: self.mime_type.clone(),
+            text: text.into(),
+            meta: None,
+        })
+    }
+
+    /// Binary contents (base64) for this URI, with the resource's MIME type.
+    pub fn blob(&self, base64: impl Into<String>) -> ResourceContents {
+        ResourceContents::Blob(BlobResourceContents {
+            uri: self.uri.clone(),
+            mime_type: self.mime_type.clone(),
+            blob: base64.into(),
+            meta: None,
+        })
+    }
+}
+
+/// A value a resource handler can return: `String` (text), `Vec<u8>`
+/// (binary), `ResourceContents`, a `Vec` of those, or a `Result` of those
+/// with a [`ResourceError`] (or anything `Display`, read as a failure).
+pub trait IntoResourceContents {
+    /// Converts the value into the contents of the resource at `uri`.
+    ///
+    /// # Errors
+    /// The resource could not be read.
+    fn into_contents(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, ResourceError>;
+}
+
+fn text(uri: &str, mime_type: Option<&str>, text: String) -> ResourceContents {
+    ResourceContents::Text(TextResourceContents {
+        uri: uri.to_owned(),
+        mime_type: mime_type.map(str::to_owned),
+        text,
+        meta: None,
+    })
+}
+
+impl IntoResourceContents for String {
+    fn into_contents(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(vec![text(uri, mime_type, self)])
+    }
+}
+
+impl IntoResourceContents for &'static str {
+    fn into_contents(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(vec![text(uri, mime_type, self.to_owned())])
+    }
+}
+
+impl IntoResourceContents for Vec<u8> {
+    fn into_contents(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        use base64::Engine as _;
+        Ok(vec![ResourceContents::Blob(BlobResourceContents {
+            uri: uri.to_owned(),
+            mime_type: mime_type.map(str::to_owned),
+            blob: base64::engine::general_purpose::STANDARD.encode(self),
+            meta: None,
+        })])
+    }
+}
+
+impl IntoResourceContents for ResourceContents {
+    fn into_contents(
+        self,
+        _uri: &str,
+        _mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(vec![self])
+    }
+}
+
+impl IntoResourceContents for Vec<ResourceContents> {
+    fn into_contents(
+        self,
+        _uri: &str,
+        _mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(self)
+    }
+}
+
+impl<T: serde::Serialize> IntoResourceContents for crate::Json<T> {
+    fn into_contents(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        serde_json::to_string(&self.0)
+            .map(|json| vec![text(uri, mime_type.or(Some("application/json")), json)])
+            .map_err(|e| ResourceError::Failed(format!("could not encode JSON: {e}")))
+    }
+}
+
+impl<T: IntoResourceContents> IntoResourceContents for Result<T, ResourceError> {
+    fn into_contents(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        self?.into_contents(uri, mime_type)
+    }
+}
+
+type Handler = Arc<
+    dyn Fn(ResourceCall) -> BoxFuture<Result<Vec<ResourceContents>, ResourceError>> + Send + Sync,
+>;
+
+fn wrap<F, Fut, R>(f: F) -> Handler
+where
+    F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoResourceContents,
+{
+    Arc::new(move |call: ResourceCall| {
+        let uri = call.uri.clone();
+        let mime_type = call.mime_type.clone();
+        let fut = f(call);
+        Box::pin(async move { fut.await.into_contents(&uri, mime_type.as_deref()) })
+    })
+}
+
+/// A concrete resource with a fixed URI.
+///
+/// ```
+/// use mcp_server::prelude::*;
+///
+/// let readme = ResourceDef::new(
+///     "docs://readme",
+///     "readme",
+///     Some("text/markdown"),
+///     |_call| async { "# Hello" },
+/// );
+/// let server = Server::builder().resource(readme).build();
+/// ```
+#[derive(Clone)]
+pub struct ResourceDef {
+    resource: Arc<Resource>,
+    uri: Arc<str>,
+    handler: Handler,
+}
+
+impl ResourceDef {
+    /// A resource at `uri` named `name`, read by `handler`.
+    pub fn new<F, Fut, R>(
+        uri: impl Into<String>,
+        name: impl Into<String>,
+        mime_type: Option<&str>,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResourceContents,
+    {
+        Self::from_resource(
+            Resource {
+                uri: uri.into(),
+                name: name.into(),
+                title: None,
+                description: None,
+                mime_type: mime_type.map(str::to_owned),
+                size: None,
+                annotations: None,
+                icons: None,
+                meta: None,
+            },
+            handler,
+        )
+    }
+
+    /// A resource from its full listing entry.
+    pub fn from_resource<F, Fut, R>(resource: Resource, handler: F) -> Self
+    where
+        F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResourceContents,
+    {
+        Self {
+            uri: Arc::from(resource.uri.as_str()),
+            resource: Arc::new(resource),
+            handler: wrap(handler),
+        }
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.resource).description = Some(description.into());
+        self
+    }
+
+    /// What `resources/list` shows.
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// The URI.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    pub(crate) fn shared_uri(&self) -> &Arc<str> {
+        &self.uri
+    }
+
+    pub(crate) async fn read(
+        &self,
+        context: RequestContext,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        let call = ResourceCall {
+            uri: self.resource.uri.clone(),
+            mime_type: self.resource.mime_type.clone(),
+            variables: BTreeMap::new(),
+            context,
+        };
+        non_empty(&self.resource.uri, (self.handler)(call).await)
+    }
+}
+
+impl fmt::Debug for ResourceDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceDef")
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
+}
+
+fn non_empty(
+    uri: &str,
+    contents: Result<Vec<ResourceContents>, ResourceError>,
+) -> Result<Vec<ResourceContents>, ResourceError> {
+    match contents {
+        // The spec forbids empty contents: nothing to read is "not found".
+        Ok(contents) if contents.is_empty() => Err(ResourceError::NotFound(uri.to_owned())),
+        other => other,
+    }
+}
+
+/// A family of resources named by an RFC 6570 URI template, such as
+/// `users://{id}/profile`. `{var}` matches one path segment, `{+var}` any
+/// text, `{?a,b}` query parameters.
+///
+/// ```
+/// use mcp_server::prelude::*;
+///
+/// let profile = ResourceTemplateDef::new(
+///     "users://{id}/profile",
+///     "profile",
+///     Some("application/json"),
+///     |call| async move {
+///         let id: u64 = call.parse("id")?;
+///         Ok::<_, ResourceError>(format!(r#"{{"id":{id}}}"#))
+///     },
+/// )
+/// .unwrap();
+/// let server = Server::builder().resource_template(profile).build();
+/// ```
+#[derive(Clone)]
+pub struct ResourceTemplateDef {
+    template: Arc<ResourceTemplate>,
+    key: Arc<str>,
+    matcher: Arc<UriTemplate>,
+    handler: Handler,
+    completers: Arc<HashMap<String, Completer>>,
+}
+
+impl ResourceTemplateDef {
+    /// A template named `name`, read by `handler`.
+    ///
+    /// # Errors
+    /// The template is not valid RFC 6570 (an unclosed `{`, an empty or
+    /// repeated variable, an operator this matcher cannot invert).
+    pub fn new<F, Fut, R>(
+        uri_template: &str,
+        name: impl Into<String>,
+        mime_type: Option<&str>,
+        handler: F,
+    ) -> Result<Self, UriTemplateError>
+    where
+        F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResourceContents,
+    {
+        Self::from_template(
+            ResourceTemplate {
+                uri_template: uri_template.to_owned(),
+                name: name.into(),
+                title: None,
+                description: None,
+                mime_type: mime_type.map(str::to_owned),
+                annotations: None,
+                icons: None,
+                meta: None,
+            },
+            handler,
+        )
+    }
+
+    /// A template from its full listing entry.
+    ///
+    /// # Errors
+    /// See [`ResourceTemplateDef::new`].
+    pub fn from_template<F, Fut, R>(
+        template: ResourceTemplate,
+        handler: F,
+    ) -> Result<Self, UriTemplateError>
+    where
+        F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResourceContents,
+    {
+        let matcher = UriTemplate::parse(&template.uri_template)?;
+        Ok(Self {
+            key: Arc::from(template.uri_template.as_str()),
+            template: Arc::new(template),
+            matcher: Arc::new(matcher),
+            handler: wrap(handler),
+            completers: Arc::default(),
+        })
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.template).description = Some(description.into());
+        self
+    }
+
+    /// Completes the variable `variable` with `completer`.
+    #[must_use]
+    pub fn complete<F, Fut>(mut self, variable: &str, completer: F) -> Self
+    where
+        F: Fn(CompletionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Completions> + Send + 'static,
+    {
+        Arc::make_mut(&mut self.completers).insert(variable.to_owned(), Completer::new(completer));
+        self
+    }
+
+    /// What `resources/templates/list` shows.
+    pub fn template(&self) -> &ResourceTemplate {
+        &self.template
+    }
+
+    /// The variables of the template, in order.
+    pub fn variables(&self) -> Vec<&str> {
+        self.matcher.variables()
+    }
+
+    pub(crate) fn shared_key(&self) -> &Arc<str> {
+        &self.key
+    }
+
+    pub(crate) fn completer(&self, variable: &str) -> Option<&Completer> {
+        self.completers.get(variable)
+    }
+
+    /// The template's variables in `uri`, if it matches.
+    pub(crate) fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
+        self.matcher.matches(uri)
+    }
+
+    pub(crate) async fn read(
+        &self,
+        uri: &str,
+        variables: BTreeMap<String, String>,
+        context: RequestContext,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        let call = ResourceCall {
+            uri: uri.to_owned(),
+            mime_type: self.template.mime_type.clone(),
+            variables,
+            context,
+        };
+        non_empty(uri, (self.handler)(call).await)
+    }
+}
+
+impl fmt::Debug for ResourceTemplateDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceTemplateDef")
+            .field("template", &self.template)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URI template that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid URI template `{template}`: {reason}")]
+pub struct UriTemplateError {
+    /// The template.
+    pub template: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    /// `{var}`: one segment, no `/`, `?` or `#`.
+    Simple(String),
+    /// `{+var}` or `{#var}`: any text (reserved expansion).
+    Reserved(String),
+    /// `{?a,b}`: query parameters, in any order, all optional.
+    Query(Vec<String>),
+}
+
+/// An RFC 6570 template, inverted to match URIs (levels 1 to 3, the forms a
+/// resource URI uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UriTemplate {
+    parts: Vec<Part>,
+}
+
+impl UriTemplate {
+    pub(crate) fn parse(template: &str) -> Result<Self, UriTemplateError> {
+        let fail = |reason: &str| UriTemplateError {
+            template: template.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut parts = Vec::new();
+        let mut seen = Vec::<String>::new();
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(Part::Literal(rest[..open].to_owned()));
+            }
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| fail("a `{` is never closed"))?
+                + open;
+            let expression = &rest[open + 1..close];
+            let (operator, names) = match expression.chars().next() {
+                Some(op @ ('+' | '#' | '?')) => (Some(op), &expression[1..]),
+                Some(op @ ('/' | ';' | '.' | '&' | '=' | ',' | '!' | '@' | '|')) => {
+                    return Err(fail(&format!("the `{op}` operator is not supported")));
+                }
+                _ => (None, expression),
+            };
+            let names: Vec<String> = names.split(',').map(|n| n.trim().to_owned()).collect();
+            for name in &names {
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(fail(&format!(
+                        "`{{{expression}}}` has an invalid variable name"
+                    )));
+                }
+                if seen.contains(name) {
+                    return Err(fail(&format!("the variable `{name}` appears twice")));
+                }
+                seen.push(name.clone());
+            }
+            match operator {
+                Some('?') => parts.push(Part::Query(names)),
+                _ if names.len() > 1 => {
+                    return Err(fail("list variables are only supported in `{?a,b}`"));
+                }
+                Some('+' | '#') => {
+                    if operator == Some('#') {
+                        parts.push(Part::Literal("#".into()));
+                    }
+                    parts.push(Part::Reserved(names[0].clone()));
+                }
+                _ => parts.push(Part::Simple(names[0].clone())),
+            }
+            rest = &rest[close + 1..];
+        }
+        if rest.contains('}') {
+            return Err(fail("a `}` is never opened"));
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_owned()));
+        }
+        Ok(Self { parts })
+    }
+
+    pub(crate) fn variables(&self) -> Vec<&str> {
+        self.parts
+            .iter()
+            .flat_map(|part| match part {
+                Part::Simple(name) | Part::Reserved(name) => vec![name.as_str()],
+                Part::Query(names) => names.iter().map(String::as_str).collect(),
+                Part::Literal(_) => Vec::new(),
+            })
+            .collect()
+    }
+
+    pub(crate) fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
+        let mut variables = BTreeMap::new();
+        if match_parts(&self.parts, uri, &mut variables) {
+            Some(variables)
+        } else {
+            None
+        }
+    }
+}
+
+fn match_parts(parts: &[Part], input: &str, out: &mut BTreeMap<String, String>) -> bool {
+    let Some((first, rest)) = parts.split_first() else {
+        return input.is_empty();
+    };
+    match first {
+        Part::Literal(literal) => input
+            .strip_prefix(literal.as_str())
+            .is_some_and(|tail| match_parts(rest, tail, out)),
+        Part::Simple(name) | Part::Reserved(name) => {
+            let reserved = matches!(first, Part::Reserved(_));
+            // Try the longest value first, so a later literal anchors it.
+            let limit = if reserved {
+                input.len()
+            } else {
+                input.find(['/', '?', '#']).unwrap_or(input.len())
+            };
+            for end in (1..=limit).rev() {
+                if !input.is_char_boundary(end) {
+                    continue;
+                }
+                let mut attempt = out.clone();
+                if match_parts(rest, &input[end..], &mut attempt) {
+                    let Some(value) = percent_decode(&input[..end]) else {
+                        return false;
+                    };
+                    attempt.insert(name.clone(), value);
+                    *out = attempt;
+                    return true;
+                }
+            }
+            false
+        }
+        Part::Query(names) => {
+            let (query, tail) = match input.strip_prefix('?') {
+                Some(query) => match query.find('#') {
+                    Some(hash) => (&query[..hash], &query[hash..]),
+                    None => (query, ""),
+                },
+                None => ("", input),
+            };
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                if !names.iter().any(|n| n == key) {
+                    return false;
+                }
+                let Some(value) = percent_decode(value) else {
+                    return false;
+                };
+                out.insert(key.to_owned(), value);
+            }
+            match_parts(rest, tail, out)
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
+        UriTemplate::parse(template)
+            .unwrap()
+            .matches(uri)
+            .map(|m| m.into_iter().collect())
+    }
+
+    #[test]
+    fn templates_match_and_extract() {
+        assert_eq!(
+            vars("test://template/{id}/data", "test://template/42/data"),
+            Some(vec![("id".into(), "42".into())])
+        );
+        assert_eq!(
+            vars("test://template/{id}/data", "test://template/4/2/data"),
+            None
+        );
+        assert_eq!(
+            vars("file:///{+path}", "file:///a/b/c.txt"),
+            Some(vec![("path".into(), "a/b/c.txt".into())])
+        );
+        assert_eq!(
+            vars("users://{id}{?fields,limit}", "users://7?limit=3"),
+            Some(vec![
+                ("id".into(), "7".into()),
+                ("limit".into(), "3".into())
+            ])
+        );
+        assert_eq!(
+            vars("notes://{name}", "notes://hello%20world"),
+            Some(vec![("name".into(), "hello world".into())])
+        );
+        assert_eq!(vars("notes://{name}", "notes://"), None);
+        assert_eq!(vars("a://{x}", "b://1"), None);
+    }
+
+    #[test]
+    fn bad_templates_are_rejected() {
+        assert!(UriTemplate::parse("a://{x").is_err());
+        assert!(UriTemplate::parse("a://{x}/{x}").is_err());
+        assert!(UriTemplate::parse("a://{/x}").is_err());
+        assert!(UriTemplate::parse("a://{}").is_err());
+        assert_eq!(
+            UriTemplate::parse("a://{x}/{+y}{?z}").unwrap().variables(),
+            ["x", "y", "z"]
+        );
+    }
+}
