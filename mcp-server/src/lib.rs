@@ -25,6 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod ask;
 mod completion;
 mod context;
 mod error;
@@ -35,6 +36,7 @@ mod router;
 pub mod schema;
 mod server;
 mod session;
+mod state;
 pub mod testing;
 mod tool;
 pub mod transport;
@@ -48,6 +50,7 @@ mod transports_guide {}
 #[path = "private.rs"]
 pub mod __private;
 
+pub use ask::{AskError, ElicitForm, Elicited};
 pub use completion::{CompletionRequest, Completions};
 pub use context::{ClientCapability, MissingCapability, RequestContext};
 pub use error::ServerError;

@@ -5,10 +5,13 @@
 //! and from the session on older revisions. Handlers below it never look at
 //! where that came from.
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
+use mcp_core::client::InputRetry;
 use mcp_core::codec;
 use mcp_core::completion::{CompleteParams, CompleteResult, CompletionReference};
 use mcp_core::jsonrpc::{ErrorResponse, Message, Notification, Request, Response};
@@ -34,11 +37,13 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::ask::InputRound;
 use crate::completion::{CompletionRequest, Completions};
-use crate::context::{Envelope, LogPolicy, RequestContext};
+use crate::context::{ClientLink, Envelope, LogPolicy, RequestContext};
 use crate::prompt::PromptCall;
 use crate::server::{Registry, Server, ServerEvent};
 use crate::session::{Negotiated, Session};
+use crate::state::{self, Binding};
 use crate::tool::ToolCall;
 use crate::transport::Outbound;
 
@@ -228,6 +233,7 @@ async fn route(
         capabilities: negotiated.capabilities,
         meta,
         log: LogPolicy::Session(Arc::clone(&session)),
+        link: ClientLink::Session(Arc::clone(&session)),
     };
     let params = request.params.as_deref();
     let result = match method {
@@ -298,6 +304,7 @@ async fn route_stateless(
         capabilities,
         log: LogPolicy::Request(meta.log_level),
         meta,
+        link: ClientLink::None,
     };
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
@@ -828,12 +835,30 @@ async fn get_prompt(
         )));
     };
     let version = envelope.version;
+    let mut envelope = envelope;
+    let round = if version.is_stateless() {
+        let arguments = params
+            .arguments
+            .as_ref()
+            .and_then(|a| serde_json::to_value(a).ok());
+        let binding = Binding::new(method::PROMPTS_GET, &params.name, arguments.as_ref());
+        Some(open_round(server, &request, &mut envelope, binding)?)
+    } else {
+        None
+    };
     let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
     let call = PromptCall::new(params.arguments.unwrap_or_default(), context.clone());
-    let outcome = AssertUnwindSafe(prompt.get(call)).catch_unwind().await;
+    let outcome = run_parkable(
+        round.as_ref().map(|(r, _)| r),
+        AssertUnwindSafe(prompt.get(call)).catch_unwind(),
+    )
+    .await;
     if let Some(error) = context.take_escalation() {
         return Err(error);
     }
+    let Some(outcome) = outcome else {
+        return input_required(server, round, version);
+    };
     let mut result = match outcome {
         Ok(result) => result?,
         Err(panic) => {
@@ -860,12 +885,22 @@ async fn read_resource(
 ) -> Result<Box<RawValue>, ProtocolError> {
     let params: UriParams = parse_params(request.params.as_deref())?;
     let version = envelope.version;
+    let mut envelope = envelope;
+    let round = if version.is_stateless() {
+        let binding = Binding::new(method::RESOURCES_READ, &params.uri, None);
+        Some(open_round(server, &request, &mut envelope, binding)?)
+    } else {
+        None
+    };
+    let parked = round.as_ref().map(|(r, _)| r);
     let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
     let resources = server.resources();
     let read = if let Some(resource) = resources.get(&params.uri) {
-        AssertUnwindSafe(resource.read(context.clone()))
-            .catch_unwind()
-            .await
+        run_parkable(
+            parked,
+            AssertUnwindSafe(resource.read(context.clone())).catch_unwind(),
+        )
+        .await
     } else {
         let templates = server.resource_templates();
         let matched = templates
@@ -875,13 +910,18 @@ async fn read_resource(
         let Some((template, variables)) = matched else {
             return Err(ProtocolError::ResourceNotFound { uri: params.uri });
         };
-        AssertUnwindSafe(template.read(&params.uri, variables, context.clone()))
-            .catch_unwind()
-            .await
+        run_parkable(
+            parked,
+            AssertUnwindSafe(template.read(&params.uri, variables, context.clone())).catch_unwind(),
+        )
+        .await
     };
     if let Some(error) = context.take_escalation() {
         return Err(error);
     }
+    let Some(read) = read else {
+        return input_required(server, round, version);
+    };
     let contents = match read {
         Ok(contents) => contents?,
         Err(panic) => {
@@ -970,13 +1010,35 @@ async fn call_tool(
     {
         check_param_headers(tool.header_params(), headers, params.arguments.as_deref())?;
     }
+    let mut envelope = envelope;
+    let round = if version.is_stateless() {
+        let arguments = params
+            .arguments
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok());
+        let binding = Binding::new(method::TOOLS_CALL, &params.name, arguments.as_ref());
+        Some(open_round(server, &request, &mut envelope, binding)?)
+    } else {
+        None
+    };
     let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
     let call = ToolCall::new(
         Arc::clone(tool.shared_name()),
         params.arguments,
         context.clone(),
     );
-    let mut result = match AssertUnwindSafe(tool.call(call)).catch_unwind().await {
+    let outcome = run_parkable(
+        round.as_ref().map(|(r, _)| r),
+        AssertUnwindSafe(tool.call(call)).catch_unwind(),
+    )
+    .await;
+    if let Some(error) = context.take_escalation() {
+        return Err(error);
+    }
+    let Some(outcome) = outcome else {
+        return input_required(server, round, version);
+    };
+    let mut result = match outcome {
         Ok(result) => result,
         Err(panic) => {
             tracing::error!(
@@ -987,8 +1049,63 @@ async fn call_tool(
             CallToolResult::error(format!("tool `{}` failed: it panicked", tool.name()))
         }
     };
-    if let Some(error) = context.take_escalation() {
-        return Err(error);
-    }
     encode(&mut result, version, server)
+}
+
+/// On 2026-07-28, the answers a request brings (its `inputResponses` and
+/// those in its signed `requestState`), installed in the envelope so the
+/// handler's questions find them.
+fn open_round(
+    server: &Server,
+    request: &Request,
+    envelope: &mut Envelope,
+    binding: Binding,
+) -> Result<(Arc<InputRound>, Binding), ProtocolError> {
+    let retry: InputRetry = parse_params(request.params.as_deref())?;
+    let mut answers = match retry.request_state.as_deref() {
+        Some(state) => state::open(&server.options().state_key, state, &binding)?,
+        None => BTreeMap::new(),
+    };
+    answers.extend(retry.input_responses.unwrap_or_default());
+    let round = Arc::new(InputRound::new(answers));
+    envelope.link = ClientLink::Round(Arc::clone(&round));
+    Ok((round, binding))
+}
+
+/// Runs a handler; `None` when it parked on a question with no answer yet.
+async fn run_parkable<T>(
+    round: Option<&Arc<InputRound>>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    match round {
+        None => Some(work.await),
+        Some(round) => tokio::select! {
+            biased;
+            done = work => Some(done),
+            () = round.parked() => None,
+        },
+    }
+}
+
+/// The `InputRequiredResult` for a parked handler: its questions, and a
+/// signed state carrying every answer so far.
+fn input_required(
+    server: &Server,
+    round: Option<(Arc<InputRound>, Binding)>,
+    version: ProtocolVersion,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let Some((round, binding)) = round else {
+        return Err(ProtocolError::Internal(
+            "a handler waited for nothing".into(),
+        ));
+    };
+    let questions = round.take_questions();
+    let state = state::seal(&server.options().state_key, binding, round.answers.clone())?;
+    let value = serde_json::json!({
+        "resultType": "input_required",
+        "inputRequests": questions,
+        "requestState": state,
+    });
+    codec::encode_value(value, version, Some(&server.info().implementation))
+        .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
 }

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ServerError;
 use crate::prompt::PromptDef;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
+use crate::state::StateKey;
 use crate::tool::ToolDef;
 
 /// Who a server is and how to use it.
@@ -106,6 +107,8 @@ pub(crate) struct ServerOptions {
     pub(crate) cache_ttl_ms: u64,
     pub(crate) cache_scope: CacheScope,
     pub(crate) subscribe: bool,
+    /// Signs 2026-07-28 `requestState`s.
+    pub(crate) state_key: StateKey,
 }
 
 impl Default for ServerOptions {
@@ -115,6 +118,7 @@ impl Default for ServerOptions {
             cache_ttl_ms: 60_000,
             cache_scope: CacheScope::Public,
             subscribe: true,
+            state_key: StateKey::random(),
         }
     }
 }
@@ -555,6 +559,16 @@ impl ServerBuilder {
     pub fn cache_hints(mut self, ttl: std::time::Duration, scope: CacheScope) -> Self {
         self.options.cache_ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         self.options.cache_scope = scope;
+        self
+    }
+
+    /// The secret 2026-07-28 `requestState`s are signed with. By default a
+    /// random key per process; replicas behind one load balancer must share
+    /// a secret (at least 32 random bytes), or a retry that lands on another
+    /// replica is rejected.
+    #[must_use]
+    pub fn request_state_secret(mut self, secret: &[u8]) -> Self {
+        self.options.state_key = StateKey::from_secret(secret);
         self
     }
 

@@ -15,6 +15,7 @@ use mcp_core::ProtocolVersion;
 use mcp_core::lifecycle::{ClientCapabilities, Implementation};
 use mcp_core::logging::LoggingLevel;
 
+use crate::ask::PendingRequests;
 use crate::server::ServerEvent;
 
 /// What `initialize` settled.
@@ -33,6 +34,8 @@ pub(crate) struct Session {
     log_level: RwLock<Option<LoggingLevel>>,
     /// URIs the client asked to hear about with `resources/subscribe`.
     subscriptions: Mutex<HashSet<String>>,
+    /// Requests this server sent the client, awaiting answers.
+    pub(crate) pending: PendingRequests,
 }
 
 impl Session {
@@ -127,6 +130,26 @@ impl Session {
             method: method.to_owned(),
             params,
         }))
+    }
+
+    /// Hands a client's response to the request of ours it answers.
+    pub(crate) fn answer(&self, message: Message) {
+        let (id, answer) = match message {
+            Message::Response(response) => {
+                let value =
+                    serde_json::from_str(response.result.get()).unwrap_or(serde_json::Value::Null);
+                (Some(response.id), Ok(value))
+            }
+            Message::Error(error) => (error.id, Err(error.error)),
+            _ => return,
+        };
+        let Some(id) = id else {
+            tracing::debug!("ignoring a client error without an id");
+            return;
+        };
+        if !self.pending.complete(&id, answer) {
+            tracing::debug!(%id, "ignoring a response to no pending request");
+        }
     }
 
     pub(crate) fn set_log_level(&self, level: LoggingLevel) {

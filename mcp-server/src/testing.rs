@@ -53,16 +53,91 @@ type Pending =
 /// How long a test waits for an answer before failing.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Scripted answers to what a server asks the client: elicitation,
+/// sampling and roots. Each answer declares the matching capability. On
+/// stateful revisions the client answers the server's requests with them;
+/// on 2026-07-28 it answers `InputRequiredResult`s and retries, as real
+/// clients do, so one test covers both.
+///
+/// ```
+/// use mcp_server::testing::ClientScript;
+/// use serde_json::json;
+///
+/// let script = ClientScript::new()
+///     .elicit(json!({"action": "accept", "content": {"ok": true}}))
+///     .roots(json!({"roots": [{"uri": "file:///work", "name": "work"}]}));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ClientScript {
+    elicit: Option<Value>,
+    sample: Option<Value>,
+    roots: Option<Value>,
+}
+
+impl ClientScript {
+    /// No answers and no capabilities.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Answers every `elicitation/create` with `answer` (an `ElicitResult`).
+    #[must_use]
+    pub fn elicit(mut self, answer: Value) -> Self {
+        self.elicit = Some(answer);
+        self
+    }
+
+    /// Answers every `sampling/createMessage` with `answer`.
+    #[must_use]
+    pub fn sample(mut self, answer: Value) -> Self {
+        self.sample = Some(answer);
+        self
+    }
+
+    /// Answers every `roots/list` with `answer`.
+    #[must_use]
+    pub fn roots(mut self, answer: Value) -> Self {
+        self.roots = Some(answer);
+        self
+    }
+
+    fn capabilities(&self) -> Value {
+        let mut capabilities = Map::new();
+        if self.elicit.is_some() {
+            capabilities.insert("elicitation".into(), json!({}));
+        }
+        if self.sample.is_some() {
+            capabilities.insert("sampling".into(), json!({}));
+        }
+        if self.roots.is_some() {
+            capabilities.insert("roots".into(), json!({"listChanged": true}));
+        }
+        Value::Object(capabilities)
+    }
+
+    fn answer(&self, method: &str) -> Option<&Value> {
+        match method {
+            "elicitation/create" => self.elicit.as_ref(),
+            "sampling/createMessage" => self.sample.as_ref(),
+            "roots/list" => self.roots.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// An in-process MCP client speaking one protocol revision.
 pub struct TestClient {
     version: ProtocolVersion,
-    writer: Mutex<WriteHalf<DuplexStream>>,
+    script: Arc<ClientScript>,
+    writer: Arc<Mutex<WriteHalf<DuplexStream>>>,
     pending: Pending,
     notifications: Mutex<mpsc::UnboundedReceiver<Value>>,
     unmatched: Mutex<mpsc::UnboundedReceiver<Value>>,
     next_id: AtomicI64,
     capabilities: Value,
     initialize_result: Option<Value>,
+    /// The script the reader answers server requests from.
+    shared_script: Arc<std::sync::RwLock<Arc<ClientScript>>>,
     server: Option<JoinHandle<Result<(), ServerError>>>,
     reader: JoinHandle<()>,
 }
@@ -85,7 +160,26 @@ impl TestClient {
         server: impl Into<Server>,
         version: ProtocolVersion,
     ) -> Result<Self, ErrorObject> {
+        Self::connect_scripted(server, version, ClientScript::new()).await
+    }
+
+    /// [`TestClient::connect`] with scripted answers to the server's
+    /// questions, and the capabilities they imply.
+    ///
+    /// # Errors
+    /// The handshake failed.
+    pub async fn connect_scripted(
+        server: impl Into<Server>,
+        version: ProtocolVersion,
+        script: ClientScript,
+    ) -> Result<Self, ErrorObject> {
         let mut client = Self::connect_raw(server.into(), version);
+        client.capabilities = script.capabilities();
+        client.script = Arc::new(script);
+        *client
+            .shared_script
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::clone(&client.script);
         if !version.is_stateless() {
             let result = client
                 .request(
@@ -117,6 +211,8 @@ impl TestClient {
             server_write,
         ));
         let (read, writer) = tokio::io::split(client_side);
+        let writer = Arc::new(Mutex::new(writer));
+        let script = Arc::new(std::sync::RwLock::new(Arc::new(ClientScript::new())));
         let pending: Pending = Arc::default();
         let (notify_tx, notifications) = mpsc::unbounded_channel();
         let (unmatched_tx, unmatched) = mpsc::unbounded_channel();
@@ -125,10 +221,14 @@ impl TestClient {
             Arc::clone(&pending),
             notify_tx,
             unmatched_tx,
+            Arc::clone(&writer),
+            Arc::clone(&script),
         ));
         Self {
             version,
-            writer: Mutex::new(writer),
+            script: Arc::new(ClientScript::new()),
+            shared_script: script,
+            writer,
             pending,
             notifications: Mutex::new(notifications),
             unmatched: Mutex::new(unmatched),
@@ -157,6 +257,41 @@ impl TestClient {
     /// The JSON-RPC error the server answered with, or a -32603 error if no
     /// answer came within ten seconds.
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, ErrorObject> {
+        let mut params = params;
+        // 2026-07-28: answer `InputRequiredResult`s from the script and retry.
+        for _ in 0..10 {
+            let result = self.request_once(method, params.clone()).await?;
+            if result.get("resultType").and_then(Value::as_str) != Some("input_required") {
+                return Ok(result);
+            }
+            let mut responses = Map::new();
+            if let Some(requests) = result.get("inputRequests").and_then(Value::as_object) {
+                for (key, request) in requests {
+                    let method = request.get("method").and_then(Value::as_str).unwrap_or("");
+                    match self.script.answer(method) {
+                        Some(answer) => {
+                            responses.insert(key.clone(), answer.clone());
+                        }
+                        // Unscripted: the caller sees the question itself.
+                        None => return Ok(result),
+                    }
+                }
+            }
+            if let Value::Object(map) = &mut params {
+                map.insert("inputResponses".into(), Value::Object(responses));
+                match result.get("requestState") {
+                    Some(state) => map.insert("requestState".into(), state.clone()),
+                    None => map.remove("requestState"),
+                };
+            }
+        }
+        Err(ErrorObject::new(
+            error_code::INTERNAL_ERROR,
+            format!("`{method}` still asked for input after ten rounds"),
+        ))
+    }
+
+    async fn request_once(&self, method: &str, params: Value) -> Result<Value, ErrorObject> {
         let id = RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed));
         let params = self.with_meta(params, None);
         let (tx, rx) = oneshot::channel();
@@ -326,6 +461,8 @@ async fn read_loop(
     pending: Pending,
     notifications: mpsc::UnboundedSender<Value>,
     unmatched: mpsc::UnboundedSender<Value>,
+    writer: Arc<Mutex<WriteHalf<DuplexStream>>>,
+    script: Arc<std::sync::RwLock<Arc<ClientScript>>>,
 ) {
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -347,6 +484,27 @@ async fn read_loop(
                 Ok(Message::Error(e)) => e.id.map(|id| (id, Err(e.error))),
                 Ok(Message::Notification(_)) => {
                     let _ = notifications.send(item);
+                    continue;
+                }
+                Ok(Message::Request(request)) => {
+                    // The server asks: answer from the script.
+                    let script = Arc::clone(
+                        &script
+                            .read()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    );
+                    let reply = match script.answer(&request.method) {
+                        Some(answer) => {
+                            json!({"jsonrpc": "2.0", "id": request.id, "result": answer})
+                        }
+                        None => json!({"jsonrpc": "2.0", "id": request.id, "error": {
+                            "code": error_code::METHOD_NOT_FOUND,
+                            "message": format!("the test client has no scripted answer to `{}`", request.method),
+                        }}),
+                    };
+                    let mut writer = writer.lock().await;
+                    let _ = writer.write_all(format!("{reply}\n").as_bytes()).await;
+                    let _ = writer.flush().await;
                     continue;
                 }
                 _ => None,

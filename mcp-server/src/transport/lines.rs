@@ -278,12 +278,7 @@ impl Connection {
                 );
             }
             Message::Notification(notification) => self.handle_notification(notification),
-            Message::Response(response) => {
-                tracing::debug!(id = %response.id, "ignoring a response to no pending request");
-            }
-            Message::Error(error) => {
-                tracing::debug!(id = ?error.id, code = error.error.code, message = %error.error.message, "client reported an error");
-            }
+            answer @ (Message::Response(_) | Message::Error(_)) => self.session.answer(answer),
         }
     }
 

@@ -201,8 +201,10 @@ async fn stateful(
             on_notification(&session, &notification);
             empty(StatusCode::ACCEPTED)
         }
-        // Answers to server requests: none are outstanding on this transport yet.
-        Message::Response(_) | Message::Error(_) => empty(StatusCode::ACCEPTED),
+        answer @ (Message::Response(_) | Message::Error(_)) => {
+            session.session.answer(answer);
+            empty(StatusCode::ACCEPTED)
+        }
     }
 }
 

@@ -1,0 +1,441 @@
+//! Server features through the in-process client, on every revision:
+//! questions to the client (inline on stateful revisions, multi round-trip
+//! on 2026-07-28), prompts, resources, completion, subscriptions and paging.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use mcp_server::core::client::{CreateMessageParams, SamplingMessage};
+use mcp_server::core::content::Role;
+use mcp_server::prelude::*;
+use mcp_server::testing::{ClientScript, TestClient};
+use mcp_server::{AskError, Elicited};
+use serde_json::{Value, json};
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct Confirm {
+    /// Really delete?
+    ok: bool,
+}
+
+#[derive(Default)]
+struct Files {
+    deleted: Arc<AtomicU32>,
+}
+
+#[mcp_server(name = "files")]
+impl Files {
+    /// Delete a file, after the user confirms.
+    #[mcp_tool(destructive)]
+    async fn delete(
+        &self,
+        /** The file. */
+        name: String,
+        ctx: &RequestContext,
+    ) -> Result<String, String> {
+        match ctx
+            .elicit::<Confirm>("confirm", format!("Delete {name}?"))
+            .await
+        {
+            Ok(Elicited::Accepted(Confirm { ok: true })) => {
+                // The side effect comes after the question, so it runs once.
+                self.deleted.fetch_add(1, Ordering::SeqCst);
+                Ok(format!("deleted {name}"))
+            }
+            Ok(_) => Ok(format!("kept {name}")),
+            Err(AskError::Unavailable(_)) => {
+                Err(format!("cannot confirm deleting {name} with this client"))
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Ask the client's model, then list its roots.
+    #[mcp_tool]
+    async fn summarize(&self, ctx: &RequestContext) -> Result<String, String> {
+        let params = CreateMessageParams {
+            messages: vec![SamplingMessage {
+                role: Role::User,
+                content: Content::text("Summarize."),
+            }],
+            max_tokens: 50,
+            system_prompt: None,
+            temperature: None,
+            model_preferences: None,
+        };
+        let sampled = ctx
+            .sample("summary", params)
+            .await
+            .map_err(|e| e.to_string())?;
+        let roots = ctx.roots("roots").await.map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{} from {} over {} roots",
+            sampled.content.as_text().unwrap_or(""),
+            sampled.model,
+            roots.roots.len()
+        ))
+    }
+}
+
+fn script() -> ClientScript {
+    ClientScript::new()
+        .elicit(json!({"action": "accept", "content": {"ok": true}}))
+        .sample(json!({"role": "assistant", "content": {"type": "text", "text": "short"}, "model": "test-model"}))
+        .roots(json!({"roots": [{"uri": "file:///a"}, {"uri": "file:///b"}]}))
+}
+
+fn text(result: &Value) -> &str {
+    result["content"][0]["text"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn the_same_confirming_tool_works_on_every_revision() {
+    for version in ProtocolVersion::ALL {
+        let files = Files::default();
+        let deleted = Arc::clone(&files.deleted);
+        let client = TestClient::connect_scripted(files, version, script())
+            .await
+            .unwrap();
+        let result = client
+            .request(
+                "tools/call",
+                json!({"name": "delete", "arguments": {"name": "a.txt"}}),
+            )
+            .await
+            .unwrap();
+        if version.has_elicitation() {
+            assert_eq!(text(&result), "deleted a.txt", "{version}");
+            assert_eq!(
+                deleted.load(Ordering::SeqCst),
+                1,
+                "{version}: deleted exactly once"
+            );
+        } else {
+            assert_eq!(result["isError"], true, "{version}");
+            assert!(text(&result).contains("cannot confirm"), "{version}");
+            assert_eq!(deleted.load(Ordering::SeqCst), 0);
+        }
+
+        // Declined: nothing happens.
+        let declined = ClientScript::new().elicit(json!({"action": "decline"}));
+        let files = Files::default();
+        let deleted = Arc::clone(&files.deleted);
+        let client = TestClient::connect_scripted(files, version, declined)
+            .await
+            .unwrap();
+        let result = client
+            .request(
+                "tools/call",
+                json!({"name": "delete", "arguments": {"name": "a.txt"}}),
+            )
+            .await
+            .unwrap();
+        if version.has_elicitation() {
+            assert_eq!(text(&result), "kept a.txt", "{version}");
+        }
+        assert_eq!(deleted.load(Ordering::SeqCst), 0);
+    }
+}
+
+#[tokio::test]
+async fn sampling_and_roots_on_every_revision() {
+    for version in ProtocolVersion::ALL {
+        let client = TestClient::connect_scripted(Files::default(), version, script())
+            .await
+            .unwrap();
+        let result = client
+            .request("tools/call", json!({"name": "summarize", "arguments": {}}))
+            .await
+            .unwrap();
+        assert_eq!(
+            text(&result),
+            "short from test-model over 2 roots",
+            "{version}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn input_required_results_carry_a_signed_state() {
+    // No script: the client sees the question itself.
+    let client = TestClient::connect(Files::default(), ProtocolVersion::V2026_07_28)
+        .await
+        .unwrap();
+    let caps = json!({"elicitation": {}});
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": caps,
+    });
+    let first = client
+        .request(
+            "tools/call",
+            json!({"name": "delete", "arguments": {"name": "a"}, "_meta": meta}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first["resultType"], "input_required");
+    let ask = &first["inputRequests"]["confirm"];
+    assert_eq!(ask["method"], "elicitation/create");
+    assert_eq!(
+        ask["params"]["requestedSchema"]["properties"]["ok"]["type"],
+        "boolean"
+    );
+    let state = first["requestState"].as_str().unwrap().to_owned();
+
+    let answer = json!({"confirm": {"action": "accept", "content": {"ok": true}}});
+    // A tampered state is an error, not a result.
+    let tampered = client
+        .request(
+            "tools/call",
+            json!({"name": "delete", "arguments": {"name": "a"}, "_meta": meta,
+                   "inputResponses": answer, "requestState": format!("{state}-TAMPERED")}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(tampered.code, -32602);
+    // The state is bound to the arguments it was issued for.
+    let other = client
+        .request(
+            "tools/call",
+            json!({"name": "delete", "arguments": {"name": "b"}, "_meta": meta,
+                   "inputResponses": answer, "requestState": state}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        other.message.contains("different request"),
+        "{}",
+        other.message
+    );
+    // The real retry completes.
+    let done = client
+        .request(
+            "tools/call",
+            json!({"name": "delete", "arguments": {"name": "a"}, "_meta": meta,
+                   "inputResponses": answer, "requestState": state}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done["resultType"], "complete");
+    assert_eq!(text(&done), "deleted a");
+}
+
+/// Answer pong.
+#[mcp_tool]
+async fn ping_tool() -> &'static str {
+    "pong"
+}
+
+fn catalog() -> Server {
+    let prompt = mcp_server::core::prompt::Prompt {
+        name: "greeting".into(),
+        title: Some("Greeting".into()),
+        description: Some("Greet someone.".into()),
+        arguments: vec![mcp_server::core::prompt::PromptArgument {
+            name: "name".into(),
+            title: None,
+            description: Some("Who.".into()),
+            required: Some(true),
+        }],
+        icons: None,
+        meta: None,
+    };
+    let greeting = PromptDef::new(prompt, |call: PromptCall| async move {
+        let name: String = call.require("name")?;
+        Ok::<_, mcp_server::core::ProtocolError>(format!("Say hello to {name}."))
+    })
+    .complete("name", |request| async move {
+        Completions::matching(["Ada", "Alan", "Grace"], &request.value)
+    });
+    let profile = ResourceTemplateDef::new(
+        "users://{id}/profile",
+        "profile",
+        Some("application/json"),
+        |call| async move {
+            let id: u32 = call.parse("id")?;
+            if id > 100 {
+                return Err(ResourceError::NotFound(call.uri().to_owned()));
+            }
+            Ok(format!(r#"{{"id":{id}}}"#))
+        },
+    )
+    .unwrap();
+    let mut builder = Server::builder()
+        .name("catalog")
+        .page_size(2)
+        .tool(ping_tool::tool())
+        .prompt(greeting)
+        .resource_template(profile);
+    for i in 0..5 {
+        builder = builder.resource(ResourceDef::new(
+            format!("notes://{i}"),
+            format!("note {i}"),
+            Some("text/plain"),
+            move |_call| async move { format!("note number {i}") },
+        ));
+    }
+    builder.build()
+}
+
+#[tokio::test]
+async fn prompts_resources_completion_and_paging_on_every_revision() {
+    for version in ProtocolVersion::ALL {
+        let client = TestClient::connect(catalog(), version).await.unwrap();
+
+        let prompts = client.request("prompts/list", json!({})).await.unwrap();
+        assert_eq!(prompts["prompts"][0]["name"], "greeting");
+        let got = client
+            .request(
+                "prompts/get",
+                json!({"name": "greeting", "arguments": {"name": "Ada"}}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(got["messages"][0]["content"]["text"], "Say hello to Ada.");
+        let missing = client
+            .request("prompts/get", json!({"name": "greeting"}))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code, -32602);
+
+        // Five resources, two per page.
+        let mut uris = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
+            let page = client.request("resources/list", params).await.unwrap();
+            uris.extend(
+                page["resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["uri"].as_str().unwrap().to_owned()),
+            );
+            if version.is_stateless() {
+                assert!(page["ttlMs"].is_u64() && page["cacheScope"].is_string());
+            } else {
+                assert!(
+                    page.get("ttlMs").is_none(),
+                    "no caching hints before 2026-07-28"
+                );
+            }
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(
+            uris,
+            [
+                "notes://0",
+                "notes://1",
+                "notes://2",
+                "notes://3",
+                "notes://4"
+            ]
+        );
+        let bad = client
+            .request("resources/list", json!({"cursor": "nope"}))
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code, -32602);
+
+        let read = client
+            .request("resources/read", json!({"uri": "notes://3"}))
+            .await
+            .unwrap();
+        assert_eq!(read["contents"][0]["text"], "note number 3");
+        let read = client
+            .request("resources/read", json!({"uri": "users://7/profile"}))
+            .await
+            .unwrap();
+        assert_eq!(read["contents"][0]["text"], r#"{"id":7}"#);
+        assert_eq!(read["contents"][0]["mimeType"], "application/json");
+        let templates = client
+            .request("resources/templates/list", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(
+            templates["resourceTemplates"][0]["uriTemplate"],
+            "users://{id}/profile"
+        );
+
+        for uri in ["users://101/profile", "nothing://here"] {
+            let missing = client
+                .request("resources/read", json!({"uri": uri}))
+                .await
+                .unwrap_err();
+            if version.is_stateless() {
+                assert_eq!(missing.code, -32602, "{version}");
+            } else {
+                assert_eq!(missing.code, -32002, "{version}");
+            }
+            assert_eq!(missing.data.as_ref().unwrap()["uri"], uri);
+        }
+        let invalid = client
+            .request("resources/read", json!({"uri": "users://x/profile"}))
+            .await
+            .unwrap_err();
+        assert_eq!(invalid.code, -32602);
+
+        let completion = client
+            .request(
+                "completion/complete",
+                json!({"ref": {"type": "ref/prompt", "name": "greeting"}, "argument": {"name": "name", "value": "a"}}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(completion["completion"]["values"], json!(["Ada", "Alan"]));
+    }
+}
+
+#[tokio::test]
+async fn subscribers_hear_about_updates_on_both_eras() {
+    let server = catalog();
+    let client = TestClient::connect(server.clone(), ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    client
+        .request("resources/subscribe", json!({"uri": "notes://1"}))
+        .await
+        .unwrap();
+    server.resource_updated("notes://2"); // not subscribed: nothing
+    server.resource_updated("notes://1");
+    let note = client.next_notification().await.unwrap();
+    assert_eq!(note["method"], "notifications/resources/updated");
+    assert_eq!(note["params"]["uri"], "notes://1");
+    client
+        .request("resources/unsubscribe", json!({"uri": "notes://1"}))
+        .await
+        .unwrap();
+
+    // 2026-07-28: the same call reaches a listen stream that asked for it.
+    let modern = Arc::new(
+        TestClient::connect(server.clone(), ProtocolVersion::V2026_07_28)
+            .await
+            .unwrap(),
+    );
+    let listening = Arc::clone(&modern);
+    let listen = tokio::spawn(async move {
+        listening
+            .request(
+                "subscriptions/listen",
+                json!({"notifications": {"resourceSubscriptions": ["notes://1"]}}),
+            )
+            .await
+    });
+    let ack = modern.next_notification().await.unwrap();
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"resourceSubscriptions": ["notes://1"]})
+    );
+    server.resource_updated("notes://2"); // not asked for
+    server.resource_updated("notes://1");
+    let update = modern.next_notification().await.unwrap();
+    assert_eq!(update["method"], "notifications/resources/updated");
+    assert_eq!(update["params"]["uri"], "notes://1");
+    assert!(update["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"].is_number());
+    listen.abort();
+}
