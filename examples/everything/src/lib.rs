@@ -15,9 +15,12 @@
 use std::time::Duration;
 
 use base64::Engine as _;
+use mcp_server::core::client::{CreateMessageParams, SamplingMessage};
+use mcp_server::core::content::Role;
+use mcp_server::core::prompt::{Prompt, PromptArgument};
 use mcp_server::core::tool::Tool;
 use mcp_server::prelude::*;
-use mcp_server::{ClientCapability, MissingCapability};
+use mcp_server::{AskError, ClientCapability, Elicited, MissingCapability};
 
 /// A 1x1 red PNG.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
@@ -177,6 +180,248 @@ impl Everything {
         "Reconnection test completed"
     }
 
+    /// Asks the client's model to answer a prompt (`sampling/createMessage`).
+    #[mcp_tool(read_only)]
+    async fn test_sampling(
+        &self,
+        /// What to ask the model.
+        prompt: String,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        let reply = ctx.sample("sampling", ask_model(&prompt)).await?;
+        Ok(format!(
+            "LLM response: {}",
+            reply.content.as_text().unwrap_or("(no text)")
+        ))
+    }
+
+    /// Asks the user for a username and an e-mail address.
+    #[mcp_tool(read_only)]
+    async fn test_elicitation(
+        &self,
+        /// What to tell the user.
+        message: String,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        let schema = object_schema(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "username": { "type": "string", "description": "Your username" },
+                "email": { "type": "string", "description": "Your e-mail address" }
+            },
+            "required": ["username", "email"]
+        }));
+        let answer = ctx
+            .elicit_with_schema("elicitation", message, schema)
+            .await?;
+        Ok(describe(&answer))
+    }
+
+    /// Asks for a form whose fields all have typed defaults.
+    #[mcp_tool(read_only)]
+    async fn test_elicitation_sep1034_defaults(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        let schema = object_schema(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "name": { "type": "string", "description": "Name", "default": "John Doe" },
+                "age": { "type": "integer", "description": "Age", "default": 30 },
+                "score": { "type": "number", "description": "Score", "default": 95.5 },
+                "status": {
+                    "type": "string",
+                    "description": "Status",
+                    "enum": ["active", "inactive", "pending"],
+                    "default": "active"
+                },
+                "verified": { "type": "boolean", "description": "Verified", "default": true }
+            }
+        }));
+        let answer = ctx
+            .elicit_with_schema("defaults", "Check these details", schema)
+            .await?;
+        Ok(describe(&answer))
+    }
+
+    /// Asks for a form with every kind of enum field.
+    #[mcp_tool(read_only)]
+    async fn test_elicitation_sep1330_enums(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        let titled = |values: [(&str, &str); 3]| {
+            values
+                .iter()
+                .map(|(value, title)| serde_json::json!({ "const": value, "title": title }))
+                .collect::<Vec<_>>()
+        };
+        let schema = object_schema(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "untitledSingle": {
+                    "type": "string",
+                    "description": "Pick one",
+                    "enum": ["option1", "option2", "option3"]
+                },
+                "titledSingle": {
+                    "type": "string",
+                    "description": "Pick one",
+                    "oneOf": titled([("value1", "First Choice"), ("value2", "Second Choice"), ("value3", "Third Choice")])
+                },
+                "legacyEnum": {
+                    "type": "string",
+                    "description": "Pick one",
+                    "enum": ["opt1", "opt2", "opt3"],
+                    "enumNames": ["Option One", "Option Two", "Option Three"]
+                },
+                "untitledMulti": {
+                    "type": "array",
+                    "description": "Pick some",
+                    "items": { "type": "string", "enum": ["option1", "option2", "option3"] }
+                },
+                "titledMulti": {
+                    "type": "array",
+                    "description": "Pick some",
+                    "items": { "anyOf": titled([("value1", "First Choice"), ("value2", "Second Choice"), ("value3", "Third Choice")]) }
+                }
+            }
+        }));
+        let answer = ctx.elicit_with_schema("enums", "Choose", schema).await?;
+        Ok(describe(&answer))
+    }
+
+    /// Asks the user's name, then greets them.
+    #[mcp_tool(read_only)]
+    async fn test_input_required_result_elicitation(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        let name = ask_name(ctx, "user_name").await?;
+        Ok(format!("Hello, {name}!"))
+    }
+
+    /// Asks the client's model a question.
+    #[mcp_tool(read_only)]
+    async fn test_input_required_result_sampling(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        let reply = ctx
+            .sample(
+                "capital_question",
+                ask_model("What is the capital of France?"),
+            )
+            .await?;
+        Ok(format!(
+            "The model says: {}",
+            reply.content.as_text().unwrap_or("")
+        ))
+    }
+
+    /// Lists the client's roots.
+    #[mcp_tool(read_only)]
+    async fn test_input_required_result_list_roots(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        let roots = ctx.roots("client_roots").await?;
+        let uris: Vec<_> = roots.roots.iter().map(|r| r.uri.as_str()).collect();
+        Ok(format!("Roots: {}", uris.join(", ")))
+    }
+
+    /// Asks for a confirmation whose answer travels in the request state.
+    #[mcp_tool(read_only)]
+    async fn test_input_required_result_request_state(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        Ok(format!("state-ok: {}", confirm(ctx).await?))
+    }
+
+    /// Asks three things at once: a name, a model reply and the roots.
+    #[mcp_tool(read_only)]
+    async fn test_input_required_result_multiple_inputs(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        let (name, greeting, roots) = tokio::join!(
+            ask_name(ctx, "user_name"),
+            ctx.sample("greeting", ask_model("Write a one-line greeting.")),
+            ctx.roots("client_roots"),
+        );
+        let (name, greeting, roots) = (name?, greeting?, roots?);
+        Ok(format!(
+            "{name}: {} ({} roots)",
+            greeting.content.as_text().unwrap_or(""),
+            roots.roots.len()
+        ))
+    }
+
+    /// Asks a name, then, in a second round, a favourite color.
+    #[mcp_tool(read_only)]
+    async fn test_input_required_result_multi_round(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        let name = ask_name(ctx, "user_name").await?;
+        let schema = object_schema(serde_json::json!({
+            "type": "object",
+            "properties": { "color": { "type": "string", "description": "A color" } },
+            "required": ["color"]
+        }));
+        let color = match ctx
+            .elicit_with_schema(
+                "step2",
+                format!("{name}, what is your favourite color?"),
+                schema,
+            )
+            .await?
+        {
+            Elicited::Accepted(content) => field(&content, "color"),
+            _ => "no color".into(),
+        };
+        Ok(format!("{name} likes {color}"))
+    }
+
+    /// Asks for a confirmation; a tampered request state is refused.
+    #[mcp_tool(read_only)]
+    async fn test_input_required_result_tampered_state(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        Ok(format!("confirmed: {}", confirm(ctx).await?))
+    }
+
+    /// Asks only what the client can answer: a form if it can elicit,
+    /// otherwise its model.
+    #[mcp_tool(read_only)]
+    async fn test_input_required_result_capabilities(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        if ctx.has_capability(ClientCapability::Elicitation) {
+            return Ok(format!("Hello, {}!", ask_name(ctx, "user_name").await?));
+        }
+        let reply = ctx.sample("fallback", ask_model("Suggest a name.")).await?;
+        Ok(format!(
+            "The model suggests: {}",
+            reply.content.as_text().unwrap_or("")
+        ))
+    }
+
+    /// Adds or removes `test_dynamic_prompt`, so the prompt list changes.
+    #[mcp_tool(idempotent)]
+    async fn test_trigger_prompt_change(&self, ctx: &RequestContext) -> String {
+        let server = ctx.server();
+        if server.remove_prompt(DYNAMIC_PROMPT) {
+            format!("Removed {DYNAMIC_PROMPT}")
+        } else {
+            server.add_prompt(simple_prompt(DYNAMIC_PROMPT, "A prompt added at run time."));
+            format!("Added {DYNAMIC_PROMPT}")
+        }
+    }
+
     /// Greets someone by name.
     #[mcp_tool(read_only)]
     async fn greet(
@@ -186,6 +431,247 @@ impl Everything {
     ) -> String {
         format!("Hello, {name}!")
     }
+}
+
+/// The name of the prompt `test_trigger_prompt_change` adds and removes.
+pub const DYNAMIC_PROMPT: &str = "test_dynamic_prompt";
+
+fn object_schema(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+fn ask_model(question: &str) -> CreateMessageParams {
+    CreateMessageParams {
+        messages: vec![SamplingMessage {
+            role: Role::User,
+            content: Content::text(question),
+        }],
+        max_tokens: 100,
+        system_prompt: None,
+        temperature: None,
+        model_preferences: None,
+    }
+}
+
+fn field(content: &serde_json::Map<String, serde_json::Value>, name: &str) -> String {
+    match content.get(name) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => format!("(no {name})"),
+    }
+}
+
+fn describe(answer: &Elicited<serde_json::Map<String, serde_json::Value>>) -> String {
+    match answer {
+        Elicited::Accepted(content) => format!(
+            "User action: accept, content: {}",
+            serde_json::Value::Object(content.clone())
+        ),
+        Elicited::Declined => "User action: decline".into(),
+        Elicited::Cancelled => "User action: cancel".into(),
+    }
+}
+
+async fn ask_name(ctx: &RequestContext, key: &str) -> Result<String, AskError> {
+    let schema = object_schema(serde_json::json!({
+        "type": "object",
+        "properties": { "name": { "type": "string", "description": "Your name" } },
+        "required": ["name"]
+    }));
+    Ok(
+        match ctx
+            .elicit_with_schema(key, "What is your name?", schema)
+            .await?
+        {
+            Elicited::Accepted(content) => field(&content, "name"),
+            _ => "stranger".into(),
+        },
+    )
+}
+
+async fn confirm(ctx: &RequestContext) -> Result<bool, AskError> {
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Confirm {
+        /// Go ahead?
+        ok: bool,
+    }
+    Ok(matches!(
+        ctx.elicit::<Confirm>("confirm", "Go ahead?").await?,
+        Elicited::Accepted(Confirm { ok: true })
+    ))
+}
+
+fn simple_prompt(name: &str, description: &str) -> PromptDef {
+    let prompt = Prompt {
+        name: name.into(),
+        title: None,
+        description: Some(description.into()),
+        arguments: Vec::new(),
+        icons: None,
+        meta: None,
+    };
+    PromptDef::new(prompt, |_call: PromptCall| async {
+        "This is a simple prompt for testing."
+    })
+}
+
+fn argument(name: &str, description: &str) -> PromptArgument {
+    PromptArgument {
+        name: name.into(),
+        title: None,
+        description: Some(description.into()),
+        required: Some(true),
+    }
+}
+
+/// The fixture prompts.
+pub fn prompts() -> Vec<PromptDef> {
+    let with_arguments = PromptDef::new(
+        Prompt {
+            name: "test_prompt_with_arguments".into(),
+            title: None,
+            description: Some("A prompt with two required arguments.".into()),
+            arguments: vec![
+                argument("arg1", "First argument"),
+                argument("arg2", "Second argument"),
+            ],
+            icons: None,
+            meta: None,
+        },
+        |call: PromptCall| async move {
+            let arg1: String = call.require("arg1")?;
+            let arg2: String = call.require("arg2")?;
+            Ok::<_, mcp_server::core::ProtocolError>(format!(
+                "Prompt with arguments: arg1='{arg1}', arg2='{arg2}'"
+            ))
+        },
+    )
+    .complete("arg1", |request| async move {
+        Completions::matching(["test", "testing", "tested", "value"], &request.value)
+    });
+    let embedded = PromptDef::new(
+        Prompt {
+            name: "test_prompt_with_embedded_resource".into(),
+            title: None,
+            description: Some("A prompt that embeds a resource.".into()),
+            arguments: vec![argument("resourceUri", "The resource to embed")],
+            icons: None,
+            meta: None,
+        },
+        |call: PromptCall| async move {
+            let uri: String = call.require("resourceUri")?;
+            Ok::<_, mcp_server::core::ProtocolError>(vec![
+                PromptMessage::user(Content::embedded_text(
+                    uri,
+                    "text/plain",
+                    "Embedded resource content for testing.",
+                )),
+                PromptMessage::user("Please process the embedded resource above."),
+            ])
+        },
+    );
+    let image = PromptDef::new(
+        Prompt {
+            name: "test_prompt_with_image".into(),
+            title: None,
+            description: Some("A prompt with an image.".into()),
+            arguments: Vec::new(),
+            icons: None,
+            meta: None,
+        },
+        |_call: PromptCall| async {
+            vec![
+                PromptMessage::user(Content::image(PNG, "image/png")),
+                PromptMessage::user("Please analyze the image above."),
+            ]
+        },
+    );
+    let asks = PromptDef::new(
+        Prompt {
+            name: "test_input_required_result_prompt".into(),
+            title: None,
+            description: Some("A prompt that first asks the user for context.".into()),
+            arguments: Vec::new(),
+            icons: None,
+            meta: None,
+        },
+        |call: PromptCall| async move {
+            let schema = object_schema(serde_json::json!({
+                "type": "object",
+                "properties": { "context": { "type": "string", "description": "Some context" } },
+                "required": ["context"]
+            }));
+            let context = match call
+                .context()
+                .elicit_with_schema(
+                    "user_context",
+                    "What context should the prompt use?",
+                    schema,
+                )
+                .await
+            {
+                Ok(Elicited::Accepted(content)) => field(&content, "context"),
+                Ok(_) => "no context".into(),
+                Err(e) => return Err(e),
+            };
+            Ok(format!("Use this context: {context}"))
+        },
+    );
+    vec![
+        simple_prompt("test_simple_prompt", "A simple prompt without arguments."),
+        with_arguments,
+        embedded,
+        image,
+        asks,
+    ]
+}
+
+/// The fixture resources: static text, binary, a watched one, and a template.
+pub fn resources() -> (Vec<ResourceDef>, Vec<ResourceTemplateDef>) {
+    let text = ResourceDef::new(
+        "test://static-text",
+        "static-text",
+        Some("text/plain"),
+        |_call| async { "This is the content of the static text resource." },
+    )
+    .description("A static text resource.");
+    let binary = ResourceDef::new(
+        "test://static-binary",
+        "static-binary",
+        Some("image/png"),
+        |_call| async {
+            base64::engine::general_purpose::STANDARD
+                .decode(PNG)
+                .unwrap_or_default()
+        },
+    )
+    .description("A static binary resource (a PNG).");
+    let watched = ResourceDef::new(
+        "test://watched-resource",
+        "watched-resource",
+        Some("text/plain"),
+        |_call| async { "A resource clients can subscribe to." },
+    )
+    .description("A resource that can be subscribed to.");
+    let template = ResourceTemplateDef::new(
+        "test://template/{id}/data",
+        "template-data",
+        Some("application/json"),
+        |call: ResourceCall| async move {
+            let id = call.variable("id").unwrap_or_default().to_owned();
+            serde_json::json!({ "id": id, "templateTest": true, "data": format!("Data for ID: {id}") })
+                .to_string()
+        },
+    )
+    .map(|t| {
+        t.description("Data for an id.").complete("id", |request| async move {
+            Completions::matching(["1", "2", "3", "123"], &request.value)
+        })
+    });
+    (vec![text, binary, watched], template.into_iter().collect())
 }
 
 /// A tool that exists only between calls of `test_trigger_tool_change`.
@@ -251,12 +737,22 @@ pub fn json_schema_2020_12_tool() -> ToolDef {
     })
 }
 
-/// The conformance server: the fixture tools and the 2020-12 schema tool.
+/// The conformance server: the fixture tools, prompts and resources.
 pub fn server() -> Server {
-    Server::builder()
+    let mut builder = Server::builder()
         .definition(Everything)
-        .tool(json_schema_2020_12_tool())
-        .build()
+        .tool(json_schema_2020_12_tool());
+    for prompt in prompts() {
+        builder = builder.prompt(prompt);
+    }
+    let (resources, templates) = resources();
+    for resource in resources {
+        builder = builder.resource(resource);
+    }
+    for template in templates {
+        builder = builder.resource_template(template);
+    }
+    builder.build()
 }
 
 /// A 0.1 s 440 Hz tone as a base64 16-bit mono WAV file.
