@@ -25,6 +25,8 @@ pub(crate) struct ToolAttr {
     pub(crate) idempotent: Option<bool>,
     pub(crate) open_world: Option<bool>,
     pub(crate) icons: Vec<LitStr>,
+    /// `task`: the handler may continue as a task (`ctx.start_task()`).
+    pub(crate) task: Option<bool>,
 }
 
 const TOOL_KEYS: &[&str] = &[
@@ -36,6 +38,7 @@ const TOOL_KEYS: &[&str] = &[
     "idempotent",
     "open_world",
     "icons",
+    "task",
 ];
 
 /// `#[arg(..)]` on a tool parameter.
@@ -180,6 +183,8 @@ impl ToolAttr {
                 set(&mut attr.idempotent, flag(&meta)?, &meta, "idempotent")
             } else if meta.path.is_ident("open_world") {
                 set(&mut attr.open_world, flag(&meta)?, &meta, "open_world")
+            } else if meta.path.is_ident("task") {
+                set(&mut attr.task, flag(&meta)?, &meta, "task")
             } else if meta.path.is_ident("icons") {
                 if icons_seen {
                     return Err(meta.error("duplicate key `icons`; give it once"));

@@ -219,6 +219,11 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
     let destructive = opt_bool(destructive);
     let idempotent = opt_bool(tool.attr.idempotent);
     let open_world = opt_bool(tool.attr.open_world);
+    let with_tasks = if tool.attr.task == Some(true) {
+        quote!(.with_tasks())
+    } else {
+        quote!()
+    };
     let icons = &tool.attr.icons;
 
     let mut fields = Vec::new();
@@ -349,6 +354,7 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
                 #convert
             }
         })
+        #with_tasks
     }}
 }
 

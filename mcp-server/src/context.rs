@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::ask::{AskError, ElicitForm, Elicited, InputRound, Question, form_schema};
 use crate::server::Server;
 use crate::session::Session;
+use crate::task::{TASKS_EXTENSION, TaskSlot};
 use crate::transport::Outbound;
 
 /// The request a handler is serving: its revision, the client, progress,
@@ -42,6 +43,8 @@ pub(crate) struct Envelope {
     pub(crate) meta: RequestMeta,
     pub(crate) log: LogPolicy,
     pub(crate) link: ClientLink,
+    /// Set when this request may turn into a task.
+    pub(crate) task: Option<Arc<TaskSlot>>,
 }
 
 /// How a handler's questions reach the client.
@@ -79,6 +82,8 @@ pub enum ClientCapability {
     Elicitation,
     /// `roots/list`: the client can list its roots.
     Roots,
+    /// The tasks extension (2026-07-28).
+    Tasks,
 }
 
 impl fmt::Display for ClientCapability {
@@ -87,6 +92,7 @@ impl fmt::Display for ClientCapability {
             Self::Sampling => "sampling",
             Self::Elicitation => "elicitation",
             Self::Roots => "roots",
+            Self::Tasks => "io.modelcontextprotocol/tasks extension",
         })
     }
 }
@@ -97,6 +103,14 @@ impl fmt::Display for ClientCapability {
 pub struct MissingCapability {
     /// The capability that is missing.
     pub capability: ClientCapability,
+}
+
+/// Whether `capabilities` declare the tasks extension.
+pub(crate) fn tasks_declared(capabilities: &ClientCapabilities) -> bool {
+    capabilities
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.contains_key(TASKS_EXTENSION))
 }
 
 /// Which log notifications a request may receive.
@@ -161,6 +175,7 @@ impl RequestContext {
             ClientCapability::Sampling => capabilities.sampling.is_some(),
             ClientCapability::Elicitation => capabilities.elicitation.is_some(),
             ClientCapability::Roots => capabilities.roots.is_some(),
+            ClientCapability::Tasks => tasks_declared(capabilities),
         }
     }
 
@@ -181,12 +196,14 @@ impl RequestContext {
         }
         if self.protocol_version().is_stateless() {
             let mut required = ClientCapabilities::default();
-            let slot = match capability {
-                ClientCapability::Sampling => &mut required.sampling,
-                ClientCapability::Elicitation => &mut required.elicitation,
-                ClientCapability::Roots => &mut required.roots,
-            };
-            *slot = Some(serde_json::Map::new());
+            match capability {
+                ClientCapability::Sampling => required.sampling = Some(serde_json::Map::new()),
+                ClientCapability::Elicitation => {
+                    required.elicitation = Some(serde_json::Map::new());
+                }
+                ClientCapability::Roots => required.roots = Some(serde_json::Map::new()),
+                ClientCapability::Tasks => return self.require_tasks(),
+            }
             self.escalate(ProtocolError::MissingRequiredClientCapability(Box::new(
                 required,
             )));
@@ -210,6 +227,63 @@ impl RequestContext {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
+    }
+
+    /// Continues the rest of the handler as a task, when the client
+    /// declared the tasks extension (2026-07-28) and the tool allows tasks
+    /// ([`ToolDef::with_tasks`](crate::ToolDef::with_tasks)): the request is
+    /// answered at once with a task handle, and this handler goes on in the
+    /// background; its result, error or questions reach the client through
+    /// `tasks/get`. Returns whether it did: otherwise the handler simply
+    /// continues within the request.
+    ///
+    /// Ask what must be asked before the task starts: questions asked
+    /// before are answered within the request (multi round-trip), those
+    /// asked after through the task.
+    pub async fn start_task(&self) -> bool {
+        match &self.inner.envelope.task {
+            Some(slot) => {
+                slot.start(self.inner.server.tasks());
+                // Let the dispatcher answer before the work goes on.
+                tokio::task::yield_now().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the client declared the tasks extension for this request.
+    pub fn tasks_enabled(&self) -> bool {
+        tasks_declared(&self.inner.envelope.capabilities)
+    }
+
+    /// Refuses to run without the tasks extension: a 2026-07-28 request
+    /// from a client that did not declare it is answered -32021 with the
+    /// extension in `requiredCapabilities`.
+    ///
+    /// # Errors
+    /// The client did not declare the extension.
+    pub fn require_tasks(&self) -> Result<(), MissingCapability> {
+        if self.tasks_enabled() {
+            return Ok(());
+        }
+        let mut extensions = serde_json::Map::new();
+        extensions.insert(TASKS_EXTENSION.into(), serde_json::json!({}));
+        self.escalate(ProtocolError::MissingRequiredClientCapability(Box::new(
+            ClientCapabilities {
+                extensions: Some(extensions),
+                ..ClientCapabilities::default()
+            },
+        )));
+        Err(MissingCapability {
+            capability: ClientCapability::Tasks,
+        })
+    }
+
+    /// Answers the request with a protocol error instead of the handler's
+    /// result (a task fails with it).
+    pub fn reject(&self, error: ProtocolError) {
+        self.escalate(error);
     }
 
     /// Asks the user to fill in a form `T` (`elicitation/create`).
@@ -305,6 +379,24 @@ impl RequestContext {
             || self.protocol_version().has_elicitation();
         if !exists || !self.has_capability(question.capability) {
             return Err(AskError::Unavailable(question.capability));
+        }
+        if let Some(task) = self.inner.envelope.task.as_ref().and_then(|s| s.task()) {
+            let request = mcp_core::client::InputRequest {
+                method: question.method.to_owned(),
+                params: Some(question.params),
+            };
+            let answer = task
+                .ask(question.key, request)
+                .await
+                .ok_or(AskError::Closed)?;
+            return if crate::ask::answer_fits(question.method, &answer) {
+                Ok(answer)
+            } else {
+                Err(AskError::InvalidAnswer(format!(
+                    "not a `{}` result",
+                    question.method
+                )))
+            };
         }
         match &self.inner.envelope.link {
             ClientLink::None => Err(AskError::Unavailable(question.capability)),

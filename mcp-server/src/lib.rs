@@ -37,6 +37,7 @@ pub mod schema;
 mod server;
 mod session;
 mod state;
+mod task;
 pub mod testing;
 mod tool;
 pub mod transport;
@@ -62,6 +63,7 @@ pub use resource::{
     UriTemplateError,
 };
 pub use server::{Server, ServerBuilder, ServerDefinition, ServerInfo};
+pub use task::TASKS_EXTENSION;
 pub use tool::{BoxFuture, ToolCall, ToolDef};
 
 /// The protocol model: messages, revisions, errors and the codec.

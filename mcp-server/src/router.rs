@@ -39,11 +39,12 @@ use tracing::Instrument;
 
 use crate::ask::InputRound;
 use crate::completion::{CompletionRequest, Completions};
-use crate::context::{ClientLink, Envelope, LogPolicy, RequestContext};
+use crate::context::{ClientLink, Envelope, LogPolicy, RequestContext, tasks_declared};
 use crate::prompt::PromptCall;
 use crate::server::{Registry, Server, ServerEvent};
 use crate::session::{Negotiated, Session};
 use crate::state::{self, Binding};
+use crate::task::{TASKS_EXTENSION, TaskSlot};
 use crate::tool::ToolCall;
 use crate::transport::Outbound;
 
@@ -234,6 +235,7 @@ async fn route(
         meta,
         log: LogPolicy::Session(Arc::clone(&session)),
         link: ClientLink::Session(Arc::clone(&session)),
+        task: None,
     };
     let params = request.params.as_deref();
     let result = match method {
@@ -305,10 +307,12 @@ async fn route_stateless(
         log: LogPolicy::Request(meta.log_level),
         meta,
         link: ClientLink::None,
+        task: None,
     };
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
         method::SUBSCRIPTIONS_LISTEN => listen(server, request, version, outbound).await,
+        "tasks/get" | "tasks/update" | "tasks/cancel" => tasks_method(server, &request, &envelope),
         _ => dispatch(server, request, envelope, headers, outbound, cancellation).await,
     };
     result.map_err(fail)
@@ -580,6 +584,16 @@ fn capabilities(server: &Server) -> ServerCapabilities {
         }),
         completions: (has_prompts || has_resources).then(serde_json::Map::new),
         logging: Some(serde_json::Map::new()),
+        extensions: server
+            .tools()
+            .defs()
+            .iter()
+            .any(crate::tool::ToolDef::supports_tasks)
+            .then(|| {
+                let mut extensions = serde_json::Map::new();
+                extensions.insert(TASKS_EXTENSION.into(), serde_json::json!({}));
+                extensions
+            }),
         ..ServerCapabilities::default()
     }
 }
@@ -1021,6 +1035,18 @@ async fn call_tool(
     } else {
         None
     };
+    if version.is_stateless() && tool.supports_tasks() && tasks_declared(&envelope.capabilities) {
+        let slot = Arc::new(TaskSlot::default());
+        envelope.task = Some(Arc::clone(&slot));
+        let context =
+            RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+        let call = ToolCall::new(
+            Arc::clone(tool.shared_name()),
+            params.arguments,
+            context.clone(),
+        );
+        return call_as_task(server, tool.clone(), call, context, slot, round, version).await;
+    }
     let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
     let call = ToolCall::new(
         Arc::clone(tool.shared_name()),
@@ -1050,6 +1076,151 @@ async fn call_tool(
         }
     };
     encode(&mut result, version, server)
+}
+
+/// Runs a task-capable tool for a client that declared the tasks
+/// extension. Until the handler calls `ctx.start_task()` it is an ordinary
+/// request (questions go back as an `InputRequiredResult`); after, the
+/// request is answered with the task and the handler finishes in the
+/// background, its outcome kept for `tasks/get`.
+async fn call_as_task(
+    server: &Server,
+    tool: crate::tool::ToolDef,
+    call: ToolCall,
+    context: RequestContext,
+    slot: Arc<TaskSlot>,
+    round: Option<(Arc<InputRound>, Binding)>,
+    version: ProtocolVersion,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let name = tool.name().to_owned();
+    let work = tokio::spawn(AssertUnwindSafe(tool.call(call)).catch_unwind());
+    // Until the task exists, the work belongs to this request.
+    let mut guard = AbortOnDrop(Some(work.abort_handle()));
+    let mut work = work;
+    let parked = round.as_ref().map(|(r, _)| Arc::clone(r));
+    let outcome = tokio::select! {
+        biased;
+        done = &mut work => Some(done),
+        () = async {
+            match &parked {
+                Some(round) => round.parked().await,
+                None => std::future::pending().await,
+            }
+        } => None,
+        () = slot.started() => {
+            let Some(task) = slot.task().cloned() else {
+                return Err(ProtocolError::Internal("a task started without a task".into()));
+            };
+            guard.0 = None;
+            task.set_abort(work.abort_handle());
+            let created = task.created();
+            let server = server.clone();
+            tokio::spawn(async move {
+                let outcome = match work.await {
+                    Ok(Ok(mut result)) => match context.take_escalation() {
+                        Some(error) => Err(error.to_error_object(version)),
+                        None => codec::encode_result(&mut result, version, None)
+                            .ok()
+                            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                            .ok_or_else(|| ProtocolError::Internal("result could not be encoded".into()).to_error_object(version)),
+                    },
+                    Ok(Err(panic)) => {
+                        tracing::error!(tool = %name, panic = panic_message(&panic), "task panicked");
+                        Err(ProtocolError::Internal(format!("tool `{name}` failed")).to_error_object(version))
+                    }
+                    // Aborted: `tasks/cancel` already recorded it.
+                    Err(_) => return,
+                };
+                task.finish(outcome);
+                drop(server);
+            });
+            return codec::encode_value(created, version, None)
+                .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")));
+        }
+    };
+    if let Some(error) = context.take_escalation() {
+        return Err(error);
+    }
+    let Some(done) = outcome else {
+        return input_required(server, round, version);
+    };
+    let mut result = match done {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => {
+            tracing::error!(tool = %name, panic = panic_message(&panic), "tool panicked");
+            CallToolResult::error(format!("tool `{name}` failed: it panicked"))
+        }
+        Err(e) => {
+            return Err(ProtocolError::Internal(format!(
+                "tool `{name}` stopped: {e}"
+            )));
+        }
+    };
+    encode(&mut result, version, server)
+}
+
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// `tasks/get`, `tasks/update` and `tasks/cancel`.
+fn tasks_method(
+    server: &Server,
+    request: &Request,
+    envelope: &Envelope,
+) -> Result<Box<RawValue>, ProtocolError> {
+    if !tasks_declared(&envelope.capabilities) {
+        let mut extensions = serde_json::Map::new();
+        extensions.insert(TASKS_EXTENSION.into(), serde_json::json!({}));
+        return Err(ProtocolError::MissingRequiredClientCapability(Box::new(
+            mcp_core::lifecycle::ClientCapabilities {
+                extensions: Some(extensions),
+                ..Default::default()
+            },
+        )));
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct TaskParams {
+        task_id: String,
+        #[serde(default)]
+        input_responses: Option<BTreeMap<String, serde_json::Value>>,
+    }
+    let params: TaskParams = parse_params(request.params.as_deref())?;
+    let Some(task) = server.tasks().get(&params.task_id) else {
+        return Err(ProtocolError::InvalidParams(format!(
+            "unknown task `{}`",
+            params.task_id
+        )));
+    };
+    let version = envelope.version;
+    let ack = serde_json::json!({ "resultType": "complete" });
+    let value = match request.method.as_str() {
+        "tasks/get" => {
+            return codec::encode_value(
+                task.detailed(),
+                version,
+                Some(&server.info().implementation),
+            )
+            .map_err(|e| ProtocolError::Internal(format!("task could not be encoded: {e}")));
+        }
+        "tasks/update" => {
+            task.answer(params.input_responses.unwrap_or_default());
+            ack
+        }
+        _ => {
+            task.cancel();
+            ack
+        }
+    };
+    serde_json::value::to_raw_value(&value)
+        .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
 }
 
 /// On 2026-07-28, the answers a request brings (its `inputResponses` and

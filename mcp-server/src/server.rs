@@ -15,6 +15,7 @@ use crate::error::ServerError;
 use crate::prompt::PromptDef;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::state::StateKey;
+use crate::task::TaskStore;
 use crate::tool::ToolDef;
 
 /// Who a server is and how to use it.
@@ -157,6 +158,7 @@ pub(crate) struct ServerInner {
     resources: RwLock<Arc<Registry<ResourceDef>>>,
     templates: RwLock<Arc<Registry<ResourceTemplateDef>>>,
     options: ServerOptions,
+    tasks: TaskStore,
     events: broadcast::Sender<ServerEvent>,
     /// Cancelled when a transport shuts down gracefully, so long-lived
     /// streams (`subscriptions/listen`, SSE) can end cleanly.
@@ -385,6 +387,10 @@ impl Server {
         Self::snapshot(&self.inner.templates)
     }
 
+    pub(crate) fn tasks(&self) -> &TaskStore {
+        &self.inner.tasks
+    }
+
     pub(crate) fn options(&self) -> &ServerOptions {
         &self.inner.options
     }
@@ -584,6 +590,7 @@ impl ServerBuilder {
                 resources: RwLock::new(Arc::new(Registry::new(self.resources))),
                 templates: RwLock::new(Arc::new(Registry::new(self.templates))),
                 options: self.options,
+                tasks: TaskStore::default(),
                 events,
                 shutdown: CancellationToken::new(),
             }),

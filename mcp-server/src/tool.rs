@@ -138,6 +138,8 @@ pub struct ToolDef {
     /// Arguments mirrored in `Mcp-Param-*` headers: (lower-case header
     /// suffix, property name), from `x-mcp-header` in the input schema.
     header_params: Arc<[(String, String)]>,
+    /// Whether the handler may continue as a task (`ctx.start_task()`).
+    tasks: bool,
 }
 
 impl ToolDef {
@@ -154,7 +156,24 @@ impl ToolDef {
             name,
             handler: Arc::new(move |call| Box::pin(handler(call))),
             header_params,
+            tasks: false,
         }
+    }
+
+    /// Lets the handler continue as a task (the 2026-07-28 tasks
+    /// extension): once it calls
+    /// [`RequestContext::start_task`](crate::RequestContext::start_task),
+    /// a client that declared the extension gets a task handle and the
+    /// handler goes on in the background.
+    #[must_use]
+    pub fn with_tasks(mut self) -> Self {
+        self.tasks = true;
+        self
+    }
+
+    /// Whether the handler may continue as a task.
+    pub fn supports_tasks(&self) -> bool {
+        self.tasks
     }
 
     /// Arguments that 2026-07-28 clients mirror in `Mcp-Param-*` headers.

@@ -422,6 +422,89 @@ impl Everything {
         }
     }
 
+    /// Computes for a while: as a task when the client supports tasks.
+    #[mcp_tool(read_only, task)]
+    async fn slow_compute(
+        &self,
+        /// How many seconds the computation takes.
+        #[arg(default = 1.0)]
+        seconds: f64,
+        /// A label for the result.
+        #[arg(default = "job")]
+        label: String,
+        ctx: &RequestContext,
+    ) -> String {
+        let seconds = seconds.clamp(0.0, 300.0);
+        if seconds > 0.0 {
+            ctx.start_task().await;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+        format!("{label}: computed for {seconds}s")
+    }
+
+    /// A job that only runs as a task, and fails with a tool error.
+    #[mcp_tool(read_only, task)]
+    async fn failing_job(&self, ctx: &RequestContext) -> Result<String, String> {
+        ctx.require_tasks().map_err(|e| e.to_string())?;
+        ctx.start_task().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Err("the job failed: the input data was corrupt".into())
+    }
+
+    /// A job that ends with a JSON-RPC error.
+    #[mcp_tool(read_only, task)]
+    async fn protocol_error_job(&self, ctx: &RequestContext) -> &'static str {
+        ctx.start_task().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        ctx.reject(mcp_server::core::ProtocolError::Internal(
+            "the job's backend is unavailable".into(),
+        ));
+        ""
+    }
+
+    /// Deletes a file after the user confirms, as a task.
+    #[mcp_tool(destructive, task)]
+    async fn confirm_delete(
+        &self,
+        /// The file to delete.
+        filename: String,
+        ctx: &RequestContext,
+    ) -> Result<String, AskError> {
+        #[derive(serde::Deserialize, schemars::JsonSchema)]
+        struct ConfirmDelete {
+            /// Delete the file?
+            confirm: bool,
+        }
+        ctx.start_task().await;
+        match ctx
+            .elicit::<ConfirmDelete>("confirm", format!("Delete {filename}?"))
+            .await?
+        {
+            Elicited::Accepted(ConfirmDelete { confirm: true }) => {
+                Ok(format!("Deleted {filename}"))
+            }
+            _ => Ok(format!("Kept {filename}")),
+        }
+    }
+
+    /// Asks two questions at once, as a task.
+    #[mcp_tool(read_only, task)]
+    async fn multi_input(&self, ctx: &RequestContext) -> Result<String, AskError> {
+        ctx.start_task().await;
+        let (first, second) =
+            tokio::join!(ask_name(ctx, "first_name"), ask_name(ctx, "second_name"));
+        Ok(format!("{} and {}", first?, second?))
+    }
+
+    /// Asks a name within the request, then finishes as a task.
+    #[mcp_tool(read_only, task)]
+    async fn test_tool_with_task(&self, ctx: &RequestContext) -> Result<String, AskError> {
+        let name = ask_name(ctx, "user_name").await?;
+        ctx.start_task().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok(format!("Hello, {name}! (from a task)"))
+    }
+
     /// Greets someone by name.
     #[mcp_tool(read_only)]
     async fn greet(
