@@ -51,9 +51,11 @@ pub(crate) struct ArgAttr {
     /// `header = "Region"`: 2026-07-28 clients mirror the argument in an
     /// `Mcp-Param-Region` HTTP header (`x-mcp-header` in the schema).
     pub(crate) header: Option<LitStr>,
+    /// `complete = method`: completes a prompt or template argument.
+    pub(crate) complete: Option<syn::Path>,
 }
 
-const ARG_KEYS: &[&str] = &["default", "range", "rename", "header"];
+const ARG_KEYS: &[&str] = &["default", "range", "rename", "header", "complete"];
 
 fn set<T>(
     slot: &mut Option<T>,
@@ -223,6 +225,8 @@ impl ArgAttr {
                 set(&mut arg.default, meta.value()?.parse()?, &meta, "default")
             } else if meta.path.is_ident("rename") {
                 set(&mut arg.rename, meta.value()?.parse()?, &meta, "rename")
+            } else if meta.path.is_ident("complete") {
+                set(&mut arg.complete, meta.value()?.parse()?, &meta, "complete")
             } else if meta.path.is_ident("header") {
                 let name: LitStr = meta.value()?.parse()?;
                 let value = name.value();

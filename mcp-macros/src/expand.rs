@@ -6,6 +6,7 @@ use syn::spanned::Spanned;
 use syn::{ImplItem, ItemFn, ItemImpl, ReturnType};
 
 use crate::attr::{ServerAttr, ToolAttr};
+use crate::features::{PromptAttr, PromptFn, ResourceAttr, ResourceFn};
 use crate::model::{Param, ToolFn, is_option};
 use crate::validate::{self, Errors, Place};
 
@@ -33,10 +34,49 @@ pub(crate) fn server(attr: TokenStream, item: TokenStream) -> TokenStream {
         ));
     }
     let mut tools = Vec::new();
+    let mut prompts: Vec<PromptFn> = Vec::new();
+    let mut resources: Vec<ResourceFn> = Vec::new();
     for impl_item in &mut item.items {
         let ImplItem::Fn(method) = impl_item else {
             continue;
         };
+        if let Some(position) = method
+            .attrs
+            .iter()
+            .position(|a| last_is(a.path(), "mcp_prompt"))
+        {
+            let attr = method.attrs.remove(position);
+            let parsed = PromptAttr::parse(attr_tokens(&attr)).unwrap_or_else(|e| {
+                errors.push(e);
+                PromptAttr::default()
+            });
+            prompts.push(PromptFn::lift(
+                parsed,
+                &method.attrs,
+                &mut method.sig,
+                Place::Method,
+                &mut errors,
+            ));
+            continue;
+        }
+        if let Some(position) = method
+            .attrs
+            .iter()
+            .position(|a| last_is(a.path(), "mcp_resource"))
+        {
+            let attr = method.attrs.remove(position);
+            match ResourceAttr::parse(attr_tokens(&attr), attr.span()) {
+                Ok(parsed) => resources.push(ResourceFn::lift(
+                    parsed,
+                    &method.attrs,
+                    &mut method.sig,
+                    Place::Method,
+                    &mut errors,
+                )),
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
         let Some(position) = method.attrs.iter().position(|a| is_tool_attr(a.path())) else {
             continue;
         };
@@ -82,6 +122,38 @@ pub(crate) fn server(attr: TokenStream, item: TokenStream) -> TokenStream {
             errors.push(e);
         }
     }
+    for (i, prompt) in prompts.iter().enumerate() {
+        let name = prompt.name();
+        if let Some(first) = prompts[..i].iter().find(|p| p.name() == name) {
+            let mut e = syn::Error::new(
+                prompt.name_span(),
+                format!(
+                    "duplicate prompt name `{name}`: prompt names must be unique within a server; rename one or set `name = \"...\"`"
+                ),
+            );
+            e.combine(syn::Error::new(
+                first.name_span(),
+                format!("the first prompt named `{name}` is here"),
+            ));
+            errors.push(e);
+        }
+    }
+    for (i, resource) in resources.iter().enumerate() {
+        let uri = resource.attr.uri.value();
+        if let Some(first) = resources[..i].iter().find(|r| r.attr.uri.value() == uri) {
+            let mut e = syn::Error::new(
+                resource.attr.uri.span(),
+                format!(
+                    "duplicate resource URI `{uri}`: each resource or template needs its own URI"
+                ),
+            );
+            e.combine(syn::Error::new(
+                first.attr.uri.span(),
+                format!("`{uri}` is first declared here"),
+            ));
+            errors.push(e);
+        }
+    }
     if let Err(e) = errors.into_result() {
         let mut out = e.to_compile_error();
         out.extend(quote!(#item));
@@ -116,6 +188,39 @@ pub(crate) fn server(attr: TokenStream, item: TokenStream) -> TokenStream {
             #handler
         }}
     });
+    let method_completer = |path: &syn::Path| quote!(__mcp_this.#path(__mcp_request).await);
+    let prompt_defs = prompts.iter().map(|prompt| {
+        let method = &prompt.f.sig.ident;
+        let def = prompt.expand(
+            |args| quote!(__mcp_this.#method(#(#args),*).await),
+            method_completer,
+        );
+        quote! {{
+            let __mcp_this = ::std::sync::Arc::clone(this);
+            #def
+        }}
+    });
+    let resource_def = |resource: &ResourceFn| {
+        let method = &resource.f.sig.ident;
+        let def = resource.expand(
+            |args| quote!(__mcp_this.#method(#(#args),*).await),
+            method_completer,
+        );
+        quote! {{
+            let __mcp_this = ::std::sync::Arc::clone(this);
+            #def
+        }}
+    };
+    let resource_defs: Vec<_> = resources
+        .iter()
+        .filter(|r| !r.is_template())
+        .map(resource_def)
+        .collect();
+    let template_defs: Vec<_> = resources
+        .iter()
+        .filter(|r| r.is_template())
+        .map(resource_def)
+        .collect();
     quote! {
         #item
         const _: () = {
@@ -127,13 +232,160 @@ pub(crate) fn server(attr: TokenStream, item: TokenStream) -> TokenStream {
                 fn tools(this: &::std::sync::Arc<Self>) -> ::std::vec::Vec<::mcp_server::__private::ToolDef> {
                     ::std::vec![#(#tool_defs),*]
                 }
+
+                fn prompts(this: &::std::sync::Arc<Self>) -> ::std::vec::Vec<::mcp_server::__private::PromptDef> {
+                    ::std::vec![#(#prompt_defs),*]
+                }
+
+                fn resources(this: &::std::sync::Arc<Self>) -> ::std::vec::Vec<::mcp_server::__private::ResourceDef> {
+                    ::std::vec![#(#resource_defs),*]
+                }
+
+                fn resource_templates(this: &::std::sync::Arc<Self>) -> ::std::vec::Vec<::mcp_server::__private::ResourceTemplateDef> {
+                    let mut templates = ::std::vec::Vec::new();
+                    #(templates.extend(#template_defs);)*
+                    templates
+                }
             }
         };
     }
 }
 
 fn is_tool_attr(path: &syn::Path) -> bool {
-    path.segments.last().is_some_and(|s| s.ident == "mcp_tool")
+    last_is(path, "mcp_tool")
+}
+
+fn last_is(path: &syn::Path, name: &str) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == name)
+}
+
+fn attr_tokens(attr: &syn::Attribute) -> TokenStream {
+    match &attr.meta {
+        syn::Meta::List(list) => list.tokens.clone(),
+        _ => TokenStream::new(),
+    }
+}
+
+/// `#[mcp_prompt]` on a free function: the function, plus a module of the
+/// same name whose `prompt()` builds its `PromptDef`.
+pub(crate) fn free_prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut item: ItemFn = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let e = syn::Error::new(item.span(), "`#[mcp_prompt]` goes on an `async fn`");
+            return with_item(e, item);
+        }
+    };
+    let mut errors = Errors::default();
+    let attr = PromptAttr::parse(attr).unwrap_or_else(|e| {
+        errors.push(e);
+        PromptAttr::default()
+    });
+    let prompt = PromptFn::lift(attr, &item.attrs, &mut item.sig, Place::Free, &mut errors);
+    if let Err(e) = errors.into_result() {
+        let mut out = e.to_compile_error();
+        out.extend(quote!(#item));
+        return out;
+    }
+    let vis = &item.vis;
+    let ident = &item.sig.ident;
+    let name = prompt.name();
+    let def = prompt.expand(
+        |args| quote!(super::#ident(#(#args),*).await),
+        |path| quote!(super::#path(__mcp_request).await),
+    );
+    let doc = format!(
+        "The `{name}` prompt, to register with `Server::builder().prompt({ident}::prompt())`."
+    );
+    quote! {
+        #item
+
+        #[doc = #doc]
+        #vis mod #ident {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The prompt's definition and handler.
+            pub fn prompt() -> ::mcp_server::__private::PromptDef {
+                let __mcp_this = ();
+                #def
+            }
+        }
+    }
+}
+
+/// `#[mcp_resource("uri")]` on a free function: the function, plus a module
+/// of the same name whose `resource()` (or, for a URI template,
+/// `template()`) builds its definition.
+pub(crate) fn free_resource(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut item: ItemFn = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let e = syn::Error::new(item.span(), "`#[mcp_resource]` goes on an `async fn`");
+            return with_item(e, item);
+        }
+    };
+    let mut errors = Errors::default();
+    let span = item.sig.ident.span();
+    let resource = match ResourceAttr::parse(attr, span) {
+        Ok(attr) => Some(ResourceFn::lift(
+            attr,
+            &item.attrs,
+            &mut item.sig,
+            Place::Free,
+            &mut errors,
+        )),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    if let Err(e) = errors.into_result() {
+        let mut out = e.to_compile_error();
+        out.extend(quote!(#item));
+        return out;
+    }
+    let Some(resource) = resource else {
+        return quote!(#item);
+    };
+    let vis = &item.vis;
+    let ident = &item.sig.ident;
+    let def = resource.expand(
+        |args| quote!(super::#ident(#(#args),*).await),
+        |path| quote!(super::#path(__mcp_request).await),
+    );
+    let module_fn = if resource.is_template() {
+        quote! {
+            /// The resource template's definition and handler.
+            pub fn template() -> ::mcp_server::__private::ResourceTemplateDef {
+                let __mcp_this = ();
+                match #def {
+                    ::core::option::Option::Some(template) => template,
+                    // The macro checked the template; this cannot be reached.
+                    ::core::option::Option::None => ::core::unreachable!("invalid URI template"),
+                }
+            }
+        }
+    } else {
+        quote! {
+            /// The resource's definition and handler.
+            pub fn resource() -> ::mcp_server::__private::ResourceDef {
+                let __mcp_this = ();
+                #def
+            }
+        }
+    };
+    quote! {
+        #item
+
+        #[doc = "An MCP resource; register it with the server builder."]
+        #vis mod #ident {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #module_fn
+        }
+    }
 }
 
 /// `#[mcp_tool]` on a free function: the function, plus a module of the same

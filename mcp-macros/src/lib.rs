@@ -7,6 +7,7 @@
 
 mod attr;
 mod expand;
+mod features;
 mod model;
 mod validate;
 
@@ -40,4 +41,21 @@ pub fn mcp_server(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn mcp_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::free_tool(attr.into(), item.into()).into()
+}
+
+/// Marks an `async fn` as an MCP prompt: in a `#[mcp_server]` impl, or on a
+/// free function (registered with `Server::builder().prompt(name::prompt())`).
+/// Parameters are the prompt's arguments: strings on the wire, parsed with
+/// `FromStr`; `Option<T>` is optional; `///` comments are descriptions.
+#[proc_macro_attribute]
+pub fn mcp_prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::free_prompt(attr.into(), item.into()).into()
+}
+
+/// Marks an `async fn` as an MCP resource at a URI, or a family of
+/// resources at an RFC 6570 URI template whose variables are the
+/// function's parameters: `#[mcp_resource("notes://{id}", mime = "text/plain")]`.
+#[proc_macro_attribute]
+pub fn mcp_resource(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::free_resource(attr.into(), item.into()).into()
 }

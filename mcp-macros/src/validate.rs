@@ -115,6 +115,12 @@ pub(crate) fn tool(tool: &ToolFn, place: Place, errors: &mut Errors) {
             }
             Param::Arg(arg) => {
                 arg_type(&arg.ty, errors);
+                if let Some(complete) = &arg.attr.complete {
+                    errors.push(syn::Error::new_spanned(
+                        complete,
+                        "`complete` applies to prompt and resource-template arguments; tool arguments are described by their JSON Schema",
+                    ));
+                }
                 if let (Some(syn::Expr::Lit(min)), Some(syn::Expr::Lit(max))) =
                     (&arg.attr.min, &arg.attr.max)
                     && let (Some(lo), Some(hi)) = (number(&min.lit), number(&max.lit))

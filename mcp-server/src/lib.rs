@@ -56,7 +56,7 @@ pub use completion::{CompletionRequest, Completions};
 pub use context::{ClientCapability, MissingCapability, RequestContext};
 pub use error::ServerError;
 pub use handler::{IntoToolOutput, Json, ToolArg, ToolResult};
-pub use mcp_macros::{mcp_server, mcp_tool};
+pub use mcp_macros::{mcp_prompt, mcp_resource, mcp_server, mcp_tool};
 pub use prompt::{IntoPromptResult, PromptCall, PromptDef};
 pub use resource::{
     IntoResourceContents, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
@@ -81,8 +81,8 @@ pub mod prelude {
     pub use crate::{
         Completions, Content, IntoToolOutput, Json, LoggingLevel, PromptCall, PromptDef,
         ProtocolVersion, RequestContext, ResourceCall, ResourceDef, ResourceError,
-        ResourceTemplateDef, Server, ServerDefinition, ToolCall, ToolDef, ToolResult, mcp_server,
-        mcp_tool,
+        ResourceTemplateDef, Server, ServerDefinition, ToolCall, ToolDef, ToolResult, mcp_prompt,
+        mcp_resource, mcp_server, mcp_tool,
     };
     pub use mcp_core::prompt::PromptMessage;
     pub use schemars::JsonSchema;

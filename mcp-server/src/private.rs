@@ -136,3 +136,169 @@ pub fn annotations(
     };
     (!annotations.is_empty()).then_some(annotations)
 }
+
+pub use crate::completion::{CompletionRequest, Completions};
+pub use crate::prompt::{IntoPromptResult, PromptCall, PromptDef};
+pub use crate::resource::{
+    IntoResourceContents, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
+    UriTemplateError,
+};
+pub use mcp_core::ProtocolError;
+
+use mcp_core::content::ResourceContents;
+use mcp_core::prompt::{GetPromptResult, Prompt, PromptArgument};
+use mcp_core::resource::{Resource, ResourceTemplate};
+
+/// A prompt argument type: parsed from its string with `FromStr`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a prompt argument: prompt arguments are strings on the wire and are parsed with `FromStr`",
+    label = "`{Self}` does not implement `FromStr` (with an error that implements `Display`)",
+    note = "use `String`, a number, `bool`, or a type that implements `FromStr`; make it optional with `Option<T>`"
+)]
+pub trait PromptArg {}
+
+impl<T> PromptArg for T
+where
+    T: std::str::FromStr,
+    T::Err: Display,
+{
+}
+
+/// Compile-time check that a parameter type can be a prompt argument or a
+/// resource template variable.
+pub const fn assert_prompt_arg<T: PromptArg>() {}
+
+/// A prompt definition from the macro's parts: (name, description, required).
+pub fn prompt_definition(
+    name: &str,
+    title: Option<&str>,
+    description: &str,
+    arguments: Vec<(&str, &str, bool)>,
+) -> Prompt {
+    Prompt {
+        name: name.to_owned(),
+        title: title.map(str::to_owned),
+        description: (!description.is_empty()).then(|| description.to_owned()),
+        arguments: arguments
+            .into_iter()
+            .map(|(name, description, required)| PromptArgument {
+                name: name.to_owned(),
+                title: None,
+                description: (!description.is_empty()).then(|| description.to_owned()),
+                required: Some(required),
+            })
+            .collect(),
+        icons: None,
+        meta: None,
+    }
+}
+
+/// A required prompt argument.
+///
+/// # Errors
+/// -32602 when it is missing or does not parse.
+pub fn prompt_required<T>(call: &PromptCall, name: &str) -> Result<T, ProtocolError>
+where
+    T: std::str::FromStr,
+    T::Err: Display,
+{
+    call.require(name)
+}
+
+/// An optional prompt argument.
+///
+/// # Errors
+/// -32602 when it does not parse.
+pub fn prompt_optional<T>(call: &PromptCall, name: &str) -> Result<Option<T>, ProtocolError>
+where
+    T: std::str::FromStr,
+    T::Err: Display,
+{
+    call.parse(name)
+}
+
+/// A generated prompt handler's outcome, protocol errors kept as they are.
+#[derive(Debug)]
+pub struct PromptOutcome(pub Result<GetPromptResult, ProtocolError>);
+
+impl IntoPromptResult for PromptOutcome {
+    fn into_prompt_result(self) -> Result<GetPromptResult, ProtocolError> {
+        self.0
+    }
+}
+
+/// A static resource's listing entry from the macro's parts.
+pub fn resource_definition(
+    uri: &str,
+    name: &str,
+    title: Option<&str>,
+    description: &str,
+    mime_type: Option<&str>,
+) -> Resource {
+    Resource {
+        uri: uri.to_owned(),
+        name: name.to_owned(),
+        title: title.map(str::to_owned),
+        description: (!description.is_empty()).then(|| description.to_owned()),
+        mime_type: mime_type.map(str::to_owned),
+        size: None,
+        annotations: None,
+        icons: None,
+        meta: None,
+    }
+}
+
+/// A resource template's listing entry from the macro's parts.
+pub fn template_definition(
+    uri_template: &str,
+    name: &str,
+    title: Option<&str>,
+    description: &str,
+    mime_type: Option<&str>,
+) -> ResourceTemplate {
+    ResourceTemplate {
+        uri_template: uri_template.to_owned(),
+        name: name.to_owned(),
+        title: title.map(str::to_owned),
+        description: (!description.is_empty()).then(|| description.to_owned()),
+        mime_type: mime_type.map(str::to_owned),
+        annotations: None,
+        icons: None,
+        meta: None,
+    }
+}
+
+/// A generated resource handler's outcome.
+#[derive(Debug)]
+pub struct ResourceOutcome(pub Result<Vec<ResourceContents>, ResourceError>);
+
+impl IntoResourceContents for ResourceOutcome {
+    fn into_contents(
+        self,
+        _uri: &str,
+        _mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        self.0
+    }
+}
+
+/// Converts a resource handler's return value for `call`'s URI.
+pub fn resource_outcome<R: IntoResourceContents>(
+    value: R,
+    uri: &str,
+    mime_type: Option<&str>,
+) -> ResourceOutcome {
+    ResourceOutcome(value.into_contents(uri, mime_type))
+}
+
+/// Compile-time check of a resource handler's return type.
+pub const fn assert_resource_output<R: IntoResourceContents>() {}
+
+/// A template the macro validated; logged and skipped if it still fails.
+pub fn template_or_log(
+    template: Result<ResourceTemplateDef, UriTemplateError>,
+) -> Option<ResourceTemplateDef> {
+    template
+        .inspect_err(|e| tracing::error!(error = %e, "resource template skipped"))
+        .ok()
+}

@@ -55,6 +55,11 @@ impl ResourceCall {
         &self.uri
     }
 
+    /// The resource's MIME type, as declared.
+    pub fn mime_type(&self) -> Option<&str> {
+        self.mime_type.as_deref()
+    }
+
     /// A template variable's value, percent-decoded.
     pub fn variable(&self, name: &str) -> Option<&str> {
         self.variables.get(name).map(String::as_str)
@@ -103,6 +108,10 @@ impl ResourceCall {
     }
 }
 
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not resource contents",
+    note = "return `String` for text, `Vec<u8>` for binary data, `Json<T>`, `ResourceContents`, a `Vec` of those, or `Result<T, ResourceError>`"
+)]
 /// A value a resource handler can return: `String` (text), `Vec<u8>`
 /// (binary), `ResourceContents`, a `Vec` of those, or a `Result` of those
 /// with a [`ResourceError`] (or anything `Display`, read as a failure).

@@ -439,3 +439,188 @@ async fn subscribers_hear_about_updates_on_both_eras() {
     assert!(update["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"].is_number());
     listen.abort();
 }
+
+struct Notes {
+    notes: Vec<&'static str>,
+}
+
+#[mcp_server(name = "notes")]
+impl Notes {
+    /// Count the notes.
+    #[mcp_tool(read_only)]
+    async fn count(&self) -> usize {
+        self.notes.len()
+    }
+
+    /// Draft a summary of one note.
+    #[mcp_prompt(title = "Summarize a note")]
+    async fn summarize(
+        &self,
+        /// Which note, by index.
+        #[arg(complete = note_indexes)]
+        index: usize,
+        /// How many words at most.
+        words: Option<u32>,
+    ) -> Result<String, String> {
+        let note = self.notes.get(index).ok_or(format!("no note {index}"))?;
+        Ok(format!(
+            "Summarize `{note}` in at most {} words.",
+            words.unwrap_or(20)
+        ))
+    }
+
+    /// Every note, one per line.
+    #[mcp_resource("notes://all", mime = "text/plain")]
+    async fn all(&self) -> String {
+        self.notes.join("\n")
+    }
+
+    /// One note.
+    #[mcp_resource("notes://{index}", mime = "text/plain", name = "note")]
+    async fn note(
+        &self,
+        #[arg(complete = note_indexes)] index: usize,
+    ) -> Result<String, ResourceError> {
+        self.notes
+            .get(index)
+            .map(|n| (*n).to_owned())
+            .ok_or_else(|| ResourceError::NotFound(format!("notes://{index}")))
+    }
+
+    async fn note_indexes(&self, request: mcp_server::CompletionRequest) -> Completions {
+        Completions::matching((0..self.notes.len()).map(|i| i.to_string()), &request.value)
+    }
+}
+
+/// Say hello in a language.
+#[mcp_prompt]
+async fn hello_in(
+    /** The language. */
+    language: String,
+) -> String {
+    format!("Say hello in {language}.")
+}
+
+/// The server's version.
+#[mcp_resource("meta://version", mime = "text/plain")]
+async fn version_resource() -> &'static str {
+    "1.0"
+}
+
+#[tokio::test]
+async fn macro_prompts_and_resources_on_every_revision() {
+    for version in ProtocolVersion::ALL {
+        let server = Server::builder()
+            .definition(Notes {
+                notes: vec!["buy milk", "call mum", "fix the bike"],
+            })
+            .prompt(hello_in::prompt())
+            .resource(version_resource::resource())
+            .build();
+        let client = TestClient::connect(server, version).await.unwrap();
+
+        let prompts = client.request("prompts/list", json!({})).await.unwrap();
+        let summarize = &prompts["prompts"][0];
+        assert_eq!(summarize["name"], "summarize");
+        assert_eq!(summarize["description"], "Draft a summary of one note.");
+        assert_eq!(
+            summarize["arguments"][0],
+            json!({"name": "index", "description": "Which note, by index.", "required": true})
+        );
+        assert_eq!(summarize["arguments"][1]["required"], false);
+        assert_eq!(prompts["prompts"][1]["name"], "hello_in");
+
+        let got = client
+            .request(
+                "prompts/get",
+                json!({"name": "summarize", "arguments": {"index": "1"}}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            got["messages"][0]["content"]["text"],
+            "Summarize `call mum` in at most 20 words."
+        );
+        let bad = client
+            .request(
+                "prompts/get",
+                json!({"name": "summarize", "arguments": {"index": "one"}}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code, -32602);
+        assert!(bad.message.contains("`index`"), "{}", bad.message);
+        let missing = client
+            .request(
+                "prompts/get",
+                json!({"name": "summarize", "arguments": {"index": "9"}}),
+            )
+            .await
+            .unwrap_err();
+        assert!(missing.message.contains("no note 9"), "{}", missing.message);
+
+        let resources = client.request("resources/list", json!({})).await.unwrap();
+        let uris: Vec<_> = resources["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["uri"].clone())
+            .collect();
+        assert_eq!(uris, [json!("notes://all"), json!("meta://version")]);
+        let templates = client
+            .request("resources/templates/list", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(
+            templates["resourceTemplates"][0]["uriTemplate"],
+            "notes://{index}"
+        );
+        assert_eq!(templates["resourceTemplates"][0]["name"], "note");
+
+        let read = client
+            .request("resources/read", json!({"uri": "notes://2"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            read["contents"][0],
+            json!({"uri": "notes://2", "mimeType": "text/plain", "text": "fix the bike"})
+        );
+        let all = client
+            .request("resources/read", json!({"uri": "notes://all"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            all["contents"][0]["text"],
+            "buy milk\ncall mum\nfix the bike"
+        );
+        let gone = client
+            .request("resources/read", json!({"uri": "notes://7"}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            gone.code,
+            if version.is_stateless() {
+                -32602
+            } else {
+                -32002
+            }
+        );
+
+        let completion = client
+            .request(
+                "completion/complete",
+                json!({"ref": {"type": "ref/resource", "uri": "notes://{index}"}, "argument": {"name": "index", "value": "1"}}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(completion["completion"]["values"], json!(["1"]));
+        let completion = client
+            .request(
+                "completion/complete",
+                json!({"ref": {"type": "ref/prompt", "name": "summarize"}, "argument": {"name": "index", "value": ""}}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(completion["completion"]["values"], json!(["0", "1", "2"]));
+    }
+}

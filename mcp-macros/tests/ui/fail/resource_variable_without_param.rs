@@ -1,0 +1,14 @@
+use mcp_server::prelude::*;
+
+struct Notes;
+
+#[mcp_server]
+impl Notes {
+    /// One note.
+    #[mcp_resource("notes://{folder}/{id}")]
+    async fn note(&self, id: u32) -> String {
+        id.to_string()
+    }
+}
+
+fn main() {}
