@@ -62,7 +62,7 @@ pub use resource::{
     IntoResourceContents, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
     UriTemplateError,
 };
-pub use server::{Server, ServerBuilder, ServerDefinition, ServerInfo};
+pub use server::{ListKind, Server, ServerBuilder, ServerDefinition, ServerInfo};
 pub use task::TASKS_EXTENSION;
 pub use tool::{BoxFuture, ToolCall, ToolDef};
 

@@ -41,7 +41,7 @@ use crate::ask::InputRound;
 use crate::completion::{CompletionRequest, Completions};
 use crate::context::{ClientLink, Envelope, LogPolicy, RequestContext, tasks_declared};
 use crate::prompt::PromptCall;
-use crate::server::{Registry, Server, ServerEvent};
+use crate::server::{ListKind, Registry, Server, ServerEvent};
 use crate::session::{Negotiated, Session};
 use crate::state::{self, Binding};
 use crate::task::{TASKS_EXTENSION, TaskSlot};
@@ -695,6 +695,7 @@ async fn dispatch(
     match request.method.as_str() {
         method::TOOLS_LIST => list(
             server,
+            ListKind::Tools,
             &server.tools(),
             params,
             version,
@@ -706,6 +707,7 @@ async fn dispatch(
         }
         method::PROMPTS_LIST => list(
             server,
+            ListKind::Prompts,
             &server.prompts(),
             params,
             version,
@@ -718,6 +720,7 @@ async fn dispatch(
         method::PROMPTS_GET => get_prompt(server, request, envelope, outbound, cancellation).await,
         method::RESOURCES_LIST => list(
             server,
+            ListKind::Resources,
             &server.resources(),
             params,
             version,
@@ -729,6 +732,7 @@ async fn dispatch(
         ),
         method::RESOURCES_TEMPLATES_LIST => list(
             server,
+            ListKind::ResourceTemplates,
             &server.resource_templates(),
             params,
             version,
@@ -768,6 +772,7 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 /// 2026-07-28. The first page is encoded once per revision and kept.
 fn list<D, I, R>(
     server: &Server,
+    kind: ListKind,
     registry: &Registry<D>,
     params: Option<&RawValue>,
     version: ProtocolVersion,
@@ -803,11 +808,8 @@ where
         codec::Shape::shape(&mut result, version);
         let mut value = serde_json::to_value(&result)
             .map_err(|e| ProtocolError::Internal(format!("list could not be encoded: {e}")))?;
-        add_cache_hints(
-            &mut value,
-            server.options().cache_ttl_ms,
-            server.options().cache_scope,
-        );
+        let (ttl_ms, scope) = server.options().hints(kind);
+        add_cache_hints(&mut value, ttl_ms, scope);
         codec::encode_value(value, version, Some(&server.info().implementation))
             .map_err(|e| ProtocolError::Internal(format!("list could not be encoded: {e}")))?
     } else {

@@ -101,15 +101,41 @@ pub(crate) enum ServerEvent {
     ResourceUpdated(Arc<str>),
 }
 
+/// The lists a server serves, for per-list settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListKind {
+    /// `tools/list`.
+    Tools,
+    /// `prompts/list`.
+    Prompts,
+    /// `resources/list`.
+    Resources,
+    /// `resources/templates/list`.
+    ResourceTemplates,
+}
+
 /// How lists are served: page size and the 2026-07-28 caching hints.
 #[derive(Debug, Clone)]
 pub(crate) struct ServerOptions {
     pub(crate) page_size: usize,
     pub(crate) cache_ttl_ms: u64,
     pub(crate) cache_scope: CacheScope,
+    /// Caching hints that differ from the server's, per list.
+    pub(crate) list_hints: HashMap<ListKind, (u64, CacheScope)>,
     pub(crate) subscribe: bool,
     /// Signs 2026-07-28 `requestState`s.
     pub(crate) state_key: StateKey,
+}
+
+impl ServerOptions {
+    /// The caching hints of `list`.
+    pub(crate) fn hints(&self, list: ListKind) -> (u64, CacheScope) {
+        self.list_hints
+            .get(&list)
+            .copied()
+            .unwrap_or((self.cache_ttl_ms, self.cache_scope))
+    }
 }
 
 impl Default for ServerOptions {
@@ -118,6 +144,7 @@ impl Default for ServerOptions {
             page_size: 100,
             cache_ttl_ms: 60_000,
             cache_scope: CacheScope::Public,
+            list_hints: HashMap::new(),
             subscribe: true,
             state_key: StateKey::random(),
         }
@@ -565,6 +592,21 @@ impl ServerBuilder {
     pub fn cache_hints(mut self, ttl: std::time::Duration, scope: CacheScope) -> Self {
         self.options.cache_ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         self.options.cache_scope = scope;
+        self
+    }
+
+    /// Caching hints for one list, overriding [`ServerBuilder::cache_hints`]
+    /// there: say a tool list that never changes can be kept for a day,
+    /// while resources that differ per user are `Private`.
+    #[must_use]
+    pub fn list_cache_hints(
+        mut self,
+        list: ListKind,
+        ttl: std::time::Duration,
+        scope: CacheScope,
+    ) -> Self {
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        self.options.list_hints.insert(list, (ttl, scope));
         self
     }
 

@@ -624,3 +624,39 @@ async fn macro_prompts_and_resources_on_every_revision() {
         assert_eq!(completion["completion"]["values"], json!(["0", "1", "2"]));
     }
 }
+
+#[tokio::test]
+async fn caching_hints_per_server_and_per_list() {
+    use mcp_server::ListKind;
+    use mcp_server::core::lifecycle::CacheScope;
+    use std::time::Duration;
+    let server = Server::builder()
+        .tool(ping_tool::tool())
+        .resource(ResourceDef::new(
+            "me://profile",
+            "profile",
+            None,
+            |_call| async { "me" },
+        ))
+        .cache_hints(Duration::from_secs(3600), CacheScope::Public)
+        .list_cache_hints(ListKind::Resources, Duration::ZERO, CacheScope::Private)
+        .build();
+    let client = TestClient::connect(server, ProtocolVersion::V2026_07_28)
+        .await
+        .unwrap();
+    let tools = client.request("tools/list", json!({})).await.unwrap();
+    assert_eq!(
+        (tools["ttlMs"].as_u64(), tools["cacheScope"].as_str()),
+        (Some(3_600_000), Some("public"))
+    );
+    let resources = client.request("resources/list", json!({})).await.unwrap();
+    assert_eq!(
+        (
+            resources["ttlMs"].as_u64(),
+            resources["cacheScope"].as_str()
+        ),
+        (Some(0), Some("private"))
+    );
+    let discover = client.request("server/discover", json!({})).await.unwrap();
+    assert_eq!(discover["ttlMs"], 3_600_000);
+}
