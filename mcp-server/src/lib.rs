@@ -47,6 +47,10 @@ pub mod transport;
 #[doc = include_str!("../../docs/transports.md")]
 mod transports_guide {}
 
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/server-features.md")]
+mod server_features_guide {}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
