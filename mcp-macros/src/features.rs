@@ -355,18 +355,7 @@ impl PromptFn {
                     });
                     call_args.push(quote!(#binding));
                     if let Some(path) = &arg.attr.complete {
-                        let complete = completer(path);
-                        completers.push(quote! {
-                            .complete(#wire, {
-                                #[allow(unused_variables)]
-                                let __mcp_this = ::core::clone::Clone::clone(&__mcp_this);
-                                move |__mcp_request: ::mcp_server::__private::CompletionRequest| {
-                                    #[allow(unused_variables)]
-                                    let __mcp_this = ::core::clone::Clone::clone(&__mcp_this);
-                                    async move { #complete }
-                                }
-                            })
-                        });
+                        completers.push(complete_call(&wire, &completer(path)));
                     }
                 }
                 Param::Context(_) => call_args.push(quote!(__mcp_call.context())),
@@ -536,18 +525,7 @@ impl ResourceFn {
                     });
                     call_args.push(quote!(#binding));
                     if let Some(path) = &arg.attr.complete {
-                        let complete = completer(path);
-                        completers.push(quote! {
-                            .complete(#wire, {
-                                #[allow(unused_variables)]
-                                let __mcp_this = ::core::clone::Clone::clone(&__mcp_this);
-                                move |__mcp_request: ::mcp_server::__private::CompletionRequest| {
-                                    #[allow(unused_variables)]
-                                    let __mcp_this = ::core::clone::Clone::clone(&__mcp_this);
-                                    async move { #complete }
-                                }
-                            })
-                        });
+                        completers.push(complete_call(&wire, &completer(path)));
                     }
                 }
                 Param::Context(_) => call_args.push(quote!(__mcp_call.context())),
@@ -595,6 +573,21 @@ impl ResourceFn {
                 )
             }
         }
+    }
+}
+
+/// `.complete(argument, completer)` on a prompt or template definition.
+fn complete_call(wire: &str, complete: &TokenStream) -> TokenStream {
+    quote! {
+        .complete(#wire, {
+            #[allow(unused_variables)]
+            let __mcp_this = ::core::clone::Clone::clone(&__mcp_this);
+            move |__mcp_request: ::mcp_server::__private::CompletionRequest| {
+                #[allow(unused_variables)]
+                let __mcp_this = ::core::clone::Clone::clone(&__mcp_this);
+                async move { #complete }
+            }
+        })
     }
 }
 
