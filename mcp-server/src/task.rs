@@ -306,7 +306,7 @@ mod tests {
     fn timestamps_are_iso_8601() {
         assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00Z");
         let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-        assert_eq!(iso8601(t), "2026-11-18T08:26:40Z");
+        assert_eq!(iso8601(t), "2026-11-18T11:06:40Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(iso8601(leap), "2000-02-29T00:00:00Z");
     }
