@@ -107,6 +107,11 @@ impl HttpConfig {
         self
     }
 
+    /// How `Host` headers are checked.
+    pub fn hosts(&self) -> &HostPolicy {
+        &self.hosts
+    }
+
     /// Accepts these `Host` names besides the loopback ones.
     #[must_use]
     pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self

@@ -1,0 +1,83 @@
+//! The customer management server: HTTP on `PORT` (8080) by default,
+//! stdio with `--transport stdio`. Env: `HOST`, `PORT`, `DB_PATH`
+//! (`./data/customers.db`), `LOG_LEVEL` (`info`).
+#![allow(
+    clippy::print_stderr,
+    reason = "a binary reports bad arguments on stderr"
+)]
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use customer::{Customers, Store};
+use mcp_server::Server;
+use mcp_server::transport::Transport;
+use mcp_server::transport::http::{HostPolicy, shutdown_signal};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
+    // Logs go to stderr: on stdio, stdout carries only MCP messages.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .init();
+    // This server's published contract is HTTP on port 8080.
+    let env = |name: &str| {
+        std::env::var(name).ok().or_else(|| match name {
+            "MCP_TRANSPORT" => Some("http".into()),
+            "PORT" => Some("8080".into()),
+            _ => None,
+        })
+    };
+    let transport = match Transport::parse(std::env::args().skip(1), env) {
+        Ok(transport) => transport,
+        Err(e) => {
+            eprintln!("customer: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let db_path = std::env::var("DB_PATH").unwrap_or_else(|_| "./data/customers.db".into());
+    let store = match Store::open(&db_path).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("customer: cannot open the database at {db_path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = Server::new(Customers::new(store));
+    let result = match transport {
+        Transport::Http { addr, config } => serve_http(server, &addr, config).await,
+        other => server.serve(other).await.map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("customer: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// MCP at `/mcp` (and the legacy `/sse`), `/health`, and the server's
+/// description at `/`.
+async fn serve_http(
+    server: Server,
+    addr: &str,
+    mut config: mcp_server::transport::http::HttpConfig,
+) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+    if !local.ip().is_loopback() && !matches!(config.hosts(), HostPolicy::List(_)) {
+        // Reached by other names than localhost (a container, a LAN).
+        config = config.host_policy(HostPolicy::Any);
+    }
+    let app = customer::http::app(server, config);
+    tracing::info!("customer server on http://{local}/mcp");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
