@@ -3,8 +3,9 @@
 //! schemars produces draft 2020-12 schemas. Several popular clients choke on
 //! parts of them, so the schemas MCP clients see have no `$schema` key, no
 //! root `title`, subschemas inlined instead of `$ref`s into `$defs` (recursive
-//! types keep their `$defs`), and `Option<T>` as an optional `T`, not a
-//! nullable union.
+//! types keep their `$defs`), and, in input schemas, `Option<T>` as an
+//! optional `T`, not a nullable union (output schemas keep the `null` that
+//! `None` serializes to).
 
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
@@ -17,7 +18,9 @@ fn settings() -> SchemaSettings {
     })
 }
 
-fn schema_object_for<T: JsonSchema>() -> Map<String, Value> {
+/// `optional_not_null`: inputs omit absent fields, so `Option<T>` becomes an
+/// optional `T`; outputs serialize `None` as `null`, so their schema keeps it.
+fn schema_object_for<T: JsonSchema>(optional_not_null: bool) -> Map<String, Value> {
     let schema = settings().into_generator().into_root_schema_for::<T>();
     let mut map = match Value::from(schema) {
         Value::Object(map) => map,
@@ -26,7 +29,9 @@ fn schema_object_for<T: JsonSchema>() -> Map<String, Value> {
     };
     map.remove("$schema");
     map.remove("title");
-    strip_optional_nulls(&mut map);
+    if optional_not_null {
+        strip_optional_nulls(&mut map);
+    }
     strip_numeric_formats(&mut map);
     map
 }
@@ -128,7 +133,7 @@ fn remove_null(schema: &mut Map<String, Value>) {
 /// An object with no properties gets `additionalProperties: false`, as the
 /// spec recommends for tools without parameters.
 pub fn input_schema_for<T: JsonSchema>() -> Map<String, Value> {
-    let mut map = schema_object_for::<T>();
+    let mut map = schema_object_for::<T>(true);
     map.insert("type".into(), Value::from("object"));
     let no_properties = map
         .get("properties")
@@ -144,14 +149,31 @@ pub fn input_schema_for<T: JsonSchema>() -> Map<String, Value> {
 
 /// The `outputSchema` for a structured output type. It may describe any JSON
 /// value; the codec wraps non-object schemas for revisions that require an
-/// object.
+/// object. `Option<T>` fields stay nullable, since `None` is sent as `null`
+/// and clients validate structured content against this schema.
 pub fn output_schema_for<T: JsonSchema>() -> Map<String, Value> {
-    schema_object_for::<T>()
+    schema_object_for::<T>(false)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outputs_keep_null_for_none() {
+        #[derive(JsonSchema, serde::Serialize)]
+        #[allow(dead_code)]
+        struct Out {
+            email: Option<String>,
+        }
+        let input = input_schema_for::<Out>();
+        let output = output_schema_for::<Out>();
+        assert_eq!(input["properties"]["email"]["type"], "string");
+        assert_eq!(
+            output["properties"]["email"]["type"],
+            serde_json::json!(["string", "null"])
+        );
+    }
 
     #[derive(JsonSchema)]
     #[allow(dead_code)]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the official MCP clients (TypeScript v1 and v2, Python) against the
 # hello example server: over stdio, then over HTTP (Streamable HTTP and the
-# legacy HTTP+SSE transport) on one listener.
+# legacy HTTP+SSE transport) on one listener; and the Python client against
+# the customer example over HTTP.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -19,37 +20,60 @@ run() {
 run node tests/clients/ts_stdio.mjs
 run tests/clients/.venv/bin/python tests/clients/py_stdio.py
 
-server_pid=""
-server_log=$(mktemp)
+# HTTP servers run on free loopback ports; their logs are shown on failure.
+pids=()
+logs=()
 cleanup() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -f "$server_log"
+    for pid in "${pids[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -f "${logs[@]}"
+    [ -n "${data_dir:-}" ] && rm -rf "$data_dir"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-RUST_LOG=warn "$HELLO_BIN" --transport http --host 127.0.0.1 --port "$port" >"$server_log" 2>&1 &
-server_pid=$!
-export HELLO_URL="http://127.0.0.1:$port"
-for _ in $(seq 1 300); do
-    curl -fsS "$HELLO_URL/health" >/dev/null 2>&1 && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if ! curl -fsS "$HELLO_URL/health" >/dev/null 2>&1; then
-    echo "the hello HTTP server did not come up:" >&2
-    cat "$server_log" >&2
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# start_http NAME PORT COMMAND...: starts a server and waits for /health.
+start_http() {
+    local name="$1" port="$2"
+    shift 2
+    local log
+    log=$(mktemp)
+    logs+=("$log")
+    RUST_LOG=warn LOG_LEVEL=warn "$@" >"$log" 2>&1 &
+    local pid=$!
+    pids+=("$pid")
+    for _ in $(seq 1 300); do
+        curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the $name HTTP server did not come up:" >&2
+    cat "$log" >&2
     exit 1
-fi
+}
+
+port=$(free_port)
+start_http hello "$port" "$HELLO_BIN" --transport http --host 127.0.0.1 --port "$port"
+export HELLO_URL="http://127.0.0.1:$port"
 run node tests/clients/ts_http.mjs
 run tests/clients/.venv/bin/python tests/clients/py_http.py
-if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "the hello HTTP server died during the tests:" >&2
-    failed=$((failed + 1))
+
+cargo build --quiet -p customer
+data_dir=$(mktemp -d)
+port=$(free_port)
+start_http customer "$port" env DB_PATH="$data_dir/customers.db" PORT="$port" HOST=127.0.0.1 \
+    "${CARGO_TARGET_DIR:-$root/target}/debug/customer"
+export CUSTOMER_URL="http://127.0.0.1:$port"
+run tests/clients/.venv/bin/python tests/clients/py_customer.py
+
+if [ "$failed" -ne 0 ]; then
+    for log in "${logs[@]}"; do cat "$log" >&2; done
 fi
-if [ "$failed" -ne 0 ]; then cat "$server_log" >&2; fi
 
 echo "client suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
