@@ -46,6 +46,7 @@ pub(crate) fn server(attr: TokenStream, item: TokenStream) -> TokenStream {
             .position(|a| last_is(a.path(), "mcp_prompt"))
         {
             let attr = method.attrs.remove(position);
+            method.attrs.push(many_arguments_allowed());
             let parsed = PromptAttr::parse(attr_tokens(&attr)).unwrap_or_else(|e| {
                 errors.push(e);
                 PromptAttr::default()
@@ -65,6 +66,7 @@ pub(crate) fn server(attr: TokenStream, item: TokenStream) -> TokenStream {
             .position(|a| last_is(a.path(), "mcp_resource"))
         {
             let attr = method.attrs.remove(position);
+            method.attrs.push(many_arguments_allowed());
             match ResourceAttr::parse(attr_tokens(&attr), attr.span()) {
                 Ok(parsed) => resources.push(ResourceFn::lift(
                     parsed,
@@ -81,6 +83,7 @@ pub(crate) fn server(attr: TokenStream, item: TokenStream) -> TokenStream {
             continue;
         };
         let tool_attr = method.attrs.remove(position);
+        method.attrs.push(many_arguments_allowed());
         let args = match &tool_attr.meta {
             syn::Meta::Path(_) => TokenStream::new(),
             syn::Meta::List(list) => list.tokens.clone(),
@@ -255,6 +258,12 @@ fn is_tool_attr(path: &syn::Path) -> bool {
     last_is(path, "mcp_tool")
 }
 
+/// A handler's parameters are its MCP arguments, so a long list is the
+/// tool's interface, not a smell.
+fn many_arguments_allowed() -> syn::Attribute {
+    syn::parse_quote!(#[allow(clippy::too_many_arguments)])
+}
+
 fn last_is(path: &syn::Path, name: &str) -> bool {
     path.segments.last().is_some_and(|s| s.ident == name)
 }
@@ -276,6 +285,7 @@ pub(crate) fn free_prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
             return with_item(e, item);
         }
     };
+    item.attrs.push(many_arguments_allowed());
     let mut errors = Errors::default();
     let attr = PromptAttr::parse(attr).unwrap_or_else(|e| {
         errors.push(e);
@@ -325,6 +335,7 @@ pub(crate) fn free_resource(attr: TokenStream, item: TokenStream) -> TokenStream
             return with_item(e, item);
         }
     };
+    item.attrs.push(many_arguments_allowed());
     let mut errors = Errors::default();
     let span = item.sig.ident.span();
     let resource = match ResourceAttr::parse(attr, span) {
@@ -398,6 +409,7 @@ pub(crate) fn free_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
             return with_item(e, item);
         }
     };
+    item.attrs.push(many_arguments_allowed());
     let mut errors = Errors::default();
     let attr = ToolAttr::parse(attr).unwrap_or_else(|e| {
         errors.push(e);

@@ -1,0 +1,766 @@
+//! The CRM's storage: SQLite by default, PostgreSQL when the URL says so,
+//! through one set of queries (sqlx's `Any` driver; `$n` placeholders work
+//! on both) and the same migrations written for each dialect.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+use crate::model::{
+    Activity, Company, Contact, ContactDetails, Deal, NewActivity, NewContact, NewDeal,
+    PipelineStage, PipelineSummary, Stage, UpcomingTask,
+};
+
+/// Why a CRM operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CrmError {
+    /// The input is wrong; nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    /// The record does not exist.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// `contact`, `company`, `deal`.
+        kind: &'static str,
+        /// The id asked for.
+        id: i64,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Which SQL dialect the pool speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (the embedded default).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    include_str!("../migrations/0001_init.sqlite.sql"),
+    include_str!("../migrations/0001_init.postgres.sql"),
+)];
+
+/// The CRM database.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// Now, as ISO 8601 UTC (`YYYY-MM-DDTHH:MM:SSZ`): sortable as text on both
+/// databases.
+pub fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    timestamp(secs)
+}
+
+/// A Unix time as ISO 8601 UTC.
+pub fn timestamp(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
+fn days_from_now(days: i64) -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let shifted = i64::try_from(secs).unwrap_or(0) + days * 86_400;
+    timestamp(u64::try_from(shifted).unwrap_or(0))
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path` or `postgres://...`), creating a
+    /// SQLite file and its directory if needed, and runs the migrations.
+    ///
+    /// # Errors
+    /// The database is unreachable, or a migration failed.
+    pub async fn connect(url: &str) -> Result<Self, CrmError> {
+        install_default_drivers();
+        let dialect = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Dialect::Postgres
+        } else if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            return Err(CrmError::Invalid(format!(
+                "unsupported database URL `{url}`: use sqlite://path or postgres://..."
+            )));
+        };
+        let url = if dialect == Dialect::Sqlite {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                    CrmError::Invalid(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            format!("sqlite://{path}?mode=rwc")
+        } else {
+            url.to_owned()
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if dialect == Dialect::Sqlite { 4 } else { 10 })
+            .connect(&url)
+            .await?;
+        if dialect == Dialect::Sqlite {
+            sqlx::query("PRAGMA foreign_keys = ON")
+                .execute(&pool)
+                .await?;
+        }
+        let db = Self { pool, dialect };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The dialect in use.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    async fn migrate(&self) -> Result<(), CrmError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for (version, sqlite, postgres) in MIGRATIONS {
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if applied.is_some() {
+                continue;
+            }
+            let script = match self.dialect {
+                Dialect::Sqlite => sqlite,
+                Dialect::Postgres => postgres,
+            };
+            let mut tx = self.pool.begin().await?;
+            for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(version)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version, "applied migration");
+        }
+        Ok(())
+    }
+
+    /// Seeds sample data into an empty database; returns whether it did.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn seed_if_empty(&self) -> Result<bool, CrmError> {
+        let companies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM companies")
+            .fetch_one(&self.pool)
+            .await?;
+        if companies > 0 {
+            return Ok(false);
+        }
+        crate::seed::seed(self).await?;
+        Ok(true)
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    // Companies.
+
+    /// Companies whose name, domain or industry contains `query`.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn list_companies(
+        &self,
+        query: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Company>, CrmError> {
+        let pattern = like(query.unwrap_or(""));
+        let rows = sqlx::query(
+            "SELECT c.id, c.name, c.domain, c.industry, c.created_at,
+                    (SELECT COUNT(*) FROM contacts WHERE company_id = c.id) AS contacts,
+                    (SELECT COUNT(*) FROM deals WHERE company_id = c.id AND stage NOT IN ('won','lost')) AS open_deals
+             FROM companies c
+             WHERE LOWER(c.name) LIKE $1 OR LOWER(COALESCE(c.domain, '')) LIKE $1 OR LOWER(COALESCE(c.industry, '')) LIKE $1
+             ORDER BY c.name LIMIT $2 OFFSET $3",
+        )
+        .bind(pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Company::from_row).collect()
+    }
+
+    /// One company.
+    ///
+    /// # Errors
+    /// No such company, or the database failed.
+    pub async fn company(&self, id: i64) -> Result<Company, CrmError> {
+        let row = sqlx::query(
+            "SELECT c.id, c.name, c.domain, c.industry, c.created_at,
+                    (SELECT COUNT(*) FROM contacts WHERE company_id = c.id) AS contacts,
+                    (SELECT COUNT(*) FROM deals WHERE company_id = c.id AND stage NOT IN ('won','lost')) AS open_deals
+             FROM companies c WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(CrmError::NotFound {
+            kind: "company",
+            id,
+        })?;
+        Company::from_row(&row)
+    }
+
+    /// Finds or creates a company by name, inside `tx`.
+    async fn company_id_for(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        name: &str,
+    ) -> Result<i64, CrmError> {
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM companies WHERE LOWER(name) = LOWER($1)")
+                .bind(name)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO companies (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(now())
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(id)
+    }
+
+    // Contacts.
+
+    /// Contacts matching `query` in name, e-mail, company or tags.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn search_contacts(
+        &self,
+        query: &str,
+        company_id: Option<i64>,
+        tag: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Contact>, i64), CrmError> {
+        let pattern = like(query);
+        let tag = tag.map(|t| format!("%,{},%", t.trim().to_lowercase()));
+        let filter = "FROM contacts p LEFT JOIN companies c ON c.id = p.company_id
+             WHERE (LOWER(p.first_name || ' ' || p.last_name) LIKE $1
+                    OR LOWER(COALESCE(p.email, '')) LIKE $1
+                    OR LOWER(COALESCE(c.name, '')) LIKE $1
+                    OR LOWER(p.tags) LIKE $1)
+               AND ($2 IS NULL OR p.company_id = $2)
+               AND ($3 IS NULL OR (',' || LOWER(p.tags) || ',') LIKE $3)";
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
+            .bind(&pattern)
+            .bind(company_id)
+            .bind(tag.as_deref())
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT p.*, c.name AS company {filter} ORDER BY p.last_name, p.first_name, p.id LIMIT $4 OFFSET $5"
+        ))
+        .bind(&pattern)
+        .bind(company_id)
+        .bind(tag.as_deref())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let contacts = rows
+            .iter()
+            .map(Contact::from_row)
+            .collect::<Result<_, _>>()?;
+        Ok((contacts, total))
+    }
+
+    /// One contact.
+    ///
+    /// # Errors
+    /// No such contact, or the database failed.
+    pub async fn contact(&self, id: i64) -> Result<Contact, CrmError> {
+        let row = sqlx::query(
+            "SELECT p.*, c.name AS company FROM contacts p LEFT JOIN companies c ON c.id = p.company_id WHERE p.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(CrmError::NotFound { kind: "contact", id })?;
+        Contact::from_row(&row)
+    }
+
+    /// A contact with its company, open deals and recent activities.
+    ///
+    /// # Errors
+    /// No such contact, or the database failed.
+    pub async fn contact_details(&self, id: i64) -> Result<ContactDetails, CrmError> {
+        let contact = self.contact(id).await?;
+        let company = match contact.company_id {
+            Some(company_id) => Some(self.company(company_id).await?),
+            None => None,
+        };
+        let rows = sqlx::query(
+            "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.id = d.company_id
+             WHERE d.contact_id = $1 AND d.stage NOT IN ('won','lost') ORDER BY d.expected_close, d.id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let open_deals = rows.iter().map(Deal::from_row).collect::<Result<_, _>>()?;
+        let rows = sqlx::query(
+            "SELECT * FROM activities WHERE contact_id = $1 ORDER BY created_at DESC, id DESC LIMIT 10",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let recent_activities = rows
+            .iter()
+            .map(Activity::from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(ContactDetails {
+            contact,
+            company,
+            open_deals,
+            recent_activities,
+        })
+    }
+
+    /// Creates a contact (and its company, if new) in one transaction.
+    ///
+    /// # Errors
+    /// Invalid input, a duplicate e-mail, or the database failed.
+    pub async fn create_contact(&self, new: &NewContact) -> Result<Contact, CrmError> {
+        new.validate()?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(email) = &new.email {
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM contacts WHERE LOWER(email) = LOWER($1)")
+                    .bind(email)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(id) = taken {
+                return Err(CrmError::Invalid(format!(
+                    "contact {id} already has the e-mail address {email}"
+                )));
+            }
+        }
+        let company_id = match new
+            .company
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            Some(company) => Some(Self::company_id_for(&mut tx, company).await?),
+            None => None,
+        };
+        let now = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO contacts (first_name, last_name, email, phone, title, company_id, tags, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(new.first_name.trim())
+        .bind(new.last_name.trim())
+        .bind(new.email.as_deref().map(str::trim))
+        .bind(new.phone.as_deref().map(str::trim))
+        .bind(new.title.as_deref())
+        .bind(company_id)
+        .bind(normalize_tags(&new.tags))
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.contact(id).await
+    }
+
+    /// Changes the given fields of a contact.
+    ///
+    /// # Errors
+    /// Invalid input or unknown id (nothing written), or the database failed.
+    pub async fn update_contact(
+        &self,
+        id: i64,
+        change: &crate::model::ContactChange,
+    ) -> Result<Contact, CrmError> {
+        change.validate()?;
+        let mut tx = self.pool.begin().await?;
+        let company_id = match change.company.as_deref().map(str::trim) {
+            Some("") | None => None,
+            Some(company) => Some(Self::company_id_for(&mut tx, company).await?),
+        };
+        let updated: Option<i64> = sqlx::query_scalar(
+            "UPDATE contacts SET
+                first_name = COALESCE($1, first_name),
+                last_name = COALESCE($2, last_name),
+                email = COALESCE($3, email),
+                phone = COALESCE($4, phone),
+                title = COALESCE($5, title),
+                company_id = COALESCE($6, company_id),
+                tags = COALESCE($7, tags),
+                updated_at = $8
+             WHERE id = $9 RETURNING id",
+        )
+        .bind(change.first_name.as_deref().map(str::trim))
+        .bind(change.last_name.as_deref().map(str::trim))
+        .bind(change.email.as_deref().map(str::trim))
+        .bind(change.phone.as_deref().map(str::trim))
+        .bind(change.title.as_deref())
+        .bind(company_id)
+        .bind(change.tags.as_ref().map(|t| normalize_tags(t)))
+        .bind(now())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if updated.is_none() {
+            return Err(CrmError::NotFound {
+                kind: "contact",
+                id,
+            });
+        }
+        tx.commit().await?;
+        self.contact(id).await
+    }
+
+    /// Deletes a contact and its activities; their deals lose the contact.
+    ///
+    /// # Errors
+    /// Unknown id, or the database failed.
+    pub async fn delete_contact(&self, id: i64) -> Result<Contact, CrmError> {
+        let contact = self.contact(id).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM activities WHERE contact_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE deals SET contact_id = NULL WHERE contact_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM contacts WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    // Deals.
+
+    /// Deals, optionally by stage and owner, soonest expected close first.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn list_deals(
+        &self,
+        stage: Option<Stage>,
+        owner: Option<&str>,
+        company_id: Option<i64>,
+    ) -> Result<Vec<Deal>, CrmError> {
+        let rows = sqlx::query(
+            "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.id = d.company_id
+             WHERE ($1 IS NULL OR d.stage = $1) AND ($2 IS NULL OR LOWER(d.owner) = LOWER($2))
+               AND ($3 IS NULL OR d.company_id = $3)
+             ORDER BY d.expected_close, d.id",
+        )
+        .bind(stage.map(Stage::as_str))
+        .bind(owner)
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Deal::from_row).collect()
+    }
+
+    /// One deal.
+    ///
+    /// # Errors
+    /// No such deal, or the database failed.
+    pub async fn deal(&self, id: i64) -> Result<Deal, CrmError> {
+        let row = sqlx::query(
+            "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.id = d.company_id WHERE d.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(CrmError::NotFound { kind: "deal", id })?;
+        Deal::from_row(&row)
+    }
+
+    /// Creates a deal.
+    ///
+    /// # Errors
+    /// Invalid input or unknown company or contact, or the database failed.
+    pub async fn create_deal(&self, new: &NewDeal) -> Result<Deal, CrmError> {
+        new.validate()?;
+        self.company(new.company_id).await?;
+        if let Some(contact_id) = new.contact_id {
+            self.contact(contact_id).await?;
+        }
+        let now = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO deals (title, company_id, contact_id, stage, amount_cents, currency, expected_close, owner, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+        )
+        .bind(new.title.trim())
+        .bind(new.company_id)
+        .bind(new.contact_id)
+        .bind(new.stage.unwrap_or(Stage::Lead).as_str())
+        .bind(new.amount_cents())
+        .bind(new.currency.as_deref().unwrap_or("USD").to_uppercase())
+        .bind(new.expected_close.as_deref())
+        .bind(new.owner.as_deref().unwrap_or("unassigned"))
+        .bind(&now)
+        .fetch_one(&self.pool)
+        .await?;
+        self.deal(id).await
+    }
+
+    /// Moves a deal to another stage.
+    ///
+    /// # Errors
+    /// Unknown deal, or the database failed.
+    pub async fn update_deal_stage(&self, id: i64, stage: Stage) -> Result<Deal, CrmError> {
+        let updated: Option<i64> = sqlx::query_scalar(
+            "UPDATE deals SET stage = $1, updated_at = $2 WHERE id = $3 RETURNING id",
+        )
+        .bind(stage.as_str())
+        .bind(now())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if updated.is_none() {
+            return Err(CrmError::NotFound { kind: "deal", id });
+        }
+        self.deal(id).await
+    }
+
+    /// Counts and amounts per stage, in pipeline order.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn pipeline_summary(&self) -> Result<PipelineSummary, CrmError> {
+        let rows = sqlx::query(
+            "SELECT stage, COUNT(*) AS deals, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS amount_cents
+             FROM deals GROUP BY stage",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut stages: Vec<PipelineStage> = Stage::ALL
+            .iter()
+            .map(|stage| PipelineStage {
+                stage: *stage,
+                deals: 0,
+                amount: 0.0,
+            })
+            .collect();
+        for row in rows {
+            let stage: String = row.try_get("stage")?;
+            let Ok(stage) = stage.parse::<Stage>() else {
+                continue;
+            };
+            if let Some(entry) = stages.iter_mut().find(|s| s.stage == stage) {
+                entry.deals = row.try_get("deals")?;
+                let cents: i64 = row.try_get("amount_cents")?;
+                entry.amount = cents as f64 / 100.0;
+            }
+        }
+        let open: Vec<&PipelineStage> = stages.iter().filter(|s| s.stage.is_open()).collect();
+        Ok(PipelineSummary {
+            open_deals: open.iter().map(|s| s.deals).sum(),
+            open_amount: open.iter().map(|s| s.amount).sum(),
+            stages,
+        })
+    }
+
+    // Activities.
+
+    /// Records an activity.
+    ///
+    /// # Errors
+    /// Invalid input or unknown contact or deal, or the database failed.
+    pub async fn log_activity(&self, new: &NewActivity) -> Result<Activity, CrmError> {
+        new.validate()?;
+        if let Some(contact_id) = new.contact_id {
+            self.contact(contact_id).await?;
+        }
+        if let Some(deal_id) = new.deal_id {
+            self.deal(deal_id).await?;
+        }
+        let row = sqlx::query(
+            "INSERT INTO activities (kind, subject, body, contact_id, deal_id, due_at, done, owner, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) RETURNING *",
+        )
+        .bind(new.kind.as_str())
+        .bind(new.subject.trim())
+        .bind(new.body.as_deref())
+        .bind(new.contact_id)
+        .bind(new.deal_id)
+        .bind(new.due_at.as_deref())
+        .bind(new.owner.as_deref().unwrap_or("unassigned"))
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await?;
+        Activity::from_row(&row)
+    }
+
+    /// Open tasks due within `days`, overdue ones first.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn upcoming_tasks(
+        &self,
+        days: i64,
+        owner: Option<&str>,
+    ) -> Result<Vec<UpcomingTask>, CrmError> {
+        let rows = sqlx::query(
+            "SELECT a.*, p.first_name || ' ' || p.last_name AS contact_name
+             FROM activities a LEFT JOIN contacts p ON p.id = a.contact_id
+             WHERE a.kind = 'task' AND a.done = 0 AND a.due_at IS NOT NULL AND a.due_at <= $1
+               AND ($2 IS NULL OR LOWER(a.owner) = LOWER($2))
+             ORDER BY a.due_at, a.id",
+        )
+        .bind(days_from_now(days))
+        .bind(owner)
+        .fetch_all(&self.pool)
+        .await?;
+        let now = now();
+        rows.iter()
+            .map(|row| {
+                let activity = Activity::from_row(row)?;
+                let overdue = activity.due_at.as_deref().is_some_and(|d| d < now.as_str());
+                Ok(UpcomingTask {
+                    contact_name: row.try_get("contact_name")?,
+                    overdue,
+                    activity,
+                })
+            })
+            .collect()
+    }
+
+    // Idempotency.
+
+    /// The stored result of an earlier call with this key, if any.
+    ///
+    /// # Errors
+    /// The key was used by another tool, or the database failed.
+    pub async fn idempotent_result(
+        &self,
+        key: &str,
+        tool: &str,
+    ) -> Result<Option<String>, CrmError> {
+        let row = sqlx::query("SELECT tool, result FROM idempotency_keys WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let used_by: String = row.try_get("tool")?;
+        if used_by != tool {
+            return Err(CrmError::Invalid(format!(
+                "idempotency key `{key}` was already used by `{used_by}`"
+            )));
+        }
+        Ok(Some(row.try_get("result")?))
+    }
+
+    /// Remembers a call's result under its key; a concurrent duplicate
+    /// loses quietly.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn remember(&self, key: &str, tool: &str, result: &str) -> Result<(), CrmError> {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (key, tool, result, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(tool)
+        .bind(result)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// `%text%`, lower-cased, with LIKE wildcards in `text` taken literally.
+fn like(text: &str) -> String {
+    let escaped: String = text
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| *c != '%' && *c != '_')
+        .collect();
+    format!("%{escaped}%")
+}
+
+/// Tags as stored: lower-case, trimmed, comma-separated, no duplicates.
+fn normalize_tags(tags: &[String]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().to_lowercase();
+        if !tag.is_empty() && !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(like(" Ada%_ "), "%ada%");
+        assert_eq!(
+            normalize_tags(&["VIP".into(), " vip".into(), "".into(), "Partner".into()]),
+            "vip,partner"
+        );
+    }
+}

@@ -1,0 +1,618 @@
+//! The CRM as an MCP server: tools, resources and prompts over [`Db`].
+
+use std::future::Future;
+
+use mcp_server::prelude::*;
+use mcp_server::{AskError, CompletionRequest, Elicited};
+use serde::de::DeserializeOwned;
+
+use crate::db::{CrmError, Db};
+use crate::model::{
+    Activity, ActivityKind, Company, Contact, ContactChange, ContactDetails, Deal, NewActivity,
+    NewContact, NewDeal, PipelineSummary, Stage, UpcomingTask,
+};
+
+/// One page of contacts.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ContactPage {
+    /// How many contacts match in all.
+    pub total: i64,
+    /// This page.
+    pub contacts: Vec<Contact>,
+    /// The `offset` of the next page, if there is one.
+    pub next_offset: Option<i64>,
+}
+
+/// One page of companies.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct CompanyPage {
+    /// This page.
+    pub companies: Vec<Company>,
+    /// The `offset` of the next page, if there may be one.
+    pub next_offset: Option<i64>,
+}
+
+/// A company with its people and deals.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct CompanyDetails {
+    /// The company.
+    pub company: Company,
+    /// Its contacts.
+    pub contacts: Vec<Contact>,
+    /// Its deals, open and closed.
+    pub deals: Vec<Deal>,
+}
+
+/// Deals.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DealList {
+    /// How many.
+    pub count: usize,
+    /// The deals, soonest expected close first.
+    pub deals: Vec<Deal>,
+}
+
+/// Tasks that are due.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TaskList {
+    /// How many.
+    pub count: usize,
+    /// The tasks, overdue first.
+    pub tasks: Vec<UpcomingTask>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct ConfirmDelete {
+    /// Delete this contact and their activities?
+    confirm: bool,
+}
+
+/// The CRM server.
+#[derive(Debug, Clone)]
+pub struct Crm {
+    db: Db,
+}
+
+impl Crm {
+    /// A server over `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Runs `create` once per idempotency key: a retry with the same key
+    /// returns the first result instead of creating again.
+    async fn once<T, F>(&self, key: Option<&str>, tool: &str, create: F) -> Result<T, CrmError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Future<Output = Result<T, CrmError>>,
+    {
+        let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
+            return create.await;
+        };
+        if let Some(stored) = self.db.idempotent_result(key, tool).await? {
+            return serde_json::from_str(&stored)
+                .map_err(|e| CrmError::Invalid(format!("stored result unreadable: {e}")));
+        }
+        let created = create.await?;
+        let json = serde_json::to_string(&created)
+            .map_err(|e| CrmError::Invalid(format!("result unencodable: {e}")))?;
+        self.db.remember(key, tool, &json).await?;
+        Ok(created)
+    }
+
+    async fn contact_ids(&self, request: CompletionRequest) -> Completions {
+        let Ok((contacts, _)) = self.db.search_contacts("", None, None, 500, 0).await else {
+            return Completions::default();
+        };
+        let typed = request.value.to_lowercase();
+        contacts
+            .iter()
+            .filter(|c| {
+                c.id.to_string().starts_with(&typed)
+                    || c.full_name().to_lowercase().contains(&typed)
+            })
+            .map(|c| c.id.to_string())
+            .collect()
+    }
+
+    async fn company_ids(&self, request: CompletionRequest) -> Completions {
+        let Ok(companies) = self.db.list_companies(None, 500, 0).await else {
+            return Completions::default();
+        };
+        let typed = request.value.to_lowercase();
+        companies
+            .iter()
+            .filter(|c| {
+                c.id.to_string().starts_with(&typed) || c.name.to_lowercase().contains(&typed)
+            })
+            .map(|c| c.id.to_string())
+            .collect()
+    }
+}
+
+fn not_found(uri: &str, e: CrmError) -> ResourceError {
+    match e {
+        CrmError::NotFound { .. } => ResourceError::NotFound(uri.to_owned()),
+        CrmError::Invalid(message) => ResourceError::Invalid(message),
+        CrmError::Database(e) => ResourceError::Failed(e.to_string()),
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, ResourceError> {
+    serde_json::to_string_pretty(value).map_err(|e| ResourceError::Failed(e.to_string()))
+}
+
+#[mcp_server(
+    name = "crm",
+    title = "CRM",
+    instructions = "A CRM: contacts, companies, a deal pipeline (lead, qualified, proposal, negotiation, won, lost) and activities (notes, calls, e-mails, meetings, tasks). Search before creating; pass an idempotency_key when creating so a retry does not create twice. Amounts are in the deal's currency."
+)]
+impl Crm {
+    /// Search contacts by name, e-mail, company or tag.
+    #[mcp_tool(read_only)]
+    async fn search_contacts(
+        &self,
+        /// Text to look for in the name, e-mail, company name or tags; empty lists everyone.
+        #[arg(default = "")]
+        query: String,
+        /// Only contacts of this company.
+        company_id: Option<i64>,
+        /// Only contacts with this tag, such as `vip` or `decision-maker`.
+        tag: Option<String>,
+        /// Page size.
+        #[arg(default = 20, range(min = 1, max = 100))]
+        limit: i64,
+        /// How many matches to skip.
+        #[arg(default = 0, range(min = 0))]
+        offset: i64,
+    ) -> Result<Json<ContactPage>, CrmError> {
+        let (contacts, total) = self
+            .db
+            .search_contacts(&query, company_id, tag.as_deref(), limit, offset)
+            .await?;
+        let seen = offset + i64::try_from(contacts.len()).unwrap_or(0);
+        Ok(Json(ContactPage {
+            total,
+            next_offset: (seen < total).then_some(seen),
+            contacts,
+        }))
+    }
+
+    /// A contact with their company, open deals and ten most recent activities.
+    #[mcp_tool(read_only)]
+    async fn get_contact_details(
+        &self,
+        /** The contact's id. */
+        id: i64,
+    ) -> Result<Json<ContactDetails>, CrmError> {
+        self.db.contact_details(id).await.map(Json)
+    }
+
+    /// Create a contact; the company is created if it is new.
+    #[mcp_tool]
+    async fn create_contact(
+        &self,
+        /// First name.
+        first_name: String,
+        /// Last name.
+        last_name: String,
+        /// E-mail address; must be unique.
+        email: Option<String>,
+        /// Phone number.
+        phone: Option<String>,
+        /// Job title.
+        title: Option<String>,
+        /// Company name.
+        company: Option<String>,
+        /// Tags, such as `vip`.
+        tags: Option<Vec<String>>,
+        /// Any unique string: a retry with the same key returns the first result.
+        idempotency_key: Option<String>,
+    ) -> Result<Json<Contact>, CrmError> {
+        let new = NewContact {
+            first_name,
+            last_name,
+            email,
+            phone,
+            title,
+            company,
+            tags: tags.unwrap_or_default(),
+        };
+        self.once(
+            idempotency_key.as_deref(),
+            "create_contact",
+            self.db.create_contact(&new),
+        )
+        .await
+        .map(Json)
+    }
+
+    /// Change a contact's fields; fields left out keep their values.
+    #[mcp_tool(idempotent)]
+    async fn update_contact(
+        &self,
+        /// The contact's id.
+        id: i64,
+        /// First name.
+        first_name: Option<String>,
+        /// Last name.
+        last_name: Option<String>,
+        /// E-mail address.
+        email: Option<String>,
+        /// Phone number.
+        phone: Option<String>,
+        /// Job title.
+        title: Option<String>,
+        /// Company name (created if new).
+        company: Option<String>,
+        /// Tags, replacing the current ones.
+        tags: Option<Vec<String>>,
+    ) -> Result<Json<Contact>, CrmError> {
+        let change = ContactChange {
+            first_name,
+            last_name,
+            email,
+            phone,
+            title,
+            company,
+            tags,
+        };
+        self.db.update_contact(id, &change).await.map(Json)
+    }
+
+    /// Delete a contact and their activities, after the user confirms.
+    #[mcp_tool(destructive)]
+    async fn delete_contact(
+        &self,
+        /// The contact's id.
+        id: i64,
+        /// Set to true to confirm when the client cannot ask the user.
+        confirm: Option<bool>,
+        ctx: &RequestContext,
+    ) -> Result<String, CrmError> {
+        let contact = self.db.contact(id).await?;
+        let name = contact.full_name();
+        let confirmed = match ctx
+            .elicit::<ConfirmDelete>(
+                "confirm_delete",
+                format!("Delete {name} (contact {id}) and their activities?"),
+            )
+            .await
+        {
+            Ok(Elicited::Accepted(ConfirmDelete { confirm })) => confirm,
+            Ok(_) => false,
+            Err(AskError::Unavailable(_)) => confirm == Some(true),
+            Err(e) => return Err(CrmError::Invalid(format!("could not confirm: {e}"))),
+        };
+        if !confirmed {
+            return Ok(format!("Kept {name}: the deletion was not confirmed."));
+        }
+        self.db.delete_contact(id).await?;
+        Ok(format!("Deleted {name} (contact {id})."))
+    }
+
+    /// List companies, optionally matching a text.
+    #[mcp_tool(read_only)]
+    async fn list_companies(
+        &self,
+        /// Text to look for in the name, domain or industry.
+        query: Option<String>,
+        /// Page size.
+        #[arg(default = 20, range(min = 1, max = 100))]
+        limit: i64,
+        /// How many to skip.
+        #[arg(default = 0, range(min = 0))]
+        offset: i64,
+    ) -> Result<Json<CompanyPage>, CrmError> {
+        let companies = self
+            .db
+            .list_companies(query.as_deref(), limit, offset)
+            .await?;
+        let full = i64::try_from(companies.len()).unwrap_or(0) == limit;
+        Ok(Json(CompanyPage {
+            next_offset: full.then_some(offset + limit),
+            companies,
+        }))
+    }
+
+    /// A company with its contacts and deals.
+    #[mcp_tool(read_only)]
+    async fn get_company(
+        &self,
+        /** The company's id. */
+        id: i64,
+    ) -> Result<Json<CompanyDetails>, CrmError> {
+        let company = self.db.company(id).await?;
+        let (contacts, _) = self.db.search_contacts("", Some(id), None, 100, 0).await?;
+        let deals = self.db.list_deals(None, None, Some(id)).await?;
+        Ok(Json(CompanyDetails {
+            company,
+            contacts,
+            deals,
+        }))
+    }
+
+    /// Create a deal for a company.
+    #[mcp_tool]
+    async fn create_deal(
+        &self,
+        /// What is being sold.
+        title: String,
+        /// The buying company's id.
+        company_id: i64,
+        /// The main contact's id.
+        contact_id: Option<i64>,
+        /// Starting stage; default `lead`.
+        stage: Option<Stage>,
+        /// Value in the deal's currency.
+        amount: f64,
+        /// Three-letter currency code; default USD.
+        currency: Option<String>,
+        /// Expected close date, `YYYY-MM-DD`.
+        expected_close: Option<String>,
+        /// Who owns the deal.
+        owner: Option<String>,
+        /// Any unique string: a retry with the same key returns the first result.
+        idempotency_key: Option<String>,
+    ) -> Result<Json<Deal>, CrmError> {
+        let new = NewDeal {
+            title,
+            company_id,
+            contact_id,
+            stage,
+            amount,
+            currency,
+            expected_close,
+            owner,
+        };
+        self.once(
+            idempotency_key.as_deref(),
+            "create_deal",
+            self.db.create_deal(&new),
+        )
+        .await
+        .map(Json)
+    }
+
+    /// Move a deal to another pipeline stage.
+    #[mcp_tool(idempotent)]
+    async fn update_deal_stage(
+        &self,
+        /// The deal's id.
+        id: i64,
+        /// The new stage.
+        stage: Stage,
+    ) -> Result<Json<Deal>, CrmError> {
+        self.db.update_deal_stage(id, stage).await.map(Json)
+    }
+
+    /// List deals, optionally by stage, owner or company.
+    #[mcp_tool(read_only)]
+    async fn list_deals(
+        &self,
+        /// Only deals in this stage.
+        stage: Option<Stage>,
+        /// Only deals of this owner.
+        owner: Option<String>,
+        /// Only deals of this company.
+        company_id: Option<i64>,
+    ) -> Result<Json<DealList>, CrmError> {
+        let deals = self
+            .db
+            .list_deals(stage, owner.as_deref(), company_id)
+            .await?;
+        Ok(Json(DealList {
+            count: deals.len(),
+            deals,
+        }))
+    }
+
+    /// Log a note, call, e-mail, meeting or task against a contact or deal.
+    #[mcp_tool]
+    async fn log_activity(
+        &self,
+        /// What kind of activity.
+        kind: ActivityKind,
+        /// One line.
+        subject: String,
+        /// Details.
+        body: Option<String>,
+        /// The contact it concerns.
+        contact_id: Option<i64>,
+        /// The deal it concerns.
+        deal_id: Option<i64>,
+        /// When a task is due: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`.
+        due_at: Option<String>,
+        /// Who owns it.
+        owner: Option<String>,
+        /// Any unique string: a retry with the same key returns the first result.
+        idempotency_key: Option<String>,
+    ) -> Result<Json<Activity>, CrmError> {
+        let new = NewActivity {
+            kind,
+            subject,
+            body,
+            contact_id,
+            deal_id,
+            due_at,
+            owner,
+        };
+        self.once(
+            idempotency_key.as_deref(),
+            "log_activity",
+            self.db.log_activity(&new),
+        )
+        .await
+        .map(Json)
+    }
+
+    /// Open tasks due within the next days, overdue ones first.
+    #[mcp_tool(read_only)]
+    async fn list_upcoming_tasks(
+        &self,
+        /// How many days ahead to look.
+        #[arg(default = 7, range(min = 0, max = 365))]
+        days: i64,
+        /// Only tasks of this owner.
+        owner: Option<String>,
+    ) -> Result<Json<TaskList>, CrmError> {
+        let tasks = self.db.upcoming_tasks(days, owner.as_deref()).await?;
+        Ok(Json(TaskList {
+            count: tasks.len(),
+            tasks,
+        }))
+    }
+
+    /// Deal counts and amounts by pipeline stage.
+    #[mcp_tool(read_only)]
+    async fn pipeline_summary(&self) -> Result<Json<PipelineSummary>, CrmError> {
+        self.db.pipeline_summary().await.map(Json)
+    }
+
+    /// One contact with their company, open deals and recent activities.
+    #[mcp_resource("crm://contacts/{id}", mime = "application/json", name = "contact")]
+    async fn contact_resource(
+        &self,
+        #[arg(complete = contact_ids)] id: i64,
+    ) -> Result<String, ResourceError> {
+        let details = self
+            .db
+            .contact_details(id)
+            .await
+            .map_err(|e| not_found(&format!("crm://contacts/{id}"), e))?;
+        json(&details)
+    }
+
+    /// One company with its contacts and deals.
+    #[mcp_resource("crm://companies/{id}", mime = "application/json", name = "company")]
+    async fn company_resource(
+        &self,
+        #[arg(complete = company_ids)] id: i64,
+    ) -> Result<String, ResourceError> {
+        let uri = format!("crm://companies/{id}");
+        let company = self.db.company(id).await.map_err(|e| not_found(&uri, e))?;
+        let (contacts, _) = self
+            .db
+            .search_contacts("", Some(id), None, 100, 0)
+            .await
+            .map_err(|e| not_found(&uri, e))?;
+        let deals = self
+            .db
+            .list_deals(None, None, Some(id))
+            .await
+            .map_err(|e| not_found(&uri, e))?;
+        json(&CompanyDetails {
+            company,
+            contacts,
+            deals,
+        })
+    }
+
+    /// The sales pipeline: deal counts and amounts by stage.
+    #[mcp_resource("crm://pipeline", mime = "application/json", name = "pipeline")]
+    async fn pipeline_resource(&self) -> Result<String, ResourceError> {
+        let summary = self
+            .db
+            .pipeline_summary()
+            .await
+            .map_err(|e| not_found("crm://pipeline", e))?;
+        json(&summary)
+    }
+
+    /// A briefing on an account before a meeting: who is who, open deals,
+    /// recent activity and suggested next steps.
+    #[mcp_prompt(title = "Account brief")]
+    async fn account_brief(
+        &self,
+        /// The company's id.
+        #[arg(complete = company_ids)]
+        company_id: i64,
+    ) -> Result<String, CrmError> {
+        let company = self.db.company(company_id).await?;
+        let (contacts, _) = self
+            .db
+            .search_contacts("", Some(company_id), None, 100, 0)
+            .await?;
+        let deals = self.db.list_deals(None, None, Some(company_id)).await?;
+        let mut text = format!(
+            "Prepare a one-page account brief for {} ({}, {}).\n\nPeople:\n",
+            company.name,
+            company.industry.as_deref().unwrap_or("industry unknown"),
+            company.domain.as_deref().unwrap_or("no domain"),
+        );
+        for c in &contacts {
+            text.push_str(&format!(
+                "- {} — {} (tags: {})\n",
+                c.full_name(),
+                c.title.as_deref().unwrap_or("no title"),
+                if c.tags.is_empty() {
+                    "none".into()
+                } else {
+                    c.tags.join(", ")
+                }
+            ));
+        }
+        text.push_str("\nDeals:\n");
+        for d in &deals {
+            text.push_str(&format!(
+                "- {}: {} {:.0} {}, expected close {}, owner {}\n",
+                d.title,
+                d.stage,
+                d.amount,
+                d.currency,
+                d.expected_close.as_deref().unwrap_or("unset"),
+                d.owner
+            ));
+        }
+        text.push_str(
+            "\nSummarise the relationship, the state of each open deal, the risks, and three concrete next steps. Use get_contact_details for anyone you need more on.",
+        );
+        Ok(text)
+    }
+
+    /// A follow-up e-mail draft for a contact, based on their latest activity.
+    #[mcp_prompt(title = "Follow-up e-mail")]
+    async fn follow_up_email(
+        &self,
+        /// The contact's id.
+        #[arg(complete = contact_ids)]
+        contact_id: i64,
+        /// The tone, such as `friendly` or `formal`.
+        tone: Option<String>,
+    ) -> Result<Vec<PromptMessage>, CrmError> {
+        let details = self.db.contact_details(contact_id).await?;
+        let tone = tone.unwrap_or_else(|| "friendly and concise".into());
+        let mut context = format!(
+            "Contact: {} <{}>, {} at {}.\n",
+            details.contact.full_name(),
+            details.contact.email.as_deref().unwrap_or("no e-mail"),
+            details.contact.title.as_deref().unwrap_or("no title"),
+            details.contact.company.as_deref().unwrap_or("no company"),
+        );
+        for activity in details.recent_activities.iter().take(3) {
+            context.push_str(&format!(
+                "Recent {}: {}{}\n",
+                activity.kind,
+                activity.subject,
+                activity
+                    .body
+                    .as_deref()
+                    .map(|b| format!(" — {b}"))
+                    .unwrap_or_default()
+            ));
+        }
+        for deal in &details.open_deals {
+            context.push_str(&format!(
+                "Open deal: {} ({}, {:.0} {})\n",
+                deal.title, deal.stage, deal.amount, deal.currency
+            ));
+        }
+        Ok(vec![
+            PromptMessage::user(context),
+            PromptMessage::user(format!(
+                "Draft a {tone} follow-up e-mail to {} that picks up from the latest activity and proposes one clear next step. Keep it under 150 words.",
+                details.contact.first_name
+            )),
+        ])
+    }
+}
