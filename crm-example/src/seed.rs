@@ -168,7 +168,16 @@ const CONTACTS: &[(&str, &str, &str, &str, &str, usize, &str)] = &[
 ];
 
 /// (title, company, contact, stage, amount, currency, close in days, owner)
-type DealRow = (&'static str, usize, usize, &'static str, f64, &'static str, i64, &'static str);
+type DealRow = (
+    &'static str,
+    usize,
+    usize,
+    &'static str,
+    f64,
+    &'static str,
+    i64,
+    &'static str,
+);
 const DEALS: &[DealRow] = &[
     (
         "Northwind annual supply contract",

@@ -436,3 +436,56 @@ async fn on_postgres() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn rest_api_and_mcp_share_the_app() {
+    let db = sqlite().await;
+    let server = mcp_server::Server::new(Crm::new(db.clone()));
+    let app = crm_example::rest::app(
+        db,
+        server,
+        mcp_server::transport::http::HttpConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let get = |path: String| async move {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let request = hyper::Request::get(path)
+            .header("host", addr.to_string())
+            .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        (
+            status,
+            serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+        )
+    };
+    let (status, contacts) = get("/api/contacts?q=anders".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(contacts["total"], 1);
+    let id = contacts["contacts"][0]["id"].as_i64().unwrap();
+    let (_, details) = get(format!("/api/contacts/{id}")).await;
+    assert_eq!(details["company"]["name"], "Northwind Traders");
+    let (_, companies) = get("/api/companies".into()).await;
+    assert_eq!(companies["companies"].as_array().unwrap().len(), 8);
+    let (_, deals) = get("/api/deals?stage=won".into()).await;
+    assert_eq!(deals["deals"].as_array().unwrap().len(), 2);
+    let (status, error) = get("/api/deals?stage=closed".into()).await;
+    assert_eq!(status, 400);
+    assert!(error["error"].as_str().unwrap().contains("stage"));
+    let (status, _) = get("/api/contacts/99999".into()).await;
+    assert_eq!(status, 404);
+    let (status, health) = get("/health".into()).await;
+    assert_eq!((status, health["name"].as_str()), (200, Some("crm")));
+}

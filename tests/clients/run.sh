@@ -2,7 +2,7 @@
 # Runs the official MCP clients (TypeScript v1 and v2, Python) against the
 # hello example server: over stdio, then over HTTP (Streamable HTTP and the
 # legacy HTTP+SSE transport) on one listener; and the Python client against
-# the customer example over HTTP.
+# the customer and CRM examples over HTTP.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -70,6 +70,13 @@ start_http customer "$port" env DB_PATH="$data_dir/customers.db" PORT="$port" HO
     "${CARGO_TARGET_DIR:-$root/target}/debug/customer"
 export CUSTOMER_URL="http://127.0.0.1:$port"
 run tests/clients/.venv/bin/python tests/clients/py_customer.py
+
+cargo build --quiet -p crm-example
+port=$(free_port)
+start_http crm "$port" env DATABASE_URL="sqlite://$data_dir/crm.db" \
+    "${CARGO_TARGET_DIR:-$root/target}/debug/crm-mcp" --transport http --host 127.0.0.1 --port "$port"
+export CRM_URL="http://127.0.0.1:$port"
+run tests/clients/.venv/bin/python tests/clients/py_crm.py
 
 if [ "$failed" -ne 0 ]; then
     for log in "${logs[@]}"; do cat "$log" >&2; done
