@@ -2,7 +2,7 @@
 # Runs the official MCP clients (TypeScript v1 and v2, Python) against the
 # hello example server: over stdio, then over HTTP (Streamable HTTP and the
 # legacy HTTP+SSE transport) on one listener; and the Python client against
-# the customer and CRM examples over HTTP.
+# the customer and CRM examples over HTTP and the job-search example over stdio.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -31,7 +31,9 @@ cleanup() {
         fi
     done
     rm -f "${logs[@]}"
-    [ -n "${data_dir:-}" ] && rm -rf "$data_dir"
+    # An `if`, not `&&`: under `set -e` a false last test would make the
+    # trap, and so the whole run, exit 1 after everything passed.
+    if [ -n "${data_dir:-}" ]; then rm -rf "$data_dir"; fi
 }
 trap cleanup EXIT
 free_port() {
@@ -77,6 +79,10 @@ start_http crm "$port" env DATABASE_URL="sqlite://$data_dir/crm.db" \
     "${CARGO_TARGET_DIR:-$root/target}/debug/crm-mcp" --transport http --host 127.0.0.1 --port "$port"
 export CRM_URL="http://127.0.0.1:$port"
 run tests/clients/.venv/bin/python tests/clients/py_crm.py
+
+cargo build --quiet -p iam-example
+IAM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/iam-mcp" \
+    run env -u RAPIDAPI_KEY tests/clients/.venv/bin/python tests/clients/py_iam.py
 
 if [ "$failed" -ne 0 ]; then
     for log in "${logs[@]}"; do cat "$log" >&2; done

@@ -43,6 +43,22 @@ function pinned(Transport) {
 const PinnedHttp = pinned(HttpV1);
 const PinnedSse = pinned(SseV1);
 
+/** POSTs a ping on a session by hand; returns the HTTP status. */
+async function pingWithSession(sessionId, version) {
+    const response = await fetch(mcpUrl, {
+        method: 'POST',
+        headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-session-id': sessionId,
+            'mcp-protocol-version': version,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+    await response.body?.cancel();
+    return response.status;
+}
+
 async function exercise(client, version, options) {
     const { tools } = await client.listTools();
     checkToolList(tools, version);
@@ -60,9 +76,11 @@ for (const version of ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25']) 
             assert.equal(client.getServerVersion().name, 'hello');
             await exercise(client, version);
             await client.ping();
-            // Ending the session: later requests on it get 404.
+            // Ending the session (DELETE): later requests on it get 404.
+            const sessionId = transport.sessionId;
             await transport.terminateSession();
             assert.equal(transport.sessionId, undefined);
+            assert.equal(await pingWithSession(sessionId, version), 404, 'a terminated session is gone');
         } finally {
             await client.close();
         }
@@ -87,12 +105,14 @@ for (const version of ['2024-11-05', '2025-03-26']) {
 
 for (const mode of [{ pin: '2026-07-28' }, 'auto']) {
     await check(`sdk v2, Streamable HTTP, versionNegotiation ${JSON.stringify(mode)}: stateless 2026-07-28`, async () => {
+        const transport = new HttpV2(mcpUrl);
         const client = new ClientV2({ name: 'ts-sdk-v2-http', version: '1.0.0' }, { versionNegotiation: { mode } });
-        await client.connect(new HttpV2(mcpUrl));
+        await client.connect(transport);
         try {
             assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
             assert.equal(client.getServerVersion()?.name, 'hello');
             await exercise(client, '2026-07-28', { v2: true });
+            assert.equal(transport.sessionId, undefined, 'stateless: no Mcp-Session-Id');
         } finally {
             await client.close();
         }
@@ -100,11 +120,15 @@ for (const mode of [{ pin: '2026-07-28' }, 'auto']) {
 }
 
 await check('sdk v2, Streamable HTTP, legacy mode: the 2025-11-25 handshake', async () => {
+    const transport = new HttpV2(mcpUrl);
     const client = new ClientV2({ name: 'ts-sdk-v2-http', version: '1.0.0' });
-    await client.connect(new HttpV2(mcpUrl));
+    await client.connect(transport);
     try {
         assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25');
+        assert.ok(transport.sessionId, 'the server minted a session id');
         await exercise(client, '2025-11-25', { v2: true });
+        await transport.terminateSession();
+        assert.equal(transport.sessionId, undefined);
     } finally {
         await client.close();
     }

@@ -1,0 +1,47 @@
+//! `iam-mcp`: the job-search server over stdio (default) or HTTP.
+//!
+//! Env: `RAPIDAPI_KEY`, `RAPIDAPI_HOST`, `IAM_DATA_ROOT` (`./data/iam`),
+//! `MCP_TRANSPORT`, `HOST`, `PORT`, `LOG_LEVEL`.
+#![allow(
+    clippy::print_stderr,
+    reason = "a binary reports bad arguments on stderr"
+)]
+
+use std::process::ExitCode;
+
+use iam_example::server::{Iam, server};
+use mcp_server::transport::Transport;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .init();
+    let transport = match Transport::from_args() {
+        Ok(transport) => transport,
+        Err(e) => {
+            eprintln!("iam-mcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let provider = match iam_example::provider_from_env() {
+        Ok(provider) => provider,
+        Err(e) => {
+            eprintln!("iam-mcp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if provider.is_offline() {
+        tracing::warn!("RAPIDAPI_KEY is not set: serving the bundled sample dataset");
+    }
+    let data_root = std::env::var("IAM_DATA_ROOT").unwrap_or_else(|_| "./data/iam".into());
+    match server(Iam::new(provider, data_root)).serve(transport).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("iam-mcp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
