@@ -54,6 +54,12 @@ pub enum ProtocolError {
         /// The URI asked for.
         uri: String,
     },
+    /// The caller lacks a scope the request needs (HTTP 403).
+    #[error("forbidden: this needs the scope(s) {}", required.join(", "))]
+    InsufficientScope {
+        /// Every scope the request needs.
+        required: Vec<String>,
+    },
     /// Something failed inside the server.
     #[error("internal error: {0}")]
     Internal(String),
@@ -95,6 +101,10 @@ impl ProtocolError {
                     error_code::RESOURCE_NOT_FOUND
                 };
                 ErrorObject::new(code, message).with_data(json!({ "uri": uri }))
+            }
+            Self::InsufficientScope { required } => {
+                ErrorObject::new(error_code::INSUFFICIENT_SCOPE, message)
+                    .with_data(json!({ "requiredScopes": required }))
             }
             Self::Internal(_) => ErrorObject::new(error_code::INTERNAL_ERROR, message),
         }

@@ -66,6 +66,9 @@ pub mod error_code {
     pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
     /// The requested protocol version is not implemented (2026-07-28).
     pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+    /// The caller lacks a scope (implementation-defined range; sent with
+    /// HTTP 403 and `WWW-Authenticate: Bearer error="insufficient_scope"`).
+    pub const INSUFFICIENT_SCOPE: i32 = -32010;
 }
 
 /// The `error` member of a JSON-RPC error response.

@@ -27,6 +27,8 @@ pub(crate) struct ToolAttr {
     pub(crate) icons: Vec<LitStr>,
     /// `task`: the handler may continue as a task (`ctx.start_task()`).
     pub(crate) task: Option<bool>,
+    /// `scopes("crm:write", ..)`: what an authenticated caller needs.
+    pub(crate) scopes: Vec<LitStr>,
 }
 
 const TOOL_KEYS: &[&str] = &[
@@ -39,6 +41,7 @@ const TOOL_KEYS: &[&str] = &[
     "open_world",
     "icons",
     "task",
+    "scopes",
 ];
 
 /// `#[arg(..)]` on a tool parameter.
@@ -187,6 +190,21 @@ impl ToolAttr {
                 set(&mut attr.open_world, flag(&meta)?, &meta, "open_world")
             } else if meta.path.is_ident("task") {
                 set(&mut attr.task, flag(&meta)?, &meta, "task")
+            } else if meta.path.is_ident("scopes") {
+                if !attr.scopes.is_empty() {
+                    return Err(meta.error("duplicate key `scopes`; give it once"));
+                }
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let scopes =
+                    syn::punctuated::Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+                if scopes.is_empty() {
+                    return Err(meta.error(
+                        "`scopes` needs at least one scope, such as `scopes(\"crm:write\")`",
+                    ));
+                }
+                attr.scopes.extend(scopes);
+                Ok(())
             } else if meta.path.is_ident("icons") {
                 if icons_seen {
                     return Err(meta.error("duplicate key `icons`; give it once"));

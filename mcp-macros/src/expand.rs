@@ -488,6 +488,12 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
     } else {
         quote!()
     };
+    let scopes = &tool.attr.scopes;
+    let with_scopes = if scopes.is_empty() {
+        quote!()
+    } else {
+        quote!(.with_scopes([#(#scopes),*]))
+    };
     let icons = &tool.attr.icons;
 
     let mut fields = Vec::new();
@@ -619,6 +625,7 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
             }
         })
         #with_tasks
+        #with_scopes
     }}
 }
 

@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::ask::{AskError, ElicitForm, Elicited, InputRound, Question, form_schema};
+use crate::auth::Principal;
 use crate::server::Server;
 use crate::session::Session;
 use crate::task::{TASKS_EXTENSION, TaskSlot};
@@ -45,6 +46,8 @@ pub(crate) struct Envelope {
     pub(crate) link: ClientLink,
     /// Set when this request may turn into a task.
     pub(crate) task: Option<Arc<TaskSlot>>,
+    /// Who sent the request, when the transport authenticates.
+    pub(crate) principal: Option<Arc<Principal>>,
 }
 
 /// How a handler's questions reach the client.
@@ -161,6 +164,12 @@ impl RequestContext {
     /// What the client declared it can do.
     pub fn client_capabilities(&self) -> &ClientCapabilities {
         &self.inner.envelope.capabilities
+    }
+
+    /// Who sent the request, when the transport authenticates (HTTP with an
+    /// authenticator); `None` on stdio and unauthenticated HTTP.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.inner.envelope.principal.as_deref()
     }
 
     /// The server serving the request: to add or remove tools at run time.

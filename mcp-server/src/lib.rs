@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod ask;
+pub mod auth;
 mod completion;
 mod context;
 mod error;
@@ -50,6 +51,10 @@ mod transports_guide {}
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/server-features.md")]
 mod server_features_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/security.md")]
+mod security_guide {}
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -71,6 +71,8 @@ pub(crate) struct WireHeaders {
     pub(crate) name: Option<String>,
     /// `Mcp-Param-*` headers: (lower-case suffix, value).
     pub(crate) params: Vec<(String, String)>,
+    /// Who sent the request, when the transport authenticates.
+    pub(crate) principal: Option<Arc<crate::auth::Principal>>,
 }
 
 /// A request's response, and how an HTTP transport should label it.
@@ -86,12 +88,14 @@ pub(crate) enum AnswerStatus {
     Ok,
     BadRequest,
     NotFound,
+    Forbidden,
 }
 
 impl AnswerStatus {
     fn of(error: &ProtocolError, version: ProtocolVersion) -> Self {
         match error {
             ProtocolError::Parse(_) | ProtocolError::InvalidRequest(_) => Self::BadRequest,
+            ProtocolError::InsufficientScope { .. } => Self::Forbidden,
             _ if !version.is_stateless() => Self::Ok,
             ProtocolError::InvalidEnvelope(_)
             | ProtocolError::HeaderMismatch(_)
@@ -236,6 +240,7 @@ async fn route(
         log: LogPolicy::Session(Arc::clone(&session)),
         link: ClientLink::Session(Arc::clone(&session)),
         task: None,
+        principal: session.principal().cloned(),
     };
     let params = request.params.as_deref();
     let result = match method {
@@ -308,6 +313,7 @@ async fn route_stateless(
         meta,
         link: ClientLink::None,
         task: None,
+        principal: headers.and_then(|h| h.principal.clone()),
     };
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
@@ -693,15 +699,31 @@ async fn dispatch(
     let version = envelope.version;
     let params = request.params.as_deref();
     match request.method.as_str() {
-        method::TOOLS_LIST => list(
-            server,
-            ListKind::Tools,
-            &server.tools(),
-            params,
-            version,
-            |d| d.tool().clone(),
-            |tools, next_cursor| ListToolsResult { tools, next_cursor },
-        ),
+        method::TOOLS_LIST => {
+            let tools = server.tools();
+            let scoped = tools.defs().iter().any(|d| !d.scopes().is_empty());
+            let visible = match envelope.principal.as_deref() {
+                // Tools the caller may not use are not shown.
+                Some(principal) if scoped => Arc::new(Registry::new(
+                    tools
+                        .defs()
+                        .iter()
+                        .filter(|d| principal.has_scopes(d.scopes()))
+                        .cloned()
+                        .collect(),
+                )),
+                _ => tools,
+            };
+            list(
+                server,
+                ListKind::Tools,
+                &visible,
+                params,
+                version,
+                |d| d.tool().clone(),
+                |tools, next_cursor| ListToolsResult { tools, next_cursor },
+            )
+        }
         method::TOOLS_CALL => {
             call_tool(server, request, envelope, headers, outbound, cancellation).await
         }
@@ -1021,6 +1043,13 @@ async fn call_tool(
     };
     let version = envelope.version;
     tracing::Span::current().record("tool", params.name.as_str());
+    if let Some(principal) = envelope.principal.as_deref()
+        && !principal.has_scopes(tool.scopes())
+    {
+        return Err(ProtocolError::InsufficientScope {
+            required: tool.scopes().to_vec(),
+        });
+    }
     if let Some(headers) = headers
         && !tool.header_params().is_empty()
     {

@@ -231,7 +231,7 @@ pub(crate) struct Registry<D> {
 }
 
 impl<D: Keyed> Registry<D> {
-    fn new(defs: Vec<D>) -> Self {
+    pub(crate) fn new(defs: Vec<D>) -> Self {
         let index = defs
             .iter()
             .enumerate()

@@ -15,7 +15,10 @@ use mcp_core::ProtocolVersion;
 use mcp_core::lifecycle::{ClientCapabilities, Implementation};
 use mcp_core::logging::LoggingLevel;
 
+use std::sync::Arc;
+
 use crate::ask::PendingRequests;
+use crate::auth::Principal;
 use crate::server::ServerEvent;
 
 /// What `initialize` settled.
@@ -36,6 +39,8 @@ pub(crate) struct Session {
     subscriptions: Mutex<HashSet<String>>,
     /// Requests this server sent the client, awaiting answers.
     pub(crate) pending: PendingRequests,
+    /// Who opened the session, when the transport authenticates.
+    principal: std::sync::OnceLock<Arc<Principal>>,
 }
 
 impl Session {
@@ -85,6 +90,24 @@ impl Session {
             .log_level
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Binds the session to the principal that opened it.
+    pub(crate) fn bind_principal(&self, principal: Arc<Principal>) {
+        let _ = self.principal.set(principal);
+    }
+
+    pub(crate) fn principal(&self) -> Option<&Arc<Principal>> {
+        self.principal.get()
+    }
+
+    /// Whether `principal` may use this session: the one that opened it.
+    pub(crate) fn belongs_to(&self, principal: Option<&Principal>) -> bool {
+        match (self.principal.get(), principal) {
+            (None, None) => true,
+            (Some(owner), Some(caller)) => owner.id == caller.id,
+            _ => false,
+        }
     }
 
     pub(crate) fn subscribe(&self, uri: &str) {

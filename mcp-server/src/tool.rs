@@ -140,6 +140,8 @@ pub struct ToolDef {
     header_params: Arc<[(String, String)]>,
     /// Whether the handler may continue as a task (`ctx.start_task()`).
     tasks: bool,
+    /// Scopes a principal needs to see and call the tool.
+    scopes: Arc<[String]>,
 }
 
 impl ToolDef {
@@ -157,7 +159,26 @@ impl ToolDef {
             handler: Arc::new(move |call| Box::pin(handler(call))),
             header_params,
             tasks: false,
+            scopes: Arc::from(Vec::new()),
         }
+    }
+
+    /// Requires these scopes of authenticated callers: a principal without
+    /// them does not see the tool in `tools/list` and is refused (HTTP 403)
+    /// if it calls it. Unauthenticated transports (stdio) are not checked.
+    #[must_use]
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The scopes a caller needs.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
     }
 
     /// Lets the handler continue as a task (the 2026-07-28 tasks

@@ -44,7 +44,7 @@ where
 {
     let (tx, rx) = mpsc::channel(256);
     let writer = tokio::spawn(write_loop(writer, rx));
-    let result = run(server, Source::Lines(BufReader::new(reader)), tx).await;
+    let result = run(server, Source::Lines(BufReader::new(reader)), tx, None).await;
     writer.await??;
     result
 }
@@ -56,10 +56,11 @@ pub(crate) async fn serve_messages(
     server: Server,
     incoming: mpsc::Receiver<bytes::Bytes>,
     outgoing: mpsc::Sender<Outgoing>,
+    principal: Option<Arc<crate::auth::Principal>>,
 ) {
     let source: Source<tokio::io::Empty> = Source::Messages(incoming);
     // A channel source never fails.
-    let _ = run(server, source, outgoing).await;
+    let _ = run(server, source, outgoing, principal).await;
 }
 
 /// Where a connection's messages come from.
@@ -88,11 +89,16 @@ async fn run<R: AsyncRead + Unpin>(
     server: Server,
     mut source: Source<R>,
     tx: mpsc::Sender<Outgoing>,
+    principal: Option<Arc<crate::auth::Principal>>,
 ) -> Result<(), ServerError> {
     let outbound = Outbound::new(tx);
+    let session = Arc::new(Session::new());
+    if let Some(principal) = principal {
+        session.bind_principal(principal);
+    }
     let mut connection = Connection {
         server: server.clone(),
-        session: Arc::new(Session::new()),
+        session,
         outbound,
         tasks: JoinSet::new(),
         in_flight: HashMap::new(),

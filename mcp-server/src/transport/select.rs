@@ -15,7 +15,9 @@ options:
   --port PORT              HTTP port (env PORT; default 3001); implies http
 environment:
   MCP_ALLOWED_HOSTS        extra Host names to accept, comma-separated, or *
-  MCP_ALLOWED_ORIGINS      browser origins to accept, comma-separated, or *";
+  MCP_ALLOWED_ORIGINS      browser origins to accept, comma-separated, or *
+  MCP_API_KEYS             require API keys: name:key[:scope+scope], comma-separated
+  MCP_API_KEYS_FILE        the same, one entry per line, from a file";
 
 /// How to serve: stdio, or HTTP on an address.
 ///
@@ -62,6 +64,9 @@ pub enum TransportArgsError {
     /// An argument this parser does not know.
     #[error("unknown argument `{0}`\n{USAGE}")]
     UnknownArgument(String),
+    /// `MCP_API_KEYS` or `MCP_API_KEYS_FILE` cannot be used.
+    #[error("{0}")]
+    ApiKeys(#[from] crate::auth::ApiKeysError),
 }
 
 impl Transport {
@@ -168,6 +173,11 @@ impl Transport {
         }
         if let Some(origins) = env("MCP_ALLOWED_ORIGINS") {
             config = config.allowed_origins(split_list(&origins));
+        }
+        if let Some(list) = env("MCP_API_KEYS") {
+            config = config.authenticator(crate::auth::ApiKeys::parse(&list)?);
+        } else if let Some(path) = env("MCP_API_KEYS_FILE") {
+            config = config.authenticator(crate::auth::ApiKeys::from_file(path)?);
         }
         Ok(Self::Http {
             addr: format!("{host}:{port}"),
@@ -294,5 +304,15 @@ mod tests {
             parse(&["--verbose"], &[]).unwrap_err(),
             TransportArgsError::UnknownArgument("--verbose".into())
         );
+        let Transport::Http { config, .. } =
+            parse(&["--port", "1"], &[("MCP_API_KEYS", "ci:key-1:a+b")]).unwrap()
+        else {
+            panic!("http expected");
+        };
+        assert!(format!("{config:?}").contains("authenticated: true"));
+        assert!(matches!(
+            parse(&["--port", "1"], &[("MCP_API_KEYS", "nokey")]),
+            Err(TransportArgsError::ApiKeys(_))
+        ));
     }
 }

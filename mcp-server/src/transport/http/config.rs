@@ -1,6 +1,10 @@
 //! What the HTTP transport allows, and its limits.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::auth::Authenticator;
 
 /// Which `Host` headers the HTTP transport accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +40,9 @@ pub enum HostPolicy {
 ///     .request_timeout(Duration::from_secs(60));
 /// assert_eq!(config.endpoint(), "/api/mcp");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpConfig {
+    pub(crate) authenticator: Option<Arc<dyn Authenticator>>,
     pub(crate) path: String,
     pub(crate) legacy_sse: bool,
     pub(crate) sse_path: String,
@@ -55,9 +60,24 @@ pub struct HttpConfig {
     pub(crate) shutdown_deadline: Duration,
 }
 
+impl fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("path", &self.path)
+            .field("authenticated", &self.authenticator.is_some())
+            .field("hosts", &self.hosts)
+            .field("origins", &self.origins)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_sessions", &self.max_sessions)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
+            authenticator: None,
             path: "/mcp".into(),
             legacy_sse: true,
             sse_path: "/sse".into(),
@@ -82,6 +102,23 @@ impl HttpConfig {
     #[must_use]
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
+        self
+    }
+
+    /// Requires every MCP request (Streamable HTTP, the SSE stream and its
+    /// messages endpoint) to authenticate; `/health` and `/ready` stay open.
+    /// A failure is 401 with `WWW-Authenticate: Bearer`.
+    ///
+    /// ```
+    /// use mcp_server::auth::ApiKeys;
+    /// use mcp_server::transport::http::HttpConfig;
+    ///
+    /// let config = HttpConfig::default()
+    ///     .authenticator(ApiKeys::new().key("ci", "a-long-random-key", ["crm:read"]));
+    /// ```
+    #[must_use]
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.authenticator = Some(Arc::new(authenticator));
         self
     }
 

@@ -30,7 +30,9 @@ pub(super) fn stream<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
     }
     let (in_tx, in_rx) = mpsc::channel::<Bytes>(32);
     let (out_tx, out_rx) = mpsc::channel::<Outgoing>(256);
-    let id = match shared.sessions.open_legacy(in_tx) {
+    let principal = super::principal_of(request);
+    let owner = principal.as_ref().map(|p| p.id.clone());
+    let id = match shared.sessions.open_legacy(in_tx, owner) {
         Ok(id) => id,
         Err(OpenError::Full) => return busy(None, "too many sessions"),
         Err(OpenError::Random(e)) => {
@@ -43,7 +45,7 @@ pub(super) fn stream<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
     connections.fetch_add(1, Ordering::AcqRel);
     let server = shared.server.clone();
     tokio::spawn(async move {
-        lines::serve_messages(server, in_rx, out_tx).await;
+        lines::serve_messages(server, in_rx, out_tx, principal).await;
         connections.fetch_sub(1, Ordering::AcqRel);
     });
 
@@ -82,6 +84,7 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    let principal = super::principal_of(&request);
     let (parts, body) = request.into_parts();
     // The SDKs disagree on the parameter's name; accept both.
     let id = parts.uri.query().and_then(|query| {
@@ -98,7 +101,12 @@ where
             "invalid request: the session_id query parameter is missing",
         );
     };
-    let Some(session) = shared.sessions.legacy(id) else {
+    // Another principal's stream looks exactly like an unknown one.
+    let session = shared
+        .sessions
+        .legacy(id)
+        .filter(|s| s.owner.as_deref() == principal.as_ref().map(|p| p.id.as_str()));
+    let Some(session) = session else {
         return error(
             StatusCode::NOT_FOUND,
             None,

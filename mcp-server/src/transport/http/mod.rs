@@ -182,6 +182,18 @@ impl McpService {
         if let Err(response) = check_host_and_origin(config, request.headers(), request.uri()) {
             return *response;
         }
+        let mcp_path = path == config.path
+            || (config.legacy_sse && (path == config.sse_path || path == config.messages_path));
+        let mut request = request;
+        if mcp_path && let Some(authenticator) = &config.authenticator {
+            match authenticator.authenticate(request.headers()).await {
+                Ok(principal) => {
+                    request.extensions_mut().insert(Arc::new(principal));
+                }
+                Err(e) => return unauthorized(&e),
+            }
+        }
+        let path = request.uri().path();
         if path == config.path {
             return match *request.method() {
                 Method::POST => streamable::post(shared, request).await,
@@ -539,6 +551,35 @@ fn sse_response(body: body::SseBody) -> Response<McpBody> {
     // Tells nginx-style proxies not to buffer the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
+}
+
+/// 401 with `WWW-Authenticate: Bearer`, for a request that did not
+/// authenticate.
+fn unauthorized(e: &crate::auth::AuthError) -> Response<McpBody> {
+    tracing::info!(error = %e, "rejected an unauthenticated request");
+    let mut response = error(
+        StatusCode::UNAUTHORIZED,
+        None,
+        error_code::INVALID_REQUEST,
+        e.to_string(),
+    );
+    let challenge = match e {
+        crate::auth::AuthError::Missing => r#"Bearer realm="mcp""#,
+        _ => r#"Bearer realm="mcp", error="invalid_token""#,
+    };
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
+}
+
+/// The principal the authenticator attached to a request, if any.
+fn principal_of<B>(request: &Request<B>) -> Option<Arc<crate::auth::Principal>> {
+    request
+        .extensions()
+        .get::<Arc<crate::auth::Principal>>()
+        .cloned()
 }
 
 /// 503 with `Retry-After`, for load shedding.

@@ -88,6 +88,8 @@ impl HttpSession {
 #[derive(Debug)]
 pub(crate) struct LegacySession {
     pub(crate) incoming: mpsc::Sender<Bytes>,
+    /// The principal that opened the stream, when the transport authenticates.
+    pub(crate) owner: Option<String>,
 }
 
 /// The session tables, bounded and swept of idle sessions.
@@ -174,12 +176,16 @@ impl Sessions {
         true
     }
 
-    pub(crate) fn open_legacy(&self, incoming: mpsc::Sender<Bytes>) -> Result<Arc<str>, OpenError> {
+    pub(crate) fn open_legacy(
+        &self,
+        incoming: mpsc::Sender<Bytes>,
+        owner: Option<String>,
+    ) -> Result<Arc<str>, OpenError> {
         if !self.has_room() {
             return Err(OpenError::Full);
         }
         let id: Arc<str> = new_session_id().map_err(OpenError::Random)?.into();
-        lock(&self.legacy).insert(Arc::clone(&id), Arc::new(LegacySession { incoming }));
+        lock(&self.legacy).insert(Arc::clone(&id), Arc::new(LegacySession { incoming, owner }));
         self.count.fetch_add(1, Ordering::AcqRel);
         Ok(id)
     }

@@ -24,6 +24,7 @@ use super::{
     Accept, Active, BoxError, McpBody, Shared, busy, empty, error, header_str, message_json,
     method_not_allowed, read_json_body, sse_response,
 };
+use crate::auth::Principal;
 use crate::router::{self, Answer, AnswerStatus, Wire, WireHeaders};
 use crate::server::ServerEvent;
 use crate::transport::{Outbound, Outgoing};
@@ -36,6 +37,7 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    let principal = super::principal_of(&request);
     let (parts, body) = request.into_parts();
     let accept = Accept::of(&parts.headers);
     if !accept.json && !accept.sse {
@@ -65,10 +67,10 @@ where
     let headers = &parts.headers;
     match incoming {
         Incoming::Single(message) if is_stateless(headers, &message) => {
-            stateless(shared, message, headers, accept).await
+            stateless(shared, message, headers, accept, principal).await
         }
-        Incoming::Single(message) => stateful(shared, message, headers, accept).await,
-        Incoming::Batch(items) => batch(shared, items, headers).await,
+        Incoming::Single(message) => stateful(shared, message, headers, accept, principal).await,
+        Incoming::Batch(items) => batch(shared, items, headers, principal.as_deref()).await,
     }
 }
 
@@ -107,6 +109,7 @@ async fn stateless(
     message: Message,
     headers: &HeaderMap,
     accept: Accept,
+    principal: Option<Arc<Principal>>,
 ) -> Response<McpBody> {
     let Message::Request(request) = message else {
         // Notifications (and stray responses) need no answer; a stateless
@@ -124,6 +127,7 @@ async fn stateless(
                 Some((suffix.to_owned(), value.to_str().ok()?.to_owned()))
             })
             .collect(),
+        principal,
     };
     let timeout =
         (request.method != method::SUBSCRIPTIONS_LISTEN).then_some(shared.config.request_timeout);
@@ -146,6 +150,7 @@ async fn stateful(
     message: Message,
     headers: &HeaderMap,
     accept: Accept,
+    principal: Option<Arc<Principal>>,
 ) -> Response<McpBody> {
     if let Message::Request(request) = &message
         && request.method == method::INITIALIZE
@@ -153,13 +158,13 @@ async fn stateful(
         let Message::Request(request) = message else {
             return empty(StatusCode::INTERNAL_SERVER_ERROR);
         };
-        return initialize(shared, request).await;
+        return initialize(shared, request, principal).await;
     }
     let id = match &message {
         Message::Request(request) => Some(request.id.clone()),
         _ => None,
     };
-    let session = match session_of(shared, headers, id.clone()) {
+    let session = match session_of(shared, headers, id.clone(), principal.as_deref()) {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -226,6 +231,7 @@ fn session_of(
     shared: &Shared,
     headers: &HeaderMap,
     id: Option<RequestId>,
+    principal: Option<&Principal>,
 ) -> Result<Arc<HttpSession>, Box<Response<McpBody>>> {
     let Some(session_id) = header_str(headers, SESSION_ID) else {
         return Err(Box::new(error(
@@ -235,7 +241,12 @@ fn session_of(
             "invalid request: the Mcp-Session-Id header is missing; send `initialize` first",
         )));
     };
-    let Some(session) = shared.sessions.get(session_id) else {
+    // Another principal's session looks exactly like an unknown one.
+    let session = shared
+        .sessions
+        .get(session_id)
+        .filter(|s| s.session.belongs_to(principal));
+    let Some(session) = session else {
         return Err(Box::new(error(
             StatusCode::NOT_FOUND,
             id,
@@ -260,7 +271,11 @@ fn session_of(
     Ok(session)
 }
 
-async fn initialize(shared: &Arc<Shared>, request: RpcRequest) -> Response<McpBody> {
+async fn initialize(
+    shared: &Arc<Shared>,
+    request: RpcRequest,
+    principal: Option<Arc<Principal>>,
+) -> Response<McpBody> {
     let session = match shared.sessions.create() {
         Ok(session) => session,
         Err(OpenError::Full) => return busy(Some(request.id), "too many sessions"),
@@ -274,6 +289,9 @@ async fn initialize(shared: &Arc<Shared>, request: RpcRequest) -> Response<McpBo
             );
         }
     };
+    if let Some(principal) = principal {
+        session.session.bind_principal(principal);
+    }
     let (tx, _) = mpsc::channel(1);
     let answer = router::handle_request(
         shared.server.clone(),
@@ -301,8 +319,9 @@ async fn batch(
     shared: &Arc<Shared>,
     items: Vec<Result<Message, ErrorResponse>>,
     headers: &HeaderMap,
+    principal: Option<&Principal>,
 ) -> Response<McpBody> {
-    let session = match session_of(shared, headers, None) {
+    let session = match session_of(shared, headers, None, principal) {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -449,7 +468,7 @@ async fn dispatch_with(
     if !accept.sse {
         drop(rx); // notifications have nowhere to go
         return match answer_rx.await {
-            Ok(answer) => message_json(status_of(answer.status), &answer.message),
+            Ok(answer) => answer_json(&answer),
             Err(_) => cancelled_response(id),
         };
     }
@@ -468,7 +487,7 @@ async fn dispatch_with(
         First::Stream(Vec::new(), None)
     };
     match first {
-        First::Answer(answer) => message_json(status_of(answer.status), &answer.message),
+        First::Answer(answer) => answer_json(&answer),
         First::Stream(queued, answer) => {
             let guard =
                 StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || drop(abort));
@@ -585,7 +604,36 @@ fn status_of(status: AnswerStatus) -> StatusCode {
         AnswerStatus::Ok => StatusCode::OK,
         AnswerStatus::BadRequest => StatusCode::BAD_REQUEST,
         AnswerStatus::NotFound => StatusCode::NOT_FOUND,
+        AnswerStatus::Forbidden => StatusCode::FORBIDDEN,
     }
+}
+
+/// The JSON response for an answer; a missing scope also gets its
+/// `WWW-Authenticate` challenge naming every scope the call needs.
+fn answer_json(answer: &Answer) -> Response<McpBody> {
+    let mut response = message_json(status_of(answer.status), &answer.message);
+    if answer.status == AnswerStatus::Forbidden
+        && let Message::Error(error) = &answer.message
+    {
+        let scopes: Vec<&str> = error
+            .error
+            .data
+            .as_ref()
+            .and_then(|d| d.get("requiredScopes"))
+            .and_then(|s| s.as_array())
+            .map(|s| s.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let challenge = format!(
+            r#"Bearer error="insufficient_scope", scope="{}""#,
+            scopes.join(" ")
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
 }
 
 fn cancelled_response(id: RequestId) -> Response<McpBody> {
@@ -622,7 +670,8 @@ pub(super) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<Mcp
             "invalid request: the GET stream needs Accept: text/event-stream",
         );
     }
-    let session = match session_of(shared, headers, None) {
+    let principal = super::principal_of(request);
+    let session = match session_of(shared, headers, None, principal.as_deref()) {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -682,7 +731,12 @@ pub(super) fn delete<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
             "invalid request: the Mcp-Session-Id header is missing",
         );
     };
-    if shared.sessions.remove(id) {
+    let principal = super::principal_of(request);
+    let owned = shared
+        .sessions
+        .get(id)
+        .is_some_and(|s| s.session.belongs_to(principal.as_deref()));
+    if owned && shared.sessions.remove(id) {
         tracing::info!(session = id, "session ended by the client");
         empty(StatusCode::OK)
     } else {

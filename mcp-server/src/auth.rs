@@ -1,0 +1,341 @@
+//! Authentication for the HTTP transport: who is calling, and what they may
+//! do. Pluggable behind [`Authenticator`]; [`ApiKeys`] is the built-in one.
+//!
+//! A principal is attached to every request it authenticates; handlers see
+//! it through [`RequestContext::principal`](crate::RequestContext::principal),
+//! tools that declare scopes are hidden from and refused to principals that
+//! lack them, and a stateful session stays bound to the principal that
+//! opened it (a session id is never a credential).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::HeaderMap;
+use sha2::{Digest, Sha256};
+
+/// Who is calling: an identity, its scopes, and optionally a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// A stable identifier, such as a key's name or a token's subject.
+    pub id: String,
+    /// What it may do, such as `crm:read` and `crm:write`.
+    pub scopes: BTreeSet<String>,
+    /// The tenant whose data it acts on, if the deployment has tenants.
+    pub tenant: Option<String>,
+}
+
+impl Principal {
+    /// A principal with an id and scopes.
+    pub fn new<I, S>(id: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            id: id.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            tenant: None,
+        }
+    }
+
+    /// Whether it holds every scope in `required`.
+    pub fn has_scopes<S: AsRef<str>>(&self, required: &[S]) -> bool {
+        required.iter().all(|s| self.scopes.contains(s.as_ref()))
+    }
+}
+
+/// Why a request was not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No credentials were presented.
+    #[error("authentication required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`")]
+    Missing,
+    /// The credentials are not valid.
+    #[error("invalid credentials: {0}")]
+    Invalid(String),
+}
+
+/// A boxed future borrowing the request's headers.
+pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Principal, AuthError>> + Send + 'a>>;
+
+/// Decides who sent a request, from its headers.
+pub trait Authenticator: Send + Sync + 'static {
+    /// The principal behind these headers.
+    fn authenticate<'a>(&'a self, headers: &'a HeaderMap) -> AuthFuture<'a>;
+}
+
+/// The credential a request presents: `Authorization: Bearer <token>`, or
+/// `X-API-Key: <key>`.
+pub fn presented_credential(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty());
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+/// API keys, stored as SHA-256 digests and compared in constant time.
+///
+/// ```
+/// use mcp_server::auth::ApiKeys;
+///
+/// let keys = ApiKeys::new()
+///     .key("ci-bot", "s3cr3t-key-for-ci", ["crm:read"])
+///     .key("admin", "another-long-secret", ["crm:read", "crm:write"]);
+/// assert_eq!(keys.len(), 2);
+/// ```
+#[derive(Clone, Default)]
+pub struct ApiKeys {
+    keys: Vec<([u8; 32], Arc<Principal>)>,
+}
+
+impl fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the digests, let alone the keys.
+        f.debug_struct("ApiKeys")
+            .field(
+                "principals",
+                &self
+                    .keys
+                    .iter()
+                    .map(|(_, p)| p.id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// A key list that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid API key entry {entry}: {reason}")]
+pub struct ApiKeysError {
+    /// Which entry (1-based).
+    pub entry: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// Equal without revealing, through timing, where they differ.
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl ApiKeys {
+    /// No keys.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a key for principal `name` with `scopes`.
+    #[must_use]
+    pub fn key<I, S>(mut self, name: impl Into<String>, key: &str, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.keys
+            .push((digest(key), Arc::new(Principal::new(name, scopes))));
+        self
+    }
+
+    /// Adds a key known only by its SHA-256 digest (hex), so the key itself
+    /// never has to be stored in the configuration.
+    ///
+    /// # Errors
+    /// `hex` is not 64 hexadecimal digits.
+    pub fn hashed_key<I, S>(
+        mut self,
+        name: impl Into<String>,
+        hex: &str,
+        scopes: I,
+    ) -> Result<Self, ApiKeysError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let digest = parse_hex(hex).ok_or_else(|| ApiKeysError {
+            entry: self.keys.len() + 1,
+            reason: "a sha256: digest must be 64 hexadecimal digits".into(),
+        })?;
+        self.keys
+            .push((digest, Arc::new(Principal::new(name, scopes))));
+        Ok(self)
+    }
+
+    /// Reads keys from a list: entries separated by `,` or new lines, each
+    /// `name:key` or `name:key:scope+scope`, where `key` may be
+    /// `sha256:<hex digest>`. Blank lines and `#` comments are skipped.
+    ///
+    /// ```
+    /// use mcp_server::auth::ApiKeys;
+    ///
+    /// let keys = ApiKeys::parse("ci:long-random-key:crm:read+crm:write, viewer:another-key").unwrap();
+    /// assert_eq!(keys.len(), 2);
+    /// ```
+    ///
+    /// # Errors
+    /// An entry without a name or key, or a bad digest.
+    pub fn parse(list: &str) -> Result<Self, ApiKeysError> {
+        let mut keys = Self::new();
+        let entries = list
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|e| !e.is_empty() && !e.starts_with('#'));
+        for (i, entry) in entries.enumerate() {
+            let fail = |reason: &str| ApiKeysError {
+                entry: i + 1,
+                reason: reason.to_owned(),
+            };
+            let (name, rest) = entry
+                .split_once(':')
+                .ok_or_else(|| fail("expected name:key[:scopes]"))?;
+            let (key, scopes) = if let Some(hashed) = rest.strip_prefix("sha256:") {
+                match hashed.split_once(':') {
+                    Some((hex, scopes)) => (format!("sha256:{hex}"), scopes),
+                    None => (rest.to_owned(), ""),
+                }
+            } else {
+                match rest.split_once(':') {
+                    Some((key, scopes)) => (key.to_owned(), scopes),
+                    None => (rest.to_owned(), ""),
+                }
+            };
+            if name.trim().is_empty() || key.trim().is_empty() {
+                return Err(fail("the name and the key must not be empty"));
+            }
+            let scopes: Vec<&str> = scopes.split('+').filter(|s| !s.is_empty()).collect();
+            keys = match key.strip_prefix("sha256:") {
+                Some(hex) => keys.hashed_key(name.trim(), hex.trim(), scopes)?,
+                None => keys.key(name.trim(), key.trim(), scopes),
+            };
+        }
+        Ok(keys)
+    }
+
+    /// Keys from `MCP_API_KEYS`, or from the file `MCP_API_KEYS_FILE` names;
+    /// `None` when neither is set.
+    ///
+    /// # Errors
+    /// The file cannot be read, or an entry is malformed.
+    pub fn from_env() -> Result<Option<Self>, ApiKeysError> {
+        if let Ok(list) = std::env::var("MCP_API_KEYS") {
+            return Self::parse(&list).map(Some);
+        }
+        match std::env::var("MCP_API_KEYS_FILE") {
+            Ok(path) => Self::from_file(path).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Keys from a file in the [`ApiKeys::parse`] format.
+    ///
+    /// # Errors
+    /// The file cannot be read, or an entry is malformed.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ApiKeysError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ApiKeysError {
+            entry: 0,
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?;
+        Self::parse(&text)
+    }
+
+    /// How many keys there are.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn check(&self, key: &str) -> Option<Arc<Principal>> {
+        let presented = digest(key);
+        // Every entry is compared, so timing does not reveal which matched.
+        let mut found = None;
+        for (stored, principal) in &self.keys {
+            if constant_time_eq(stored, &presented) {
+                found = Some(Arc::clone(principal));
+            }
+        }
+        found
+    }
+}
+
+fn parse_hex(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+impl Authenticator for ApiKeys {
+    fn authenticate<'a>(&'a self, headers: &'a HeaderMap) -> AuthFuture<'a> {
+        Box::pin(async move {
+            let key = presented_credential(headers).ok_or(AuthError::Missing)?;
+            self.check(key)
+                .map(|p| (*p).clone())
+                .ok_or_else(|| AuthError::Invalid("unknown API key".into()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keys_authenticate_by_digest() {
+        let hex: String = Sha256::digest(b"hashed-secret")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let keys = ApiKeys::parse(&format!(
+            "# team keys\nci:plain-secret:crm:read+crm:write\nops:sha256:{hex}:ops\nviewer:view-only"
+        ))
+        .unwrap();
+        assert_eq!(keys.len(), 3);
+        let mut headers = HeaderMap::new();
+        assert_eq!(keys.authenticate(&headers).await, Err(AuthError::Missing));
+        headers.insert("authorization", "Bearer plain-secret".parse().unwrap());
+        let ci = keys.authenticate(&headers).await.unwrap();
+        assert_eq!(ci.id, "ci");
+        assert!(ci.has_scopes(&["crm:read", "crm:write"]));
+        headers.clear();
+        headers.insert("x-api-key", "hashed-secret".parse().unwrap());
+        assert_eq!(keys.authenticate(&headers).await.unwrap().id, "ops");
+        headers.insert("x-api-key", "wrong".parse().unwrap());
+        assert!(matches!(
+            keys.authenticate(&headers).await,
+            Err(AuthError::Invalid(_))
+        ));
+        assert!(ApiKeys::parse("nokey").is_err());
+        assert!(ApiKeys::parse("x:sha256:abc").is_err());
+        assert!(!format!("{keys:?}").contains("secret"));
+    }
+}

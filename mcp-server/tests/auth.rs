@@ -1,0 +1,285 @@
+//! Authentication over HTTP: API keys, scopes, and sessions bound to the
+//! principal that opened them. Rejected requests never reach a handler.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use mcp_server::auth::ApiKeys;
+use mcp_server::prelude::*;
+use mcp_server::transport::http::{HttpConfig, HttpServer};
+use serde_json::{Value, json};
+
+struct Notes {
+    calls: Arc<AtomicUsize>,
+}
+
+#[mcp_server(name = "notes")]
+impl Notes {
+    /// Echo a text.
+    #[mcp_tool(read_only)]
+    async fn echo(
+        &self,
+        /** The text. */
+        text: String,
+        ctx: &RequestContext,
+    ) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        format!(
+            "{text} (from {})",
+            ctx.principal().map_or("nobody", |p| p.id.as_str())
+        )
+    }
+
+    /// Write a note.
+    #[mcp_tool(scopes("notes:write"))]
+    async fn write(
+        &self,
+        /** The note. */
+        text: String,
+    ) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        format!("wrote {text}")
+    }
+}
+
+async fn start() -> (SocketAddr, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let keys = ApiKeys::new()
+        .key("reader", "reader-key-0123456789", ["notes:read"])
+        .key(
+            "writer",
+            "writer-key-0123456789",
+            ["notes:read", "notes:write"],
+        );
+    let config = HttpConfig::default().authenticator(keys);
+    let http = HttpServer::bind(
+        Notes {
+            calls: Arc::clone(&calls),
+        },
+        "127.0.0.1:0",
+        config,
+    )
+    .await
+    .unwrap();
+    let addr = http.local_addr();
+    tokio::spawn(http.serve_until(std::future::pending()));
+    (addr, calls)
+}
+
+async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> (u16, hyper::HeaderMap, Value) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", format!("127.0.0.1:{}", addr.port()))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = sender
+        .send_request(request.body(Full::new(Bytes::from(body))).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    if headers
+        .get("content-type")
+        .is_some_and(|v| v == "text/event-stream")
+    {
+        return (status, headers, Value::Null);
+    }
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn stateless(id: u64, method: &str, params: Value) -> String {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
+}
+
+const MODERN: (&str, &str) = ("mcp-protocol-version", "2026-07-28");
+
+#[tokio::test]
+async fn requests_without_valid_credentials_never_reach_a_handler() {
+    let (addr, calls) = start().await;
+    let call = stateless(
+        1,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "hi"}}),
+    );
+    let routing = [MODERN, ("mcp-method", "tools/call"), ("mcp-name", "echo")];
+
+    let (status, headers, body) = send(addr, "POST", "/mcp", &routing, call.clone()).await;
+    assert_eq!(status, 401);
+    assert_eq!(headers["www-authenticate"], r#"Bearer realm="mcp""#);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("authentication required")
+    );
+
+    let mut wrong = routing.to_vec();
+    wrong.push(("authorization", "Bearer not-a-key"));
+    let (status, headers, _) = send(addr, "POST", "/mcp", &wrong, call.clone()).await;
+    assert_eq!(status, 401);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+
+    for (method, path) in [
+        ("GET", "/mcp"),
+        ("DELETE", "/mcp"),
+        ("GET", "/sse"),
+        ("POST", "/messages?session_id=x"),
+    ] {
+        let (status, _, _) = send(addr, method, path, &[], String::new()).await;
+        assert_eq!(status, 401, "{method} {path}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "no handler ran");
+
+    // Probes stay open.
+    let (status, _, _) = send(addr, "GET", "/health", &[], String::new()).await;
+    assert_eq!(status, 200);
+
+    // The right key reaches the handler, which knows who called.
+    let mut good = routing.to_vec();
+    good.push(("x-api-key", "reader-key-0123456789"));
+    let (status, _, body) = send(addr, "POST", "/mcp", &good, call).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["content"][0]["text"], "hi (from reader)");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn scoped_tools_are_hidden_and_refused_without_the_scope() {
+    let (addr, calls) = start().await;
+    let list = stateless(1, "tools/list", json!({}));
+    let names = |body: &Value| -> Vec<String> {
+        body["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let reader = [
+        MODERN,
+        ("mcp-method", "tools/list"),
+        ("authorization", "Bearer reader-key-0123456789"),
+    ];
+    let (_, _, body) = send(addr, "POST", "/mcp", &reader, list.clone()).await;
+    assert_eq!(names(&body), ["echo"]);
+    let writer = [
+        MODERN,
+        ("mcp-method", "tools/list"),
+        ("authorization", "Bearer writer-key-0123456789"),
+    ];
+    let (_, _, body) = send(addr, "POST", "/mcp", &writer, list).await;
+    assert_eq!(names(&body), ["echo", "write"]);
+
+    let call = stateless(
+        2,
+        "tools/call",
+        json!({"name": "write", "arguments": {"text": "x"}}),
+    );
+    let reader = [
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "write"),
+        ("authorization", "Bearer reader-key-0123456789"),
+    ];
+    let (status, headers, body) = send(addr, "POST", "/mcp", &reader, call.clone()).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        headers["www-authenticate"],
+        r#"Bearer error="insufficient_scope", scope="notes:write""#
+    );
+    assert_eq!(
+        body["error"]["data"]["requiredScopes"],
+        json!(["notes:write"])
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    let writer = [
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "write"),
+        ("authorization", "Bearer writer-key-0123456789"),
+    ];
+    let (status, _, body) = send(addr, "POST", "/mcp", &writer, call).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["content"][0]["text"], "wrote x");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_session_belongs_to_the_principal_that_opened_it() {
+    let (addr, calls) = start().await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let writer = ("authorization", "Bearer writer-key-0123456789");
+    let (status, headers, _) = send(addr, "POST", "/mcp", &[writer], init.to_string()).await;
+    assert_eq!(status, 200);
+    let session = headers["mcp-session-id"].to_str().unwrap().to_owned();
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "x"}}}).to_string();
+
+    // Another principal with a stolen session id sees no such session.
+    let reader = ("authorization", "Bearer reader-key-0123456789");
+    let (status, _, _) = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[reader, ("mcp-session-id", &session)],
+        call.clone(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _, _) = send(
+        addr,
+        "DELETE",
+        "/mcp",
+        &[reader, ("mcp-session-id", &session)],
+        String::new(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let (status, _, body) = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[writer, ("mcp-session-id", &session)],
+        call,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["content"][0]["text"], "x (from writer)");
+}
