@@ -942,3 +942,88 @@ async fn cancellation_stops_a_session_request() {
     server.settles_to(1).await;
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn cors_for_allowed_browser_origins_and_security_headers_everywhere() {
+    let server = start(HttpConfig::default().cors_origins(["https://app.example.com"])).await;
+    let addr = server.addr;
+    let preflight = send(
+        addr,
+        "OPTIONS",
+        "/mcp",
+        &[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "content-type, authorization, mcp-session-id",
+            ),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(preflight.status(), 204);
+    let headers = preflight.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(
+        headers["access-control-allow-headers"],
+        "content-type, authorization, mcp-session-id"
+    );
+    assert!(
+        headers["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("DELETE")
+    );
+
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, ("origin", "https://app.example.com")],
+        init.to_string(),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(
+        headers["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("mcp-session-id")
+    );
+    assert!(headers.contains_key("mcp-session-id"));
+
+    let response = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, ("origin", "https://other.example.com")],
+        init.to_string(),
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+
+    for path in ["/health", "/mcp", "/nowhere"] {
+        let response = send(addr, "GET", path, &[], "").await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert!(headers.contains_key("content-security-policy"), "{path}");
+    }
+    server.shutdown().await;
+}

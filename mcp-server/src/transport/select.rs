@@ -16,6 +16,7 @@ options:
 environment:
   MCP_ALLOWED_HOSTS        extra Host names to accept, comma-separated, or *
   MCP_ALLOWED_ORIGINS      browser origins to accept, comma-separated, or *
+  CORS_ORIGINS             browser origins allowed by CORS, comma-separated, or *
   MCP_API_KEYS             require API keys: name:key[:scope+scope], comma-separated
   MCP_API_KEYS_FILE        the same, one entry per line, from a file";
 
@@ -173,6 +174,9 @@ impl Transport {
         }
         if let Some(origins) = env("MCP_ALLOWED_ORIGINS") {
             config = config.allowed_origins(split_list(&origins));
+        }
+        if let Some(origins) = env("CORS_ORIGINS") {
+            config = config.cors_origins(split_list(&origins));
         }
         if let Some(list) = env("MCP_API_KEYS") {
             config = config.authenticator(crate::auth::ApiKeys::parse(&list)?);

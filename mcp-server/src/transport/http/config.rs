@@ -49,6 +49,7 @@ pub struct HttpConfig {
     pub(crate) messages_path: String,
     pub(crate) hosts: HostPolicy,
     pub(crate) origins: Vec<String>,
+    pub(crate) cors_origins: Vec<String>,
     pub(crate) max_body_bytes: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) body_timeout: Duration,
@@ -67,6 +68,7 @@ impl fmt::Debug for HttpConfig {
             .field("authenticated", &self.authenticator.is_some())
             .field("hosts", &self.hosts)
             .field("origins", &self.origins)
+            .field("cors_origins", &self.cors_origins)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout", &self.request_timeout)
             .field("max_sessions", &self.max_sessions)
@@ -84,6 +86,7 @@ impl Default for HttpConfig {
             messages_path: "/messages".into(),
             hosts: HostPolicy::Auto,
             origins: Vec::new(),
+            cors_origins: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(300),
             body_timeout: Duration::from_secs(30),
@@ -177,6 +180,21 @@ impl HttpConfig {
         S: Into<String>,
     {
         self.origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Lets browser clients on these origins call the server (CORS):
+    /// preflights are answered, responses carry `Access-Control-Allow-Origin`
+    /// and expose `Mcp-Session-Id`, `MCP-Protocol-Version` and
+    /// `WWW-Authenticate`. `*` allows any origin. The origins also pass the
+    /// `Origin` check. Default none.
+    #[must_use]
+    pub fn cors_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cors_origins = origins.into_iter().map(Into::into).collect();
         self
     }
 

@@ -169,6 +169,27 @@ impl McpService {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        let config = &self.shared.config;
+        let cors_origin = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .filter(|o| cors_allowed(&config.cors_origins, o))
+            .map(str::to_owned);
+        let mut response = if request.method() == Method::OPTIONS && cors_origin.is_some() {
+            preflight(request.headers())
+        } else {
+            self.route(request).await
+        };
+        secure(&mut response, cors_origin.as_deref());
+        response
+    }
+
+    async fn route<B>(&self, request: Request<B>) -> Response<McpBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let shared = &self.shared;
         let path = request.uri().path();
         let config = &shared.config;
@@ -313,6 +334,60 @@ fn ready(shared: &Shared, method: &Method) -> Response<McpBody> {
     json(StatusCode::OK, r#"{"status":"ready"}"#)
 }
 
+fn cors_allowed(allowed: &[String], origin: &str) -> bool {
+    let origin = origin.trim_end_matches('/');
+    allowed
+        .iter()
+        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// The answer to a CORS preflight from an allowed origin.
+fn preflight(headers: &HeaderMap) -> Response<McpBody> {
+    let mut response = empty(StatusCode::NO_CONTENT);
+    let out = response.headers_mut();
+    out.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+    );
+    // Echo what the browser asks for: MCP's own headers, Authorization and
+    // any `Mcp-Param-*` a tool declares.
+    if let Some(requested) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        out.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+    }
+    out.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+/// Headers every response carries: CORS for allowed browser origins, and
+/// the usual hardening for an API that is never meant to be rendered.
+fn secure(response: &mut Response<McpBody>, cors_origin: Option<&str>) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    if let Some(origin) = cors_origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("mcp-session-id, mcp-protocol-version, www-authenticate"),
+        );
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+}
+
 /// DNS-rebinding protection: a web page must not reach a local server by
 /// pointing its own host name at 127.0.0.1, nor call it from its origin.
 fn check_host_and_origin(
@@ -337,7 +412,7 @@ fn check_host_and_origin(
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
-        if !origin_allowed(&config.origins, origin) {
+        if !origin_allowed(&config.origins, origin) && !cors_allowed(&config.cors_origins, origin) {
             tracing::warn!(
                 origin,
                 "rejected a request from an origin not on the allow-list"
