@@ -60,6 +60,12 @@ pub enum ProtocolError {
         /// Every scope the request needs.
         required: Vec<String>,
     },
+    /// The caller exceeded its rate limit (HTTP 429).
+    #[error("rate limit exceeded: retry in {retry_after_secs}s")]
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+    },
     /// Something failed inside the server.
     #[error("internal error: {0}")]
     Internal(String),
@@ -105,6 +111,10 @@ impl ProtocolError {
             Self::InsufficientScope { required } => {
                 ErrorObject::new(error_code::INSUFFICIENT_SCOPE, message)
                     .with_data(json!({ "requiredScopes": required }))
+            }
+            Self::RateLimited { retry_after_secs } => {
+                ErrorObject::new(error_code::RATE_LIMITED, message)
+                    .with_data(json!({ "retryAfterSeconds": retry_after_secs }))
             }
             Self::Internal(_) => ErrorObject::new(error_code::INTERNAL_ERROR, message),
         }

@@ -69,6 +69,9 @@ pub mod error_code {
     /// The caller lacks a scope (implementation-defined range; sent with
     /// HTTP 403 and `WWW-Authenticate: Bearer error="insufficient_scope"`).
     pub const INSUFFICIENT_SCOPE: i32 = -32010;
+    /// The caller exceeded its rate limit (implementation-defined range;
+    /// sent with HTTP 429 and `Retry-After`).
+    pub const RATE_LIMITED: i32 = -32011;
 }
 
 /// The `error` member of a JSON-RPC error response.

@@ -48,6 +48,8 @@ pub(crate) struct Envelope {
     pub(crate) task: Option<Arc<TaskSlot>>,
     /// Who sent the request, when the transport authenticates.
     pub(crate) principal: Option<Arc<Principal>>,
+    /// The client's address, when the transport knows it.
+    pub(crate) peer: Option<std::net::IpAddr>,
 }
 
 /// How a handler's questions reach the client.
@@ -170,6 +172,11 @@ impl RequestContext {
     /// authenticator); `None` on stdio and unauthenticated HTTP.
     pub fn principal(&self) -> Option<&Principal> {
         self.inner.envelope.principal.as_deref()
+    }
+
+    /// The client's IP address, when the transport knows it (HTTP).
+    pub fn peer(&self) -> Option<std::net::IpAddr> {
+        self.inner.envelope.peer
     }
 
     /// The server serving the request: to add or remove tools at run time.

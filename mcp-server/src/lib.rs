@@ -31,6 +31,7 @@ mod completion;
 mod context;
 mod error;
 mod handler;
+pub mod limit;
 mod prompt;
 mod resource;
 mod router;

@@ -73,6 +73,8 @@ pub(crate) struct WireHeaders {
     pub(crate) params: Vec<(String, String)>,
     /// Who sent the request, when the transport authenticates.
     pub(crate) principal: Option<Arc<crate::auth::Principal>>,
+    /// The client's address.
+    pub(crate) peer: Option<std::net::IpAddr>,
 }
 
 /// A request's response, and how an HTTP transport should label it.
@@ -89,6 +91,7 @@ pub(crate) enum AnswerStatus {
     BadRequest,
     NotFound,
     Forbidden,
+    TooManyRequests(u64),
 }
 
 impl AnswerStatus {
@@ -96,6 +99,9 @@ impl AnswerStatus {
         match error {
             ProtocolError::Parse(_) | ProtocolError::InvalidRequest(_) => Self::BadRequest,
             ProtocolError::InsufficientScope { .. } => Self::Forbidden,
+            ProtocolError::RateLimited { retry_after_secs } => {
+                Self::TooManyRequests(*retry_after_secs)
+            }
             _ if !version.is_stateless() => Self::Ok,
             ProtocolError::InvalidEnvelope(_)
             | ProtocolError::HeaderMismatch(_)
@@ -241,6 +247,7 @@ async fn route(
         link: ClientLink::Session(Arc::clone(&session)),
         task: None,
         principal: session.principal().cloned(),
+        peer: session.peer(),
     };
     let params = request.params.as_deref();
     let result = match method {
@@ -314,6 +321,7 @@ async fn route_stateless(
         link: ClientLink::None,
         task: None,
         principal: headers.and_then(|h| h.principal.clone()),
+        peer: headers.and_then(|h| h.peer),
     };
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
@@ -767,9 +775,35 @@ async fn dispatch(
         method::RESOURCES_READ => {
             read_resource(server, request, envelope, outbound, cancellation).await
         }
-        method::COMPLETION_COMPLETE => complete(server, params, version).await,
+        method::COMPLETION_COMPLETE => {
+            check_rate(server, &envelope, None)?;
+            complete(server, params, version).await
+        }
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
     }
+}
+
+/// Takes one request from the caller's rate limit: the principal, else the
+/// client's address, else the one local caller.
+fn check_rate(
+    server: &Server,
+    envelope: &Envelope,
+    tool: Option<&str>,
+) -> Result<(), ProtocolError> {
+    let Some(limit) = &server.options().rate_limit else {
+        return Ok(());
+    };
+    let caller = match (&envelope.principal, envelope.peer) {
+        (Some(principal), _) => format!("principal:{}", principal.id),
+        (None, Some(peer)) => format!("ip:{peer}"),
+        (None, None) => "local".to_owned(),
+    };
+    limit.check(&caller, tool).map_err(|wait| {
+        tracing::info!(%caller, tool, ?wait, "rate limited");
+        ProtocolError::RateLimited {
+            retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        }
+    })
 }
 
 /// An opaque cursor: the offset of the next page, encoded.
@@ -1050,6 +1084,7 @@ async fn call_tool(
             required: tool.scopes().to_vec(),
         });
     }
+    check_rate(server, &envelope, Some(tool.name()))?;
     if let Some(headers) = headers
         && !tool.header_params().is_empty()
     {

@@ -126,6 +126,8 @@ pub(crate) struct ServerOptions {
     pub(crate) subscribe: bool,
     /// Signs 2026-07-28 `requestState`s.
     pub(crate) state_key: StateKey,
+    /// Limits on tool calls and completions.
+    pub(crate) rate_limit: Option<Arc<crate::limit::RateLimit>>,
 }
 
 impl ServerOptions {
@@ -147,6 +149,7 @@ impl Default for ServerOptions {
             list_hints: HashMap::new(),
             subscribe: true,
             state_key: StateKey::random(),
+            rate_limit: None,
         }
     }
 }
@@ -607,6 +610,16 @@ impl ServerBuilder {
     ) -> Self {
         let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         self.options.list_hints.insert(list, (ttl, scope));
+        self
+    }
+
+    /// Limits tool calls and completion requests per caller (the
+    /// authenticated principal, else the client's IP address; one caller on
+    /// stdio), and optionally per tool. Over the limit a request gets a
+    /// -32011 error (HTTP 429 with `Retry-After`) before any handler runs.
+    #[must_use]
+    pub fn rate_limit(mut self, limit: crate::limit::RateLimit) -> Self {
+        self.options.rate_limit = Some(Arc::new(limit));
         self
     }
 

@@ -41,6 +41,8 @@ pub(crate) struct Session {
     pub(crate) pending: PendingRequests,
     /// Who opened the session, when the transport authenticates.
     principal: std::sync::OnceLock<Arc<Principal>>,
+    /// The client's address, for rate limits of anonymous callers.
+    peer: std::sync::OnceLock<std::net::IpAddr>,
 }
 
 impl Session {
@@ -95,6 +97,14 @@ impl Session {
     /// Binds the session to the principal that opened it.
     pub(crate) fn bind_principal(&self, principal: Arc<Principal>) {
         let _ = self.principal.set(principal);
+    }
+
+    pub(crate) fn set_peer(&self, peer: std::net::IpAddr) {
+        let _ = self.peer.set(peer);
+    }
+
+    pub(crate) fn peer(&self) -> Option<std::net::IpAddr> {
+        self.peer.get().copied()
     }
 
     pub(crate) fn principal(&self) -> Option<&Arc<Principal>> {

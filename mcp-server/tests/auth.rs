@@ -283,3 +283,84 @@ async fn a_session_belongs_to_the_principal_that_opened_it() {
     assert_eq!(status, 200);
     assert_eq!(body["result"]["content"][0]["text"], "x (from writer)");
 }
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after_per_caller() {
+    use mcp_server::limit::{Quota, RateLimit};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let server = Server::builder()
+        .definition(Notes {
+            calls: Arc::clone(&calls),
+        })
+        .rate_limit(
+            RateLimit::per_caller(Quota::per_minute(60).burst(2))
+                .tool("write", Quota::per_minute(1)),
+        )
+        .build();
+    let keys = ApiKeys::new()
+        .key("reader", "reader-key-0123456789", ["notes:read"])
+        .key(
+            "writer",
+            "writer-key-0123456789",
+            ["notes:read", "notes:write"],
+        );
+    let http = HttpServer::bind(
+        server,
+        "127.0.0.1:0",
+        HttpConfig::default().authenticator(keys),
+    )
+    .await
+    .unwrap();
+    let addr = http.local_addr();
+    tokio::spawn(http.serve_until(std::future::pending()));
+
+    let echo = stateless(
+        1,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "x"}}),
+    );
+    let reader = [
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo"),
+        ("authorization", "Bearer reader-key-0123456789"),
+    ];
+    for _ in 0..2 {
+        let (status, _, _) = send(addr, "POST", "/mcp", &reader, echo.clone()).await;
+        assert_eq!(status, 200);
+    }
+    let (status, headers, body) = send(addr, "POST", "/mcp", &reader, echo.clone()).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(body["error"]["code"], -32011);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the refused call never ran"
+    );
+
+    // Another principal has its own budget; a tool can have a stricter one.
+    let write = stateless(
+        2,
+        "tools/call",
+        json!({"name": "write", "arguments": {"text": "x"}}),
+    );
+    let writer = [
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "write"),
+        ("authorization", "Bearer writer-key-0123456789"),
+    ];
+    let (status, _, _) = send(addr, "POST", "/mcp", &writer, write.clone()).await;
+    assert_eq!(status, 200);
+    let (status, headers, _) = send(addr, "POST", "/mcp", &writer, write).await;
+    assert_eq!(status, 429);
+    assert!(
+        headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 50
+    );
+}

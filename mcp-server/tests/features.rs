@@ -660,3 +660,27 @@ async fn caching_hints_per_server_and_per_list() {
     let discover = client.request("server/discover", json!({})).await.unwrap();
     assert_eq!(discover["ttlMs"], 3_600_000);
 }
+
+#[tokio::test]
+async fn rate_limits_are_json_rpc_errors_on_stdio() {
+    use mcp_server::limit::{Quota, RateLimit};
+    let server = Server::builder()
+        .tool(ping_tool::tool())
+        .rate_limit(RateLimit::per_caller(Quota::per_minute(60).burst(1)))
+        .build();
+    let client = TestClient::connect(server, ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    assert!(
+        client
+            .request("tools/call", json!({"name": "ping_tool"}))
+            .await
+            .is_ok()
+    );
+    let limited = client
+        .request("tools/call", json!({"name": "ping_tool"}))
+        .await
+        .unwrap_err();
+    assert_eq!(limited.code, -32011);
+    assert_eq!(limited.data.unwrap()["retryAfterSeconds"], 1);
+}

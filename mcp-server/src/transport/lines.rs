@@ -44,7 +44,14 @@ where
 {
     let (tx, rx) = mpsc::channel(256);
     let writer = tokio::spawn(write_loop(writer, rx));
-    let result = run(server, Source::Lines(BufReader::new(reader)), tx, None).await;
+    let result = run(
+        server,
+        Source::Lines(BufReader::new(reader)),
+        tx,
+        None,
+        None,
+    )
+    .await;
     writer.await??;
     result
 }
@@ -57,10 +64,11 @@ pub(crate) async fn serve_messages(
     incoming: mpsc::Receiver<bytes::Bytes>,
     outgoing: mpsc::Sender<Outgoing>,
     principal: Option<Arc<crate::auth::Principal>>,
+    peer: Option<std::net::IpAddr>,
 ) {
     let source: Source<tokio::io::Empty> = Source::Messages(incoming);
     // A channel source never fails.
-    let _ = run(server, source, outgoing, principal).await;
+    let _ = run(server, source, outgoing, principal, peer).await;
 }
 
 /// Where a connection's messages come from.
@@ -90,11 +98,15 @@ async fn run<R: AsyncRead + Unpin>(
     mut source: Source<R>,
     tx: mpsc::Sender<Outgoing>,
     principal: Option<Arc<crate::auth::Principal>>,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<(), ServerError> {
     let outbound = Outbound::new(tx);
     let session = Arc::new(Session::new());
     if let Some(principal) = principal {
         session.bind_principal(principal);
+    }
+    if let Some(peer) = peer {
+        session.set_peer(peer);
     }
     let mut connection = Connection {
         server: server.clone(),

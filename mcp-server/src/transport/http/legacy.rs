@@ -31,6 +31,7 @@ pub(super) fn stream<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
     let (in_tx, in_rx) = mpsc::channel::<Bytes>(32);
     let (out_tx, out_rx) = mpsc::channel::<Outgoing>(256);
     let principal = super::principal_of(request);
+    let peer = super::peer_of(request);
     let owner = principal.as_ref().map(|p| p.id.clone());
     let id = match shared.sessions.open_legacy(in_tx, owner) {
         Ok(id) => id,
@@ -45,7 +46,7 @@ pub(super) fn stream<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
     connections.fetch_add(1, Ordering::AcqRel);
     let server = shared.server.clone();
     tokio::spawn(async move {
-        lines::serve_messages(server, in_rx, out_tx, principal).await;
+        lines::serve_messages(server, in_rx, out_tx, principal, peer).await;
         connections.fetch_sub(1, Ordering::AcqRel);
     });
 

@@ -132,8 +132,16 @@ impl HttpServer {
                     continue;
                 }
             };
+            let per_connection = service.clone();
+            let tagged = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(super::ClientAddr(peer));
+                    let service = per_connection.clone();
+                    async move { Ok::<_, std::convert::Infallible>(service.handle(request).await) }
+                },
+            );
             let connection = builder
-                .serve_connection(TokioIo::new(stream), service.clone())
+                .serve_connection(TokioIo::new(stream), tagged)
                 .into_owned();
             let connection = graceful.watch(connection);
             tokio::spawn(async move {

@@ -649,6 +649,16 @@ fn unauthorized(e: &crate::auth::AuthError) -> Response<McpBody> {
     response
 }
 
+/// The address of the client that sent a request, when the listener knows
+/// it. [`HttpServer`] attaches it; an embedding app may insert it too, so
+/// rate limits of anonymous callers work per client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+fn peer_of<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
+    request.extensions().get::<ClientAddr>().map(|a| a.0.ip())
+}
+
 /// The principal the authenticator attached to a request, if any.
 fn principal_of<B>(request: &Request<B>) -> Option<Arc<crate::auth::Principal>> {
     request

@@ -38,6 +38,7 @@ where
     B::Error: Into<BoxError>,
 {
     let principal = super::principal_of(&request);
+    let peer = super::peer_of(&request);
     let (parts, body) = request.into_parts();
     let accept = Accept::of(&parts.headers);
     if !accept.json && !accept.sse {
@@ -67,9 +68,11 @@ where
     let headers = &parts.headers;
     match incoming {
         Incoming::Single(message) if is_stateless(headers, &message) => {
-            stateless(shared, message, headers, accept, principal).await
+            stateless(shared, message, headers, accept, principal, peer).await
         }
-        Incoming::Single(message) => stateful(shared, message, headers, accept, principal).await,
+        Incoming::Single(message) => {
+            stateful(shared, message, headers, accept, principal, peer).await
+        }
         Incoming::Batch(items) => batch(shared, items, headers, principal.as_deref()).await,
     }
 }
@@ -110,6 +113,7 @@ async fn stateless(
     headers: &HeaderMap,
     accept: Accept,
     principal: Option<Arc<Principal>>,
+    peer: Option<std::net::IpAddr>,
 ) -> Response<McpBody> {
     let Message::Request(request) = message else {
         // Notifications (and stray responses) need no answer; a stateless
@@ -128,6 +132,7 @@ async fn stateless(
             })
             .collect(),
         principal,
+        peer,
     };
     let timeout =
         (request.method != method::SUBSCRIPTIONS_LISTEN).then_some(shared.config.request_timeout);
@@ -151,6 +156,7 @@ async fn stateful(
     headers: &HeaderMap,
     accept: Accept,
     principal: Option<Arc<Principal>>,
+    peer: Option<std::net::IpAddr>,
 ) -> Response<McpBody> {
     if let Message::Request(request) = &message
         && request.method == method::INITIALIZE
@@ -158,7 +164,7 @@ async fn stateful(
         let Message::Request(request) = message else {
             return empty(StatusCode::INTERNAL_SERVER_ERROR);
         };
-        return initialize(shared, request, principal).await;
+        return initialize(shared, request, principal, peer).await;
     }
     let id = match &message {
         Message::Request(request) => Some(request.id.clone()),
@@ -275,6 +281,7 @@ async fn initialize(
     shared: &Arc<Shared>,
     request: RpcRequest,
     principal: Option<Arc<Principal>>,
+    peer: Option<std::net::IpAddr>,
 ) -> Response<McpBody> {
     let session = match shared.sessions.create() {
         Ok(session) => session,
@@ -291,6 +298,9 @@ async fn initialize(
     };
     if let Some(principal) = principal {
         session.session.bind_principal(principal);
+    }
+    if let Some(peer) = peer {
+        session.session.set_peer(peer);
     }
     let (tx, _) = mpsc::channel(1);
     let answer = router::handle_request(
@@ -605,6 +615,7 @@ fn status_of(status: AnswerStatus) -> StatusCode {
         AnswerStatus::BadRequest => StatusCode::BAD_REQUEST,
         AnswerStatus::NotFound => StatusCode::NOT_FOUND,
         AnswerStatus::Forbidden => StatusCode::FORBIDDEN,
+        AnswerStatus::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 
@@ -612,6 +623,11 @@ fn status_of(status: AnswerStatus) -> StatusCode {
 /// `WWW-Authenticate` challenge naming every scope the call needs.
 fn answer_json(answer: &Answer) -> Response<McpBody> {
     let mut response = message_json(status_of(answer.status), &answer.message);
+    if let AnswerStatus::TooManyRequests(seconds) = answer.status {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if answer.status == AnswerStatus::Forbidden
         && let Message::Error(error) = &answer.message
     {
