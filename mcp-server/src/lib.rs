@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod ask;
+pub mod audit;
 pub mod auth;
 mod completion;
 mod context;

@@ -38,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::ask::InputRound;
+use crate::audit::AuditRecord;
 use crate::completion::{CompletionRequest, Completions};
 use crate::context::{ClientLink, Envelope, LogPolicy, RequestContext, tasks_declared};
 use crate::prompt::PromptCall;
@@ -733,7 +734,13 @@ async fn dispatch(
             )
         }
         method::TOOLS_CALL => {
-            call_tool(server, request, envelope, headers, outbound, cancellation).await
+            let audit = Audit::start(server, &request, &envelope);
+            let result =
+                call_tool(server, request, envelope, headers, outbound, cancellation).await;
+            if let Some(audit) = audit {
+                audit.finish(server, &result);
+            }
+            result
         }
         method::PROMPTS_LIST => list(
             server,
@@ -773,13 +780,109 @@ async fn dispatch(
             },
         ),
         method::RESOURCES_READ => {
-            read_resource(server, request, envelope, outbound, cancellation).await
+            let audit = Audit::start(server, &request, &envelope);
+            let result = read_resource(server, request, envelope, outbound, cancellation).await;
+            if let Some(audit) = audit {
+                audit.finish(server, &result);
+            }
+            result
         }
         method::COMPLETION_COMPLETE => {
             check_rate(server, &envelope, None)?;
             complete(server, params, version).await
         }
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
+    }
+}
+
+/// An audit record in the making: what is known before the handler runs.
+struct Audit {
+    record: AuditRecord,
+    started: std::time::Instant,
+}
+
+impl Audit {
+    fn start(server: &Server, request: &Request, envelope: &Envelope) -> Option<Self> {
+        server.options().audit.as_ref()?;
+        #[derive(serde::Deserialize)]
+        struct Target<'a> {
+            #[serde(borrow, default)]
+            name: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow, default)]
+            uri: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow, default)]
+            arguments: Option<&'a RawValue>,
+        }
+        let raw = request.params.as_deref().map_or("{}", RawValue::get);
+        let target: Target<'_> = serde_json::from_str(raw).unwrap_or(Target {
+            name: None,
+            uri: None,
+            arguments: None,
+        });
+        let name = target.name.or(target.uri).unwrap_or_default().into_owned();
+        let annotations = (request.method == method::TOOLS_CALL)
+            .then(|| {
+                server
+                    .tools()
+                    .get(&name)
+                    .and_then(|t| t.tool().annotations.clone())
+            })
+            .flatten();
+        let principal = envelope.principal.as_deref();
+        Some(Self {
+            record: AuditRecord {
+                time: 0.0,
+                principal: principal.map(|p| p.id.clone()),
+                tenant: principal.and_then(|p| p.tenant.clone()),
+                request_id: request.id.to_string(),
+                protocol_version: envelope.version.as_str().to_owned(),
+                method: request.method.clone(),
+                target: name,
+                read_only: annotations.as_ref().and_then(|a| a.read_only_hint),
+                destructive: annotations.as_ref().and_then(|a| a.destructive_hint),
+                arguments_sha256: target.arguments.map(|a| AuditRecord::digest(a.get())),
+                outcome: String::new(),
+                error: None,
+                duration_ms: 0.0,
+            },
+            started: std::time::Instant::now(),
+        })
+    }
+
+    fn finish(mut self, server: &Server, result: &Result<Box<RawValue>, ProtocolError>) {
+        let Some(sink) = &server.options().audit else {
+            return;
+        };
+        self.record.time = AuditRecord::now();
+        self.record.duration_ms = AuditRecord::millis(self.started.elapsed());
+        self.record.outcome = match result {
+            Err(e) => {
+                self.record.error = Some(e.to_string());
+                "error".into()
+            }
+            Ok(raw) => {
+                #[derive(serde::Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Shape<'a> {
+                    #[serde(default)]
+                    is_error: Option<bool>,
+                    #[serde(borrow, default)]
+                    result_type: Option<&'a str>,
+                }
+                match serde_json::from_str::<Shape<'_>>(raw.get()) {
+                    Ok(Shape {
+                        is_error: Some(true),
+                        ..
+                    }) => "tool_error".into(),
+                    Ok(Shape {
+                        result_type: Some(kind @ ("input_required" | "task")),
+                        ..
+                    }) => kind.into(),
+                    _ => "ok".into(),
+                }
+            }
+        };
+        sink.record(&self.record);
     }
 }
 

@@ -128,6 +128,8 @@ pub(crate) struct ServerOptions {
     pub(crate) state_key: StateKey,
     /// Limits on tool calls and completions.
     pub(crate) rate_limit: Option<Arc<crate::limit::RateLimit>>,
+    /// Where tool calls and resource reads are recorded.
+    pub(crate) audit: Option<Arc<dyn crate::audit::AuditSink>>,
 }
 
 impl ServerOptions {
@@ -150,6 +152,7 @@ impl Default for ServerOptions {
             subscribe: true,
             state_key: StateKey::random(),
             rate_limit: None,
+            audit: Some(Arc::new(crate::audit::TracingAudit)),
         }
     }
 }
@@ -620,6 +623,22 @@ impl ServerBuilder {
     #[must_use]
     pub fn rate_limit(mut self, limit: crate::limit::RateLimit) -> Self {
         self.options.rate_limit = Some(Arc::new(limit));
+        self
+    }
+
+    /// Where the audit log goes: one record per tool call and resource
+    /// read. Default [`TracingAudit`](crate::audit::TracingAudit) (`tracing`
+    /// events, target `mcp::audit`).
+    #[must_use]
+    pub fn audit(mut self, sink: impl crate::audit::AuditSink) -> Self {
+        self.options.audit = Some(Arc::new(sink));
+        self
+    }
+
+    /// Turns the audit log off.
+    #[must_use]
+    pub fn no_audit(mut self) -> Self {
+        self.options.audit = None;
         self
     }
 

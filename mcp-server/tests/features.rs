@@ -684,3 +684,119 @@ async fn rate_limits_are_json_rpc_errors_on_stdio() {
     assert_eq!(limited.code, -32011);
     assert_eq!(limited.data.unwrap()["retryAfterSeconds"], 1);
 }
+
+#[derive(Debug, Default, Clone)]
+struct Collect(Arc<std::sync::Mutex<Vec<mcp_server::audit::AuditRecord>>>);
+
+impl mcp_server::audit::AuditSink for Collect {
+    fn record(&self, record: &mcp_server::audit::AuditRecord) {
+        self.0.lock().unwrap().push(record.clone());
+    }
+}
+
+/// Fail when asked to.
+#[mcp_tool(read_only)]
+async fn maybe_fail(
+    /** Whether to fail. */
+    fail: bool,
+) -> Result<&'static str, String> {
+    if fail {
+        Err("failed as asked".into())
+    } else {
+        Ok("fine")
+    }
+}
+
+#[tokio::test]
+async fn every_tool_call_and_read_is_audited_once() {
+    let records = Collect::default();
+    let server = Server::builder()
+        .tool(maybe_fail::tool())
+        .resource(ResourceDef::new("audit://r", "r", None, |_call| async {
+            "r"
+        }))
+        .audit(records.clone())
+        .build();
+    let client = TestClient::connect(server, ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    client
+        .request(
+            "tools/call",
+            json!({"name": "maybe_fail", "arguments": {"fail": false, "secret": "hunter2"}}),
+        )
+        .await
+        .unwrap();
+    client
+        .request(
+            "tools/call",
+            json!({"name": "maybe_fail", "arguments": {"fail": true}}),
+        )
+        .await
+        .unwrap();
+    client
+        .request("tools/call", json!({"name": "nope", "arguments": {}}))
+        .await
+        .unwrap_err();
+    client
+        .request("resources/read", json!({"uri": "audit://r"}))
+        .await
+        .unwrap();
+    client.request("tools/list", json!({})).await.unwrap();
+
+    let records = records.0.lock().unwrap().clone();
+    let summary: Vec<(&str, &str, &str)> = records
+        .iter()
+        .map(|r| (r.method.as_str(), r.target.as_str(), r.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("tools/call", "maybe_fail", "ok"),
+            ("tools/call", "maybe_fail", "tool_error"),
+            ("tools/call", "nope", "error"),
+            ("resources/read", "audit://r", "ok"),
+        ]
+    );
+    assert_eq!(records[0].read_only, Some(true));
+    assert_eq!(records[0].destructive, Some(false));
+    assert_eq!(records[0].arguments_sha256.as_ref().unwrap().len(), 64);
+    let line = serde_json::to_string(&records[0]).unwrap();
+    assert!(
+        !line.contains("hunter2"),
+        "argument values are never recorded"
+    );
+    assert!(records[2].error.as_ref().unwrap().contains("unknown tool"));
+
+    // The file sink writes one JSON object per line.
+    let path = std::env::temp_dir().join(format!("audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let server = Server::builder()
+        .tool(maybe_fail::tool())
+        .audit(mcp_server::audit::FileAudit::open(&path).unwrap())
+        .build();
+    let client = TestClient::connect(server, ProtocolVersion::V2026_07_28)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        client
+            .request(
+                "tools/call",
+                json!({"name": "maybe_fail", "arguments": {"fail": false}}),
+            )
+            .await
+            .unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["outcome"] == "ok" && l["protocol_version"] == "2026-07-28")
+    );
+    let _ = std::fs::remove_file(&path);
+}
