@@ -40,11 +40,18 @@ pub enum Dialect {
     Postgres,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../migrations/0001_init.sqlite.sql"),
-    include_str!("../migrations/0001_init.postgres.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("../migrations/0001_init.sqlite.sql"),
+        include_str!("../migrations/0001_init.postgres.sql"),
+    ),
+    (
+        2,
+        include_str!("../migrations/0002_audit.sqlite.sql"),
+        include_str!("../migrations/0002_audit.postgres.sql"),
+    ),
+];
 
 /// The CRM database.
 #[derive(Debug, Clone)]
@@ -678,6 +685,67 @@ impl Db {
                     overdue,
                     activity,
                 })
+            })
+            .collect()
+    }
+
+    // Audit.
+
+    /// Appends one audit record.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn write_audit(
+        &self,
+        record: &mcp_server::audit::AuditRecord,
+    ) -> Result<(), CrmError> {
+        let secs = record.time.max(0.0).floor();
+        // Whole seconds since the epoch fit u64 for any real clock.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let time = timestamp(secs as u64);
+        sqlx::query(
+            "INSERT INTO audit_log (time, principal, tenant, request_id, protocol_version, method, target,
+                                    read_only, destructive, arguments_sha256, outcome, error, duration_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(time)
+        .bind(record.principal.as_deref())
+        .bind(record.tenant.as_deref())
+        .bind(&record.request_id)
+        .bind(&record.protocol_version)
+        .bind(&record.method)
+        .bind(&record.target)
+        .bind(record.read_only.map(i64::from))
+        .bind(record.destructive.map(i64::from))
+        .bind(record.arguments_sha256.as_deref())
+        .bind(&record.outcome)
+        .bind(record.error.as_deref())
+        .bind(record.duration_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The most recent audit records: (method, target, outcome), newest first.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn recent_audit(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(String, String, String)>, CrmError> {
+        let rows =
+            sqlx::query("SELECT method, target, outcome FROM audit_log ORDER BY id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("method")?,
+                    r.try_get("target")?,
+                    r.try_get("outcome")?,
+                ))
             })
             .collect()
     }

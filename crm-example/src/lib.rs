@@ -14,6 +14,7 @@
 //! # }
 //! ```
 
+pub mod audit;
 pub mod db;
 pub mod model;
 pub mod rest;

@@ -41,7 +41,10 @@ async fn main() -> ExitCode {
         eprintln!("crm-mcp: cannot seed the database: {e}");
         return ExitCode::FAILURE;
     }
-    let server = Server::new(Crm::new(db.clone()));
+    let server = Server::builder()
+        .definition(Crm::new(db.clone()))
+        .audit(crm_example::audit::DbAudit::new(db.clone()))
+        .build();
     let result = match transport {
         Transport::Http { addr, mut config } => {
             async {

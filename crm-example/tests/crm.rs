@@ -73,6 +73,14 @@ async fn call(client: &TestClient, tool: &str, arguments: Value) -> Value {
     serde_json::to_value(client.call_tool(tool, arguments).await.unwrap()).unwrap()
 }
 
+/// The CRM server as the binary builds it: auditing into its database.
+fn crm(db: &Db) -> mcp_server::Server {
+    mcp_server::Server::builder()
+        .definition(Crm::new(db.clone()))
+        .audit(crm_example::audit::DbAudit::new(db.clone()))
+        .build()
+}
+
 async fn suite(db: Db) {
     let script =
         ClientScript::new().elicit(json!({"action": "accept", "content": {"confirm": true}}));
@@ -81,7 +89,7 @@ async fn suite(db: Db) {
         ProtocolVersion::V2025_11_25,
         ProtocolVersion::V2026_07_28,
     ] {
-        let client = TestClient::connect_scripted(Crm::new(db.clone()), version, script.clone())
+        let client = TestClient::connect_scripted(crm(&db), version, script.clone())
             .await
             .unwrap();
         let tools = client.list_tools().await.unwrap();
@@ -419,6 +427,20 @@ async fn suite(db: Db) {
             format!("contact {id} not found")
         );
     }
+    // Every call was audited in the CRM's own database.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let audit = db.recent_audit(1_000).await.unwrap();
+    assert!(audit.len() > 90, "{} records", audit.len());
+    assert!(
+        audit
+            .iter()
+            .any(|(m, t, o)| m == "tools/call" && t == "create_deal" && o == "tool_error")
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|(m, t, o)| m == "resources/read" && t == "crm://pipeline" && o == "ok")
+    );
 }
 
 #[tokio::test]

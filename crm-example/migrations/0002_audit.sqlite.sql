@@ -1,0 +1,17 @@
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    principal TEXT,
+    tenant TEXT,
+    request_id TEXT NOT NULL,
+    protocol_version TEXT NOT NULL,
+    method TEXT NOT NULL,
+    target TEXT NOT NULL,
+    read_only INTEGER,
+    destructive INTEGER,
+    arguments_sha256 TEXT,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    duration_ms DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX audit_log_time ON audit_log(time)
