@@ -33,6 +33,7 @@ mod context;
 mod error;
 mod handler;
 pub mod limit;
+mod metrics;
 mod prompt;
 mod resource;
 mod router;

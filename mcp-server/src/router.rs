@@ -135,10 +135,20 @@ pub(crate) async fn handle_request(
             .unwrap_or(ProtocolVersion::LATEST_STATEFUL),
         Wire::Stateless(_) => ProtocolVersion::LATEST,
     };
+    let method = request.method.clone();
+    let started = std::time::Instant::now();
     let routed = AssertUnwindSafe(route(&server, wire, request, outbound, cancellation))
         .catch_unwind()
         .instrument(span)
         .await;
+    let outcome = if matches!(routed, Ok(Ok(_))) {
+        "ok"
+    } else {
+        "error"
+    };
+    server
+        .metrics()
+        .request(&method, outcome, started.elapsed().as_secs_f64());
     let outcome = match routed {
         Ok(outcome) => outcome,
         Err(panic) => {
@@ -735,8 +745,16 @@ async fn dispatch(
         }
         method::TOOLS_CALL => {
             let audit = Audit::start(server, &request, &envelope);
+            let tool = tool_name(&request);
             let result =
                 call_tool(server, request, envelope, headers, outbound, cancellation).await;
+            // Only registered tools get their own series.
+            let label = if server.tools().get(&tool).is_some() {
+                tool.as_str()
+            } else {
+                "unknown"
+            };
+            server.metrics().tool_call(label, outcome_of(&result));
             if let Some(audit) = audit {
                 audit.finish(server, &result);
             }
@@ -855,34 +873,55 @@ impl Audit {
         };
         self.record.time = AuditRecord::now();
         self.record.duration_ms = AuditRecord::millis(self.started.elapsed());
-        self.record.outcome = match result {
-            Err(e) => {
-                self.record.error = Some(e.to_string());
-                "error".into()
-            }
-            Ok(raw) => {
-                #[derive(serde::Deserialize)]
-                #[serde(rename_all = "camelCase")]
-                struct Shape<'a> {
-                    #[serde(default)]
-                    is_error: Option<bool>,
-                    #[serde(borrow, default)]
-                    result_type: Option<&'a str>,
-                }
-                match serde_json::from_str::<Shape<'_>>(raw.get()) {
-                    Ok(Shape {
-                        is_error: Some(true),
-                        ..
-                    }) => "tool_error".into(),
-                    Ok(Shape {
-                        result_type: Some(kind @ ("input_required" | "task")),
-                        ..
-                    }) => kind.into(),
-                    _ => "ok".into(),
-                }
-            }
-        };
+        if let Err(e) = result {
+            self.record.error = Some(e.to_string());
+        }
+        self.record.outcome = outcome_of(result).to_owned();
         sink.record(&self.record);
+    }
+}
+
+/// The name a `tools/call` asks for.
+fn tool_name(request: &Request) -> String {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        #[serde(default)]
+        name: String,
+    }
+    let raw = request.params.as_deref().map_or("{}", RawValue::get);
+    serde_json::from_str::<Named>(raw)
+        .map(|n| n.name)
+        .unwrap_or_default()
+}
+
+/// How a tool call or read ended: `ok`, `tool_error`, `error`,
+/// `input_required` or `task`.
+fn outcome_of(result: &Result<Box<RawValue>, ProtocolError>) -> &'static str {
+    let Ok(raw) = result else {
+        return "error";
+    };
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Shape<'a> {
+        #[serde(default)]
+        is_error: Option<bool>,
+        #[serde(borrow, default)]
+        result_type: Option<&'a str>,
+    }
+    match serde_json::from_str::<Shape<'_>>(raw.get()) {
+        Ok(Shape {
+            is_error: Some(true),
+            ..
+        }) => "tool_error",
+        Ok(Shape {
+            result_type: Some("input_required"),
+            ..
+        }) => "input_required",
+        Ok(Shape {
+            result_type: Some("task"),
+            ..
+        }) => "task",
+        _ => "ok",
     }
 }
 
@@ -903,6 +942,7 @@ fn check_rate(
     };
     limit.check(&caller, tool).map_err(|wait| {
         tracing::info!(%caller, tool, ?wait, "rate limited");
+        server.metrics().rate_limited.inc();
         ProtocolError::RateLimited {
             retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
         }

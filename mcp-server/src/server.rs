@@ -192,6 +192,7 @@ pub(crate) struct ServerInner {
     templates: RwLock<Arc<Registry<ResourceTemplateDef>>>,
     options: ServerOptions,
     tasks: TaskStore,
+    metrics: crate::metrics::Metrics,
     events: broadcast::Sender<ServerEvent>,
     /// Cancelled when a transport shuts down gracefully, so long-lived
     /// streams (`subscriptions/listen`, SSE) can end cleanly.
@@ -418,6 +419,10 @@ impl Server {
 
     pub(crate) fn resource_templates(&self) -> Arc<Registry<ResourceTemplateDef>> {
         Self::snapshot(&self.inner.templates)
+    }
+
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
     }
 
     pub(crate) fn tasks(&self) -> &TaskStore {
@@ -665,6 +670,7 @@ impl ServerBuilder {
                 templates: RwLock::new(Arc::new(Registry::new(self.templates))),
                 options: self.options,
                 tasks: TaskStore::default(),
+                metrics: crate::metrics::Metrics::new(),
                 events,
                 shutdown: CancellationToken::new(),
             }),

@@ -364,3 +364,87 @@ async fn rate_limits_answer_429_with_retry_after_per_caller() {
             > 50
     );
 }
+
+#[tokio::test]
+async fn metrics_count_what_happened() {
+    let (addr, _) = start().await;
+    let echo = stateless(
+        1,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "x"}}),
+    );
+    let reader = [
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo"),
+        ("authorization", "Bearer reader-key-0123456789"),
+    ];
+    for _ in 0..2 {
+        assert_eq!(
+            send(addr, "POST", "/mcp", &reader, echo.clone()).await.0,
+            200
+        );
+    }
+    let write = stateless(
+        2,
+        "tools/call",
+        json!({"name": "write", "arguments": {"text": "x"}}),
+    );
+    let refused = [
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "write"),
+        ("authorization", "Bearer reader-key-0123456789"),
+    ];
+    assert_eq!(send(addr, "POST", "/mcp", &refused, write).await.0, 403);
+    assert_eq!(send(addr, "POST", "/mcp", &[MODERN], echo).await.0, 401);
+
+    // /metrics is open by default, like the probes.
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::get("/metrics")
+        .header("host", "10.0.0.7:9090")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no `{series}` in:\n{text}"))
+    };
+    assert_eq!(
+        value(r#"mcp_tool_calls_total{tool="echo",outcome="ok"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"mcp_tool_calls_total{tool="write",outcome="error"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"mcp_requests_total{method="tools/call",outcome="ok"}"#),
+        2.0
+    );
+    assert_eq!(value("mcp_auth_failures_total"), 1.0);
+    assert_eq!(
+        value(r#"mcp_request_duration_seconds_count{method="tools/call"}"#),
+        3.0
+    );
+    assert_eq!(value("mcp_sessions"), 0.0);
+    assert!(text.trim_end().ends_with("# EOF"));
+}

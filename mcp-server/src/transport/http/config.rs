@@ -50,6 +50,8 @@ pub struct HttpConfig {
     pub(crate) hosts: HostPolicy,
     pub(crate) origins: Vec<String>,
     pub(crate) cors_origins: Vec<String>,
+    pub(crate) metrics_path: Option<String>,
+    pub(crate) metrics_auth: bool,
     pub(crate) max_body_bytes: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) body_timeout: Duration,
@@ -87,6 +89,8 @@ impl Default for HttpConfig {
             hosts: HostPolicy::Auto,
             origins: Vec::new(),
             cors_origins: Vec::new(),
+            metrics_path: Some("/metrics".into()),
+            metrics_auth: false,
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(300),
             body_timeout: Duration::from_secs(30),
@@ -195,6 +199,22 @@ impl HttpConfig {
         S: Into<String>,
     {
         self.cors_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Where Prometheus metrics are served (default `/metrics`); `None`
+    /// turns the endpoint off.
+    #[must_use]
+    pub fn metrics_path(mut self, path: Option<&str>) -> Self {
+        self.metrics_path = path.map(str::to_owned);
+        self
+    }
+
+    /// Whether `/metrics` needs the same credentials as MCP requests
+    /// (default no: scrapers usually reach it on a private network).
+    #[must_use]
+    pub fn metrics_require_auth(mut self, required: bool) -> Self {
+        self.metrics_auth = required;
         self
     }
 

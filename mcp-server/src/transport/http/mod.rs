@@ -200,6 +200,16 @@ impl McpService {
         if path == "/ready" {
             return ready(shared, request.method());
         }
+        if config.metrics_path.as_deref() == Some(path) {
+            if config.metrics_auth
+                && let Some(authenticator) = &config.authenticator
+                && let Err(e) = authenticator.authenticate(request.headers()).await
+            {
+                shared.server.metrics().auth_failures.inc();
+                return unauthorized(&e);
+            }
+            return metrics(self, request.method());
+        }
         if let Err(response) = check_host_and_origin(config, request.headers(), request.uri()) {
             return *response;
         }
@@ -211,7 +221,10 @@ impl McpService {
                 Ok(principal) => {
                     request.extensions_mut().insert(Arc::new(principal));
                 }
-                Err(e) => return unauthorized(&e),
+                Err(e) => {
+                    shared.server.metrics().auth_failures.inc();
+                    return unauthorized(&e);
+                }
             }
         }
         let path = request.uri().path();
@@ -319,6 +332,24 @@ fn health(shared: &Shared, method: &Method) -> Response<McpBody> {
         "uptimeSeconds": shared.started.elapsed().as_secs(),
     });
     json(StatusCode::OK, body.to_string())
+}
+
+fn metrics(service: &McpService, method: &Method) -> Response<McpBody> {
+    if method != Method::GET && method != Method::HEAD {
+        return method_not_allowed("GET, HEAD");
+    }
+    let stats = service.stats();
+    let metrics = service.shared.server.metrics();
+    let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    metrics.sessions.set(gauge(stats.sessions));
+    metrics.open_streams.set(gauge(stats.open_streams));
+    metrics.active_requests.set(gauge(stats.active_requests));
+    let mut response = Response::new(McpBody::full(metrics.render()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
 }
 
 fn ready(shared: &Shared, method: &Method) -> Response<McpBody> {
