@@ -12,6 +12,8 @@ struct Process {
     child: Child,
     stdin: ChildStdin,
     stdout: Lines<BufReader<ChildStdout>>,
+    /// stderr, drained as it comes so the server never blocks on a full pipe.
+    stderr: tokio::task::JoinHandle<String>,
 }
 
 impl Process {
@@ -26,10 +28,17 @@ impl Process {
             .expect("the hello binary starts");
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut pipe = child.stderr.take().unwrap();
+        let stderr = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut pipe, &mut text).await;
+            text
+        });
         Self {
             child,
             stdin,
             stdout,
+            stderr,
         }
     }
 
@@ -103,7 +112,10 @@ async fn protocol_errors_are_answered_and_the_server_keeps_serving() {
 
     // EOF on stdin: a clean exit, with the logs on stderr.
     let Process {
-        mut child, stdin, ..
+        mut child,
+        stdin,
+        stderr,
+        ..
     } = p;
     drop(stdin);
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
@@ -111,10 +123,7 @@ async fn protocol_errors_are_answered_and_the_server_keeps_serving() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status}");
-    let mut stderr = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
-        .await
-        .unwrap();
+    let stderr = stderr.await.unwrap();
     assert!(stderr.contains("serving MCP on stdio"), "{stderr}");
 }
 
