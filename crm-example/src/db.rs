@@ -132,15 +132,25 @@ impl Db {
         } else {
             url.to_owned()
         };
+        let sqlite = dialect == Dialect::Sqlite;
+        // SQLite has one writer: one connection serializes every statement,
+        // so concurrent requests (and audit inserts) never meet a locked
+        // database. PostgreSQL gets a real pool.
         let pool = AnyPoolOptions::new()
-            .max_connections(if dialect == Dialect::Sqlite { 4 } else { 10 })
+            .max_connections(if sqlite { 1 } else { 10 })
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Per connection, so it holds after a reconnect too.
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *connection)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
-        if dialect == Dialect::Sqlite {
-            sqlx::query("PRAGMA foreign_keys = ON")
-                .execute(&pool)
-                .await?;
-        }
         let db = Self { pool, dialect };
         db.migrate().await?;
         Ok(db)

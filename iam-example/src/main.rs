@@ -14,11 +14,8 @@ use mcp_server::transport::Transport;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .init();
+    // LOG_LEVEL and LOG_FORMAT, to stderr: on stdio, stdout carries MCP.
+    mcp_server::transport::stdio::init_stderr_logging();
     let transport = match Transport::from_args() {
         Ok(transport) => transport,
         Err(e) => {

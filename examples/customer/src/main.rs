@@ -16,12 +16,8 @@ use mcp_server::transport::http::{HostPolicy, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
-    // Logs go to stderr: on stdio, stdout carries only MCP messages.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .init();
+    // LOG_LEVEL and LOG_FORMAT, to stderr: on stdio, stdout carries MCP.
+    mcp_server::transport::stdio::init_stderr_logging();
     // This server's published contract is HTTP on port 8080.
     let env = |name: &str| {
         std::env::var(name).ok().or_else(|| match name {

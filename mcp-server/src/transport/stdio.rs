@@ -29,12 +29,27 @@ impl Server {
 }
 
 /// Installs a stderr `tracing` subscriber unless one is already set.
+///
+/// The filter comes from `RUST_LOG`, else `LOG_LEVEL`, else `info`; the
+/// format from `LOG_FORMAT`: `json` (one JSON object per line, for log
+/// pipelines), `compact`, or the default human-readable `pretty`. Logs go
+/// to stderr because on stdio, stdout carries only MCP messages.
 pub fn init_stderr_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Fails only when a subscriber exists, which is what we want to keep.
-    let _ = tracing_subscriber::fmt()
+        .ok()
+        .or_else(|| {
+            std::env::var("LOG_LEVEL")
+                .ok()
+                .and_then(|level| tracing_subscriber::EnvFilter::try_new(level).ok())
+        })
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .try_init();
+        .with_env_filter(filter);
+    // Each init fails only when a subscriber exists, which is what we keep.
+    let _ = match std::env::var("LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().try_init(),
+        Ok("compact") => builder.compact().try_init(),
+        _ => builder.try_init(),
+    };
 }
