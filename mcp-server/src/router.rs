@@ -1368,7 +1368,9 @@ async fn call_as_task(
     encode(&mut result, version, server)
 }
 
-struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+/// Aborts the task it holds when dropped, so work whose caller has gone
+/// (a dropped future, a closed connection) does not run on unobserved.
+pub(crate) struct AbortOnDrop(pub(crate) Option<tokio::task::AbortHandle>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

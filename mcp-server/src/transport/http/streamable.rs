@@ -25,7 +25,7 @@ use super::{
     method_not_allowed, read_json_body, sse_response,
 };
 use crate::auth::Principal;
-use crate::router::{self, Answer, AnswerStatus, Wire, WireHeaders};
+use crate::router::{self, AbortOnDrop, Answer, AnswerStatus, Wire, WireHeaders};
 use crate::server::ServerEvent;
 use crate::transport::{Outbound, Outgoing};
 
@@ -659,16 +659,6 @@ fn cancelled_response(id: RequestId) -> Response<McpBody> {
         error_code::INTERNAL_ERROR,
         "the request was cancelled",
     )
-}
-
-struct AbortOnDrop(Option<tokio::task::AbortHandle>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
-            handle.abort();
-        }
-    }
 }
 
 /// GET: the session's stream of messages that belong to no request, such
