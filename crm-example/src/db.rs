@@ -90,7 +90,8 @@ pub fn timestamp(secs: u64) -> String {
     )
 }
 
-fn days_from_now(days: i64) -> String {
+/// The UTC timestamp `days` days from now (in the past when negative).
+pub(crate) fn days_from_now(days: i64) -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

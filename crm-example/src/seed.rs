@@ -1,8 +1,6 @@
 //! Sample data for a first run: a small B2B sales team's book of business.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use crate::db::{CrmError, Db, now, timestamp};
+use crate::db::{CrmError, Db, days_from_now, now};
 
 const COMPANIES: &[(&str, &str, &str)] = &[
     ("Northwind Traders", "northwind.example", "Wholesale"),
@@ -475,13 +473,6 @@ const ACTIVITIES: &[ActivityRow] = &[
         "jordan",
     ),
 ];
-
-fn days_from_now(days: i64) -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    timestamp(u64::try_from(i64::try_from(secs).unwrap_or(0) + days * 86_400).unwrap_or(0))
-}
 
 /// Inserts the sample data in one transaction.
 pub(crate) async fn seed(db: &Db) -> Result<(), CrmError> {
