@@ -45,10 +45,7 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     pub(crate) fn digest(arguments: &str) -> String {
-        Sha256::digest(arguments.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::hex(&Sha256::digest(arguments.as_bytes()))
     }
 
     pub(crate) fn now() -> f64 {

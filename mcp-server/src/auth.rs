@@ -311,10 +311,7 @@ mod tests {
 
     #[tokio::test]
     async fn keys_authenticate_by_digest() {
-        let hex: String = Sha256::digest(b"hashed-secret")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = crate::hex(&Sha256::digest(b"hashed-secret"));
         let keys = ApiKeys::parse(&format!(
             "# team keys\nci:plain-secret:crm:read+crm:write\nops:sha256:{hex}:ops\nviewer:view-only"
         ))

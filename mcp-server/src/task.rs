@@ -212,10 +212,10 @@ impl TaskStore {
     pub(crate) fn create(&self) -> Arc<Task> {
         let mut random = [0u8; 12];
         let _ = getrandom::fill(&mut random);
-        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
         let id = format!(
-            "task-{}-{suffix}",
-            self.next.fetch_add(1, Ordering::Relaxed)
+            "task-{}-{}",
+            self.next.fetch_add(1, Ordering::Relaxed),
+            crate::hex(&random)
         );
         let now = SystemTime::now();
         let task = Arc::new(Task {
