@@ -79,6 +79,18 @@ impl Crm {
         Self { db }
     }
 
+    /// A company with its contacts (the first hundred) and all its deals.
+    async fn company_details(&self, id: i64) -> Result<CompanyDetails, CrmError> {
+        let company = self.db.company(id).await?;
+        let (contacts, _) = self.db.search_contacts("", Some(id), None, 100, 0).await?;
+        let deals = self.db.list_deals(None, None, Some(id)).await?;
+        Ok(CompanyDetails {
+            company,
+            contacts,
+            deals,
+        })
+    }
+
     /// Runs `create` once per idempotency key: a retry with the same key
     /// returns the first result instead of creating again.
     async fn once<T, F>(&self, key: Option<&str>, tool: &str, create: F) -> Result<T, CrmError>
@@ -322,14 +334,7 @@ impl Crm {
         /** The company's id. */
         id: i64,
     ) -> Result<Json<CompanyDetails>, CrmError> {
-        let company = self.db.company(id).await?;
-        let (contacts, _) = self.db.search_contacts("", Some(id), None, 100, 0).await?;
-        let deals = self.db.list_deals(None, None, Some(id)).await?;
-        Ok(Json(CompanyDetails {
-            company,
-            contacts,
-            deals,
-        }))
+        self.company_details(id).await.map(Json)
     }
 
     /// Create a deal for a company.
@@ -489,23 +494,11 @@ impl Crm {
         &self,
         #[arg(complete = company_ids)] id: i64,
     ) -> Result<String, ResourceError> {
-        let uri = format!("crm://companies/{id}");
-        let company = self.db.company(id).await.map_err(|e| not_found(&uri, e))?;
-        let (contacts, _) = self
-            .db
-            .search_contacts("", Some(id), None, 100, 0)
+        let details = self
+            .company_details(id)
             .await
-            .map_err(|e| not_found(&uri, e))?;
-        let deals = self
-            .db
-            .list_deals(None, None, Some(id))
-            .await
-            .map_err(|e| not_found(&uri, e))?;
-        json(&CompanyDetails {
-            company,
-            contacts,
-            deals,
-        })
+            .map_err(|e| not_found(&format!("crm://companies/{id}"), e))?;
+        json(&details)
     }
 
     /// The sales pipeline: deal counts and amounts by stage.
@@ -528,12 +521,11 @@ impl Crm {
         #[arg(complete = company_ids)]
         company_id: i64,
     ) -> Result<String, CrmError> {
-        let company = self.db.company(company_id).await?;
-        let (contacts, _) = self
-            .db
-            .search_contacts("", Some(company_id), None, 100, 0)
-            .await?;
-        let deals = self.db.list_deals(None, None, Some(company_id)).await?;
+        let CompanyDetails {
+            company,
+            contacts,
+            deals,
+        } = self.company_details(company_id).await?;
         let mut text = format!(
             "Prepare a one-page account brief for {} ({}, {}).\n\nPeople:\n",
             company.name,
