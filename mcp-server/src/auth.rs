@@ -42,6 +42,13 @@ impl Principal {
         }
     }
 
+    /// The same principal acting for `tenant`.
+    #[must_use]
+    pub fn with_tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
     /// Whether it holds every scope in `required`.
     pub fn has_scopes<S: AsRef<str>>(&self, required: &[S]) -> bool {
         required.iter().all(|s| self.scopes.contains(s.as_ref()))
@@ -181,14 +188,36 @@ impl ApiKeys {
         Ok(self)
     }
 
+    /// Adds a key for a principal that acts for `tenant`.
+    #[must_use]
+    pub fn tenant_key<I, S>(
+        mut self,
+        name: impl Into<String>,
+        tenant: impl Into<String>,
+        key: &str,
+        scopes: I,
+    ) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let principal = Principal::new(name, scopes).with_tenant(tenant);
+        self.keys.push((digest(key), Arc::new(principal)));
+        self
+    }
+
     /// Reads keys from a list: entries separated by `,` or new lines, each
     /// `name:key` or `name:key:scope+scope`, where `key` may be
-    /// `sha256:<hex digest>`. Blank lines and `#` comments are skipped.
+    /// `sha256:<hex digest>` and `name` may be `name@tenant` for a key that
+    /// acts for one tenant. Blank lines and `#` comments are skipped.
     ///
     /// ```
     /// use mcp_server::auth::ApiKeys;
     ///
-    /// let keys = ApiKeys::parse("ci:long-random-key:crm:read+crm:write, viewer:another-key").unwrap();
+    /// let keys = ApiKeys::parse(
+    ///     "ci:long-random-key:crm:read+crm:write, viewer@acme:another-key:crm:read",
+    /// )
+    /// .unwrap();
     /// assert_eq!(keys.len(), 2);
     /// ```
     ///
@@ -223,10 +252,20 @@ impl ApiKeys {
                 return Err(fail("the name and the key must not be empty"));
             }
             let scopes: Vec<&str> = scopes.split('+').filter(|s| !s.is_empty()).collect();
-            keys = match key.strip_prefix("sha256:") {
-                Some(hex) => keys.hashed_key(name.trim(), hex.trim(), scopes)?,
-                None => keys.key(name.trim(), key.trim(), scopes),
+            let (name, tenant) = match name.trim().split_once('@') {
+                Some((name, tenant)) if !name.is_empty() && !tenant.is_empty() => {
+                    (name, Some(tenant))
+                }
+                Some(_) => return Err(fail("expected name@tenant")),
+                None => (name.trim(), None),
             };
+            keys = match key.strip_prefix("sha256:") {
+                Some(hex) => keys.hashed_key(name, hex.trim(), scopes)?,
+                None => keys.key(name, key.trim(), scopes),
+            };
+            if let (Some(tenant), Some((_, principal))) = (tenant, keys.keys.last_mut()) {
+                *principal = Arc::new((**principal).clone().with_tenant(tenant));
+            }
         }
         Ok(keys)
     }
@@ -313,7 +352,7 @@ mod tests {
     async fn keys_authenticate_by_digest() {
         let hex = crate::hex(&Sha256::digest(b"hashed-secret"));
         let keys = ApiKeys::parse(&format!(
-            "# team keys\nci:plain-secret:crm:read+crm:write\nops:sha256:{hex}:ops\nviewer:view-only"
+            "# team keys\nci:plain-secret:crm:read+crm:write\nops@acme:sha256:{hex}:ops\nviewer:view-only"
         ))
         .unwrap();
         assert_eq!(keys.len(), 3);
@@ -325,7 +364,12 @@ mod tests {
         assert!(ci.has_scopes(&["crm:read", "crm:write"]));
         headers.clear();
         headers.insert("x-api-key", "hashed-secret".parse().unwrap());
-        assert_eq!(keys.authenticate(&headers).await.unwrap().id, "ops");
+        let ops = keys.authenticate(&headers).await.unwrap();
+        assert_eq!(
+            (ops.id.as_str(), ops.tenant.as_deref()),
+            ("ops", Some("acme"))
+        );
+        assert_eq!(ci.tenant, None);
         headers.insert("x-api-key", "wrong".parse().unwrap());
         assert!(matches!(
             keys.authenticate(&headers).await,
@@ -333,6 +377,7 @@ mod tests {
         ));
         assert!(ApiKeys::parse("nokey").is_err());
         assert!(ApiKeys::parse("x:sha256:abc").is_err());
+        assert!(ApiKeys::parse("x@:key").is_err());
         assert!(!format!("{keys:?}").contains("secret"));
     }
 }

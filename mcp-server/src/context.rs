@@ -174,6 +174,14 @@ impl RequestContext {
         self.inner.envelope.principal.as_deref()
     }
 
+    /// The tenant the request acts for: the principal's, which an
+    /// authenticator sets (an `name@tenant` API key, a JWT claim) or a
+    /// trusted header supplies (`HttpConfig::tenant_header`). `None` when
+    /// the deployment has no tenants.
+    pub fn tenant(&self) -> Option<&str> {
+        self.principal().and_then(|p| p.tenant.as_deref())
+    }
+
     /// The client's IP address, when the transport knows it (HTTP).
     pub fn peer(&self) -> Option<std::net::IpAddr> {
         self.inner.envelope.peer

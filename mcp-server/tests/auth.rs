@@ -35,6 +35,13 @@ impl Notes {
         )
     }
 
+    /// The tenant the call acts for.
+    #[mcp_tool(read_only)]
+    async fn tenant(&self, ctx: &RequestContext) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        ctx.tenant().unwrap_or("none").to_owned()
+    }
+
     /// Write a note.
     #[mcp_tool(scopes("notes:write"))]
     async fn write(
@@ -48,7 +55,6 @@ impl Notes {
 }
 
 async fn start() -> (SocketAddr, Arc<AtomicUsize>) {
-    let calls = Arc::new(AtomicUsize::new(0));
     let keys = ApiKeys::new()
         .key("reader", "reader-key-0123456789", ["notes:read"])
         .key(
@@ -56,7 +62,11 @@ async fn start() -> (SocketAddr, Arc<AtomicUsize>) {
             "writer-key-0123456789",
             ["notes:read", "notes:write"],
         );
-    let config = HttpConfig::default().authenticator(keys);
+    start_with(HttpConfig::default().authenticator(keys)).await
+}
+
+async fn start_with(config: HttpConfig) -> (SocketAddr, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
     let http = HttpServer::bind(
         Notes {
             calls: Arc::clone(&calls),
@@ -196,14 +206,14 @@ async fn scoped_tools_are_hidden_and_refused_without_the_scope() {
         ("authorization", "Bearer reader-key-0123456789"),
     ];
     let (_, _, body) = send(addr, "POST", "/mcp", &reader, list.clone()).await;
-    assert_eq!(names(&body), ["echo"]);
+    assert_eq!(names(&body), ["echo", "tenant"]);
     let writer = [
         MODERN,
         ("mcp-method", "tools/list"),
         ("authorization", "Bearer writer-key-0123456789"),
     ];
     let (_, _, body) = send(addr, "POST", "/mcp", &writer, list).await;
-    assert_eq!(names(&body), ["echo", "write"]);
+    assert_eq!(names(&body), ["echo", "tenant", "write"]);
 
     let call = stateless(
         2,
@@ -447,4 +457,72 @@ async fn metrics_count_what_happened() {
     );
     assert_eq!(value("mcp_sessions"), 0.0);
     assert!(text.trim_end().ends_with("# EOF"));
+}
+
+#[tokio::test]
+async fn tenants_come_from_the_key_or_the_trusted_header() {
+    let keys =
+        ApiKeys::parse("ops@acme:acme-key-0123456789:notes:read, staff:staff-key-0123456789")
+            .unwrap();
+    let (addr, calls) = start_with(
+        HttpConfig::default()
+            .authenticator(keys)
+            .tenant_header("X-Tenant-Id"),
+    )
+    .await;
+    let call = stateless(1, "tools/call", json!({"name": "tenant", "arguments": {}}));
+    let routing = [MODERN, ("mcp-method", "tools/call"), ("mcp-name", "tenant")];
+    let tenant_of = |headers: &'static [(&'static str, &'static str)]| {
+        let mut all = routing.to_vec();
+        all.extend_from_slice(headers);
+        let call = call.clone();
+        async move { send(addr, "POST", "/mcp", &all, call).await }
+    };
+
+    let (status, _, body) = tenant_of(&[("x-api-key", "acme-key-0123456789")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["content"][0]["text"], "acme");
+    // A key without a tenant takes the gateway's.
+    let (_, _, body) = tenant_of(&[
+        ("x-api-key", "staff-key-0123456789"),
+        ("x-tenant-id", "globex"),
+    ])
+    .await;
+    assert_eq!(body["result"]["content"][0]["text"], "globex");
+    let (_, _, body) = tenant_of(&[("x-api-key", "staff-key-0123456789")]).await;
+    assert_eq!(body["result"]["content"][0]["text"], "none");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    // A tenant key cannot be pointed at another tenant, and the header
+    // never stands in for credentials.
+    let (status, _, body) = tenant_of(&[
+        ("x-api-key", "acme-key-0123456789"),
+        ("x-tenant-id", "globex"),
+    ])
+    .await;
+    assert_eq!(status, 403);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another tenant")
+    );
+    let (status, _, _) = tenant_of(&[("x-tenant-id", "globex")]).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "refused calls reach no handler"
+    );
+
+    // Without an authenticator the gateway's header is the tenant.
+    let (addr, _) = start_with(HttpConfig::default().tenant_header("X-Tenant-Id")).await;
+    let mut headers = routing.to_vec();
+    headers.push(("x-tenant-id", "initech"));
+    let (_, _, body) = send(addr, "POST", "/mcp", &headers, call.clone()).await;
+    assert_eq!(body["result"]["content"][0]["text"], "initech");
+    headers.pop();
+    headers.push(("x-tenant-id", ""));
+    let (status, _, _) = send(addr, "POST", "/mcp", &headers, call).await;
+    assert_eq!(status, 400);
 }

@@ -18,7 +18,8 @@ environment:
   MCP_ALLOWED_ORIGINS      browser origins to accept, comma-separated, or *
   CORS_ORIGINS             browser origins allowed by CORS, comma-separated, or *
   MCP_API_KEYS             require API keys: name:key[:scope+scope], comma-separated
-  MCP_API_KEYS_FILE        the same, one entry per line, from a file";
+  MCP_API_KEYS_FILE        the same, one entry per line, from a file
+  MCP_TENANT_HEADER        trust this header (set by a gateway) to name the tenant";
 
 /// How to serve: stdio, or HTTP on an address.
 ///
@@ -65,6 +66,14 @@ pub enum TransportArgsError {
     /// An argument this parser does not know.
     #[error("unknown argument `{0}`\n{USAGE}")]
     UnknownArgument(String),
+    /// An environment variable holds a value that cannot be used.
+    #[error("invalid {name}: `{value}`")]
+    InvalidValue {
+        /// The variable.
+        name: &'static str,
+        /// What it holds.
+        value: String,
+    },
     /// `MCP_API_KEYS` or `MCP_API_KEYS_FILE` cannot be used.
     #[error("{0}")]
     ApiKeys(#[from] crate::auth::ApiKeysError),
@@ -182,6 +191,15 @@ impl Transport {
             config = config.authenticator(crate::auth::ApiKeys::parse(&list)?);
         } else if let Some(path) = env("MCP_API_KEYS_FILE") {
             config = config.authenticator(crate::auth::ApiKeys::from_file(path)?);
+        }
+        if let Some(header) = env("MCP_TENANT_HEADER").filter(|h| !h.trim().is_empty()) {
+            if http::HeaderName::from_bytes(header.trim().as_bytes()).is_err() {
+                return Err(TransportArgsError::InvalidValue {
+                    name: "MCP_TENANT_HEADER",
+                    value: header,
+                });
+            }
+            config = config.tenant_header(&header);
         }
         Ok(Self::Http {
             addr: format!("{host}:{port}"),

@@ -52,6 +52,7 @@ pub struct HttpConfig {
     pub(crate) cors_origins: Vec<String>,
     pub(crate) metrics_path: Option<String>,
     pub(crate) metrics_auth: bool,
+    pub(crate) tenant_header: Option<http::HeaderName>,
     pub(crate) max_body_bytes: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) body_timeout: Duration,
@@ -91,6 +92,7 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             metrics_path: Some("/metrics".into()),
             metrics_auth: false,
+            tenant_header: None,
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(300),
             body_timeout: Duration::from_secs(30),
@@ -215,6 +217,25 @@ impl HttpConfig {
     #[must_use]
     pub fn metrics_require_auth(mut self, required: bool) -> Self {
         self.metrics_auth = required;
+        self
+    }
+
+    /// Trusts `header` (such as `X-Tenant-Id`) to name the request's tenant,
+    /// for servers behind a gateway that sets it; never configure it where
+    /// clients can reach the server directly. The tenant reaches handlers
+    /// through [`RequestContext::tenant`](crate::RequestContext::tenant).
+    /// An authenticated principal's own tenant wins: a header naming
+    /// another is 403. An anonymous request with the header acts as the
+    /// principal `tenant:<id>`, so its session stays within the tenant.
+    ///
+    /// # Panics
+    /// `header` is not a valid header name (a programming error).
+    #[must_use]
+    pub fn tenant_header(mut self, header: &str) -> Self {
+        self.tenant_header = Some(
+            http::HeaderName::from_bytes(header.trim().as_bytes())
+                .unwrap_or_else(|_| panic!("`{header}` is not a valid header name")),
+        );
         self
     }
 

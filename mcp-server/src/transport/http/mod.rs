@@ -227,6 +227,17 @@ impl McpService {
                 }
             }
         }
+        if mcp_path
+            && let Some(name) = &config.tenant_header
+            && let Some(value) = request.headers().get(name)
+        {
+            match tenant_principal(principal_of(&request), value) {
+                Ok(principal) => {
+                    request.extensions_mut().insert(principal);
+                }
+                Err(response) => return *response,
+            }
+        }
         let path = request.uri().path();
         if path == config.path {
             return match *request.method() {
@@ -688,6 +699,47 @@ pub struct ClientAddr(pub std::net::SocketAddr);
 
 fn peer_of<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
     request.extensions().get::<ClientAddr>().map(|a| a.0.ip())
+}
+
+/// The principal a request acts as once the trusted tenant header is
+/// applied: the authenticated one with that tenant, or an anonymous
+/// `tenant:<id>`.
+fn tenant_principal(
+    principal: Option<Arc<crate::auth::Principal>>,
+    header: &HeaderValue,
+) -> Result<Arc<crate::auth::Principal>, Box<Response<McpBody>>> {
+    let tenant = header
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128 && !t.contains(char::is_control));
+    let Some(tenant) = tenant else {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            None,
+            error_code::INVALID_REQUEST,
+            "the tenant header must be a non-empty printable value of at most 128 bytes",
+        )));
+    };
+    match principal {
+        Some(principal) => match &principal.tenant {
+            Some(own) if own == tenant => Ok(principal),
+            Some(_) => {
+                tracing::warn!(principal = %principal.id, "rejected a tenant header naming another tenant");
+                Err(Box::new(error(
+                    StatusCode::FORBIDDEN,
+                    None,
+                    error_code::INVALID_REQUEST,
+                    "forbidden: the credentials belong to another tenant",
+                )))
+            }
+            None => Ok(Arc::new((*principal).clone().with_tenant(tenant))),
+        },
+        None => Ok(Arc::new(
+            crate::auth::Principal::new(format!("tenant:{tenant}"), std::iter::empty::<String>())
+                .with_tenant(tenant),
+        )),
+    }
 }
 
 /// The principal the authenticator attached to a request, if any.
