@@ -15,7 +15,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use http::HeaderMap;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+#[cfg(feature = "oauth")]
+pub mod oauth;
 
 /// Who is calling: an identity, its scopes, and optionally a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +69,10 @@ pub enum AuthError {
     /// The credentials are not valid.
     #[error("invalid credentials: {0}")]
     Invalid(String),
+    /// The credentials cannot be checked now (the authorization server's
+    /// keys cannot be fetched): 503, worth retrying.
+    #[error("credentials cannot be checked now: {0}")]
+    Unavailable(String),
 }
 
 /// A boxed future borrowing the request's headers.
@@ -74,6 +82,118 @@ pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Principal, AuthErro
 pub trait Authenticator: Send + Sync + 'static {
     /// The principal behind these headers.
     fn authenticate<'a>(&'a self, headers: &'a HeaderMap) -> AuthFuture<'a>;
+
+    /// The protected resource metadata (RFC 9728) to publish, for
+    /// authenticators that accept OAuth access tokens. The HTTP transport
+    /// serves it and points 401 challenges at it.
+    fn resource_metadata(&self) -> Option<&ProtectedResourceMetadata> {
+        None
+    }
+}
+
+/// Accepts what any of several authenticators accepts, tried in order:
+/// say OAuth tokens for people and API keys for automation.
+///
+/// ```
+/// use mcp_server::auth::{ApiKeys, AnyOf};
+///
+/// let auth = AnyOf::new()
+///     .or(ApiKeys::new().key("ci", "a-long-random-key", ["crm:read"]))
+///     .or(ApiKeys::new().key("ops", "another-long-key", ["crm:write"]));
+/// ```
+#[derive(Default)]
+pub struct AnyOf {
+    authenticators: Vec<Box<dyn Authenticator>>,
+}
+
+impl fmt::Debug for AnyOf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyOf")
+            .field("authenticators", &self.authenticators.len())
+            .finish()
+    }
+}
+
+impl AnyOf {
+    /// None yet: rejects everything.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also accepts what `authenticator` accepts.
+    #[must_use]
+    pub fn or(mut self, authenticator: impl Authenticator) -> Self {
+        self.authenticators.push(Box::new(authenticator));
+        self
+    }
+}
+
+impl Authenticator for AnyOf {
+    fn authenticate<'a>(&'a self, headers: &'a HeaderMap) -> AuthFuture<'a> {
+        Box::pin(async move {
+            let mut failure = AuthError::Missing;
+            for authenticator in &self.authenticators {
+                match authenticator.authenticate(headers).await {
+                    Ok(principal) => return Ok(principal),
+                    // The most telling failure wins: unavailable, then
+                    // invalid, then missing.
+                    Err(e @ AuthError::Unavailable(_)) => failure = e,
+                    Err(e @ AuthError::Invalid(_))
+                        if !matches!(failure, AuthError::Unavailable(_)) =>
+                    {
+                        failure = e;
+                    }
+                    Err(_) => {}
+                }
+            }
+            Err(failure)
+        })
+    }
+
+    fn resource_metadata(&self) -> Option<&ProtectedResourceMetadata> {
+        self.authenticators
+            .iter()
+            .find_map(|a| a.resource_metadata())
+    }
+}
+
+/// Protected resource metadata (RFC 9728), served at
+/// `/.well-known/oauth-protected-resource` and its path-suffixed form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtectedResourceMetadata {
+    /// This server's canonical URI: the audience its tokens must name.
+    pub resource: String,
+    /// The issuers whose tokens it accepts.
+    pub authorization_servers: Vec<String>,
+    /// The scopes its tools use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    /// How tokens may be sent: only the `Authorization` header.
+    pub bearer_methods_supported: Vec<String>,
+    /// A human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+    /// Where people can read about the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_documentation: Option<String>,
+}
+
+impl ProtectedResourceMetadata {
+    /// Where the document is published, by RFC 9728 §3.1: the well-known
+    /// prefix inserted between the resource's host and its path.
+    pub fn metadata_url(&self) -> String {
+        metadata_url(&self.resource)
+    }
+}
+
+fn metadata_url(resource: &str) -> String {
+    let (scheme, rest) = resource.split_once("://").unwrap_or(("https", resource));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let path = path.trim_end_matches('/');
+    format!("{scheme}://{authority}/.well-known/oauth-protected-resource{path}")
 }
 
 /// The credential a request presents: `Authorization: Bearer <token>`, or
@@ -347,6 +467,22 @@ impl Authenticator for ApiKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_url_inserts_the_well_known_prefix() {
+        assert_eq!(
+            metadata_url("https://mcp.example.com/mcp"),
+            "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+        );
+        assert_eq!(
+            metadata_url("https://mcp.example.com"),
+            "https://mcp.example.com/.well-known/oauth-protected-resource"
+        );
+        assert_eq!(
+            metadata_url("http://127.0.0.1:3001/api/mcp/"),
+            "http://127.0.0.1:3001/.well-known/oauth-protected-resource/api/mcp"
+        );
+    }
 
     #[tokio::test]
     async fn keys_authenticate_by_digest() {

@@ -526,3 +526,377 @@ async fn tenants_come_from_the_key_or_the_trusted_header() {
     let (status, _, _) = send(addr, "POST", "/mcp", &headers, call).await;
     assert_eq!(status, 400);
 }
+
+mod oauth {
+    //! OAuth access tokens from a real (local) authorization server that
+    //! publishes its metadata and keys over HTTP.
+
+    use std::sync::Mutex;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use hyper::service::service_fn;
+    use jsonwebtoken::jwk::{Jwk, JwkSet};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use mcp_server::auth::oauth::OAuthResourceServer;
+
+    use super::*;
+
+    const KEY_1: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUH4PfdA+TIodRGSe
+j277XmUScRlY+fU+EYfPam8TN9+hRANCAARooKno2A4w1Lr4MGwf2NVcLNTR5Pi+
+iHp0WAJwTrGrazZNO2nH67SmISutd/+qBMr+3nCE2aM1+N9frCl9eg0b
+-----END PRIVATE KEY-----";
+    const KEY_2: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgO/NS/5+dcT5WDatY
+9VMlS3G7AvSHHZe4IH2nAQQwHqOhRANCAAQowPirn7zGlHXXZpSQeQ19tkcCnjUd
+pyDogm9XAfb3eMewIrg/lSeV3Hwlwda+PPChXudV3pIqCvJ2nLy9Se7B
+-----END PRIVATE KEY-----";
+
+    fn signing_key(pem: &str) -> EncodingKey {
+        EncodingKey::from_ec_pem(pem.as_bytes()).unwrap()
+    }
+
+    fn public_jwk(pem: &str, kid: &str) -> Jwk {
+        let mut jwk = Jwk::from_encoding_key(&signing_key(pem), Algorithm::ES256).unwrap();
+        jwk.common.key_id = Some(kid.to_owned());
+        jwk
+    }
+
+    /// An authorization server: RFC 8414 metadata and a JWKS that tests
+    /// can rotate, counting how often the keys are fetched.
+    struct AuthServer {
+        issuer: String,
+        keys: Arc<Mutex<Vec<Jwk>>>,
+        fetches: Arc<AtomicUsize>,
+    }
+
+    async fn auth_server(keys: Vec<Jwk>) -> AuthServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let keys = Arc::new(Mutex::new(keys));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let (state, count, base) = (Arc::clone(&keys), Arc::clone(&fetches), issuer.clone());
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let (state, count, base) = (Arc::clone(&state), Arc::clone(&count), base.clone());
+                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let body = match request.uri().path() {
+                        "/.well-known/oauth-authorization-server" => json!({
+                            "issuer": base,
+                            "jwks_uri": format!("{base}/jwks.json"),
+                            "authorization_endpoint": format!("{base}/authorize"),
+                            "token_endpoint": format!("{base}/token"),
+                        })
+                        .to_string(),
+                        "/jwks.json" => {
+                            count.fetch_add(1, Ordering::SeqCst);
+                            let keys = state.lock().unwrap().clone();
+                            serde_json::to_string(&JwkSet { keys }).unwrap()
+                        }
+                        _ => String::new(),
+                    };
+                    let status = if body.is_empty() { 404 } else { 200 };
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            hyper::Response::builder()
+                                .status(status)
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from(body)))
+                                .unwrap(),
+                        )
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        AuthServer {
+            issuer,
+            keys,
+            fetches,
+        }
+    }
+
+    fn now() -> i64 {
+        i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap()
+    }
+
+    fn token(pem: &str, kid: &str, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &signing_key(pem)).unwrap()
+    }
+
+    /// An MCP server that accepts the authorization server's tokens.
+    async fn resource_server(
+        issuer: &str,
+        cooldown: Duration,
+    ) -> (SocketAddr, Arc<AtomicUsize>, String) {
+        // The resource URI names the port the server will get, so bind
+        // first and build the configuration with the address.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = probe.local_addr().unwrap();
+        drop(probe);
+        let resource = format!("http://{addr}/mcp");
+        let oauth = OAuthResourceServer::new(issuer, &resource)
+            .unwrap()
+            .scopes_supported(["notes:read", "notes:write"])
+            .tenant_claim("org")
+            .refresh_cooldown(cooldown);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let http = HttpServer::bind(
+            Notes {
+                calls: Arc::clone(&calls),
+            },
+            &addr.to_string(),
+            HttpConfig::default().authenticator(oauth),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(http.serve_until(std::future::pending()));
+        (addr, calls, resource)
+    }
+
+    fn claims(issuer: &str, audience: &str, scope: &str) -> Value {
+        json!({
+            "iss": issuer,
+            "aud": audience,
+            "sub": "user-42",
+            "scope": scope,
+            "org": "acme",
+            "iat": now(),
+            "exp": now() + 300,
+        })
+    }
+
+    #[tokio::test]
+    async fn bad_tokens_get_401_on_every_route_and_never_reach_a_handler() {
+        let auth = auth_server(vec![public_jwk(KEY_1, "k1")]).await;
+        let (addr, calls, resource) = resource_server(&auth.issuer, Duration::from_secs(5)).await;
+        let metadata_url = format!("http://{addr}/.well-known/oauth-protected-resource/mcp");
+
+        // RFC 9728: the metadata, at the path-suffixed and the bare URL.
+        for path in [
+            "/.well-known/oauth-protected-resource/mcp",
+            "/.well-known/oauth-protected-resource",
+        ] {
+            let (status, headers, doc) = send(addr, "GET", path, &[], String::new()).await;
+            assert_eq!(status, 200, "{path}");
+            assert_eq!(headers["content-type"], "application/json");
+            assert_eq!(doc["resource"], resource.as_str());
+            assert_eq!(doc["authorization_servers"], json!([auth.issuer]));
+            assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
+            assert_eq!(
+                doc["scopes_supported"],
+                json!(["notes:read", "notes:write"])
+            );
+        }
+
+        let good = claims(&auth.issuer, &resource, "notes:read");
+        let mut expired = good.clone();
+        expired["exp"] = json!(now() - 120);
+        let mut early = good.clone();
+        early["nbf"] = json!(now() + 600);
+        let mut foreign_audience = good.clone();
+        foreign_audience["aud"] = json!("https://other.example.com/mcp");
+        let mut foreign_issuer = good.clone();
+        foreign_issuer["iss"] = json!("https://evil.example.com");
+        let hs256 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &good,
+            &EncodingKey::from_secret(b"guessable"),
+        )
+        .unwrap();
+        let cases = [
+            ("expired", token(KEY_1, "k1", &expired), "expired"),
+            ("not yet valid", token(KEY_1, "k1", &early), "not valid yet"),
+            (
+                "audience",
+                token(KEY_1, "k1", &foreign_audience),
+                "another resource",
+            ),
+            (
+                "issuer",
+                token(KEY_1, "k1", &foreign_issuer),
+                "another issuer",
+            ),
+            ("unknown key", token(KEY_2, "k1", &good), "signature"),
+            ("HS256", hs256, "not accepted"),
+            ("garbage", "not.a.jwt".to_owned(), "malformed"),
+        ];
+        let call = stateless(
+            1,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "hi"}}),
+        );
+        let routing = [MODERN, ("mcp-method", "tools/call"), ("mcp-name", "echo")];
+        for (what, token, why) in &cases {
+            let bearer = format!("Bearer {token}");
+            for (method, path) in [
+                ("POST", "/mcp"),
+                ("GET", "/sse"),
+                ("POST", "/messages?session_id=x"),
+            ] {
+                let mut headers = routing.to_vec();
+                headers.push(("authorization", &bearer));
+                let (status, response, body) =
+                    send(addr, method, path, &headers, call.clone()).await;
+                assert_eq!(status, 401, "{what} on {method} {path}");
+                let challenge = response["www-authenticate"].to_str().unwrap();
+                assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+                assert!(
+                    challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")),
+                    "{challenge}"
+                );
+                let message = body["error"]["message"].as_str().unwrap();
+                assert!(message.contains(why), "{what}: {message}");
+            }
+        }
+        // No token at all: the challenge says where to get one.
+        let (status, headers, _) = send(addr, "POST", "/mcp", &routing, call.clone()).await;
+        assert_eq!(status, 401);
+        assert_eq!(
+            headers["www-authenticate"],
+            format!(
+                r#"Bearer realm="mcp", resource_metadata="{metadata_url}", scope="notes:read notes:write""#
+            )
+            .as_str()
+        );
+        // A token in X-API-Key is not a bearer token.
+        let valid = token(KEY_1, "k1", &good);
+        let mut headers = routing.to_vec();
+        headers.push(("x-api-key", &valid));
+        assert_eq!(
+            send(addr, "POST", "/mcp", &headers, call.clone()).await.0,
+            401
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "no handler ran");
+
+        // A good token reaches the handler as its subject, with its tenant.
+        let bearer = format!("Bearer {valid}");
+        let mut headers = routing.to_vec();
+        headers.push(("authorization", &bearer));
+        let (status, _, body) = send(addr, "POST", "/mcp", &headers, call).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"]["content"][0]["text"], "hi (from user-42)");
+        let tenant = stateless(2, "tools/call", json!({"name": "tenant", "arguments": {}}));
+        let mut headers = vec![MODERN, ("mcp-method", "tools/call"), ("mcp-name", "tenant")];
+        headers.push(("authorization", &bearer));
+        let (_, _, body) = send(addr, "POST", "/mcp", &headers, tenant).await;
+        assert_eq!(body["result"]["content"][0]["text"], "acme");
+
+        // Without the scope a tool needs: 403 pointing at the metadata.
+        let write = stateless(
+            3,
+            "tools/call",
+            json!({"name": "write", "arguments": {"text": "x"}}),
+        );
+        let mut headers = vec![MODERN, ("mcp-method", "tools/call"), ("mcp-name", "write")];
+        headers.push(("authorization", &bearer));
+        let (status, response, _) = send(addr, "POST", "/mcp", &headers, write.clone()).await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            response["www-authenticate"],
+            format!(
+                r#"Bearer error="insufficient_scope", scope="notes:write", resource_metadata="{metadata_url}""#
+            )
+            .as_str()
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // `scp` as a list works too.
+        let mut writer = good.clone();
+        writer["scope"] = Value::Null;
+        writer["scp"] = json!(["notes:read", "notes:write"]);
+        let bearer = format!("Bearer {}", token(KEY_1, "k1", &writer));
+        headers.pop();
+        headers.push(("authorization", &bearer));
+        let (status, _, body) = send(addr, "POST", "/mcp", &headers, write).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(auth.fetches.load(Ordering::SeqCst), 1, "keys are cached");
+    }
+
+    #[tokio::test]
+    async fn rotated_keys_are_fetched_once_and_forged_ids_do_not_hammer_the_issuer() {
+        let auth = auth_server(vec![public_jwk(KEY_1, "k1")]).await;
+        let cooldown = Duration::from_millis(300);
+        let (addr, calls, resource) = resource_server(&auth.issuer, cooldown).await;
+        let call = stateless(
+            1,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "hi"}}),
+        );
+        let status_with = |token: String| {
+            let call = call.clone();
+            async move {
+                let bearer = format!("Bearer {token}");
+                let headers = [
+                    MODERN,
+                    ("mcp-method", "tools/call"),
+                    ("mcp-name", "echo"),
+                    ("authorization", bearer.as_str()),
+                ];
+                send(addr, "POST", "/mcp", &headers, call).await.0
+            }
+        };
+        let good = claims(&auth.issuer, &resource, "");
+        assert_eq!(status_with(token(KEY_1, "k1", &good)).await, 200);
+        assert_eq!(auth.fetches.load(Ordering::SeqCst), 1);
+
+        // The issuer rotates to a new key; the first token signed with it
+        // makes the server fetch the keys again.
+        *auth.keys.lock().unwrap() = vec![public_jwk(KEY_2, "k2")];
+        tokio::time::sleep(cooldown + Duration::from_millis(50)).await;
+        assert_eq!(status_with(token(KEY_2, "k2", &good)).await, 200);
+        assert_eq!(auth.fetches.load(Ordering::SeqCst), 2);
+        assert_eq!(status_with(token(KEY_2, "k2", &good)).await, 200);
+        assert_eq!(auth.fetches.load(Ordering::SeqCst), 2, "cached again");
+
+        // The retired key no longer verifies, and a burst of forged key ids
+        // costs at most one fetch per cooldown.
+        for kid in ["k1", "forged-1", "forged-2", "forged-3", "forged-4"] {
+            assert_eq!(status_with(token(KEY_1, kid, &good)).await, 401, "{kid}");
+        }
+        assert!(auth.fetches.load(Ordering::SeqCst) <= 3);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            3,
+            "only the good tokens' calls ran"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_issuer_is_503_not_401() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let (addr, calls, resource) = resource_server(&issuer, Duration::from_secs(5)).await;
+        let bearer = format!(
+            "Bearer {}",
+            token(KEY_1, "k1", &claims(&issuer, &resource, ""))
+        );
+        let headers = [
+            MODERN,
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+            ("authorization", bearer.as_str()),
+        ];
+        let call = stateless(
+            1,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "hi"}}),
+        );
+        let (status, headers, _) = send(addr, "POST", "/mcp", &headers, call).await;
+        assert_eq!(status, 503);
+        assert!(headers.contains_key("retry-after"));
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+}

@@ -19,6 +19,11 @@ environment:
   CORS_ORIGINS             browser origins allowed by CORS, comma-separated, or *
   MCP_API_KEYS             require API keys: name:key[:scope+scope], comma-separated
   MCP_API_KEYS_FILE        the same, one entry per line, from a file
+  MCP_OAUTH_ISSUER         accept OAuth access tokens (JWT) from this issuer
+  MCP_OAUTH_RESOURCE       this server's canonical URI, the tokens' audience
+  MCP_OAUTH_JWKS_URI       the issuer's JWKS, when it publishes no metadata
+  MCP_OAUTH_SCOPES         scopes to advertise, comma-separated
+  MCP_OAUTH_TENANT_CLAIM   the token claim naming the tenant
   MCP_TENANT_HEADER        trust this header (set by a gateway) to name the tenant";
 
 /// How to serve: stdio, or HTTP on an address.
@@ -74,6 +79,9 @@ pub enum TransportArgsError {
         /// What it holds.
         value: String,
     },
+    /// The `MCP_OAUTH_*` settings cannot be used.
+    #[error("OAuth: {0}")]
+    OAuth(String),
     /// `MCP_API_KEYS` or `MCP_API_KEYS_FILE` cannot be used.
     #[error("{0}")]
     ApiKeys(#[from] crate::auth::ApiKeysError),
@@ -187,11 +195,21 @@ impl Transport {
         if let Some(origins) = env("CORS_ORIGINS") {
             config = config.cors_origins(split_list(&origins));
         }
-        if let Some(list) = env("MCP_API_KEYS") {
-            config = config.authenticator(crate::auth::ApiKeys::parse(&list)?);
+        let keys = if let Some(list) = env("MCP_API_KEYS") {
+            Some(crate::auth::ApiKeys::parse(&list)?)
         } else if let Some(path) = env("MCP_API_KEYS_FILE") {
-            config = config.authenticator(crate::auth::ApiKeys::from_file(path)?);
-        }
+            Some(crate::auth::ApiKeys::from_file(path)?)
+        } else {
+            None
+        };
+        config = match (keys, oauth_from_env(&env)?) {
+            (Some(keys), Some(oauth)) => {
+                config.authenticator(crate::auth::AnyOf::new().or(oauth).or(keys))
+            }
+            (Some(keys), None) => config.authenticator(keys),
+            (None, Some(oauth)) => config.authenticator(oauth),
+            (None, None) => config,
+        };
         if let Some(header) = env("MCP_TENANT_HEADER").filter(|h| !h.trim().is_empty()) {
             if http::HeaderName::from_bytes(header.trim().as_bytes()).is_err() {
                 return Err(TransportArgsError::InvalidValue {
@@ -205,6 +223,47 @@ impl Transport {
             addr: format!("{host}:{port}"),
             config,
         })
+    }
+}
+
+/// The OAuth resource server `MCP_OAUTH_*` describe, if any.
+#[cfg(feature = "oauth")]
+fn oauth_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::auth::oauth::OAuthResourceServer>, TransportArgsError> {
+    let Some(issuer) = env("MCP_OAUTH_ISSUER").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let resource = env("MCP_OAUTH_RESOURCE")
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(TransportArgsError::OAuth(
+            "MCP_OAUTH_RESOURCE (this server's public URL, such as https://mcp.example.com/mcp) must be set with MCP_OAUTH_ISSUER".into(),
+        ))?;
+    let oauth_error =
+        |e: crate::auth::oauth::OAuthConfigError| TransportArgsError::OAuth(e.to_string());
+    let mut oauth =
+        crate::auth::oauth::OAuthResourceServer::new(&issuer, &resource).map_err(oauth_error)?;
+    if let Some(uri) = env("MCP_OAUTH_JWKS_URI").filter(|v| !v.trim().is_empty()) {
+        oauth = oauth.jwks_uri(uri.trim()).map_err(oauth_error)?;
+    }
+    if let Some(scopes) = env("MCP_OAUTH_SCOPES") {
+        oauth = oauth.scopes_supported(split_list(&scopes));
+    }
+    if let Some(claim) = env("MCP_OAUTH_TENANT_CLAIM").filter(|v| !v.trim().is_empty()) {
+        oauth = oauth.tenant_claim(claim.trim());
+    }
+    Ok(Some(oauth))
+}
+
+#[cfg(not(feature = "oauth"))]
+fn oauth_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::auth::ApiKeys>, TransportArgsError> {
+    match env("MCP_OAUTH_ISSUER").filter(|v| !v.trim().is_empty()) {
+        Some(_) => Err(TransportArgsError::OAuth(
+            "MCP_OAUTH_ISSUER is set but mcp-server was built without its `oauth` feature".into(),
+        )),
+        None => Ok(None),
     }
 }
 

@@ -181,6 +181,14 @@ impl McpService {
         } else {
             self.route(request).await
         };
+        if response.status() == StatusCode::FORBIDDEN
+            && let Some(metadata) = config
+                .authenticator
+                .as_ref()
+                .and_then(|a| a.resource_metadata())
+        {
+            point_at_metadata(&mut response, metadata);
+        }
         secure(&mut response, cors_origin.as_deref());
         response
     }
@@ -206,12 +214,21 @@ impl McpService {
                 && let Err(e) = authenticator.authenticate(request.headers()).await
             {
                 shared.server.metrics().auth_failures.inc();
-                return unauthorized(&e);
+                return unauthorized(&e, authenticator.resource_metadata());
             }
             return metrics(self, request.method());
         }
         if let Err(response) = check_host_and_origin(config, request.headers(), request.uri()) {
             return *response;
+        }
+        if path.starts_with(WELL_KNOWN_RESOURCE)
+            && let Some(metadata) = config
+                .authenticator
+                .as_ref()
+                .and_then(|a| a.resource_metadata())
+            && metadata_path_matches(path, config)
+        {
+            return resource_metadata(metadata, request.method());
         }
         let mcp_path = path == config.path
             || (config.legacy_sse && (path == config.sse_path || path == config.messages_path));
@@ -223,7 +240,7 @@ impl McpService {
                 }
                 Err(e) => {
                     shared.server.metrics().auth_failures.inc();
-                    return unauthorized(&e);
+                    return unauthorized(&e, authenticator.resource_metadata());
                 }
             }
         }
@@ -670,9 +687,27 @@ fn sse_response(body: body::SseBody) -> Response<McpBody> {
     response
 }
 
-/// 401 with `WWW-Authenticate: Bearer`, for a request that did not
-/// authenticate.
-fn unauthorized(e: &crate::auth::AuthError) -> Response<McpBody> {
+/// 401 with a `WWW-Authenticate: Bearer` challenge, for a request that did
+/// not authenticate (503 when credentials cannot be checked now). With
+/// OAuth the challenge points at the protected resource metadata and names
+/// the scopes to ask for, so a client can start the authorization flow.
+fn unauthorized(
+    e: &crate::auth::AuthError,
+    metadata: Option<&crate::auth::ProtectedResourceMetadata>,
+) -> Response<McpBody> {
+    if let crate::auth::AuthError::Unavailable(_) = e {
+        tracing::warn!(error = %e, "cannot authenticate a request");
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            error_code::INTERNAL_ERROR,
+            e.to_string(),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return response;
+    }
     tracing::info!(error = %e, "rejected an unauthenticated request");
     let mut response = error(
         StatusCode::UNAUTHORIZED,
@@ -680,15 +715,91 @@ fn unauthorized(e: &crate::auth::AuthError) -> Response<McpBody> {
         error_code::INVALID_REQUEST,
         e.to_string(),
     );
-    let challenge = match e {
-        crate::auth::AuthError::Missing => r#"Bearer realm="mcp""#,
-        _ => r#"Bearer realm="mcp", error="invalid_token""#,
-    };
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
+    let mut challenge = String::from(r#"Bearer realm="mcp""#);
+    if let Some(metadata) = metadata {
+        challenge.push_str(&format!(
+            r#", resource_metadata="{}""#,
+            metadata.metadata_url()
+        ));
+        if !metadata.scopes_supported.is_empty() {
+            challenge.push_str(&format!(
+                r#", scope="{}""#,
+                metadata.scopes_supported.join(" ")
+            ));
+        }
+    }
+    if !matches!(e, crate::auth::AuthError::Missing) {
+        challenge.push_str(r#", error="invalid_token""#);
+        // The description is ours (never token contents); quotes would
+        // break the header.
+        let description = e.to_string().replace(['"', '\\'], "'");
+        challenge.push_str(&format!(r#", error_description="{description}""#));
+    }
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+const WELL_KNOWN_RESOURCE: &str = "/.well-known/oauth-protected-resource";
+
+/// The metadata lives at the well-known path, bare or suffixed with the
+/// MCP endpoint's path (RFC 9728 §3.1).
+fn metadata_path_matches(path: &str, config: &HttpConfig) -> bool {
+    let suffix = &path[WELL_KNOWN_RESOURCE.len()..];
+    suffix.is_empty() || suffix == config.path.trim_end_matches('/')
+}
+
+fn resource_metadata(
+    metadata: &crate::auth::ProtectedResourceMetadata,
+    method: &Method,
+) -> Response<McpBody> {
+    if method != Method::GET && method != Method::HEAD {
+        return method_not_allowed("GET, HEAD");
+    }
+    let body = serde_json::to_vec(metadata).unwrap_or_default();
+    let mut response = Response::new(McpBody::full(Bytes::from(body)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    // Public by design: browser-based clients must be able to read it.
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
     );
     response
+}
+
+/// Adds `resource_metadata` to an `insufficient_scope` challenge.
+fn point_at_metadata(
+    response: &mut Response<McpBody>,
+    metadata: &crate::auth::ProtectedResourceMetadata,
+) {
+    let Some(challenge) = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| c.contains("insufficient_scope") && !c.contains("resource_metadata"))
+    else {
+        return;
+    };
+    let challenge = format!(
+        r#"{challenge}, resource_metadata="{}""#,
+        metadata.metadata_url()
+    );
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
 }
 
 /// The address of the client that sent a request, when the listener knows
