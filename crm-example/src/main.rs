@@ -37,10 +37,16 @@ async fn main() -> ExitCode {
         eprintln!("crm-mcp: cannot seed the database: {e}");
         return ExitCode::FAILURE;
     }
-    let server = Server::builder()
+    let builder = Server::builder()
         .definition(Crm::new(db.clone()))
-        .audit(crm_example::audit::DbAudit::new(db.clone()))
-        .build();
+        .audit(crm_example::audit::DbAudit::new(db.clone()));
+    let server = match builder.env_settings() {
+        Ok(builder) => builder.build(),
+        Err(e) => {
+            eprintln!("crm-mcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match transport {
         Transport::Http { addr, mut config } => {
             async {

@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use iam_example::server::{Iam, server};
+use iam_example::server::Iam;
 use mcp_server::transport::Transport;
 
 #[tokio::main]
@@ -34,7 +34,14 @@ async fn main() -> ExitCode {
         tracing::warn!("RAPIDAPI_KEY is not set: serving the bundled sample dataset");
     }
     let data_root = std::env::var("IAM_DATA_ROOT").unwrap_or_else(|_| "./data/iam".into());
-    match server(Iam::new(provider, data_root)).serve(transport).await {
+    let builder = match iam_example::server::builder(Iam::new(provider, data_root)).env_settings() {
+        Ok(builder) => builder,
+        Err(e) => {
+            eprintln!("iam-mcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match builder.build().serve(transport).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("iam-mcp: {e}");

@@ -519,9 +519,12 @@ impl Iam {
 
 /// The server for `iam`, with instructions that say whether data is live.
 pub fn server(iam: Iam) -> Server {
+    builder(iam).build()
+}
+
+/// The server's builder, for settings added on top (such as
+/// [`ServerBuilder::env_settings`](mcp_server::ServerBuilder::env_settings)).
+pub fn builder(iam: Iam) -> mcp_server::ServerBuilder {
     let instructions = iam.instructions();
-    Server::builder()
-        .definition(iam)
-        .instructions(instructions)
-        .build()
+    Server::builder().definition(iam).instructions(instructions)
 }

@@ -74,7 +74,7 @@ pub use resource::{
     IntoResourceContents, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
     UriTemplateError,
 };
-pub use server::{ListKind, Server, ServerBuilder, ServerDefinition, ServerInfo};
+pub use server::{ListKind, Server, ServerBuilder, ServerDefinition, ServerInfo, SettingsError};
 pub use task::TASKS_EXTENSION;
 pub use tool::{BoxFuture, ToolCall, ToolDef};
 

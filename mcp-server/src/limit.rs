@@ -1,9 +1,12 @@
 //! Rate limits on tool calls and completion requests, per caller and
 //! optionally per tool: the generic cell rate algorithm (GCRA), which
 //! allows a burst and then one request per interval, with one timestamp of
-//! state per key.
+//! state per key. The state lives in memory, or in Redis (feature `redis`)
+//! so that every replica of a server enforces one limit together.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -53,6 +56,38 @@ impl Quota {
     pub fn interval(&self) -> Duration {
         self.interval
     }
+
+    /// How far a key's next allowed time may run ahead of now.
+    fn tolerance(&self) -> Duration {
+        self.interval * (self.burst - 1)
+    }
+}
+
+/// A quota that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid quota `{0}`: expected <count>/<s|min|h>, such as 120/min")]
+pub struct QuotaError(pub String);
+
+impl FromStr for Quota {
+    type Err = QuotaError;
+
+    /// `<count>/<period>`, where the period is `s`, `min` or `h` (also
+    /// `sec`, `second`, `m`, `minute`, `hour`).
+    fn from_str(text: &str) -> Result<Self, QuotaError> {
+        let error = || QuotaError(text.to_owned());
+        let (count, period) = text.trim().split_once('/').ok_or_else(error)?;
+        let count: u32 = count.trim().parse().map_err(|_| error())?;
+        if count == 0 {
+            return Err(error());
+        }
+        let period = match period.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(error()),
+        };
+        Ok(Self::per(count, period))
+    }
 }
 
 /// Rate limits for a server: a default per caller (the principal, or the
@@ -64,11 +99,33 @@ impl Quota {
 /// let limits = RateLimit::per_caller(Quota::per_minute(120))
 ///     .tool("send_email", Quota::per_minute(5));
 /// ```
-#[derive(Debug)]
 pub struct RateLimit {
     caller: Quota,
     tools: HashMap<String, Quota>,
-    state: Mutex<HashMap<String, Instant>>,
+    store: Store,
+}
+
+enum Store {
+    Memory(Mutex<HashMap<String, Instant>>),
+    #[cfg(feature = "redis")]
+    Redis(Box<redis_store::RedisStore>),
+}
+
+impl fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("caller", &self.caller)
+            .field("tools", &self.tools)
+            .field(
+                "store",
+                &match self.store {
+                    Store::Memory(_) => "memory",
+                    #[cfg(feature = "redis")]
+                    Store::Redis(_) => "redis",
+                },
+            )
+            .finish()
+    }
 }
 
 /// The most keys remembered before stale ones are dropped.
@@ -80,8 +137,40 @@ impl RateLimit {
         Self {
             caller: quota,
             tools: HashMap::new(),
-            state: Mutex::default(),
+            store: Store::Memory(Mutex::default()),
         }
+    }
+
+    /// Keeps the limits in Redis at `url` (such as `redis://cache:6379`), so
+    /// every replica sharing it enforces one limit together. Keys start
+    /// with `mcp:rl:`. Time comes from the Redis server, so replicas' clocks
+    /// need not agree. If Redis cannot be reached, requests are let
+    /// through and a warning is logged: an outage of the limiter must not
+    /// become an outage of the server.
+    ///
+    /// ```
+    /// use mcp_server::limit::{Quota, RateLimit};
+    ///
+    /// let limits = RateLimit::per_caller(Quota::per_minute(120)).redis("redis://127.0.0.1:6379")?;
+    /// # Ok::<(), mcp_server::limit::RateLimitError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `url` is not a Redis URL.
+    #[cfg(feature = "redis")]
+    pub fn redis(self, url: &str) -> Result<Self, RateLimitError> {
+        self.redis_with_prefix(url, "mcp:rl")
+    }
+
+    /// [`RateLimit::redis`] with another key prefix, for servers that must
+    /// not share limits while sharing a Redis.
+    ///
+    /// # Errors
+    /// `url` is not a Redis URL.
+    #[cfg(feature = "redis")]
+    pub fn redis_with_prefix(mut self, url: &str, prefix: &str) -> Result<Self, RateLimitError> {
+        self.store = Store::Redis(Box::new(redis_store::RedisStore::new(url, prefix)?));
+        Ok(self)
     }
 
     /// A separate `quota` per caller for one tool, on top of the caller's.
@@ -93,34 +182,51 @@ impl RateLimit {
 
     /// Takes one request for `caller` (and `tool`, if it has a quota);
     /// `Err` is how long to wait before retrying.
-    pub(crate) fn check(&self, caller: &str, tool: Option<&str>) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if state.len() >= MAX_KEYS {
-            state.retain(|_, tat| *tat > now);
-        }
+    pub(crate) async fn check(&self, caller: &str, tool: Option<&str>) -> Result<(), Duration> {
         let tool_quota = tool.and_then(|t| self.tools.get(t).map(|q| (t, q)));
-        // Check both before taking either, so a refusal costs nothing.
-        let caller_key = format!("caller\u{0}{caller}");
-        let caller_tat = admit(&state, &caller_key, &self.caller, now)?;
-        let tool_entry = match tool_quota {
-            Some((tool, quota)) => {
-                let key = format!("tool\u{0}{tool}\u{0}{caller}");
-                let tat = admit(&state, &key, quota, now)?;
-                Some((key, tat))
-            }
-            None => None,
-        };
-        state.insert(caller_key, caller_tat);
-        if let Some((key, tat)) = tool_entry {
-            state.insert(key, tat);
+        match &self.store {
+            Store::Memory(state) => check_memory(state, &self.caller, caller, tool_quota),
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => store.check(&self.caller, caller, tool_quota).await,
         }
-        Ok(())
     }
 }
+
+fn check_memory(
+    state: &Mutex<HashMap<String, Instant>>,
+    caller_quota: &Quota,
+    caller: &str,
+    tool_quota: Option<(&str, &Quota)>,
+) -> Result<(), Duration> {
+    let now = Instant::now();
+    let mut state = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if state.len() >= MAX_KEYS {
+        state.retain(|_, tat| *tat > now);
+    }
+    // Check both before taking either, so a refusal costs nothing.
+    let caller_key = format!("caller\u{0}{caller}");
+    let caller_tat = admit(&state, &caller_key, caller_quota, now)?;
+    let tool_entry = match tool_quota {
+        Some((tool, quota)) => {
+            let key = format!("tool\u{0}{tool}\u{0}{caller}");
+            let tat = admit(&state, &key, quota, now)?;
+            Some((key, tat))
+        }
+        None => None,
+    };
+    state.insert(caller_key, caller_tat);
+    if let Some((key, tat)) = tool_entry {
+        state.insert(key, tat);
+    }
+    Ok(())
+}
+
+/// A Redis URL that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid Redis URL: {0}")]
+pub struct RateLimitError(pub String);
 
 /// GCRA: the new theoretical arrival time if the request conforms.
 fn admit(
@@ -130,12 +236,113 @@ fn admit(
     now: Instant,
 ) -> Result<Instant, Duration> {
     let tat = state.get(key).copied().unwrap_or(now).max(now);
-    let tolerance = quota.interval * (quota.burst - 1);
-    let allowed_at = tat.checked_sub(tolerance).unwrap_or(now);
+    let allowed_at = tat.checked_sub(quota.tolerance()).unwrap_or(now);
     if allowed_at > now {
         return Err(allowed_at - now);
     }
     Ok(tat + quota.interval)
+}
+
+#[cfg(feature = "redis")]
+mod redis_store {
+    //! GCRA in one Lua script: both keys are checked before either is
+    //! taken, atomically, on the Redis server's clock.
+
+    use std::time::Duration;
+
+    use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+    use super::{Quota, RateLimitError};
+
+    const SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local next = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local tolerance = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  if tat - tolerance > now then
+    return tat - tolerance - now
+  end
+  next[i] = tat + interval
+end
+for i, key in ipairs(KEYS) do
+  local ttl = math.floor((next[i] - now) / 1000) + 1
+  redis.call('SET', key, string.format('%d', next[i]), 'PX', ttl)
+end
+return 0
+";
+
+    pub(super) struct RedisStore {
+        client: redis::Client,
+        prefix: String,
+        script: redis::Script,
+        connection: tokio::sync::OnceCell<ConnectionManager>,
+    }
+
+    fn micros(d: Duration) -> u64 {
+        u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+    }
+
+    impl RedisStore {
+        pub(super) fn new(url: &str, prefix: &str) -> Result<Self, RateLimitError> {
+            let client = redis::Client::open(url).map_err(|e| RateLimitError(e.to_string()))?;
+            Ok(Self {
+                client,
+                prefix: prefix.to_owned(),
+                script: redis::Script::new(SCRIPT),
+                connection: tokio::sync::OnceCell::new(),
+            })
+        }
+
+        async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+            self.connection
+                .get_or_try_init(|| async {
+                    // A limiter that waits long for Redis would stall every
+                    // request; give up quickly and let the request through.
+                    let config = ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(Duration::from_secs(1)))
+                        .set_response_timeout(Some(Duration::from_secs(1)))
+                        .set_number_of_retries(2);
+                    ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+                })
+                .await
+                .cloned()
+        }
+
+        pub(super) async fn check(
+            &self,
+            caller_quota: &Quota,
+            caller: &str,
+            tool: Option<(&str, &Quota)>,
+        ) -> Result<(), Duration> {
+            let mut invocation = self.script.prepare_invoke();
+            invocation
+                .key(format!("{}:caller:{caller}", self.prefix))
+                .arg(micros(caller_quota.interval))
+                .arg(micros(caller_quota.tolerance()));
+            if let Some((tool, quota)) = tool {
+                invocation
+                    .key(format!("{}:tool:{tool}:{caller}", self.prefix))
+                    .arg(micros(quota.interval))
+                    .arg(micros(quota.tolerance()));
+            }
+            let result = match self.connection().await {
+                Ok(mut connection) => invocation.invoke_async::<u64>(&mut connection).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(0) => Ok(()),
+                Ok(wait) => Err(Duration::from_micros(wait)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the Redis rate limiter is unreachable; letting the request through");
+                    Ok(())
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -143,22 +350,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bursts_then_one_per_interval() {
+    fn quotas_parse() {
+        assert_eq!("120/min".parse(), Ok(Quota::per_minute(120)));
+        assert_eq!(" 5 / s ".parse(), Ok(Quota::per_second(5)));
+        assert_eq!(
+            "1000/h".parse(),
+            Ok(Quota::per(1000, Duration::from_secs(3600)))
+        );
+        for bad in ["", "120", "0/min", "x/min", "5/week", "-1/s"] {
+            assert!(bad.parse::<Quota>().is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn bursts_then_one_per_interval() {
         let limit = RateLimit::per_caller(Quota::per_minute(60).burst(3))
             .tool("expensive", Quota::per_minute(1));
         for _ in 0..3 {
-            assert!(limit.check("ada", None).is_ok());
+            assert!(limit.check("ada", None).await.is_ok());
         }
-        let wait = limit.check("ada", None).unwrap_err();
+        let wait = limit.check("ada", None).await.unwrap_err();
         assert!(
             wait <= Duration::from_secs(1) && wait > Duration::ZERO,
             "{wait:?}"
         );
         // Callers are independent.
-        assert!(limit.check("alan", Some("expensive")).is_ok());
-        let wait = limit.check("alan", Some("expensive")).unwrap_err();
+        assert!(limit.check("alan", Some("expensive")).await.is_ok());
+        let wait = limit.check("alan", Some("expensive")).await.unwrap_err();
         assert!(wait > Duration::from_secs(50), "{wait:?}");
         // A refused tool call did not use up the caller's quota.
-        assert!(limit.check("alan", None).is_ok());
+        assert!(limit.check("alan", None).await.is_ok());
     }
 }

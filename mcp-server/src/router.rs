@@ -806,7 +806,7 @@ async fn dispatch(
             result
         }
         method::COMPLETION_COMPLETE => {
-            check_rate(server, &envelope, None)?;
+            check_rate(server, &envelope, None).await?;
             complete(server, params, version).await
         }
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
@@ -927,7 +927,7 @@ fn outcome_of(result: &Result<Box<RawValue>, ProtocolError>) -> &'static str {
 
 /// Takes one request from the caller's rate limit: the principal, else the
 /// client's address, else the one local caller.
-fn check_rate(
+async fn check_rate(
     server: &Server,
     envelope: &Envelope,
     tool: Option<&str>,
@@ -940,7 +940,7 @@ fn check_rate(
         (None, Some(peer)) => format!("ip:{peer}"),
         (None, None) => "local".to_owned(),
     };
-    limit.check(&caller, tool).map_err(|wait| {
+    limit.check(&caller, tool).await.map_err(|wait| {
         tracing::info!(%caller, tool, ?wait, "rate limited");
         server.metrics().rate_limited.inc();
         ProtocolError::RateLimited {
@@ -1227,7 +1227,7 @@ async fn call_tool(
             required: tool.scopes().to_vec(),
         });
     }
-    check_rate(server, &envelope, Some(tool.name()))?;
+    check_rate(server, &envelope, Some(tool.name())).await?;
     if let Some(headers) = headers
         && !tool.header_params().is_empty()
     {

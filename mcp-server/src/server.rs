@@ -101,6 +101,38 @@ pub(crate) enum ServerEvent {
     ResourceUpdated(Arc<str>),
 }
 
+/// An environment variable [`ServerBuilder::env_settings`] cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {name} `{value}`: {reason}")]
+pub struct SettingsError {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value (redacted for secrets).
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+#[cfg(feature = "redis")]
+fn redis_limit(
+    limit: crate::limit::RateLimit,
+    url: &str,
+    prefix: &str,
+) -> Result<crate::limit::RateLimit, String> {
+    limit
+        .redis_with_prefix(url, prefix)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_limit(
+    _limit: crate::limit::RateLimit,
+    _url: &str,
+    _prefix: &str,
+) -> Result<crate::limit::RateLimit, String> {
+    Err("this server was built without mcp-server's `redis` feature".into())
+}
+
 /// The lists a server serves, for per-list settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -657,6 +689,95 @@ impl ServerBuilder {
         self
     }
 
+    /// Applies the settings every server shares through its environment,
+    /// so each deployment is configured the same way:
+    ///
+    /// - `MCP_RATE_LIMIT`: each caller's quota, such as `120/min`;
+    ///   `MCP_RATE_LIMIT_BURST` its burst; `MCP_TOOL_RATE_LIMITS` quotas per
+    ///   tool, such as `send_email=5/min,search=60/min`;
+    /// - `REDIS_URL`: keep those limits in Redis, shared by every replica
+    ///   (feature `redis`), under the key prefix `MCP_RATE_LIMIT_PREFIX`
+    ///   (default `mcp:rl`);
+    /// - `MCP_REQUEST_STATE_SECRET`: the secret replicas share to sign
+    ///   2026-07-28 request states (at least 32 bytes).
+    ///
+    /// Unset variables leave the builder as it is.
+    ///
+    /// # Errors
+    /// A variable holds a value that cannot be used.
+    pub fn env_settings(self) -> Result<Self, SettingsError> {
+        self.settings_from(|name| std::env::var(name).ok())
+    }
+
+    /// [`ServerBuilder::env_settings`] from any lookup.
+    ///
+    /// # Errors
+    /// A variable holds a value that cannot be used.
+    pub fn settings_from(
+        mut self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let invalid = |name: &'static str, value: String, reason: String| SettingsError {
+            name,
+            value,
+            reason,
+        };
+        if let Some(quota) = var("MCP_RATE_LIMIT") {
+            let mut parsed: crate::limit::Quota =
+                quota.parse().map_err(|e: crate::limit::QuotaError| {
+                    invalid("MCP_RATE_LIMIT", quota.clone(), e.to_string())
+                })?;
+            if let Some(burst) = var("MCP_RATE_LIMIT_BURST") {
+                let n: u32 = burst.trim().parse().map_err(|_| {
+                    invalid(
+                        "MCP_RATE_LIMIT_BURST",
+                        burst.clone(),
+                        "expected a positive number".into(),
+                    )
+                })?;
+                parsed = parsed.burst(n);
+            }
+            let mut limit = crate::limit::RateLimit::per_caller(parsed);
+            if let Some(tools) = var("MCP_TOOL_RATE_LIMITS") {
+                for entry in tools.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                    let bad =
+                        |reason: String| invalid("MCP_TOOL_RATE_LIMITS", tools.clone(), reason);
+                    let (tool, quota) = entry
+                        .split_once('=')
+                        .ok_or_else(|| bad(format!("`{entry}` is not tool=<count>/<period>")))?;
+                    let quota = quota
+                        .parse()
+                        .map_err(|e: crate::limit::QuotaError| bad(e.to_string()))?;
+                    limit = limit.tool(tool.trim(), quota);
+                }
+            }
+            if let Some(url) = var("REDIS_URL") {
+                let prefix = var("MCP_RATE_LIMIT_PREFIX").unwrap_or_else(|| "mcp:rl".into());
+                limit = redis_limit(limit, &url, prefix.trim())
+                    .map_err(|reason| invalid("REDIS_URL", "(redacted)".into(), reason))?;
+            }
+            self = self.rate_limit(limit);
+        } else if var("MCP_TOOL_RATE_LIMITS").is_some() {
+            return Err(invalid(
+                "MCP_TOOL_RATE_LIMITS",
+                String::new(),
+                "per-tool limits need MCP_RATE_LIMIT, the callers' quota".into(),
+            ));
+        }
+        if let Some(secret) = var("MCP_REQUEST_STATE_SECRET") {
+            if secret.len() < 32 {
+                return Err(invalid(
+                    "MCP_REQUEST_STATE_SECRET",
+                    "(redacted)".into(),
+                    "must be at least 32 bytes".into(),
+                ));
+            }
+            self = self.request_state_secret(secret.as_bytes());
+        }
+        Ok(self)
+    }
+
     /// Builds the server.
     pub fn build(mut self) -> Server {
         let info = self.info_mut().clone();
@@ -675,5 +796,56 @@ impl ServerBuilder {
                 shutdown: CancellationToken::new(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<ServerBuilder, SettingsError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Server::builder()
+            .settings_from(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn environment_settings_are_checked() {
+        let builder = settings(&[
+            ("MCP_RATE_LIMIT", "120/min"),
+            ("MCP_RATE_LIMIT_BURST", "10"),
+            ("MCP_TOOL_RATE_LIMITS", "send=5/min, search=1/s"),
+        ])
+        .unwrap();
+        let limit = format!("{:?}", builder.options.rate_limit);
+        assert!(
+            limit.contains("send") && limit.contains("memory"),
+            "{limit}"
+        );
+        assert!(settings(&[]).unwrap().options.rate_limit.is_none());
+        let error = |vars: &[(&str, &str)]| settings(vars).err().map(|e| e.name);
+        assert_eq!(error(&[("MCP_RATE_LIMIT", "lots")]), Some("MCP_RATE_LIMIT"));
+        assert_eq!(
+            error(&[("MCP_RATE_LIMIT", "1/s"), ("MCP_RATE_LIMIT_BURST", "x")]),
+            Some("MCP_RATE_LIMIT_BURST")
+        );
+        assert_eq!(
+            error(&[("MCP_TOOL_RATE_LIMITS", "send=5/min")]),
+            Some("MCP_TOOL_RATE_LIMITS")
+        );
+        assert_eq!(
+            error(&[("MCP_RATE_LIMIT", "1/s"), ("MCP_TOOL_RATE_LIMITS", "send")]),
+            Some("MCP_TOOL_RATE_LIMITS")
+        );
+        let short = error(&[("MCP_REQUEST_STATE_SECRET", "short")]);
+        assert_eq!(short, Some("MCP_REQUEST_STATE_SECRET"));
+        let secret = settings(&[("MCP_REQUEST_STATE_SECRET", "x")]).unwrap_err();
+        assert!(
+            !secret.to_string().contains("`x`"),
+            "secrets are not echoed"
+        );
     }
 }

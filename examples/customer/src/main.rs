@@ -41,7 +41,17 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let server = Server::new(Customers::new(store));
+    let builder = match Server::builder()
+        .definition(Customers::new(store))
+        .env_settings()
+    {
+        Ok(builder) => builder,
+        Err(e) => {
+            eprintln!("customer: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = builder.build();
     let result = match transport {
         Transport::Http { addr, config } => serve_http(server, &addr, config).await,
         other => server.serve(other).await.map_err(|e| e.to_string()),

@@ -20,7 +20,7 @@ use mcp_server::core::content::Role;
 use mcp_server::core::prompt::{Prompt, PromptArgument};
 use mcp_server::core::tool::Tool;
 use mcp_server::prelude::*;
-use mcp_server::{AskError, ClientCapability, Elicited, MissingCapability};
+use mcp_server::{AskError, ClientCapability, Elicited, MissingCapability, ServerBuilder};
 
 /// A 1x1 red PNG.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
@@ -822,6 +822,12 @@ pub fn json_schema_2020_12_tool() -> ToolDef {
 
 /// The conformance server: the fixture tools, prompts and resources.
 pub fn server() -> Server {
+    builder().build()
+}
+
+/// The server's builder, for settings added on top (such as
+/// [`ServerBuilder::env_settings`]).
+pub fn builder() -> ServerBuilder {
     let mut builder = Server::builder()
         .definition(Everything)
         .tool(json_schema_2020_12_tool());
@@ -835,7 +841,7 @@ pub fn server() -> Server {
     for template in templates {
         builder = builder.resource_template(template);
     }
-    builder.build()
+    builder
 }
 
 /// A 0.1 s 440 Hz tone as a base64 16-bit mono WAV file.

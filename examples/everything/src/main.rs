@@ -17,7 +17,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match everything::server().serve(transport).await {
+    let builder = match everything::builder().env_settings() {
+        Ok(builder) => builder,
+        Err(e) => {
+            eprintln!("everything: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match builder.build().serve(transport).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("everything: {e}");

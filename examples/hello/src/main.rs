@@ -18,7 +18,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match Hello.serve(transport).await {
+    let builder = match Server::builder().definition(Hello).env_settings() {
+        Ok(builder) => builder,
+        Err(e) => {
+            eprintln!("hello: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match builder.build().serve(transport).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hello: {e}");
