@@ -17,8 +17,8 @@ impl IntoResponse for CrmError {
         let status = match &self {
             CrmError::Invalid(_) => StatusCode::BAD_REQUEST,
             CrmError::NotFound { .. } => StatusCode::NOT_FOUND,
-            CrmError::Database(e) => {
-                tracing::error!(error = %e, "database error");
+            CrmError::Migration { .. } | CrmError::Database(_) => {
+                tracing::error!(error = %self, "database error");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };

@@ -146,7 +146,9 @@ fn not_found(uri: &str, e: CrmError) -> ResourceError {
     match e {
         CrmError::NotFound { .. } => ResourceError::NotFound(uri.to_owned()),
         CrmError::Invalid(message) => ResourceError::Invalid(message),
-        CrmError::Database(e) => ResourceError::Failed(e.to_string()),
+        e @ (CrmError::Migration { .. } | CrmError::Database(_)) => {
+            ResourceError::Failed(e.to_string())
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! The CRM through the in-process client on every revision, against
-//! SQLite and against PostgreSQL: the same suite on both.
+//! SQLite and against PostgreSQL: the same suite on both. Then an upgrade
+//! of a database made before tenants, on both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crm_example::{Crm, Db};
+use crm_example::model::NewContact;
+use crm_example::{Crm, CrmError, Db};
 use mcp_server::prelude::*;
 use mcp_server::testing::{ClientScript, TestClient};
 use serde_json::{Value, json};
@@ -36,9 +38,10 @@ async fn sqlite() -> Db {
     db
 }
 
-/// A fresh PostgreSQL database on the test server. Fails loudly when the
-/// server is not there: this suite must run against a real PostgreSQL.
-async fn postgres() -> (Db, sqlx::AnyPool, String) {
+/// A fresh, empty PostgreSQL database on the test server: the admin pool,
+/// the database's name and its URL. Fails loudly when the server is not
+/// there: this suite must run against a real PostgreSQL.
+async fn empty_postgres() -> (sqlx::AnyPool, String, String) {
     let admin_url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     sqlx::any::install_default_drivers();
@@ -51,9 +54,24 @@ async fn postgres() -> (Db, sqlx::AnyPool, String) {
         .await
         .unwrap();
     let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
+    let url = format!("{base}/{name}");
+    (admin, name, url)
+}
+
+/// A fresh, seeded PostgreSQL database.
+async fn postgres() -> (Db, sqlx::AnyPool, String) {
+    let (admin, name, url) = empty_postgres().await;
+    let db = Db::connect(&url).await.unwrap();
     assert!(db.seed_if_empty().await.unwrap());
     (db, admin, name)
+}
+
+async fn drop_postgres(db: Db, admin: sqlx::AnyPool, name: String) {
+    db.close().await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .unwrap();
 }
 
 fn data(result: &Value) -> Value {
@@ -452,11 +470,7 @@ async fn on_sqlite() {
 async fn on_postgres() {
     let (db, admin, name) = postgres().await;
     suite(db.clone()).await;
-    db.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    drop_postgres(db, admin, name).await;
 }
 
 #[tokio::test]
@@ -510,4 +524,131 @@ async fn rest_api_and_mcp_share_the_app() {
     assert_eq!(status, 404);
     let (status, health) = get("/health".into()).await;
     assert_eq!((status, health["name"].as_str()), (200, Some("crm")));
+}
+
+/// A database made before tenants (migrations 1 and 2, with rows) gains
+/// them in place: its rows keep their ids in the default tenant, ids are
+/// not reused, and the unique e-mail and company name become per tenant.
+async fn upgrade(url: &str, sqlite: bool) -> Db {
+    let old: &[&str] = if sqlite {
+        &[
+            include_str!("../migrations/0001_init.sqlite.sql"),
+            include_str!("../migrations/0002_audit.sqlite.sql"),
+        ]
+    } else {
+        &[
+            include_str!("../migrations/0001_init.postgres.sql"),
+            include_str!("../migrations/0002_audit.postgres.sql"),
+        ]
+    };
+    sqlx::any::install_default_drivers();
+    let raw = if sqlite {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_owned()
+    };
+    let pool = sqlx::AnyPool::connect(&raw).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for (version, script) in (1_i64..).zip(old) {
+        for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 'then')")
+            .bind(version)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    for statement in [
+        "INSERT INTO companies (name, created_at) VALUES ('Initech', 'then')",
+        "INSERT INTO contacts (first_name, last_name, email, company_id, created_at, updated_at)
+         VALUES ('Peter', 'Gibbons', 'peter@initech.example', 1, 'then', 'then')",
+        "INSERT INTO contacts (first_name, last_name, created_at, updated_at) VALUES ('Gone', 'Soon', 'then', 'then')",
+        "DELETE FROM contacts WHERE id = 2",
+        "INSERT INTO deals (title, company_id, contact_id, stage, amount_cents, currency, owner, created_at, updated_at)
+         VALUES ('TPS reports', 1, 1, 'proposal', 100, 'USD', 'bill', 'then', 'then')",
+        "INSERT INTO activities (kind, subject, contact_id, deal_id, owner, created_at) VALUES ('note', 'Met', 1, 1, 'bill', 'then')",
+        "INSERT INTO idempotency_keys (key, tool, result, created_at) VALUES ('k1', 'create_contact', '{}', 'then')",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let db = Db::connect(url).await.unwrap();
+    assert!(!db.seed_if_empty().await.unwrap(), "not an empty database");
+    let details = db.contact_details(1).await.unwrap();
+    assert_eq!(details.contact.company.as_deref(), Some("Initech"));
+    assert_eq!(details.open_deals.len(), 1);
+    assert_eq!(details.recent_activities.len(), 1);
+    assert_eq!(
+        db.idempotent_result("k1", "create_contact")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{}")
+    );
+    let next = db
+        .create_contact(&NewContact {
+            first_name: "Joanna".into(),
+            last_name: "Jones".into(),
+            ..NewContact::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.id, 3, "the deleted contact's id is not reused");
+
+    let acme = db.for_tenant("acme");
+    assert!(matches!(
+        acme.contact(1).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    assert!(
+        acme.idempotent_result("k1", "create_contact")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let twin = acme
+        .create_contact(&NewContact {
+            first_name: "Peter".into(),
+            last_name: "Gibbons".into(),
+            email: Some("peter@initech.example".into()),
+            company: Some("Initech".into()),
+            ..NewContact::default()
+        })
+        .await
+        .unwrap();
+    assert_ne!(twin.company_id, Some(1), "acme has its own Initech");
+    assert_eq!(db.list_companies(None, 10, 0).await.unwrap().len(), 1);
+    assert!(
+        db.create_contact(&NewContact {
+            first_name: "P".into(),
+            last_name: "G".into(),
+            email: Some("PETER@initech.example".into()),
+            ..NewContact::default()
+        })
+        .await
+        .is_err(),
+        "still unique within a tenant"
+    );
+    db
+}
+
+#[tokio::test]
+async fn upgrade_on_sqlite() {
+    let path = std::env::temp_dir().join(unique("crm")).join("crm.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    upgrade(&format!("sqlite://{}", path.display()), true).await;
+}
+
+#[tokio::test]
+async fn upgrade_on_postgres() {
+    let (admin, name, url) = empty_postgres().await;
+    let db = upgrade(&url, false).await;
+    drop_postgres(db, admin, name).await;
 }
