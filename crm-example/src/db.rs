@@ -28,6 +28,13 @@ pub enum CrmError {
         /// The id asked for.
         id: i64,
     },
+    /// Tenancy is required and the request names no tenant.
+    #[error(
+        "this CRM server keeps each tenant's data apart and requires a tenant, but the request names none: \
+         connect with an API key issued for your tenant (an MCP_API_KEYS entry named `name@tenant`), \
+         or through the gateway that sets the tenant header (MCP_TENANT_HEADER)"
+    )]
+    TenantRequired,
     /// A migration could not be applied; the database is left as it was.
     #[error("migration {version} failed: {reason}")]
     Migration {

@@ -24,4 +24,4 @@ pub mod tenant;
 
 pub use db::{CrmError, Db, Dialect};
 pub use server::Crm;
-pub use tenant::DEFAULT_TENANT;
+pub use tenant::{DEFAULT_TENANT, Tenancy};

@@ -15,7 +15,7 @@ use crate::model::Stage;
 impl IntoResponse for CrmError {
     fn into_response(self) -> Response {
         let status = match &self {
-            CrmError::Invalid(_) => StatusCode::BAD_REQUEST,
+            CrmError::Invalid(_) | CrmError::TenantRequired => StatusCode::BAD_REQUEST,
             CrmError::NotFound { .. } => StatusCode::NOT_FOUND,
             CrmError::Migration { .. } | CrmError::Database(_) => {
                 tracing::error!(error = %self, "database error");
