@@ -2,15 +2,17 @@
 //! through one set of queries (sqlx's `Any` driver; `$n` placeholders work
 //! on both) and the same migrations written for each dialect.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Row};
 
 use crate::model::{
     Activity, Company, Contact, ContactDetails, Deal, NewActivity, NewContact, NewDeal,
     PipelineStage, PipelineSummary, Stage, UpcomingTask,
 };
+use crate::tenant::DEFAULT_TENANT;
 
 /// Why a CRM operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +27,21 @@ pub enum CrmError {
         kind: &'static str,
         /// The id asked for.
         id: i64,
+    },
+    /// Tenancy is required and the request names no tenant.
+    #[error(
+        "this CRM server keeps each tenant's data apart and requires a tenant, but the request names none: \
+         connect with an API key issued for your tenant (an MCP_API_KEYS entry named `name@tenant`), \
+         or through the gateway that sets the tenant header (MCP_TENANT_HEADER)"
+    )]
+    TenantRequired,
+    /// A migration could not be applied; the database is left as it was.
+    #[error("migration {version} failed: {reason}")]
+    Migration {
+        /// The migration's version.
+        version: i64,
+        /// What went wrong.
+        reason: String,
     },
     /// The database failed.
     #[error("database error: {0}")]
@@ -51,13 +68,23 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_audit.sqlite.sql"),
         include_str!("../migrations/0002_audit.postgres.sql"),
     ),
+    (
+        3,
+        include_str!("../migrations/0003_tenants.sqlite.sql"),
+        include_str!("../migrations/0003_tenants.postgres.sql"),
+    ),
 ];
 
-/// The CRM database.
+/// The CRM database, as one tenant sees it: every read and write of
+/// contacts, companies, deals, activities and idempotency keys is confined
+/// to [`tenant`](Self::tenant) ([`DEFAULT_TENANT`] unless
+/// [`for_tenant`](Self::for_tenant) says otherwise). The audit log is
+/// shared; each record names its own tenant.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
     dialect: Dialect,
+    tenant: Arc<str>,
 }
 
 /// Now, as ISO 8601 UTC (`YYYY-MM-DDTHH:MM:SSZ`): sortable as text on both
@@ -152,9 +179,29 @@ impl Db {
             })
             .connect(&url)
             .await?;
-        let db = Self { pool, dialect };
+        let db = Self {
+            pool,
+            dialect,
+            tenant: Arc::from(DEFAULT_TENANT),
+        };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// The same database (the same pool), reading and writing only
+    /// `tenant`'s rows.
+    #[must_use]
+    pub fn for_tenant(&self, tenant: &str) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            dialect: self.dialect,
+            tenant: Arc::from(tenant),
+        }
+    }
+
+    /// The tenant whose rows this handle reads and writes.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
     }
 
     /// Closes every connection.
@@ -182,26 +229,37 @@ impl Db {
             if applied.is_some() {
                 continue;
             }
-            let script = match self.dialect {
-                Dialect::Sqlite => sqlite,
-                Dialect::Postgres => postgres,
-            };
-            let mut tx = self.pool.begin().await?;
-            for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                sqlx::query(statement).execute(&mut *tx).await?;
+            let mut connection = self.pool.acquire().await?;
+            match self.dialect {
+                Dialect::Postgres => apply(&mut connection, *version, postgres, false).await?,
+                Dialect::Sqlite => {
+                    // SQLite changes a table's constraints by rebuilding it,
+                    // which needs foreign key enforcement off; that cannot
+                    // change inside a transaction, so it is off around it
+                    // and the keys are checked before the commit instead.
+                    sqlx::query("PRAGMA foreign_keys = OFF")
+                        .execute(&mut *connection)
+                        .await?;
+                    let applied = apply(&mut connection, *version, sqlite, true).await;
+                    let restored = sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *connection)
+                        .await;
+                    if restored.is_err() {
+                        // Never hand a connection without enforcement back.
+                        drop(connection.detach());
+                    }
+                    applied?;
+                    restored?;
+                }
             }
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(version)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
             tracing::info!(version, "applied migration");
         }
         Ok(())
     }
 
-    /// Seeds sample data into an empty database; returns whether it did.
+    /// Seeds sample data into an empty database (no tenant has any
+    /// company yet), always in the [`DEFAULT_TENANT`]; returns whether it
+    /// did.
     ///
     /// # Errors
     /// The database failed.
@@ -233,14 +291,12 @@ impl Db {
         offset: i64,
     ) -> Result<Vec<Company>, CrmError> {
         let pattern = like(query.unwrap_or(""));
-        let rows = sqlx::query(
-            "SELECT c.id, c.name, c.domain, c.industry, c.created_at,
-                    (SELECT COUNT(*) FROM contacts WHERE company_id = c.id) AS contacts,
-                    (SELECT COUNT(*) FROM deals WHERE company_id = c.id AND stage NOT IN ('won','lost')) AS open_deals
-             FROM companies c
-             WHERE LOWER(c.name) LIKE $1 OR LOWER(COALESCE(c.domain, '')) LIKE $1 OR LOWER(COALESCE(c.industry, '')) LIKE $1
-             ORDER BY c.name LIMIT $2 OFFSET $3",
-        )
+        let rows = sqlx::query(&format!(
+            "{COMPANY} WHERE c.tenant = $1
+               AND (LOWER(c.name) LIKE $2 OR LOWER(COALESCE(c.domain, '')) LIKE $2 OR LOWER(COALESCE(c.industry, '')) LIKE $2)
+             ORDER BY c.name LIMIT $3 OFFSET $4"
+        ))
+        .bind(self.tenant())
         .bind(pattern)
         .bind(limit)
         .bind(offset)
@@ -254,38 +310,38 @@ impl Db {
     /// # Errors
     /// No such company, or the database failed.
     pub async fn company(&self, id: i64) -> Result<Company, CrmError> {
-        let row = sqlx::query(
-            "SELECT c.id, c.name, c.domain, c.industry, c.created_at,
-                    (SELECT COUNT(*) FROM contacts WHERE company_id = c.id) AS contacts,
-                    (SELECT COUNT(*) FROM deals WHERE company_id = c.id AND stage NOT IN ('won','lost')) AS open_deals
-             FROM companies c WHERE c.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(CrmError::NotFound {
-            kind: "company",
-            id,
-        })?;
+        let row = sqlx::query(&format!("{COMPANY} WHERE c.tenant = $1 AND c.id = $2"))
+            .bind(self.tenant())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(CrmError::NotFound {
+                kind: "company",
+                id,
+            })?;
         Company::from_row(&row)
     }
 
-    /// Finds or creates a company by name, inside `tx`.
+    /// Finds or creates a company of this tenant by name, inside `tx`.
     async fn company_id_for(
+        &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         name: &str,
     ) -> Result<i64, CrmError> {
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM companies WHERE LOWER(name) = LOWER($1)")
-                .bind(name)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM companies WHERE tenant = $1 AND LOWER(name) = LOWER($2)",
+        )
+        .bind(self.tenant())
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?;
         if let Some(id) = existing {
             return Ok(id);
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO companies (name, created_at) VALUES ($1, $2) RETURNING id",
+            "INSERT INTO companies (tenant, name, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
+        .bind(self.tenant())
         .bind(name)
         .bind(now())
         .fetch_one(&mut **tx)
@@ -309,22 +365,26 @@ impl Db {
     ) -> Result<(Vec<Contact>, i64), CrmError> {
         let pattern = like(query);
         let tag = tag.map(|t| format!("%,{},%", t.trim().to_lowercase()));
-        let filter = "FROM contacts p LEFT JOIN companies c ON c.id = p.company_id
-             WHERE (LOWER(p.first_name || ' ' || p.last_name) LIKE $1
-                    OR LOWER(COALESCE(p.email, '')) LIKE $1
-                    OR LOWER(COALESCE(c.name, '')) LIKE $1
-                    OR LOWER(p.tags) LIKE $1)
-               AND ($2 IS NULL OR p.company_id = $2)
-               AND ($3 IS NULL OR (',' || LOWER(p.tags) || ',') LIKE $3)";
+        let filter =
+            "FROM contacts p LEFT JOIN companies c ON c.tenant = p.tenant AND c.id = p.company_id
+             WHERE p.tenant = $1
+               AND (LOWER(p.first_name || ' ' || p.last_name) LIKE $2
+                    OR LOWER(COALESCE(p.email, '')) LIKE $2
+                    OR LOWER(COALESCE(c.name, '')) LIKE $2
+                    OR LOWER(p.tags) LIKE $2)
+               AND ($3 IS NULL OR p.company_id = $3)
+               AND ($4 IS NULL OR (',' || LOWER(p.tags) || ',') LIKE $4)";
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
+            .bind(self.tenant())
             .bind(&pattern)
             .bind(company_id)
             .bind(tag.as_deref())
             .fetch_one(&self.pool)
             .await?;
         let rows = sqlx::query(&format!(
-            "SELECT p.*, c.name AS company {filter} ORDER BY p.last_name, p.first_name, p.id LIMIT $4 OFFSET $5"
+            "SELECT p.*, c.name AS company {filter} ORDER BY p.last_name, p.first_name, p.id LIMIT $5 OFFSET $6"
         ))
+        .bind(self.tenant())
         .bind(&pattern)
         .bind(company_id)
         .bind(tag.as_deref())
@@ -345,8 +405,10 @@ impl Db {
     /// No such contact, or the database failed.
     pub async fn contact(&self, id: i64) -> Result<Contact, CrmError> {
         let row = sqlx::query(
-            "SELECT p.*, c.name AS company FROM contacts p LEFT JOIN companies c ON c.id = p.company_id WHERE p.id = $1",
+            "SELECT p.*, c.name AS company FROM contacts p LEFT JOIN companies c ON c.tenant = p.tenant AND c.id = p.company_id
+             WHERE p.tenant = $1 AND p.id = $2",
         )
+        .bind(self.tenant())
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
@@ -365,16 +427,18 @@ impl Db {
             None => None,
         };
         let rows = sqlx::query(
-            "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.id = d.company_id
-             WHERE d.contact_id = $1 AND d.stage NOT IN ('won','lost') ORDER BY d.expected_close, d.id",
+            "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.tenant = d.tenant AND c.id = d.company_id
+             WHERE d.tenant = $1 AND d.contact_id = $2 AND d.stage NOT IN ('won','lost') ORDER BY d.expected_close, d.id",
         )
+        .bind(self.tenant())
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
         let open_deals = rows.iter().map(Deal::from_row).collect::<Result<_, _>>()?;
         let rows = sqlx::query(
-            "SELECT * FROM activities WHERE contact_id = $1 ORDER BY created_at DESC, id DESC LIMIT 10",
+            "SELECT * FROM activities WHERE tenant = $1 AND contact_id = $2 ORDER BY created_at DESC, id DESC LIMIT 10",
         )
+        .bind(self.tenant())
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
@@ -398,11 +462,13 @@ impl Db {
         new.validate()?;
         let mut tx = self.pool.begin().await?;
         if let Some(email) = &new.email {
-            let taken: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM contacts WHERE LOWER(email) = LOWER($1)")
-                    .bind(email)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let taken: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM contacts WHERE tenant = $1 AND LOWER(email) = LOWER($2)",
+            )
+            .bind(self.tenant())
+            .bind(email)
+            .fetch_optional(&mut *tx)
+            .await?;
             if let Some(id) = taken {
                 return Err(CrmError::Invalid(format!(
                     "contact {id} already has the e-mail address {email}"
@@ -415,13 +481,13 @@ impl Db {
             .map(str::trim)
             .filter(|c| !c.is_empty())
         {
-            Some(company) => Some(Self::company_id_for(&mut tx, company).await?),
+            Some(company) => Some(self.company_id_for(&mut tx, company).await?),
             None => None,
         };
         let now = now();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO contacts (first_name, last_name, email, phone, title, company_id, tags, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            "INSERT INTO contacts (first_name, last_name, email, phone, title, company_id, tags, created_at, updated_at, tenant)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
         )
         .bind(new.first_name.trim())
         .bind(new.last_name.trim())
@@ -431,6 +497,7 @@ impl Db {
         .bind(company_id)
         .bind(normalize_tags(&new.tags))
         .bind(&now)
+        .bind(self.tenant())
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -450,7 +517,7 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         let company_id = match change.company.as_deref().map(str::trim) {
             Some("") | None => None,
-            Some(company) => Some(Self::company_id_for(&mut tx, company).await?),
+            Some(company) => Some(self.company_id_for(&mut tx, company).await?),
         };
         let updated: Option<i64> = sqlx::query_scalar(
             "UPDATE contacts SET
@@ -462,7 +529,7 @@ impl Db {
                 company_id = COALESCE($6, company_id),
                 tags = COALESCE($7, tags),
                 updated_at = $8
-             WHERE id = $9 RETURNING id",
+             WHERE tenant = $9 AND id = $10 RETURNING id",
         )
         .bind(change.first_name.as_deref().map(str::trim))
         .bind(change.last_name.as_deref().map(str::trim))
@@ -472,6 +539,7 @@ impl Db {
         .bind(company_id)
         .bind(change.tags.as_ref().map(|t| normalize_tags(t)))
         .bind(now())
+        .bind(self.tenant())
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -492,15 +560,18 @@ impl Db {
     pub async fn delete_contact(&self, id: i64) -> Result<Contact, CrmError> {
         let contact = self.contact(id).await?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM activities WHERE contact_id = $1")
+        sqlx::query("DELETE FROM activities WHERE tenant = $1 AND contact_id = $2")
+            .bind(self.tenant())
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE deals SET contact_id = NULL WHERE contact_id = $1")
+        sqlx::query("UPDATE deals SET contact_id = NULL WHERE tenant = $1 AND contact_id = $2")
+            .bind(self.tenant())
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM contacts WHERE id = $1")
+        sqlx::query("DELETE FROM contacts WHERE tenant = $1 AND id = $2")
+            .bind(self.tenant())
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -521,11 +592,13 @@ impl Db {
         company_id: Option<i64>,
     ) -> Result<Vec<Deal>, CrmError> {
         let rows = sqlx::query(
-            "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.id = d.company_id
-             WHERE ($1 IS NULL OR d.stage = $1) AND ($2 IS NULL OR LOWER(d.owner) = LOWER($2))
-               AND ($3 IS NULL OR d.company_id = $3)
+            "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.tenant = d.tenant AND c.id = d.company_id
+             WHERE d.tenant = $1
+               AND ($2 IS NULL OR d.stage = $2) AND ($3 IS NULL OR LOWER(d.owner) = LOWER($3))
+               AND ($4 IS NULL OR d.company_id = $4)
              ORDER BY d.expected_close, d.id",
         )
+        .bind(self.tenant())
         .bind(stage.map(Stage::as_str))
         .bind(owner)
         .bind(company_id)
@@ -540,8 +613,10 @@ impl Db {
     /// No such deal, or the database failed.
     pub async fn deal(&self, id: i64) -> Result<Deal, CrmError> {
         let row = sqlx::query(
-            "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.id = d.company_id WHERE d.id = $1",
+            "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.tenant = d.tenant AND c.id = d.company_id
+             WHERE d.tenant = $1 AND d.id = $2",
         )
+        .bind(self.tenant())
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
@@ -561,8 +636,8 @@ impl Db {
         }
         let now = now();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO deals (title, company_id, contact_id, stage, amount_cents, currency, expected_close, owner, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            "INSERT INTO deals (title, company_id, contact_id, stage, amount_cents, currency, expected_close, owner, created_at, updated_at, tenant)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
         )
         .bind(new.title.trim())
         .bind(new.company_id)
@@ -573,6 +648,7 @@ impl Db {
         .bind(new.expected_close.as_deref())
         .bind(new.owner.as_deref().unwrap_or("unassigned"))
         .bind(&now)
+        .bind(self.tenant())
         .fetch_one(&self.pool)
         .await?;
         self.deal(id).await
@@ -584,10 +660,11 @@ impl Db {
     /// Unknown deal, or the database failed.
     pub async fn update_deal_stage(&self, id: i64, stage: Stage) -> Result<Deal, CrmError> {
         let updated: Option<i64> = sqlx::query_scalar(
-            "UPDATE deals SET stage = $1, updated_at = $2 WHERE id = $3 RETURNING id",
+            "UPDATE deals SET stage = $1, updated_at = $2 WHERE tenant = $3 AND id = $4 RETURNING id",
         )
         .bind(stage.as_str())
         .bind(now())
+        .bind(self.tenant())
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
@@ -604,8 +681,9 @@ impl Db {
     pub async fn pipeline_summary(&self) -> Result<PipelineSummary, CrmError> {
         let rows = sqlx::query(
             "SELECT stage, COUNT(*) AS deals, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS amount_cents
-             FROM deals GROUP BY stage",
+             FROM deals WHERE tenant = $1 GROUP BY stage",
         )
+        .bind(self.tenant())
         .fetch_all(&self.pool)
         .await?;
         let mut stages: Vec<PipelineStage> = Stage::ALL
@@ -650,8 +728,8 @@ impl Db {
             self.deal(deal_id).await?;
         }
         let row = sqlx::query(
-            "INSERT INTO activities (kind, subject, body, contact_id, deal_id, due_at, done, owner, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) RETURNING *",
+            "INSERT INTO activities (kind, subject, body, contact_id, deal_id, due_at, done, owner, created_at, tenant)
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING *",
         )
         .bind(new.kind.as_str())
         .bind(new.subject.trim())
@@ -661,6 +739,7 @@ impl Db {
         .bind(new.due_at.as_deref())
         .bind(new.owner.as_deref().unwrap_or("unassigned"))
         .bind(now())
+        .bind(self.tenant())
         .fetch_one(&self.pool)
         .await?;
         Activity::from_row(&row)
@@ -677,11 +756,12 @@ impl Db {
     ) -> Result<Vec<UpcomingTask>, CrmError> {
         let rows = sqlx::query(
             "SELECT a.*, p.first_name || ' ' || p.last_name AS contact_name
-             FROM activities a LEFT JOIN contacts p ON p.id = a.contact_id
-             WHERE a.kind = 'task' AND a.done = 0 AND a.due_at IS NOT NULL AND a.due_at <= $1
-               AND ($2 IS NULL OR LOWER(a.owner) = LOWER($2))
+             FROM activities a LEFT JOIN contacts p ON p.tenant = a.tenant AND p.id = a.contact_id
+             WHERE a.tenant = $1 AND a.kind = 'task' AND a.done = 0 AND a.due_at IS NOT NULL AND a.due_at <= $2
+               AND ($3 IS NULL OR LOWER(a.owner) = LOWER($3))
              ORDER BY a.due_at, a.id",
         )
+        .bind(self.tenant())
         .bind(days_from_now(days))
         .bind(owner)
         .fetch_all(&self.pool)
@@ -702,7 +782,8 @@ impl Db {
 
     // Audit.
 
-    /// Appends one audit record.
+    /// Appends one audit record (in the shared log, whatever this handle's
+    /// tenant: the record names its own).
     ///
     /// # Errors
     /// The database failed.
@@ -737,7 +818,8 @@ impl Db {
         Ok(())
     }
 
-    /// The most recent audit records: (method, target, outcome), newest first.
+    /// The most recent audit records of every tenant: (method, target,
+    /// outcome), newest first.
     ///
     /// # Errors
     /// The database failed.
@@ -763,7 +845,8 @@ impl Db {
 
     // Idempotency.
 
-    /// The stored result of an earlier call with this key, if any.
+    /// The stored result of an earlier call with this key by this tenant,
+    /// if any.
     ///
     /// # Errors
     /// The key was used by another tool, or the database failed.
@@ -772,10 +855,12 @@ impl Db {
         key: &str,
         tool: &str,
     ) -> Result<Option<String>, CrmError> {
-        let row = sqlx::query("SELECT tool, result FROM idempotency_keys WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT tool, result FROM idempotency_keys WHERE tenant = $1 AND key = $2")
+                .bind(self.tenant())
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(row) = row else { return Ok(None) };
         let used_by: String = row.try_get("tool")?;
         if used_by != tool {
@@ -786,16 +871,17 @@ impl Db {
         Ok(Some(row.try_get("result")?))
     }
 
-    /// Remembers a call's result under its key; a concurrent duplicate
+    /// Remembers a call's result under this tenant's key; a concurrent duplicate
     /// loses quietly.
     ///
     /// # Errors
     /// The database failed.
     pub async fn remember(&self, key: &str, tool: &str, result: &str) -> Result<(), CrmError> {
         sqlx::query(
-            "INSERT INTO idempotency_keys (key, tool, result, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO idempotency_keys (tenant, key, tool, result, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, key) DO NOTHING",
         )
+        .bind(self.tenant())
         .bind(key)
         .bind(tool)
         .bind(result)
@@ -804,6 +890,44 @@ impl Db {
         .await?;
         Ok(())
     }
+}
+
+/// A company with its counts; callers add `WHERE` (the alias is `c`).
+const COMPANY: &str = "SELECT c.id, c.name, c.domain, c.industry, c.created_at,
+        (SELECT COUNT(*) FROM contacts p WHERE p.tenant = c.tenant AND p.company_id = c.id) AS contacts,
+        (SELECT COUNT(*) FROM deals d WHERE d.tenant = c.tenant AND d.company_id = c.id AND d.stage NOT IN ('won','lost')) AS open_deals
+     FROM companies c";
+
+/// Applies one migration script on `connection` in a transaction,
+/// checking SQLite's foreign keys before the commit when `check_keys`.
+async fn apply(
+    connection: &mut AnyConnection,
+    version: i64,
+    script: &str,
+    check_keys: bool,
+) -> Result<(), CrmError> {
+    let mut tx = connection.begin().await?;
+    for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    if check_keys {
+        let broken = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut *tx)
+            .await?;
+        if !broken.is_empty() {
+            return Err(CrmError::Migration {
+                version,
+                reason: format!("{} rows would break foreign keys", broken.len()),
+            });
+        }
+    }
+    sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+        .bind(version)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// `%text%`, lower-cased, with LIKE wildcards in `text` taken literally.

@@ -20,6 +20,8 @@ pub mod model;
 pub mod rest;
 mod seed;
 pub mod server;
+pub mod tenant;
 
 pub use db::{CrmError, Db, Dialect};
 pub use server::Crm;
+pub use tenant::{DEFAULT_TENANT, Tenancy};

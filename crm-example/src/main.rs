@@ -1,7 +1,9 @@
 //! `crm-mcp`: the CRM over stdio (the default) or HTTP with its REST API.
 //!
-//! Env: `DATABASE_URL` (default `sqlite://data/crm.db`), `MCP_TRANSPORT`,
-//! `HOST`, `PORT`, `LOG_LEVEL`; flags `--transport`, `--host`, `--port`.
+//! Env: `DATABASE_URL` (default `sqlite://data/crm.db`), `CRM_TENANCY`
+//! (`off` or `required`), `MCP_TRANSPORT`, `HOST`, `PORT`, `LOG_LEVEL`,
+//! `MCP_API_KEYS`, `MCP_TENANT_HEADER`; flags `--transport`, `--host`,
+//! `--port`.
 #![allow(
     clippy::print_stderr,
     reason = "a binary reports bad arguments on stderr"
@@ -9,7 +11,9 @@
 
 use std::process::ExitCode;
 
-use crm_example::{Crm, Db};
+use axum::http::HeaderName;
+use crm_example::rest::RestApi;
+use crm_example::{Crm, Db, Tenancy};
 use mcp_server::Server;
 use mcp_server::transport::Transport;
 use mcp_server::transport::http::{HostPolicy, shutdown_signal};
@@ -25,6 +29,51 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let tenancy = match std::env::var("CRM_TENANCY") {
+        Err(std::env::VarError::NotPresent) => Tenancy::Off,
+        Err(std::env::VarError::NotUnicode(value)) => {
+            eprintln!("crm-mcp: invalid CRM_TENANCY {value:?}: use `off` or `required`");
+            return ExitCode::from(2);
+        }
+        Ok(value) => match value.parse::<Tenancy>() {
+            Ok(tenancy) => tenancy,
+            Err(e) => {
+                eprintln!("crm-mcp: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    // The MCP transport trusts this header already (Transport::from_args
+    // read and checked it); the REST API trusts the same one.
+    let tenant_header = std::env::var("MCP_TENANT_HEADER")
+        .ok()
+        .filter(|h| !h.trim().is_empty());
+    let tenant_header = match tenant_header
+        .map(|h| HeaderName::from_bytes(h.trim().as_bytes()).map_err(|_| h))
+        .transpose()
+    {
+        Ok(header) => header,
+        Err(h) => {
+            eprintln!("crm-mcp: invalid MCP_TENANT_HEADER `{h}`");
+            return ExitCode::from(2);
+        }
+    };
+    if tenancy == Tenancy::Required {
+        if !matches!(transport, Transport::Http { .. }) {
+            eprintln!(
+                "crm-mcp: CRM_TENANCY=required needs --transport http: over stdio no request names a tenant"
+            );
+            return ExitCode::from(2);
+        }
+        let keys = ["MCP_API_KEYS", "MCP_API_KEYS_FILE"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        if !keys && tenant_header.is_none() {
+            tracing::warn!(
+                "CRM_TENANCY=required without MCP_API_KEYS or MCP_TENANT_HEADER: no request can name a tenant, so every one is refused"
+            );
+        }
+    }
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/crm.db".into());
     let db = match Db::connect(&url).await {
         Ok(db) => db,
@@ -38,7 +87,7 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let builder = Server::builder()
-        .definition(Crm::new(db.clone()))
+        .definition(Crm::new(db.clone()).tenancy(tenancy))
         .audit(crm_example::audit::DbAudit::new(db.clone()));
     let server = match builder.env_settings() {
         Ok(builder) => builder.build(),
@@ -57,8 +106,12 @@ async fn main() -> ExitCode {
                 if !local.ip().is_loopback() && !matches!(config.hosts(), HostPolicy::List(_)) {
                     config = config.host_policy(HostPolicy::Any);
                 }
-                tracing::info!("CRM on http://{local}: MCP at /mcp, REST at /api");
-                axum::serve(listener, crm_example::rest::app(db, server, config))
+                tracing::info!(%tenancy, "CRM on http://{local}: MCP at /mcp, REST at /api");
+                let mut rest = RestApi::new(db).tenancy(tenancy);
+                if let Some(header) = tenant_header {
+                    rest = rest.tenant_header(header);
+                }
+                axum::serve(listener, rest.app(server, config))
                     .with_graceful_shutdown(shutdown_signal())
                     .await
                     .map_err(|e| e.to_string())

@@ -1,6 +1,7 @@
 //! Sample data for a first run: a small B2B sales team's book of business.
 
 use crate::db::{CrmError, Db, days_from_now, now};
+use crate::tenant::DEFAULT_TENANT;
 
 const COMPANIES: &[(&str, &str, &str)] = &[
     ("Northwind Traders", "northwind.example", "Wholesale"),
@@ -474,15 +475,16 @@ const ACTIVITIES: &[ActivityRow] = &[
     ),
 ];
 
-/// Inserts the sample data in one transaction.
+/// Inserts the sample data in one transaction, in the default tenant.
 pub(crate) async fn seed(db: &Db) -> Result<(), CrmError> {
     let mut tx = db.pool().begin().await?;
     let now = now();
     let mut company_ids = Vec::new();
     for (name, domain, industry) in COMPANIES {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO companies (name, domain, industry, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO companies (tenant, name, domain, industry, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
+        .bind(DEFAULT_TENANT)
         .bind(name)
         .bind(domain)
         .bind(industry)
@@ -494,9 +496,10 @@ pub(crate) async fn seed(db: &Db) -> Result<(), CrmError> {
     let mut contact_ids = Vec::new();
     for (first, last, email, phone, title, company, tags) in CONTACTS {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO contacts (first_name, last_name, email, phone, title, company_id, tags, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            "INSERT INTO contacts (tenant, first_name, last_name, email, phone, title, company_id, tags, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
         )
+        .bind(DEFAULT_TENANT)
         .bind(first)
         .bind(last)
         .bind(email)
@@ -516,9 +519,10 @@ pub(crate) async fn seed(db: &Db) -> Result<(), CrmError> {
         #[allow(clippy::cast_possible_truncation)]
         let cents = (amount * 100.0).round() as i64;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO deals (title, company_id, contact_id, stage, amount_cents, currency, expected_close, owner, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            "INSERT INTO deals (tenant, title, company_id, contact_id, stage, amount_cents, currency, expected_close, owner, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
         )
+        .bind(DEFAULT_TENANT)
         .bind(title)
         .bind(company_ids[*company])
         .bind(contact_ids[*contact])
@@ -534,9 +538,10 @@ pub(crate) async fn seed(db: &Db) -> Result<(), CrmError> {
     }
     for (kind, subject, body, contact, deal, due, owner) in ACTIVITIES {
         sqlx::query(
-            "INSERT INTO activities (kind, subject, body, contact_id, deal_id, due_at, done, owner, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+            "INSERT INTO activities (tenant, kind, subject, body, contact_id, deal_id, due_at, done, owner, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
         )
+        .bind(DEFAULT_TENANT)
         .bind(kind)
         .bind(subject)
         .bind((!body.is_empty()).then_some(*body))

@@ -11,6 +11,7 @@ use crate::model::{
     Activity, ActivityKind, Company, Contact, ContactChange, ContactDetails, Deal, NewActivity,
     NewContact, NewDeal, PipelineSummary, Stage, UpcomingTask,
 };
+use crate::tenant::Tenancy;
 
 /// One page of contacts.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -68,32 +69,53 @@ struct ConfirmDelete {
 }
 
 /// The CRM server.
+///
+/// With [`Tenancy::Required`] every tool, resource and prompt works on the
+/// caller's tenant's rows only (see [`crate::tenant`]).
 #[derive(Debug, Clone)]
 pub struct Crm {
     db: Db,
+    tenancy: Tenancy,
 }
 
 impl Crm {
-    /// A server over `db`.
+    /// A server over `db`, with tenancy off: one book of business, the
+    /// rows of `db`'s tenant ([`DEFAULT_TENANT`](crate::DEFAULT_TENANT)
+    /// unless [`Db::for_tenant`] chose another).
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            tenancy: Tenancy::Off,
+        }
     }
 
-    /// A company with its contacts (the first hundred) and all its deals.
-    async fn company_details(&self, id: i64) -> Result<CompanyDetails, CrmError> {
-        let company = self.db.company(id).await?;
-        let (contacts, _) = self.db.search_contacts("", Some(id), None, 100, 0).await?;
-        let deals = self.db.list_deals(None, None, Some(id)).await?;
-        Ok(CompanyDetails {
-            company,
-            contacts,
-            deals,
-        })
+    /// Whether requests must name a tenant and see only its rows.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use crm_example::{Crm, Db, Tenancy};
+    ///
+    /// let db = Db::connect("sqlite://data/crm.db").await?;
+    /// let crm = Crm::new(db).tenancy(Tenancy::Required);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn tenancy(mut self, tenancy: Tenancy) -> Self {
+        self.tenancy = tenancy;
+        self
     }
 
-    /// Runs `create` once per idempotency key: a retry with the same key
-    /// returns the first result instead of creating again.
-    async fn once<T, F>(&self, key: Option<&str>, tool: &str, create: F) -> Result<T, CrmError>
+    /// The database as this request may see it.
+    fn tenant_db(&self, ctx: &RequestContext) -> Result<Db, CrmError> {
+        self.tenancy
+            .scope(&self.db, ctx.tenant())
+            .ok_or(CrmError::TenantRequired)
+    }
+
+    /// Runs `create` once per idempotency key of the tenant: a retry with
+    /// the same key returns the first result instead of creating again.
+    async fn once<T, F>(db: &Db, key: Option<&str>, tool: &str, create: F) -> Result<T, CrmError>
     where
         T: Serialize + DeserializeOwned,
         F: Future<Output = Result<T, CrmError>>,
@@ -101,19 +123,32 @@ impl Crm {
         let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
             return create.await;
         };
-        if let Some(stored) = self.db.idempotent_result(key, tool).await? {
+        if let Some(stored) = db.idempotent_result(key, tool).await? {
             return serde_json::from_str(&stored)
                 .map_err(|e| CrmError::Invalid(format!("stored result unreadable: {e}")));
         }
         let created = create.await?;
         let json = serde_json::to_string(&created)
             .map_err(|e| CrmError::Invalid(format!("result unencodable: {e}")))?;
-        self.db.remember(key, tool, &json).await?;
+        db.remember(key, tool, &json).await?;
         Ok(created)
     }
 
+    /// The database completions may read. Completion requests carry no
+    /// principal, so with tenancy required there is none: they offer
+    /// nothing rather than another tenant's names.
+    fn completion_db(&self) -> Option<&Db> {
+        match self.tenancy {
+            Tenancy::Off => Some(&self.db),
+            Tenancy::Required => None,
+        }
+    }
+
     async fn contact_ids(&self, request: CompletionRequest) -> Completions {
-        let Ok((contacts, _)) = self.db.search_contacts("", None, None, 500, 0).await else {
+        let Some(db) = self.completion_db() else {
+            return Completions::default();
+        };
+        let Ok((contacts, _)) = db.search_contacts("", None, None, 500, 0).await else {
             return Completions::default();
         };
         let typed = request.value.to_lowercase();
@@ -128,7 +163,10 @@ impl Crm {
     }
 
     async fn company_ids(&self, request: CompletionRequest) -> Completions {
-        let Ok(companies) = self.db.list_companies(None, 500, 0).await else {
+        let Some(db) = self.completion_db() else {
+            return Completions::default();
+        };
+        let Ok(companies) = db.list_companies(None, 500, 0).await else {
             return Completions::default();
         };
         let typed = request.value.to_lowercase();
@@ -142,11 +180,27 @@ impl Crm {
     }
 }
 
+/// A company with its contacts (the first hundred) and all its deals.
+async fn company_details(db: &Db, id: i64) -> Result<CompanyDetails, CrmError> {
+    let company = db.company(id).await?;
+    let (contacts, _) = db.search_contacts("", Some(id), None, 100, 0).await?;
+    let deals = db.list_deals(None, None, Some(id)).await?;
+    Ok(CompanyDetails {
+        company,
+        contacts,
+        deals,
+    })
+}
+
 fn not_found(uri: &str, e: CrmError) -> ResourceError {
     match e {
         CrmError::NotFound { .. } => ResourceError::NotFound(uri.to_owned()),
         CrmError::Invalid(message) => ResourceError::Invalid(message),
-        CrmError::Database(e) => ResourceError::Failed(e.to_string()),
+        // A client error, answered -32602 with the explanation.
+        e @ CrmError::TenantRequired => ResourceError::Invalid(e.to_string()),
+        e @ (CrmError::Migration { .. } | CrmError::Database(_)) => {
+            ResourceError::Failed(e.to_string())
+        }
     }
 }
 
@@ -177,9 +231,10 @@ impl Crm {
         /// How many matches to skip.
         #[arg(default = 0, range(min = 0))]
         offset: i64,
+        ctx: &RequestContext,
     ) -> Result<Json<ContactPage>, CrmError> {
         let (contacts, total) = self
-            .db
+            .tenant_db(ctx)?
             .search_contacts(&query, company_id, tag.as_deref(), limit, offset)
             .await?;
         let seen = offset + i64::try_from(contacts.len()).unwrap_or(0);
@@ -196,8 +251,9 @@ impl Crm {
         &self,
         /** The contact's id. */
         id: i64,
+        ctx: &RequestContext,
     ) -> Result<Json<ContactDetails>, CrmError> {
-        self.db.contact_details(id).await.map(Json)
+        self.tenant_db(ctx)?.contact_details(id).await.map(Json)
     }
 
     /// Create a contact; the company is created if it is new.
@@ -220,7 +276,9 @@ impl Crm {
         tags: Option<Vec<String>>,
         /// Any unique string: a retry with the same key returns the first result.
         idempotency_key: Option<String>,
+        ctx: &RequestContext,
     ) -> Result<Json<Contact>, CrmError> {
+        let db = self.tenant_db(ctx)?;
         let new = NewContact {
             first_name,
             last_name,
@@ -230,10 +288,11 @@ impl Crm {
             company,
             tags: tags.unwrap_or_default(),
         };
-        self.once(
+        Self::once(
+            &db,
             idempotency_key.as_deref(),
             "create_contact",
-            self.db.create_contact(&new),
+            db.create_contact(&new),
         )
         .await
         .map(Json)
@@ -259,7 +318,9 @@ impl Crm {
         company: Option<String>,
         /// Tags, replacing the current ones.
         tags: Option<Vec<String>>,
+        ctx: &RequestContext,
     ) -> Result<Json<Contact>, CrmError> {
+        let db = self.tenant_db(ctx)?;
         let change = ContactChange {
             first_name,
             last_name,
@@ -269,7 +330,7 @@ impl Crm {
             company,
             tags,
         };
-        self.db.update_contact(id, &change).await.map(Json)
+        db.update_contact(id, &change).await.map(Json)
     }
 
     /// Delete a contact and their activities, after the user confirms.
@@ -282,7 +343,8 @@ impl Crm {
         confirm: Option<bool>,
         ctx: &RequestContext,
     ) -> Result<String, CrmError> {
-        let contact = self.db.contact(id).await?;
+        let db = self.tenant_db(ctx)?;
+        let contact = db.contact(id).await?;
         let name = contact.full_name();
         let confirmed = match ctx
             .elicit::<ConfirmDelete>(
@@ -299,7 +361,7 @@ impl Crm {
         if !confirmed {
             return Ok(format!("Kept {name}: the deletion was not confirmed."));
         }
-        self.db.delete_contact(id).await?;
+        db.delete_contact(id).await?;
         Ok(format!("Deleted {name} (contact {id})."))
     }
 
@@ -315,9 +377,10 @@ impl Crm {
         /// How many to skip.
         #[arg(default = 0, range(min = 0))]
         offset: i64,
+        ctx: &RequestContext,
     ) -> Result<Json<CompanyPage>, CrmError> {
         let companies = self
-            .db
+            .tenant_db(ctx)?
             .list_companies(query.as_deref(), limit, offset)
             .await?;
         let full = i64::try_from(companies.len()).unwrap_or(0) == limit;
@@ -333,8 +396,9 @@ impl Crm {
         &self,
         /** The company's id. */
         id: i64,
+        ctx: &RequestContext,
     ) -> Result<Json<CompanyDetails>, CrmError> {
-        self.company_details(id).await.map(Json)
+        company_details(&self.tenant_db(ctx)?, id).await.map(Json)
     }
 
     /// Create a deal for a company.
@@ -359,7 +423,9 @@ impl Crm {
         owner: Option<String>,
         /// Any unique string: a retry with the same key returns the first result.
         idempotency_key: Option<String>,
+        ctx: &RequestContext,
     ) -> Result<Json<Deal>, CrmError> {
+        let db = self.tenant_db(ctx)?;
         let new = NewDeal {
             title,
             company_id,
@@ -370,10 +436,11 @@ impl Crm {
             expected_close,
             owner,
         };
-        self.once(
+        Self::once(
+            &db,
             idempotency_key.as_deref(),
             "create_deal",
-            self.db.create_deal(&new),
+            db.create_deal(&new),
         )
         .await
         .map(Json)
@@ -387,8 +454,12 @@ impl Crm {
         id: i64,
         /// The new stage.
         stage: Stage,
+        ctx: &RequestContext,
     ) -> Result<Json<Deal>, CrmError> {
-        self.db.update_deal_stage(id, stage).await.map(Json)
+        self.tenant_db(ctx)?
+            .update_deal_stage(id, stage)
+            .await
+            .map(Json)
     }
 
     /// List deals, optionally by stage, owner or company.
@@ -401,9 +472,10 @@ impl Crm {
         owner: Option<String>,
         /// Only deals of this company.
         company_id: Option<i64>,
+        ctx: &RequestContext,
     ) -> Result<Json<DealList>, CrmError> {
         let deals = self
-            .db
+            .tenant_db(ctx)?
             .list_deals(stage, owner.as_deref(), company_id)
             .await?;
         Ok(Json(DealList {
@@ -432,7 +504,9 @@ impl Crm {
         owner: Option<String>,
         /// Any unique string: a retry with the same key returns the first result.
         idempotency_key: Option<String>,
+        ctx: &RequestContext,
     ) -> Result<Json<Activity>, CrmError> {
+        let db = self.tenant_db(ctx)?;
         let new = NewActivity {
             kind,
             subject,
@@ -442,10 +516,11 @@ impl Crm {
             due_at,
             owner,
         };
-        self.once(
+        Self::once(
+            &db,
             idempotency_key.as_deref(),
             "log_activity",
-            self.db.log_activity(&new),
+            db.log_activity(&new),
         )
         .await
         .map(Json)
@@ -460,8 +535,12 @@ impl Crm {
         days: i64,
         /// Only tasks of this owner.
         owner: Option<String>,
+        ctx: &RequestContext,
     ) -> Result<Json<TaskList>, CrmError> {
-        let tasks = self.db.upcoming_tasks(days, owner.as_deref()).await?;
+        let tasks = self
+            .tenant_db(ctx)?
+            .upcoming_tasks(days, owner.as_deref())
+            .await?;
         Ok(Json(TaskList {
             count: tasks.len(),
             tasks,
@@ -470,8 +549,11 @@ impl Crm {
 
     /// Deal counts and amounts by pipeline stage.
     #[mcp_tool(read_only)]
-    async fn pipeline_summary(&self) -> Result<Json<PipelineSummary>, CrmError> {
-        self.db.pipeline_summary().await.map(Json)
+    async fn pipeline_summary(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<Json<PipelineSummary>, CrmError> {
+        self.tenant_db(ctx)?.pipeline_summary().await.map(Json)
     }
 
     /// One contact with their company, open deals and recent activities.
@@ -479,12 +561,14 @@ impl Crm {
     async fn contact_resource(
         &self,
         #[arg(complete = contact_ids)] id: i64,
+        ctx: &RequestContext,
     ) -> Result<String, ResourceError> {
-        let details = self
-            .db
+        let uri = format!("crm://contacts/{id}");
+        let db = self.tenant_db(ctx).map_err(|e| not_found(&uri, e))?;
+        let details = db
             .contact_details(id)
             .await
-            .map_err(|e| not_found(&format!("crm://contacts/{id}"), e))?;
+            .map_err(|e| not_found(&uri, e))?;
         json(&details)
     }
 
@@ -493,19 +577,22 @@ impl Crm {
     async fn company_resource(
         &self,
         #[arg(complete = company_ids)] id: i64,
+        ctx: &RequestContext,
     ) -> Result<String, ResourceError> {
-        let details = self
-            .company_details(id)
+        let uri = format!("crm://companies/{id}");
+        let db = self.tenant_db(ctx).map_err(|e| not_found(&uri, e))?;
+        let details = company_details(&db, id)
             .await
-            .map_err(|e| not_found(&format!("crm://companies/{id}"), e))?;
+            .map_err(|e| not_found(&uri, e))?;
         json(&details)
     }
 
     /// The sales pipeline: deal counts and amounts by stage.
     #[mcp_resource("crm://pipeline", mime = "application/json", name = "pipeline")]
-    async fn pipeline_resource(&self) -> Result<String, ResourceError> {
+    async fn pipeline_resource(&self, ctx: &RequestContext) -> Result<String, ResourceError> {
         let summary = self
-            .db
+            .tenant_db(ctx)
+            .map_err(|e| not_found("crm://pipeline", e))?
             .pipeline_summary()
             .await
             .map_err(|e| not_found("crm://pipeline", e))?;
@@ -520,12 +607,13 @@ impl Crm {
         /// The company's id.
         #[arg(complete = company_ids)]
         company_id: i64,
+        ctx: &RequestContext,
     ) -> Result<String, CrmError> {
         let CompanyDetails {
             company,
             contacts,
             deals,
-        } = self.company_details(company_id).await?;
+        } = company_details(&self.tenant_db(ctx)?, company_id).await?;
         let mut text = format!(
             "Prepare a one-page account brief for {} ({}, {}).\n\nPeople:\n",
             company.name,
@@ -571,8 +659,9 @@ impl Crm {
         contact_id: i64,
         /// The tone, such as `friendly` or `formal`.
         tone: Option<String>,
+        ctx: &RequestContext,
     ) -> Result<Vec<PromptMessage>, CrmError> {
-        let details = self.db.contact_details(contact_id).await?;
+        let details = self.tenant_db(ctx)?.contact_details(contact_id).await?;
         let tone = tone.unwrap_or_else(|| "friendly and concise".into());
         let mut context = format!(
             "Contact: {} <{}>, {} at {}.\n",

@@ -1,12 +1,19 @@
 //! The CRM through the in-process client on every revision, against
-//! SQLite and against PostgreSQL: the same suite on both.
+//! SQLite and against PostgreSQL: the same suite on both. Then tenants over
+//! real HTTP, and an upgrade of a database made before tenants, on both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crm_example::{Crm, Db};
+use axum::http::HeaderName;
+use crm_example::model::NewContact;
+use crm_example::rest::RestApi;
+use crm_example::{Crm, CrmError, Db, Tenancy};
+use mcp_server::auth::ApiKeys;
 use mcp_server::prelude::*;
 use mcp_server::testing::{ClientScript, TestClient};
+use mcp_server::transport::http::HttpConfig;
 use serde_json::{Value, json};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -36,9 +43,10 @@ async fn sqlite() -> Db {
     db
 }
 
-/// A fresh PostgreSQL database on the test server. Fails loudly when the
-/// server is not there: this suite must run against a real PostgreSQL.
-async fn postgres() -> (Db, sqlx::AnyPool, String) {
+/// A fresh, empty PostgreSQL database on the test server: the admin pool,
+/// the database's name and its URL. Fails loudly when the server is not
+/// there: this suite must run against a real PostgreSQL.
+async fn empty_postgres() -> (sqlx::AnyPool, String, String) {
     let admin_url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     sqlx::any::install_default_drivers();
@@ -51,9 +59,24 @@ async fn postgres() -> (Db, sqlx::AnyPool, String) {
         .await
         .unwrap();
     let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
+    let url = format!("{base}/{name}");
+    (admin, name, url)
+}
+
+/// A fresh, seeded PostgreSQL database.
+async fn postgres() -> (Db, sqlx::AnyPool, String) {
+    let (admin, name, url) = empty_postgres().await;
+    let db = Db::connect(&url).await.unwrap();
     assert!(db.seed_if_empty().await.unwrap());
     (db, admin, name)
+}
+
+async fn drop_postgres(db: Db, admin: sqlx::AnyPool, name: String) {
+    db.close().await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .unwrap();
 }
 
 fn data(result: &Value) -> Value {
@@ -452,47 +475,61 @@ async fn on_sqlite() {
 async fn on_postgres() {
     let (db, admin, name) = postgres().await;
     suite(db.clone()).await;
-    db.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await
+    drop_postgres(db, admin, name).await;
+}
+
+/// Serves `app` on a loopback port.
+async fn listen(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// One HTTP request: the status and the JSON body (null if not JSON).
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> (u16, Value) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
         .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
 async fn rest_api_and_mcp_share_the_app() {
     let db = sqlite().await;
     let server = mcp_server::Server::new(Crm::new(db.clone()));
-    let app = crm_example::rest::app(
-        db,
-        server,
-        mcp_server::transport::http::HttpConfig::default(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let get = |path: String| async move {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
-        let request = hyper::Request::get(path)
-            .header("host", addr.to_string())
-            .body(http_body_util::Empty::<hyper::body::Bytes>::new())
-            .unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        let status = response.status().as_u16();
-        let bytes = http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .unwrap()
-            .to_bytes();
-        (
-            status,
-            serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-        )
-    };
+    let addr = listen(crm_example::rest::app(db, server, HttpConfig::default())).await;
+    let get = |path: String| async move { http(addr, "GET", &path, &[], String::new()).await };
     let (status, contacts) = get("/api/contacts?q=anders".into()).await;
     assert_eq!(status, 200);
     assert_eq!(contacts["total"], 1);
@@ -510,4 +547,708 @@ async fn rest_api_and_mcp_share_the_app() {
     assert_eq!(status, 404);
     let (status, health) = get("/health".into()).await;
     assert_eq!((status, health["name"].as_str()), (200, Some("crm")));
+}
+
+/// Someone calling the CRM over HTTP with these headers (credentials, a
+/// gateway's tenant header), on the stateless revision.
+struct Caller {
+    addr: SocketAddr,
+    headers: Vec<(&'static str, &'static str)>,
+}
+
+impl Caller {
+    fn new(addr: SocketAddr, headers: &[(&'static str, &'static str)]) -> Self {
+        Self {
+            addr,
+            headers: headers.to_vec(),
+        }
+    }
+
+    /// One request; the HTTP status and the JSON-RPC response.
+    async fn send(&self, method: &str, params: Value) -> (u16, Value) {
+        let mut params = params;
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        });
+        let name = params
+            .get("name")
+            .or_else(|| params.get("uri"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let mut headers = vec![
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", method),
+        ];
+        if let Some(name) = &name {
+            headers.push(("mcp-name", name));
+        }
+        headers.extend(self.headers.iter().copied());
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        http(self.addr, "POST", "/mcp", &headers, body.to_string()).await
+    }
+
+    /// One request; the whole JSON-RPC response.
+    async fn request(&self, method: &str, params: Value) -> Value {
+        let (_, response) = self.send(method, params).await;
+        assert!(
+            response.get("result").is_some() || response.get("error").is_some(),
+            "{method}: {response}"
+        );
+        response
+    }
+
+    /// One tool call; its result.
+    async fn call(&self, tool: &str, arguments: Value) -> Value {
+        let response = self
+            .request("tools/call", json!({"name": tool, "arguments": arguments}))
+            .await;
+        response["result"].clone()
+    }
+
+    /// A REST `GET`: the status and body.
+    async fn get(&self, path: &str) -> (u16, Value) {
+        http(self.addr, "GET", path, &self.headers, String::new()).await
+    }
+}
+
+/// What one tenant created.
+struct Book {
+    owner: &'static str,
+    contact: i64,
+    company: i64,
+    deal: i64,
+    task: i64,
+}
+
+fn id(value: &Value) -> i64 {
+    value["id"].as_i64().unwrap()
+}
+
+fn ids(values: &Value) -> Vec<i64> {
+    values.as_array().unwrap().iter().map(id).collect()
+}
+
+/// The JSON a resource read or a prompt returned as text.
+fn text(response: &Value) -> String {
+    let result = &response["result"];
+    result["contents"][0]["text"]
+        .as_str()
+        .or_else(|| result["messages"][0]["content"]["text"].as_str())
+        .unwrap_or_else(|| panic!("no text in {response}"))
+        .to_owned()
+}
+
+/// Two tenants over real HTTP with `name@tenant` API keys, on the CRM with
+/// tenancy required: each sees and changes only its own rows.
+async fn tenants(db: Db) {
+    let keys = ApiKeys::parse(
+        "alice@acme:acme-key-0123456789, bob@globex:globex-key-0123456789, \
+         ops:ops-key-0123456789, archivist@default:default-key-0123456789",
+    )
+    .unwrap();
+    let server = mcp_server::Server::builder()
+        .definition(Crm::new(db.clone()).tenancy(Tenancy::Required))
+        .audit(crm_example::audit::DbAudit::new(db.clone()))
+        .build();
+    let config = HttpConfig::default()
+        .authenticator(keys.clone())
+        .tenant_header("X-Tenant-Id");
+    let app = RestApi::new(db.clone())
+        .tenancy(Tenancy::Required)
+        .tenant_header(HeaderName::from_static("x-tenant-id"))
+        .app(server, config);
+    let addr = listen(app).await;
+    let acme = Caller::new(addr, &[("x-api-key", "acme-key-0123456789")]);
+    let globex = Caller::new(addr, &[("authorization", "Bearer globex-key-0123456789")]);
+    let nobody = Caller::new(addr, &[("x-api-key", "ops-key-0123456789")]);
+
+    // Each tenant builds a book with the same company name, e-mail address
+    // and idempotency keys as the other: all per tenant.
+    let mut books = Vec::new();
+    for (caller, owner) in [(&acme, "ann"), (&globex, "gus")] {
+        let new_contact = json!({
+            "first_name": "Pat", "last_name": owner, "email": "pat@initech.example",
+            "company": "Initech", "idempotency_key": "first-contact",
+        });
+        let contact = data(&caller.call("create_contact", new_contact.clone()).await);
+        let again = data(&caller.call("create_contact", new_contact).await);
+        assert_eq!(contact["id"], again["id"], "{owner}: a retry");
+        let company = contact["company_id"].as_i64().unwrap();
+        let deal = data(&caller.call("create_deal", json!({
+            "title": format!("{owner}'s pilot"), "company_id": company, "contact_id": id(&contact),
+            "amount": 1000, "owner": owner, "idempotency_key": "first-deal",
+        })).await);
+        let task = data(&caller.call("log_activity", json!({
+            "kind": "task", "subject": format!("Call {owner}"), "contact_id": id(&contact),
+            "deal_id": id(&deal), "due_at": "2020-01-01", "owner": owner, "idempotency_key": "first-task",
+        })).await);
+        books.push(Book {
+            owner,
+            contact: id(&contact),
+            company,
+            deal: id(&deal),
+            task: id(&task),
+        });
+    }
+    let (a, g) = (&books[0], &books[1]);
+    assert_ne!(a.contact, g.contact, "one idempotency key, two tenants");
+    assert_ne!(a.company, g.company, "one company name, two tenants");
+    assert_ne!(a.deal, g.deal);
+    let maria = db
+        .search_contacts("maria anders", None, None, 1, 0)
+        .await
+        .unwrap()
+        .0[0]
+        .id;
+
+    for (caller, mine, theirs) in [(&acme, a, g), (&globex, g, a)] {
+        let who = mine.owner;
+        // Lists, searches and summaries hold this tenant's rows only, and
+        // none of the sample data (which belongs to the default tenant).
+        let page = data(&caller.call("search_contacts", json!({})).await);
+        assert_eq!(
+            (page["total"].as_i64(), ids(&page["contacts"])),
+            (Some(1), vec![mine.contact]),
+            "{who}"
+        );
+        let pat = data(
+            &caller
+                .call("search_contacts", json!({"query": "pat"}))
+                .await,
+        );
+        assert_eq!(ids(&pat["contacts"]), [mine.contact], "{who}");
+        let northwind = data(
+            &caller
+                .call("search_contacts", json!({"query": "northwind"}))
+                .await,
+        );
+        assert_eq!(northwind["total"], 0, "{who}");
+        let companies = data(&caller.call("list_companies", json!({})).await);
+        assert_eq!(ids(&companies["companies"]), [mine.company], "{who}");
+        assert_eq!(companies["companies"][0]["contacts"], 1);
+        assert_eq!(companies["companies"][0]["open_deals"], 1);
+        let deals = data(&caller.call("list_deals", json!({})).await);
+        assert_eq!(ids(&deals["deals"]), [mine.deal], "{who}");
+        let tasks = data(&caller.call("list_upcoming_tasks", json!({"days": 7})).await);
+        assert_eq!(ids(&tasks["tasks"]), [mine.task], "{who}");
+        let summary = data(&caller.call("pipeline_summary", json!({})).await);
+        assert_eq!(
+            (
+                summary["open_deals"].as_i64(),
+                summary["open_amount"].as_f64()
+            ),
+            (Some(1), Some(1000.0)),
+            "{who}"
+        );
+        let details = data(
+            &caller
+                .call("get_contact_details", json!({"id": mine.contact}))
+                .await,
+        );
+        assert_eq!(ids(&details["open_deals"]), [mine.deal]);
+        assert_eq!(ids(&details["recent_activities"]), [mine.task]);
+        let company = data(
+            &caller
+                .call("get_company", json!({"id": mine.company}))
+                .await,
+        );
+        assert_eq!(ids(&company["contacts"]), [mine.contact]);
+
+        // Another tenant's ids, and the sample data's, are unknown ids.
+        for (tool, arguments, message) in [
+            (
+                "get_contact_details",
+                json!({"id": theirs.contact}),
+                format!("contact {} not found", theirs.contact),
+            ),
+            (
+                "get_contact_details",
+                json!({"id": maria}),
+                format!("contact {maria} not found"),
+            ),
+            (
+                "get_company",
+                json!({"id": theirs.company}),
+                format!("company {} not found", theirs.company),
+            ),
+            (
+                "update_contact",
+                json!({"id": theirs.contact, "title": "Intruder", "company": "Hijack Inc"}),
+                format!("contact {} not found", theirs.contact),
+            ),
+            (
+                "update_deal_stage",
+                json!({"id": theirs.deal, "stage": "lost"}),
+                format!("deal {} not found", theirs.deal),
+            ),
+            (
+                "delete_contact",
+                json!({"id": theirs.contact, "confirm": true}),
+                format!("contact {} not found", theirs.contact),
+            ),
+            (
+                "create_deal",
+                json!({"title": "Poach", "company_id": theirs.company, "amount": 1}),
+                format!("company {} not found", theirs.company),
+            ),
+            (
+                "create_deal",
+                json!({"title": "Poach", "company_id": mine.company, "contact_id": theirs.contact, "amount": 1}),
+                format!("contact {} not found", theirs.contact),
+            ),
+            (
+                "log_activity",
+                json!({"kind": "note", "subject": "Snoop", "deal_id": theirs.deal}),
+                format!("deal {} not found", theirs.deal),
+            ),
+            (
+                "log_activity",
+                json!({"kind": "note", "subject": "Snoop", "contact_id": theirs.contact}),
+                format!("contact {} not found", theirs.contact),
+            ),
+        ] {
+            assert_eq!(
+                error(&caller.call(tool, arguments.clone()).await),
+                message,
+                "{who}: {tool} {arguments}"
+            );
+        }
+        let filtered = data(
+            &caller
+                .call("search_contacts", json!({"company_id": theirs.company}))
+                .await,
+        );
+        assert_eq!(filtered["total"], 0, "{who}");
+        let filtered = data(
+            &caller
+                .call("list_deals", json!({"company_id": theirs.company}))
+                .await,
+        );
+        assert_eq!(filtered["count"], 0, "{who}");
+
+        // Resources and prompts: the same rule.
+        let own = caller
+            .request(
+                "resources/read",
+                json!({"uri": format!("crm://contacts/{}", mine.contact)}),
+            )
+            .await;
+        assert!(text(&own).contains(who), "{who}: {own}");
+        let own = caller
+            .request(
+                "resources/read",
+                json!({"uri": format!("crm://companies/{}", mine.company)}),
+            )
+            .await;
+        assert!(text(&own).contains("Initech"), "{who}: {own}");
+        let unknown = caller
+            .request("resources/read", json!({"uri": "crm://contacts/99999999"}))
+            .await;
+        for uri in [
+            format!("crm://contacts/{}", theirs.contact),
+            format!("crm://companies/{}", theirs.company),
+            format!("crm://contacts/{maria}"),
+        ] {
+            let read = caller.request("resources/read", json!({"uri": uri})).await;
+            assert_eq!(
+                read["error"]["code"], unknown["error"]["code"],
+                "{who}: {read}"
+            );
+            assert!(
+                read["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not found"),
+                "{who}: {read}"
+            );
+        }
+        let pipeline = caller
+            .request("resources/read", json!({"uri": "crm://pipeline"}))
+            .await;
+        let pipeline: Value = serde_json::from_str(&text(&pipeline)).unwrap();
+        assert_eq!(pipeline["open_deals"], 1, "{who}");
+        let brief = caller
+            .request("prompts/get", json!({"name": "account_brief", "arguments": {"company_id": mine.company.to_string()}}))
+            .await;
+        assert!(
+            text(&brief).contains(&format!("Pat {who}")),
+            "{who}: {brief}"
+        );
+        assert!(!text(&brief).contains(theirs.owner), "{who}: {brief}");
+        let brief = caller
+            .request("prompts/get", json!({"name": "account_brief", "arguments": {"company_id": theirs.company.to_string()}}))
+            .await;
+        assert_eq!(
+            brief["error"]["message"],
+            format!("invalid params: company {} not found", theirs.company),
+            "{who}: as for an unknown id"
+        );
+        let email = caller
+            .request("prompts/get", json!({"name": "follow_up_email", "arguments": {"contact_id": theirs.contact.to_string()}}))
+            .await;
+        assert_eq!(
+            email["error"]["message"],
+            format!("invalid params: contact {} not found", theirs.contact),
+            "{who}: as for an unknown id"
+        );
+        // Completion requests carry no tenant, so they offer nothing.
+        let completion = caller
+            .request(
+                "completion/complete",
+                json!({
+                    "ref": {"type": "ref/prompt", "name": "follow_up_email"},
+                    "argument": {"name": "contact_id", "value": "pat"},
+                }),
+            )
+            .await;
+        assert_eq!(
+            completion["result"]["completion"]["values"],
+            json!([]),
+            "{who}"
+        );
+
+        // REST, through the gateway's tenant header.
+        let rest = Caller::new(
+            addr,
+            &[("x-tenant-id", if who == "ann" { "acme" } else { "globex" })],
+        );
+        let (status, contacts) = rest.get("/api/contacts").await;
+        assert_eq!(
+            (status, ids(&contacts["contacts"])),
+            (200, vec![mine.contact]),
+            "{who}"
+        );
+        let (_, companies) = rest.get("/api/companies").await;
+        assert_eq!(ids(&companies["companies"]), [mine.company], "{who}");
+        let (_, deals) = rest.get("/api/deals").await;
+        assert_eq!(ids(&deals["deals"]), [mine.deal], "{who}");
+        assert_eq!(
+            rest.get(&format!("/api/contacts/{}", mine.contact)).await.0,
+            200
+        );
+        for path in [
+            format!("/api/contacts/{}", theirs.contact),
+            format!("/api/companies/{}", theirs.company),
+            format!("/api/deals/{}", theirs.deal),
+            format!("/api/contacts/{maria}"),
+        ] {
+            let (status, body) = rest.get(&path).await;
+            assert_eq!(status, 404, "{who}: {path}: {body}");
+        }
+    }
+
+    // Nothing the other tenant tried changed anything.
+    for (caller, mine) in [(&acme, a), (&globex, g)] {
+        let details = data(
+            &caller
+                .call("get_contact_details", json!({"id": mine.contact}))
+                .await,
+        );
+        assert_eq!(details["contact"]["title"], Value::Null, "{}", mine.owner);
+        assert_eq!(details["contact"]["company"], "Initech");
+        assert_eq!(details["open_deals"][0]["stage"], "lead");
+        assert_eq!(ids(&details["recent_activities"]), [mine.task]);
+        let companies = data(&caller.call("list_companies", json!({})).await);
+        assert_eq!(ids(&companies["companies"]), [mine.company]);
+    }
+    for tenant in ["default", "acme", "globex"] {
+        let hijack = db
+            .for_tenant(tenant)
+            .list_companies(Some("hijack"), 10, 0)
+            .await
+            .unwrap();
+        assert!(hijack.is_empty(), "{tenant}: {hijack:?}");
+    }
+    assert_eq!(
+        db.contact(maria).await.unwrap().title.as_deref(),
+        Some("Purchasing Manager")
+    );
+
+    // A key without a tenant takes the gateway's; a tenant's key cannot be
+    // pointed at another tenant.
+    let gateway = Caller::new(
+        addr,
+        &[("x-api-key", "ops-key-0123456789"), ("x-tenant-id", "acme")],
+    );
+    let page = data(&gateway.call("search_contacts", json!({})).await);
+    assert_eq!(ids(&page["contacts"]), [a.contact]);
+    let crossed = Caller::new(
+        addr,
+        &[
+            ("x-api-key", "acme-key-0123456789"),
+            ("x-tenant-id", "globex"),
+        ],
+    );
+    assert_eq!(crossed.send("tools/list", json!({})).await.0, 403);
+    // The default tenant holds the sample data, for a key issued to it.
+    let archivist = Caller::new(addr, &[("x-api-key", "default-key-0123456789")]);
+    let northwind = data(
+        &archivist
+            .call("search_contacts", json!({"query": "northwind"}))
+            .await,
+    );
+    assert_eq!(northwind["total"], 2);
+
+    // Without a tenant: a clear tool error, and nothing is read or written.
+    let tools = nobody.request("tools/list", json!({})).await;
+    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 13);
+    for (tool, arguments) in [
+        ("search_contacts", json!({})),
+        (
+            "create_contact",
+            json!({"first_name": "No", "last_name": "Tenant"}),
+        ),
+        ("get_contact_details", json!({"id": a.contact})),
+        ("pipeline_summary", json!({})),
+    ] {
+        let message = error(&nobody.call(tool, arguments).await);
+        for needle in ["requires a tenant", "name@tenant", "MCP_TENANT_HEADER"] {
+            assert!(message.contains(needle), "{tool}: {message}");
+        }
+    }
+    for tenant in ["default", "acme", "globex"] {
+        let (found, _) = db
+            .for_tenant(tenant)
+            .search_contacts("tenant", None, None, 10, 0)
+            .await
+            .unwrap();
+        assert!(found.is_empty(), "{tenant}");
+    }
+    let read = nobody
+        .request("resources/read", json!({"uri": "crm://pipeline"}))
+        .await;
+    assert!(
+        read["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("requires a tenant"),
+        "{read}"
+    );
+    let brief = nobody
+        .request(
+            "prompts/get",
+            json!({"name": "account_brief", "arguments": {"company_id": a.company.to_string()}}),
+        )
+        .await;
+    assert!(
+        brief["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("requires a tenant"),
+        "{brief}"
+    );
+    // REST without the header: 400, naming it.
+    let (status, body) = nobody.get("/api/contacts").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("`x-tenant-id`"),
+        "{body}"
+    );
+
+    // Deleting is confined too: acme deletes its contact, globex keeps its.
+    let deleted = acme
+        .call("delete_contact", json!({"id": a.contact, "confirm": true}))
+        .await;
+    assert!(
+        deleted["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Deleted"),
+        "{deleted}"
+    );
+    let kept = data(
+        &globex
+            .call("get_contact_details", json!({"id": g.contact}))
+            .await,
+    );
+    assert_eq!(ids(&kept["recent_activities"]), [g.task]);
+
+    // A REST API with tenancy required but no trusted header refuses all.
+    let server = mcp_server::Server::new(Crm::new(db.clone()).tenancy(Tenancy::Required));
+    let app = RestApi::new(db.clone())
+        .tenancy(Tenancy::Required)
+        .app(server, HttpConfig::default());
+    let blind = Caller::new(listen(app).await, &[("x-tenant-id", "acme")]);
+    let (status, body) = blind.get("/api/contacts").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("MCP_TENANT_HEADER"),
+        "{body}"
+    );
+
+    // With tenancy off, tenant keys and headers change nothing: one book.
+    let server = mcp_server::Server::new(Crm::new(db.clone()));
+    let config = HttpConfig::default()
+        .authenticator(keys)
+        .tenant_header("X-Tenant-Id");
+    let off = listen(crm_example::rest::app(db.clone(), server, config)).await;
+    let acme_off = Caller::new(
+        off,
+        &[
+            ("x-api-key", "acme-key-0123456789"),
+            ("x-tenant-id", "acme"),
+        ],
+    );
+    let northwind = data(
+        &acme_off
+            .call("search_contacts", json!({"query": "northwind"}))
+            .await,
+    );
+    assert_eq!(northwind["total"], 2);
+    assert_eq!(
+        error(
+            &acme_off
+                .call("get_contact_details", json!({"id": g.contact}))
+                .await
+        ),
+        format!("contact {} not found", g.contact)
+    );
+    let (status, companies) = acme_off.get("/api/companies").await;
+    assert_eq!(
+        (status, companies["companies"].as_array().unwrap().len()),
+        (200, 8)
+    );
+}
+
+#[tokio::test]
+async fn tenants_on_sqlite() {
+    tenants(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn tenants_on_postgres() {
+    let (db, admin, name) = postgres().await;
+    tenants(db.clone()).await;
+    drop_postgres(db, admin, name).await;
+}
+
+/// A database made before tenants (migrations 1 and 2, with rows) gains
+/// them in place: its rows keep their ids in the default tenant, ids are
+/// not reused, and the unique e-mail and company name become per tenant.
+async fn upgrade(url: &str, sqlite: bool) -> Db {
+    let old: &[&str] = if sqlite {
+        &[
+            include_str!("../migrations/0001_init.sqlite.sql"),
+            include_str!("../migrations/0002_audit.sqlite.sql"),
+        ]
+    } else {
+        &[
+            include_str!("../migrations/0001_init.postgres.sql"),
+            include_str!("../migrations/0002_audit.postgres.sql"),
+        ]
+    };
+    sqlx::any::install_default_drivers();
+    let raw = if sqlite {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_owned()
+    };
+    let pool = sqlx::AnyPool::connect(&raw).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for (version, script) in (1_i64..).zip(old) {
+        for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 'then')")
+            .bind(version)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    for statement in [
+        "INSERT INTO companies (name, created_at) VALUES ('Initech', 'then')",
+        "INSERT INTO contacts (first_name, last_name, email, company_id, created_at, updated_at)
+         VALUES ('Peter', 'Gibbons', 'peter@initech.example', 1, 'then', 'then')",
+        "INSERT INTO contacts (first_name, last_name, created_at, updated_at) VALUES ('Gone', 'Soon', 'then', 'then')",
+        "DELETE FROM contacts WHERE id = 2",
+        "INSERT INTO deals (title, company_id, contact_id, stage, amount_cents, currency, owner, created_at, updated_at)
+         VALUES ('TPS reports', 1, 1, 'proposal', 100, 'USD', 'bill', 'then', 'then')",
+        "INSERT INTO activities (kind, subject, contact_id, deal_id, owner, created_at) VALUES ('note', 'Met', 1, 1, 'bill', 'then')",
+        "INSERT INTO idempotency_keys (key, tool, result, created_at) VALUES ('k1', 'create_contact', '{}', 'then')",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let db = Db::connect(url).await.unwrap();
+    assert!(!db.seed_if_empty().await.unwrap(), "not an empty database");
+    let details = db.contact_details(1).await.unwrap();
+    assert_eq!(details.contact.company.as_deref(), Some("Initech"));
+    assert_eq!(details.open_deals.len(), 1);
+    assert_eq!(details.recent_activities.len(), 1);
+    assert_eq!(
+        db.idempotent_result("k1", "create_contact")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{}")
+    );
+    let next = db
+        .create_contact(&NewContact {
+            first_name: "Joanna".into(),
+            last_name: "Jones".into(),
+            ..NewContact::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.id, 3, "the deleted contact's id is not reused");
+
+    let acme = db.for_tenant("acme");
+    assert!(matches!(
+        acme.contact(1).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    assert!(
+        acme.idempotent_result("k1", "create_contact")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let twin = acme
+        .create_contact(&NewContact {
+            first_name: "Peter".into(),
+            last_name: "Gibbons".into(),
+            email: Some("peter@initech.example".into()),
+            company: Some("Initech".into()),
+            ..NewContact::default()
+        })
+        .await
+        .unwrap();
+    assert_ne!(twin.company_id, Some(1), "acme has its own Initech");
+    assert_eq!(db.list_companies(None, 10, 0).await.unwrap().len(), 1);
+    assert!(
+        db.create_contact(&NewContact {
+            first_name: "P".into(),
+            last_name: "G".into(),
+            email: Some("PETER@initech.example".into()),
+            ..NewContact::default()
+        })
+        .await
+        .is_err(),
+        "still unique within a tenant"
+    );
+    db
+}
+
+#[tokio::test]
+async fn upgrade_on_sqlite() {
+    let path = std::env::temp_dir().join(unique("crm")).join("crm.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    upgrade(&format!("sqlite://{}", path.display()), true).await;
+}
+
+#[tokio::test]
+async fn upgrade_on_postgres() {
+    let (admin, name, url) = empty_postgres().await;
+    let db = upgrade(&url, false).await;
+    drop_postgres(db, admin, name).await;
 }
