@@ -392,6 +392,9 @@ def check_k8s(overlay, rendered):
         target = hpa["spec"]["scaleTargetRef"]
         if target["name"] not in by_kind.get(target["kind"], {}):
             problem(where, f"HorizontalPodAutoscaler/{name} scales missing {target['kind']}/{target['name']}")
+        elif "replicas" in by_kind[target["kind"]][target["name"]]["spec"]:
+            problem(where, f"{target['kind']}/{target['name']} sets replicas, which every apply would "
+                    "reset under its HorizontalPodAutoscaler")
         elif target["name"] == "customer":
             problem(where, "the customer server (one SQLite file) must not be scaled out")
     for name, pdb in by_kind.get("PodDisruptionBudget", {}).items():
