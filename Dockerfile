@@ -17,8 +17,9 @@ ARG RUST_VERSION
 ARG BIN=crm-mcp
 # rust-toolchain.toml pins this release together with rustfmt and clippy;
 # naming the toolchain here keeps rustup from downloading those components,
-# which a release build does not use.
+# which a release build does not use. The image needs no symbols.
 ENV RUSTUP_TOOLCHAIN=${RUST_VERSION} \
+    CARGO_PROFILE_RELEASE_STRIP=symbols \
     CARGO_TERM_COLOR=never
 WORKDIR /src
 COPY . .
