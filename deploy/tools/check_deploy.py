@@ -1,0 +1,467 @@
+"""Consistency and policy checks of the deployment files that no schema
+expresses, run by scripts/deploy-checks.sh with deploy/tools/.venv's Python.
+
+  check_deploy.py repo                     Dockerfile, .dockerignore, compose,
+                                           .env.example, bundle manifests,
+                                           client configurations
+  check_deploy.py k8s OVERLAY RENDERED     one overlay's rendered manifests
+
+Every problem is printed; the exit status is 1 if there was any.
+"""
+
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# example name -> (package directory, binary); checked against the Cargo.tomls.
+EXAMPLES = {
+    "crm": ("crm-example", "crm-mcp"),
+    "customer": ("examples/customer", "customer"),
+    "iam": ("iam-example", "iam-mcp"),
+}
+
+# What the servers read from the environment (the transport, logging and
+# security settings every binary shares, and each example's own).
+SERVER_ENV = [
+    "MCP_TRANSPORT", "HOST", "PORT", "LOG_FORMAT", "LOG_LEVEL",
+    "MCP_ALLOWED_HOSTS", "MCP_ALLOWED_ORIGINS", "CORS_ORIGINS",
+    "MCP_API_KEYS", "MCP_API_KEYS_FILE",
+    "REDIS_URL", "MCP_RATE_LIMIT", "MCP_OAUTH_ISSUER", "MCP_OAUTH_AUDIENCE", "MCP_TENANT_HEADER",
+    "DATABASE_URL", "DB_PATH", "RAPIDAPI_KEY", "RAPIDAPI_HOST", "IAM_DATA_ROOT",
+]
+
+problems = []
+
+
+def problem(where, message):
+    problems.append(f"{where}: {message}")
+
+
+def load_yaml(path):
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+# --- The workspace --------------------------------------------------------------
+
+
+def cargo_packages():
+    """{binary: package name} and the workspace version, from the Cargo.tomls."""
+    bins = {}
+    for directory, binary in EXAMPLES.values():
+        manifest = tomllib.loads((ROOT / directory / "Cargo.toml").read_text())
+        package = manifest["package"]["name"]
+        names = [b["name"] for b in manifest.get("bin", [])] or [package]
+        if binary not in names:
+            problem(f"{directory}/Cargo.toml", f"has no binary `{binary}` (binaries: {names})")
+        bins[binary] = package
+    workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    return bins, workspace["workspace"]["package"]["version"]
+
+
+def tool_names(directory):
+    """The tools a package defines: each #[mcp_tool] function, or its name = "..."."""
+    names = set()
+    for path in (ROOT / directory / "src").rglob("*.rs"):
+        text = path.read_text()
+        for m in re.finditer(r"#\[mcp_tool(\((?P<args>[^\]]*)\))?\]", text):
+            explicit = re.search(r'name\s*=\s*"([^"]+)"', m.group("args") or "")
+            function = re.search(r"\bfn\s+(\w+)", text[m.end():])
+            if explicit:
+                names.add(explicit.group(1))
+            elif function:
+                names.add(function.group(1))
+    return names
+
+
+def shell_case_map(text, where):
+    """BIN) package=... arms of a shell `case`."""
+    arms = dict(re.findall(r"^\s*([\w-]+)\)\s*package=([\w-]+)", text, re.M))
+    if not arms:
+        problem(where, "found no `BIN) package=NAME` arms")
+    return arms
+
+
+# --- Dockerfile and .dockerignore ---------------------------------------------
+
+
+def check_dockerfile(bins):
+    where = "Dockerfile"
+    raw = (ROOT / "Dockerfile").read_text()
+    arms = shell_case_map(raw, where)
+    # Continuation lines joined, so each instruction is one line.
+    text = raw.replace("\\\n", " ")
+    if arms != bins:
+        problem(where, f"BIN -> package arms {arms} differ from the Cargo.tomls {bins}")
+    stages = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    if len(stages) < 2:
+        problem(where, "is not multi-stage")
+    final = text[text.rfind("\nFROM "):]
+    required = {
+        "a non-root numeric USER": r"^USER\s+[1-9]\d*(:\d+)?\s*$",
+        "EXPOSE 8080": r"^EXPOSE\s+8080\s*$",
+        "a HEALTHCHECK": r"^HEALTHCHECK\s.*CMD\s+\[",
+        "STOPSIGNAL SIGTERM": r"^STOPSIGNAL\s+SIGTERM\s*$",
+        "an exec-form ENTRYPOINT": r"^ENTRYPOINT\s+\[",
+        "HOST=0.0.0.0": r"\bHOST=0\.0\.0\.0\b",
+        "PORT=8080": r"\bPORT=8080\b",
+        "a /data volume": r'^VOLUME\s+\["/data"\]',
+        "cache mounts for cargo": r"--mount=type=cache,target=/usr/local/cargo/registry",
+    }
+    for what, pattern in required.items():
+        scope = text if what == "cache mounts for cargo" else final
+        if not re.search(pattern, scope, re.M):
+            problem(where, f"the runtime stage lacks {what}")
+    if "healthcheck.rs" in text and not (ROOT / "deploy/docker/healthcheck.rs").is_file():
+        problem(where, "builds deploy/docker/healthcheck.rs, which does not exist")
+
+    ignore = [l.strip() for l in (ROOT / ".dockerignore").read_text().splitlines()]
+    for entry in [".env", ".git", "/target", "**/node_modules", "**/.venv"]:
+        if entry not in ignore:
+            problem(".dockerignore", f"does not exclude {entry}")
+    if "deploy/*" in ignore and "!deploy/docker" not in ignore:
+        problem(".dockerignore", "excludes deploy/docker, which the build needs")
+
+
+# --- docker-compose.yml and .env.example --------------------------------------
+
+
+def parse_env_example():
+    where = ".env.example"
+    defined, mentioned = {}, set()
+    for n, line in enumerate((ROOT / ".env.example").read_text().splitlines(), 1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            m = re.match(r"#\s*([A-Z][A-Z0-9_]*)=", stripped)
+            if m:
+                mentioned.add(m.group(1))
+            continue
+        m = re.fullmatch(r"([A-Z][A-Z0-9_]*)=(\S*)", stripped)
+        if not m:
+            problem(f"{where}:{n}", f"not NAME=value without spaces or quotes: {line!r}")
+            continue
+        if m.group(1) in defined:
+            problem(f"{where}:{n}", f"{m.group(1)} is set twice")
+        defined[m.group(1)] = m.group(2)
+    # Variables set in the image are documented in the file's prose.
+    words = set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", (ROOT / ".env.example").read_text()))
+    return defined, mentioned | set(defined) | words
+
+
+def check_compose(bins):
+    where = "docker-compose.yml"
+    compose = load_yaml(ROOT / where)
+    defined, mentioned = parse_env_example()
+    for name in SERVER_ENV:
+        if name not in mentioned:
+            problem(".env.example", f"does not document {name}")
+    if defined.get("MCP_API_KEYS") == "":
+        problem(".env.example", "sets MCP_API_KEYS to empty, which refuses every request")
+
+    text = (ROOT / where).read_text()
+    for m in re.finditer(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)(:?[-?][^}]*)?\}", text):
+        name, default = m.group(1), m.group(2)
+        if name not in defined and not (default or "").lstrip(":").startswith("-"):
+            problem(where, f"${{{name}}} has no default and is not set in .env.example")
+
+    services = compose.get("services", {})
+    volumes = compose.get("volumes", {}) or {}
+    servers = {name: s for name, s in services.items() if "build" in s}
+    built = {s["build"].get("args", {}).get("BIN") for s in servers.values()}
+    if built != set(bins):
+        problem(where, f"builds {sorted(map(str, built))}, not every server {sorted(bins)}")
+    for needed in ["postgres", "redis"]:
+        if needed not in services:
+            problem(where, f"has no {needed} service")
+    for name, service in services.items():
+        here = f"{where}: services.{name}"
+        if "healthcheck" not in service:
+            problem(here, "has no healthcheck")
+        for dep, cond in (service.get("depends_on") or {}).items():
+            if dep not in services:
+                problem(here, f"depends on unknown service {dep}")
+            elif cond.get("condition") == "service_healthy" and "healthcheck" not in services[dep]:
+                problem(here, f"waits for {dep} to be healthy, which has no healthcheck")
+        for mount in service.get("volumes", []):
+            source = mount.split(":", 1)[0]
+            if not source.startswith((".", "/")) and source not in volumes:
+                problem(here, f"mounts undeclared volume {source}")
+    for name, service in servers.items():
+        here = f"{where}: services.{name}"
+        if service.get("env_file") not in (".env", [".env"]):
+            problem(here, "does not read env_file .env")
+        if service.get("read_only") is not True:
+            problem(here, "is not read_only")
+        if "ALL" not in (service.get("cap_drop") or []):
+            problem(here, "does not drop all capabilities")
+        if not any(str(v).split(":", 1)[1:] == ["/data"] for v in service.get("volumes", [])):
+            problem(here, "has no volume at /data")
+        for port in service.get("ports", []):
+            if not str(port).endswith(":8080") or not str(port).startswith("${BIND_ADDRESS"):
+                problem(here, f"publishes {port}, not BIND_ADDRESS:port:8080")
+        if "redis" not in (service.get("depends_on") or {}):
+            problem(here, "does not wait for redis")
+
+
+# --- MCP bundles ----------------------------------------------------------------
+
+
+def check_bundles(bins, version):
+    for example, (directory, binary) in EXAMPLES.items():
+        where = f"deploy/mcpb/{example}/manifest.json"
+        manifest = json.loads((ROOT / where).read_text())
+        server = manifest.get("server", {})
+        config = server.get("mcp_config", {})
+        if manifest.get("version") != version:
+            problem(where, f"version {manifest.get('version')} is not the workspace's {version}")
+        if server.get("type") != "binary":
+            problem(where, "server.type is not binary")
+        if server.get("entry_point") != f"server/{binary}":
+            problem(where, f"entry_point is not server/{binary}")
+        if config.get("command") != "${__dirname}/" + f"server/{binary}":
+            problem(where, "mcp_config.command is not ${__dirname}/" + f"server/{binary}")
+        if config.get("args", [])[:2] != ["--transport", "stdio"]:
+            problem(where, "mcp_config.args do not start with --transport stdio")
+        options = manifest.get("user_config", {})
+        used = set(re.findall(r"\$\{user_config\.(\w+)\}", json.dumps(config)))
+        for name in used - set(options):
+            problem(where, f"uses user_config.{name}, which is not defined")
+        for name in set(options) - used:
+            problem(where, f"defines user_config.{name}, which mcp_config does not use")
+        for name, option in options.items():
+            if not option.get("required") and "default" not in option and name in used:
+                # An unset optional value may reach the server as the literal
+                # placeholder; a default keeps it well-defined.
+                problem(where, f"optional user_config.{name} has no default")
+        listed = {t["name"] for t in manifest.get("tools", [])}
+        defined = tool_names(directory)
+        if listed != defined:
+            problem(where, f"lists tools {sorted(listed)}, the server defines {sorted(defined)}")
+        for key in config.get("env", {}):
+            if key not in SERVER_ENV:
+                problem(where, f"sets {key}, which the servers do not read")
+    script = (ROOT / "scripts/bundle.sh").read_text()
+    arms = re.findall(r"^\s*(\w+)\)\s*package=([\w-]+);\s*bin=([\w-]+)", script, re.M)
+    if {e: b for e, _, b in arms} != {e: b for e, (_, b) in EXAMPLES.items()} or \
+            {b: p for _, p, b in arms} != bins:
+        problem("scripts/bundle.sh", f"example -> package, binary arms {arms} differ from {bins}")
+
+
+# --- Client configurations ------------------------------------------------------
+
+
+def check_clients():
+    pins = set()
+    for example, (_, binary) in EXAMPLES.items():
+        folder = ROOT / "deploy/clients" / example
+        for name in ["claude_desktop_config.json", "claude_desktop_config.remote.json", "cursor.mcp.json"]:
+            where = f"deploy/clients/{example}/{name}"
+            try:
+                servers = json.loads((folder / name).read_text())["mcpServers"]
+            except (OSError, ValueError, KeyError) as e:
+                problem(where, f"unreadable: {e}")
+                continue
+            if len(servers) != 1:
+                problem(where, "should configure exactly one server")
+            for entry in servers.values():
+                if name == "claude_desktop_config.json":
+                    if not entry.get("command", "").endswith(f"/target/release/{binary}"):
+                        problem(where, f"command is not the release binary {binary}")
+                    if entry.get("args", [])[:2] != ["--transport", "stdio"]:
+                        problem(where, "args do not select stdio")
+                    for key in entry.get("env", {}):
+                        if key not in SERVER_ENV:
+                            problem(where, f"sets {key}, which the servers do not read")
+                elif name == "claude_desktop_config.remote.json":
+                    args = entry.get("args", [])
+                    remote = [a for a in args if a.startswith("mcp-remote@")]
+                    pins.update(remote)
+                    if entry.get("command") != "npx" or not remote:
+                        problem(where, "does not run a pinned mcp-remote through npx")
+                    if not any(a.startswith("https://") and a.endswith("/mcp") for a in args):
+                        problem(where, "has no https://.../mcp URL")
+                    header = args[args.index("--header") + 1] if "--header" in args else ""
+                    variables = re.findall(r"\$\{(\w+)\}", header)
+                    if not header.startswith("Authorization:") or not variables:
+                        problem(where, "has no Authorization header taken from the environment")
+                    for variable in variables:
+                        if variable not in entry.get("env", {}):
+                            problem(where, f"the header uses ${{{variable}}}, which env does not set")
+                else:
+                    if not (entry.get("url", "").startswith("https://") and entry["url"].endswith("/mcp")):
+                        problem(where, "url is not https://.../mcp")
+                    if "${env:" not in entry.get("headers", {}).get("Authorization", ""):
+                        problem(where, "the Authorization header does not come from ${env:...}")
+    if len(pins) > 1:
+        problem("deploy/clients", f"pin different mcp-remote versions: {sorted(pins)}")
+
+
+# --- Rendered Kubernetes manifests ----------------------------------------------
+
+# Secrets the production overlay expects to exist already (created from
+# base/secrets.template.yaml or a secret manager), and the TLS certificate.
+EXTERNAL_SECRETS = {"mcp-api-keys", "crm-database", "iam-rapidapi", "mcp-tls"}
+
+
+def matches(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def check_k8s(overlay, rendered):
+    docs = [d for d in yaml.safe_load_all(Path(rendered).read_text()) if d]
+    by_kind = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    where = f"overlays/{overlay}"
+    workloads = {**by_kind.get("Deployment", {}), **by_kind.get("StatefulSet", {})}
+    templates = {name: w["spec"]["template"] for name, w in workloads.items()}
+    secrets = set(by_kind.get("Secret", {}))
+    configmaps = set(by_kind.get("ConfigMap", {}))
+
+    for d in docs:
+        if d["kind"] != "Namespace" and d["metadata"].get("namespace") != "mcp":
+            problem(where, f"{d['kind']}/{d['metadata']['name']} is not in namespace mcp")
+
+    servers = [n for n, w in workloads.items()
+               if w["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "mcp-server"]
+    if sorted(servers) != ["crm", "customer", "iam"]:
+        problem(where, f"MCP server workloads are {sorted(servers)}, not crm, customer, iam")
+
+    for name, w in workloads.items():
+        here = f"{where}: {w['kind']}/{name}"
+        spec = w["spec"]["template"]["spec"]
+        pod = spec.get("securityContext", {})
+        if pod.get("runAsNonRoot") is not True:
+            problem(here, "does not set runAsNonRoot")
+        if pod.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            problem(here, "has no RuntimeDefault seccomp profile")
+        if spec.get("automountServiceAccountToken") is not False:
+            problem(here, "mounts a service account token")
+        for c in spec["containers"] + spec.get("initContainers", []):
+            cwhere = f"{here} container {c['name']}"
+            sc = c.get("securityContext", {})
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problem(cwhere, "allows privilege escalation")
+            if sc.get("readOnlyRootFilesystem") is not True:
+                problem(cwhere, "has a writable root filesystem")
+            if "ALL" not in sc.get("capabilities", {}).get("drop", []):
+                problem(cwhere, "does not drop all capabilities")
+            resources = c.get("resources", {})
+            if not resources.get("requests", {}).get("cpu") or not resources.get("limits", {}).get("memory"):
+                problem(cwhere, "lacks a cpu request or a memory limit")
+            if ":" not in c["image"].rsplit("/", 1)[-1]:
+                problem(cwhere, f"image {c['image']} has no tag (the overlay's images: entry is missing)")
+            for ref in c.get("envFrom", []):
+                if "configMapRef" in ref and ref["configMapRef"]["name"] not in configmaps:
+                    problem(cwhere, f"reads missing ConfigMap {ref['configMapRef']['name']}")
+                if "secretRef" in ref and ref["secretRef"]["name"] not in secrets:
+                    problem(cwhere, f"reads missing Secret {ref['secretRef']['name']}")
+            for env in c.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref and ref["name"] not in secrets and not (
+                        overlay == "production" and ref["name"] in EXTERNAL_SECRETS) and not ref.get("optional"):
+                    problem(cwhere, f"reads missing Secret {ref['name']}")
+            if name in servers:
+                probes = {p: c.get(p, {}).get("httpGet", {}) for p in ["livenessProbe", "readinessProbe"]}
+                if probes["livenessProbe"].get("path") != "/health":
+                    problem(cwhere, "liveness probe is not GET /health")
+                if probes["readinessProbe"].get("path") != "/ready":
+                    problem(cwhere, "readiness probe is not GET /ready")
+                if [p.get("containerPort") for p in c.get("ports", [])] != [8080]:
+                    problem(cwhere, "does not expose exactly port 8080")
+        for v in spec.get("volumes", []):
+            secret = v.get("secret", {}).get("secretName")
+            if secret and secret not in secrets and not (overlay == "production" and secret in EXTERNAL_SECRETS):
+                problem(here, f"mounts missing Secret {secret}")
+
+    for name, svc in by_kind.get("Service", {}).items():
+        if svc["spec"].get("type") == "ExternalName":
+            continue
+        selector = svc["spec"].get("selector", {})
+        if not any(matches(selector, t["metadata"]["labels"]) for t in templates.values()):
+            problem(where, f"Service/{name} selects no pods")
+    for name, hpa in by_kind.get("HorizontalPodAutoscaler", {}).items():
+        target = hpa["spec"]["scaleTargetRef"]
+        if target["name"] not in by_kind.get(target["kind"], {}):
+            problem(where, f"HorizontalPodAutoscaler/{name} scales missing {target['kind']}/{target['name']}")
+        elif "replicas" in by_kind[target["kind"]][target["name"]]["spec"]:
+            problem(where, f"{target['kind']}/{target['name']} sets replicas, which every apply would "
+                    "reset under its HorizontalPodAutoscaler")
+        elif target["name"] == "customer":
+            problem(where, "the customer server (one SQLite file) must not be scaled out")
+    for name, pdb in by_kind.get("PodDisruptionBudget", {}).items():
+        selector = pdb["spec"]["selector"].get("matchLabels", {})
+        if not any(matches(selector, t["metadata"]["labels"]) for t in templates.values()):
+            problem(where, f"PodDisruptionBudget/{name} selects no pods")
+    for name in servers:
+        if not any(matches(p["spec"]["selector"].get("matchLabels", {}), templates[name]["metadata"]["labels"])
+                   for p in by_kind.get("PodDisruptionBudget", {}).values()):
+            problem(where, f"no PodDisruptionBudget covers {name}")
+    for name in ["crm", "iam"]:
+        if name not in by_kind.get("HorizontalPodAutoscaler", {}):
+            problem(where, f"no HorizontalPodAutoscaler for {name}")
+
+    policies = by_kind.get("NetworkPolicy", {}).values()
+    if not any(p["spec"].get("podSelector") == {} and p["spec"].get("policyTypes") == ["Ingress"]
+               and not p["spec"].get("ingress") for p in policies):
+        problem(where, "no default-deny ingress NetworkPolicy")
+
+    ingresses = by_kind.get("Ingress", {})
+    if not ingresses:
+        problem(where, "no Ingress")
+    services = by_kind.get("Service", {})
+    for name, ing in ingresses.items():
+        here = f"{where}: Ingress/{name}"
+        notes = ing["metadata"].get("annotations", {})
+        prefix = "nginx.ingress.kubernetes.io/"
+        for key in ["proxy-read-timeout", "proxy-send-timeout"]:
+            if int(notes.get(prefix + key, "0")) < 300:
+                problem(here, f"{key} is under the servers' 300 s request timeout")
+        if notes.get(prefix + "proxy-buffering") != "off":
+            problem(here, "proxy buffering is not off (SSE events would be held back)")
+        if notes.get(prefix + "affinity") != "cookie" and not notes.get(prefix + "upstream-hash-by"):
+            problem(here, "has no session affinity (cookie or upstream-hash-by)")
+        for rule in ing["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                svc = services.get(backend["name"])
+                if not svc:
+                    problem(here, f"routes {rule.get('host')} to missing Service {backend['name']}")
+                elif backend["port"].get("name") not in [p.get("name") for p in svc["spec"]["ports"]]:
+                    problem(here, f"routes to a port Service/{backend['name']} does not have")
+
+    if overlay == "production":
+        if secrets:
+            problem(where, f"generates Secrets {sorted(secrets)}; production Secrets come from outside git")
+        if not all(ing["spec"].get("tls") for ing in ingresses.values()):
+            problem(where, "Ingress without TLS")
+
+
+def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "repo":
+        bins, version = cargo_packages()
+        check_dockerfile(bins)
+        check_compose(bins)
+        check_bundles(bins, version)
+        check_clients()
+    elif len(sys.argv) == 4 and sys.argv[1] == "k8s":
+        check_k8s(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
+    for p in problems:
+        print(f"  {p}", file=sys.stderr)
+    if problems:
+        print(f"check_deploy: {len(problems)} problem(s)", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
