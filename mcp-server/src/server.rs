@@ -697,7 +697,7 @@ impl ServerBuilder {
     ///   tool, such as `send_email=5/min,search=60/min`;
     /// - `REDIS_URL`: keep those limits in Redis, shared by every replica
     ///   (feature `redis`), under the key prefix `MCP_RATE_LIMIT_PREFIX`
-    ///   (default `mcp:rl`);
+    ///   (default `mcp:rl:<server name>`);
     /// - `MCP_REQUEST_STATE_SECRET`: the secret replicas share to sign
     ///   2026-07-28 request states (at least 32 bytes).
     ///
@@ -753,7 +753,9 @@ impl ServerBuilder {
                 }
             }
             if let Some(url) = var("REDIS_URL") {
-                let prefix = var("MCP_RATE_LIMIT_PREFIX").unwrap_or_else(|| "mcp:rl".into());
+                // Servers sharing one Redis keep separate limits by default.
+                let prefix = var("MCP_RATE_LIMIT_PREFIX")
+                    .unwrap_or_else(|| format!("mcp:rl:{}", self.info_mut().implementation.name));
                 limit = redis_limit(limit, &url, prefix.trim())
                     .map_err(|reason| invalid("REDIS_URL", "(redacted)".into(), reason))?;
             }
