@@ -29,6 +29,8 @@ pub(crate) struct ToolAttr {
     pub(crate) task: Option<bool>,
     /// `scopes("crm:write", ..)`: what an authenticated caller needs.
     pub(crate) scopes: Vec<LitStr>,
+    /// `timeout = "30s"`: the call's time limit, in milliseconds.
+    pub(crate) timeout_ms: Option<u64>,
 }
 
 const TOOL_KEYS: &[&str] = &[
@@ -42,6 +44,7 @@ const TOOL_KEYS: &[&str] = &[
     "icons",
     "task",
     "scopes",
+    "timeout",
 ];
 
 /// `#[arg(..)]` on a tool parameter.
@@ -190,6 +193,15 @@ impl ToolAttr {
                 set(&mut attr.open_world, flag(&meta)?, &meta, "open_world")
             } else if meta.path.is_ident("task") {
                 set(&mut attr.task, flag(&meta)?, &meta, "task")
+            } else if meta.path.is_ident("timeout") {
+                let lit: LitStr = meta.value()?.parse()?;
+                let ms = parse_duration_ms(&lit.value()).ok_or_else(|| {
+                    syn::Error::new(
+                        lit.span(),
+                        "`timeout` takes a duration such as \"30s\", \"500ms\", \"2m\" or \"1h\"",
+                    )
+                })?;
+                set(&mut attr.timeout_ms, ms, &meta, "timeout")
             } else if meta.path.is_ident("scopes") {
                 if !attr.scopes.is_empty() {
                     return Err(meta.error("duplicate key `scopes`; give it once"));
@@ -278,6 +290,23 @@ impl ArgAttr {
         })?;
         Ok(arg)
     }
+}
+
+/// `500ms`, `30s`, `2m` or `1h`, in milliseconds; `None` for anything else
+/// or zero.
+fn parse_duration_ms(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    number.checked_mul(factor).filter(|ms| *ms > 0)
 }
 
 #[cfg(test)]

@@ -494,6 +494,10 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
     } else {
         quote!(.with_scopes([#(#scopes),*]))
     };
+    let with_timeout = match tool.attr.timeout_ms {
+        Some(ms) => quote!(.with_timeout(::core::time::Duration::from_millis(#ms))),
+        None => quote!(),
+    };
     let icons = &tool.attr.icons;
 
     let mut fields = Vec::new();
@@ -626,6 +630,7 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
         })
         #with_tasks
         #with_scopes
+        #with_timeout
     }}
 }
 

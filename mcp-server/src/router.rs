@@ -1262,9 +1262,10 @@ async fn call_tool(
         params.arguments,
         context.clone(),
     );
+    let limit = tool.timeout().or(server.options().tool_timeout);
     let outcome = run_parkable(
         round.as_ref().map(|(r, _)| r),
-        AssertUnwindSafe(tool.call(call)).catch_unwind(),
+        AssertUnwindSafe(timed(tool.name(), limit, tool.call(call))).catch_unwind(),
     )
     .await;
     if let Some(error) = context.take_escalation() {
@@ -1285,6 +1286,27 @@ async fn call_tool(
         }
     };
     encode(&mut result, version, server)
+}
+
+/// A tool call, stopped after `limit`: dropping the handler's future
+/// cancels its work, and the caller learns why.
+async fn timed(
+    name: &str,
+    limit: Option<std::time::Duration>,
+    call: impl Future<Output = CallToolResult>,
+) -> CallToolResult {
+    let Some(limit) = limit else {
+        return call.await;
+    };
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(tool = name, ?limit, "tool call timed out");
+            CallToolResult::error(format!(
+                "tool `{name}` did not finish within {limit:?} and was stopped"
+            ))
+        }
+    }
 }
 
 /// Runs a task-capable tool for a client that declared the tasks

@@ -113,6 +113,24 @@ pub struct SettingsError {
     pub reason: String,
 }
 
+/// `500ms`, `30s`, `2m`, `1h`, or plain seconds.
+fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let duration = match unit.trim() {
+        "ms" => std::time::Duration::from_millis(number),
+        "" | "s" => std::time::Duration::from_secs(number),
+        "m" | "min" => std::time::Duration::from_secs(number.checked_mul(60)?),
+        "h" => std::time::Duration::from_secs(number.checked_mul(3600)?),
+        _ => return None,
+    };
+    (!duration.is_zero()).then_some(duration)
+}
+
 #[cfg(feature = "redis")]
 fn redis_limit(
     limit: crate::limit::RateLimit,
@@ -162,6 +180,13 @@ pub(crate) struct ServerOptions {
     pub(crate) rate_limit: Option<Arc<crate::limit::RateLimit>>,
     /// Where tool calls and resource reads are recorded.
     pub(crate) audit: Option<Arc<dyn crate::audit::AuditSink>>,
+    /// How long a tool call may run, unless the tool says otherwise.
+    pub(crate) tool_timeout: Option<std::time::Duration>,
+    /// How many requests one session (or stdio connection) may have in
+    /// progress at once.
+    pub(crate) max_in_flight: usize,
+    /// The longest message a line-based transport (stdio) accepts.
+    pub(crate) max_message_bytes: usize,
 }
 
 impl ServerOptions {
@@ -185,6 +210,9 @@ impl Default for ServerOptions {
             state_key: StateKey::random(),
             rate_limit: None,
             audit: Some(Arc::new(crate::audit::TracingAudit)),
+            tool_timeout: None,
+            max_in_flight: 64,
+            max_message_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -672,6 +700,35 @@ impl ServerBuilder {
         self
     }
 
+    /// How long a tool call may run (default: no limit beyond the
+    /// transport's request timeout). Tools with their own
+    /// (`#[mcp_tool(timeout = "30s")]`) keep theirs. A call over the limit
+    /// is stopped and answered with a tool error.
+    #[must_use]
+    pub fn tool_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options.tool_timeout = Some(timeout);
+        self
+    }
+
+    /// How many requests one session may have in progress at once
+    /// (default 64); more are refused with a -32011 error (HTTP 429) until
+    /// some finish. Back-pressure for a client that floods one session;
+    /// the HTTP transport's global limit covers all sessions together.
+    #[must_use]
+    pub fn max_in_flight_per_session(mut self, limit: usize) -> Self {
+        self.options.max_in_flight = limit.max(1);
+        self
+    }
+
+    /// The longest message accepted on stdio (default 4 MiB, as the HTTP
+    /// transport's body limit); a longer line is answered with a parse
+    /// error and skipped.
+    #[must_use]
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.options.max_message_bytes = bytes.max(1024);
+        self
+    }
+
     /// Turns the audit log off.
     #[must_use]
     pub fn no_audit(mut self) -> Self {
@@ -698,6 +755,9 @@ impl ServerBuilder {
     /// - `REDIS_URL`: keep those limits in Redis, shared by every replica
     ///   (feature `redis`), under the key prefix `MCP_RATE_LIMIT_PREFIX`
     ///   (default `mcp:rl:<server name>`);
+    /// - `MCP_TOOL_TIMEOUT`: the default time limit of a tool call, such as
+    ///   `30s`; `MCP_MAX_IN_FLIGHT`: requests in progress per session;
+    ///   `MCP_MAX_MESSAGE_BYTES`: the longest stdio message;
     /// - `MCP_REQUEST_STATE_SECRET`: the secret replicas share to sign
     ///   2026-07-28 request states (at least 32 bytes).
     ///
@@ -766,6 +826,46 @@ impl ServerBuilder {
                 String::new(),
                 "per-tool limits need MCP_RATE_LIMIT, the callers' quota".into(),
             ));
+        }
+        if let Some(timeout) = var("MCP_TOOL_TIMEOUT") {
+            let parsed = parse_duration(&timeout).ok_or_else(|| {
+                invalid(
+                    "MCP_TOOL_TIMEOUT",
+                    timeout.clone(),
+                    "expected a duration such as 30s, 500ms or 2m".into(),
+                )
+            })?;
+            self = self.tool_timeout(parsed);
+        }
+        if let Some(limit) = var("MCP_MAX_IN_FLIGHT") {
+            let parsed: usize = limit
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    invalid(
+                        "MCP_MAX_IN_FLIGHT",
+                        limit.clone(),
+                        "expected a positive number".into(),
+                    )
+                })?;
+            self = self.max_in_flight_per_session(parsed);
+        }
+        if let Some(bytes) = var("MCP_MAX_MESSAGE_BYTES") {
+            let parsed: usize = bytes
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1024)
+                .ok_or_else(|| {
+                    invalid(
+                        "MCP_MAX_MESSAGE_BYTES",
+                        bytes.clone(),
+                        "expected a number of bytes, at least 1024".into(),
+                    )
+                })?;
+            self = self.max_message_bytes(parsed);
         }
         if let Some(secret) = var("MCP_REQUEST_STATE_SECRET") {
             if secret.len() < 32 {
@@ -841,6 +941,41 @@ mod settings_tests {
         assert_eq!(
             error(&[("MCP_RATE_LIMIT", "1/s"), ("MCP_TOOL_RATE_LIMITS", "send")]),
             Some("MCP_TOOL_RATE_LIMITS")
+        );
+        let builder = settings(&[
+            ("MCP_TOOL_TIMEOUT", "1500ms"),
+            ("MCP_MAX_IN_FLIGHT", "8"),
+            ("MCP_MAX_MESSAGE_BYTES", "65536"),
+        ])
+        .unwrap();
+        assert_eq!(
+            builder.options.tool_timeout,
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(builder.options.max_in_flight, 8);
+        assert_eq!(builder.options.max_message_bytes, 65536);
+        assert_eq!(
+            parse_duration("2m"),
+            Some(std::time::Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_duration("45"),
+            Some(std::time::Duration::from_secs(45))
+        );
+        for bad in ["", "0s", "soon", "5 weeks", "-1s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert_eq!(
+            error(&[("MCP_TOOL_TIMEOUT", "soon")]),
+            Some("MCP_TOOL_TIMEOUT")
+        );
+        assert_eq!(
+            error(&[("MCP_MAX_IN_FLIGHT", "0")]),
+            Some("MCP_MAX_IN_FLIGHT")
+        );
+        assert_eq!(
+            error(&[("MCP_MAX_MESSAGE_BYTES", "10")]),
+            Some("MCP_MAX_MESSAGE_BYTES")
         );
         let short = error(&[("MCP_REQUEST_STATE_SECRET", "short")]);
         assert_eq!(short, Some("MCP_REQUEST_STATE_SECRET"));

@@ -192,3 +192,14 @@ impl Session {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(level);
     }
 }
+
+/// -32011 with a retry hint: the session has `limit` requests in progress.
+pub(crate) fn in_flight_error(limit: usize) -> mcp_core::jsonrpc::ErrorObject {
+    mcp_core::jsonrpc::ErrorObject::new(
+        mcp_core::jsonrpc::error_code::RATE_LIMITED,
+        format!(
+            "too many requests in progress on this session (limit {limit}); retry when some finish"
+        ),
+    )
+    .with_data(serde_json::json!({ "retryAfterSeconds": 1 }))
+}

@@ -142,6 +142,8 @@ pub struct ToolDef {
     tasks: bool,
     /// Scopes a principal needs to see and call the tool.
     scopes: Arc<[String]>,
+    /// How long a call may run before it is stopped.
+    timeout: Option<std::time::Duration>,
 }
 
 impl ToolDef {
@@ -160,7 +162,24 @@ impl ToolDef {
             header_params,
             tasks: false,
             scopes: Arc::from(Vec::new()),
+            timeout: None,
         }
+    }
+
+    /// Stops a call that runs longer than `timeout`: the handler's future
+    /// is dropped (so its work is cancelled at its next `.await`) and the
+    /// caller gets a tool error saying so. Overrides the server's default
+    /// ([`ServerBuilder::tool_timeout`](crate::ServerBuilder::tool_timeout)).
+    /// A call that has become a task is not timed.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The tool's own time limit, if it has one.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout
     }
 
     /// Requires these scopes of authenticated callers: a principal without

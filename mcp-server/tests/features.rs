@@ -800,3 +800,104 @@ async fn every_tool_call_and_read_is_audited_once() {
     );
     let _ = std::fs::remove_file(&path);
 }
+
+/// Sleep, longer than its own limit allows.
+#[mcp_tool(timeout = "50ms")]
+async fn slow() -> &'static str {
+    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    "never"
+}
+
+/// Sleep for a while.
+#[mcp_tool]
+async fn nap(
+    /** How long, in milliseconds. */
+    ms: u64,
+) -> &'static str {
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    "rested"
+}
+
+#[tokio::test]
+async fn timeouts_in_flight_limits_and_message_size_on_stdio() {
+    let server = Server::builder()
+        .tool(slow::tool())
+        .tool(nap::tool())
+        .tool(ping_tool::tool())
+        .tool_timeout(std::time::Duration::from_millis(200))
+        .max_in_flight_per_session(2)
+        .max_message_bytes(2048)
+        .build();
+    let client = TestClient::connect(server, ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+
+    // The tool's own limit, then the server's default; the call is an
+    // error result the model can read, and the session goes on.
+    let slow = client
+        .request("tools/call", json!({"name": "slow"}))
+        .await
+        .unwrap();
+    assert_eq!(slow["isError"], true);
+    assert!(text(&slow).contains("did not finish within 50ms"), "{slow}");
+    let nap = client
+        .request(
+            "tools/call",
+            json!({"name": "nap", "arguments": {"ms": 5000}}),
+        )
+        .await
+        .unwrap();
+    assert!(text(&nap).contains("within 200ms"), "{nap}");
+    let rested = client
+        .request("tools/call", json!({"name": "nap", "arguments": {"ms": 1}}))
+        .await
+        .unwrap();
+    assert_eq!(text(&rested), "rested");
+
+    // Two requests in progress fill the session; a third is refused with a
+    // retry hint, and is taken again once they finish.
+    let nap = || {
+        client.request(
+            "tools/call",
+            json!({"name": "nap", "arguments": {"ms": 150}}),
+        )
+    };
+    let third = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        client
+            .request("tools/call", json!({"name": "ping_tool"}))
+            .await
+    };
+    let (first, second, third) = tokio::join!(nap(), nap(), third);
+    assert_eq!(text(&first.unwrap()), "rested");
+    assert_eq!(text(&second.unwrap()), "rested");
+    let refused = third.unwrap_err();
+    assert_eq!(refused.code, -32011);
+    assert!(refused.message.contains("limit 2"), "{}", refused.message);
+    assert_eq!(refused.data.unwrap()["retryAfterSeconds"], 1);
+    let pong = client
+        .request("tools/call", json!({"name": "ping_tool"}))
+        .await
+        .unwrap();
+    assert_eq!(text(&pong), "pong");
+
+    // A message over the size limit is a parse error; the next one is fine.
+    let huge = json!({
+        "jsonrpc": "2.0", "id": 99, "method": "tools/call",
+        "params": {"name": "ping_tool", "arguments": {"pad": "x".repeat(4096)}},
+    });
+    client.send_line(&huge.to_string()).await;
+    let error = client.next_unmatched().await.unwrap();
+    assert_eq!(error["error"]["code"], -32700);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 2048 bytes")
+    );
+    let pong = client
+        .request("tools/call", json!({"name": "ping_tool"}))
+        .await
+        .unwrap();
+    assert_eq!(text(&pong), "pong");
+}

@@ -26,8 +26,6 @@ use crate::server::{Server, ServerEvent};
 use crate::session::Session;
 use crate::transport::{Outbound, Outgoing};
 
-/// The longest line accepted; longer ones are answered with a parse error.
-const MAX_LINE: usize = 16 * 1024 * 1024;
 /// How long in-flight requests may run on after the input closes.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -78,9 +76,9 @@ enum Source<R> {
 }
 
 impl<R: AsyncRead + Unpin> Source<R> {
-    async fn next(&mut self, buf: &mut Vec<u8>) -> std::io::Result<Line> {
+    async fn next(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
         match self {
-            Self::Lines(reader) => read_line(reader, buf).await,
+            Self::Lines(reader) => read_line(reader, buf, max).await,
             Self::Messages(rx) => Ok(match rx.recv().await {
                 Some(message) => {
                     buf.clear();
@@ -117,15 +115,16 @@ async fn run<R: AsyncRead + Unpin>(
     };
     let mut events = server.subscribe();
     let mut line = Vec::new();
+    let max = server.options().max_message_bytes;
     let result = loop {
         tokio::select! {
-            read = source.next(&mut line) => match read {
+            read = source.next(&mut line, max) => match read {
                 Ok(Line::Eof) => break Ok(()),
                 Ok(Line::Complete) => connection.handle_line(&line).await,
                 Ok(Line::TooLong) => {
                     connection.reply_error(None, ErrorObject::new(
                         error_code::PARSE_ERROR,
-                        format!("parse error: message longer than {MAX_LINE} bytes"),
+                        format!("parse error: message longer than {max} bytes"),
                     )).await;
                 }
                 Err(e) => break Err(ServerError::Io(e)),
@@ -157,10 +156,11 @@ enum Line {
 }
 
 /// Reads one line into `buf` (without the newline), never holding more than
-/// `MAX_LINE` bytes of it.
+/// `max` bytes of it.
 async fn read_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,
+    max: usize,
 ) -> std::io::Result<Line> {
     buf.clear();
     let mut too_long = false;
@@ -180,7 +180,7 @@ async fn read_line<R: AsyncBufRead + Unpin>(
             Some(i) => (&available[..i], Some(i + 1)),
             None => (available, None),
         };
-        if !too_long && buf.len() + chunk.len() <= MAX_LINE {
+        if !too_long && buf.len() + chunk.len() <= max {
             buf.extend_from_slice(chunk);
         } else {
             too_long = true;
@@ -272,6 +272,12 @@ impl Connection {
                         ),
                     )
                     .await;
+                    return;
+                }
+                let limit = self.server.options().max_in_flight;
+                if self.in_flight.len() >= limit {
+                    self.reply_error(Some(id), crate::session::in_flight_error(limit))
+                        .await;
                     return;
                 }
                 let cancellation = CancellationToken::new();
@@ -400,21 +406,26 @@ mod tests {
 
     #[tokio::test]
     async fn reads_lines_and_bounds_them() {
-        let input: &[u8] = b"one\ntwo";
+        let input: &[u8] = b"one\nmuch-too-long\ntwo";
         let mut reader = BufReader::new(input);
         let mut buf = Vec::new();
         assert!(matches!(
-            read_line(&mut reader, &mut buf).await.unwrap(),
+            read_line(&mut reader, &mut buf, 8).await.unwrap(),
             Line::Complete
         ));
         assert_eq!(buf, b"one");
+        // A line over the bound is skipped whole, and reading goes on.
         assert!(matches!(
-            read_line(&mut reader, &mut buf).await.unwrap(),
+            read_line(&mut reader, &mut buf, 8).await.unwrap(),
+            Line::TooLong
+        ));
+        assert!(matches!(
+            read_line(&mut reader, &mut buf, 8).await.unwrap(),
             Line::Complete
         ));
         assert_eq!(buf, b"two");
         assert!(matches!(
-            read_line(&mut reader, &mut buf).await.unwrap(),
+            read_line(&mut reader, &mut buf, 8).await.unwrap(),
             Line::Eof
         ));
     }

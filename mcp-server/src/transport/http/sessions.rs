@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use mcp_core::jsonrpc::RequestId;
+use mcp_core::jsonrpc::{ErrorObject, RequestId, error_code};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -48,14 +48,19 @@ impl HttpSession {
     }
 
     /// Registers a request; `None` when its id is already in use.
-    pub(crate) fn start(&self, id: &RequestId) -> Option<CancellationToken> {
+    /// Registers a request; refused when its id is in use or the session
+    /// already has `limit` requests in progress.
+    pub(crate) fn start(&self, id: &RequestId, limit: usize) -> Result<CancellationToken, Refusal> {
         let mut in_flight = lock(&self.in_flight);
         if in_flight.contains_key(id) {
-            return None;
+            return Err(Refusal::InUse);
+        }
+        if in_flight.len() >= limit {
+            return Err(Refusal::Full(limit));
         }
         let token = self.closed.child_token();
         in_flight.insert(id.clone(), token.clone());
-        Some(token)
+        Ok(token)
     }
 
     pub(crate) fn finish(&self, id: &RequestId) {
@@ -221,6 +226,36 @@ impl Sessions {
         for id in expired {
             tracing::debug!(session = %id, "session expired");
             self.remove(&id);
+        }
+    }
+}
+
+/// Why a session did not take a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Its id belongs to a request in progress.
+    InUse,
+    /// The session has this many requests in progress already.
+    Full(usize),
+}
+
+impl Refusal {
+    /// The JSON-RPC error and HTTP status for the refusal of request `id`.
+    pub(crate) fn error(self, id: &RequestId) -> (http::StatusCode, ErrorObject) {
+        match self {
+            Self::InUse => (
+                http::StatusCode::BAD_REQUEST,
+                ErrorObject::new(
+                    error_code::INVALID_REQUEST,
+                    format!(
+                        "invalid request: request id {id} is already in use by a request in progress"
+                    ),
+                ),
+            ),
+            Self::Full(limit) => (
+                http::StatusCode::TOO_MANY_REQUESTS,
+                crate::session::in_flight_error(limit),
+            ),
         }
     }
 }

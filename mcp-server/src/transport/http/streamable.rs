@@ -176,16 +176,20 @@ async fn stateful(
     };
     match message {
         Message::Request(request) => {
-            let Some(cancellation) = session.start(&request.id) else {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    id,
-                    error_code::INVALID_REQUEST,
-                    format!(
-                        "invalid request: request id {} is already in use by a request in progress",
-                        request.id
-                    ),
-                );
+            let limit = shared.server.options().max_in_flight;
+            let cancellation = match session.start(&request.id, limit) {
+                Ok(cancellation) => cancellation,
+                Err(refusal) => {
+                    let (status, error) = refusal.error(&request.id);
+                    let mut response =
+                        message_json(status, &Message::Error(ErrorResponse::new(id, error)));
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        response
+                            .headers_mut()
+                            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    }
+                    return response;
+                }
             };
             let wire = Wire::Session(Arc::clone(&session.session));
             let request_id = request.id.clone();
@@ -352,18 +356,17 @@ async fn batch(
     for item in items {
         match item {
             Ok(Message::Request(request)) => {
-                let Some(cancellation) = session.start(&request.id) else {
-                    answers.push(Message::Error(ErrorResponse::new(
-                        Some(request.id.clone()),
-                        ErrorObject::new(
-                            error_code::INVALID_REQUEST,
-                            format!(
-                                "invalid request: request id {} is already in use",
-                                request.id
-                            ),
-                        ),
-                    )));
-                    continue;
+                let limit = shared.server.options().max_in_flight;
+                let cancellation = match session.start(&request.id, limit) {
+                    Ok(cancellation) => cancellation,
+                    Err(refusal) => {
+                        let (_, error) = refusal.error(&request.id);
+                        answers.push(Message::Error(ErrorResponse::new(
+                            Some(request.id.clone()),
+                            error,
+                        )));
+                        continue;
+                    }
                 };
                 let server = shared.server.clone();
                 let wire = Wire::Session(Arc::clone(&session.session));
