@@ -25,6 +25,7 @@ pub(crate) struct Metrics {
     pub(crate) requests: Family<Labels, Counter>,
     pub(crate) request_seconds: Family<Labels, Histogram, fn() -> Histogram>,
     pub(crate) tool_calls: Family<Labels, Counter>,
+    pub(crate) by_revision: Family<Labels, Counter>,
     pub(crate) rate_limited: Counter,
     pub(crate) auth_failures: Counter,
     pub(crate) sessions: Gauge,
@@ -61,6 +62,12 @@ impl Metrics {
             "Tool calls, by tool and outcome",
             tool_calls.clone(),
         );
+        let by_revision = Family::<Labels, Counter>::default();
+        registry.register(
+            "revision_requests",
+            "Requests served, by protocol revision",
+            by_revision.clone(),
+        );
         let rate_limited = Counter::default();
         registry.register(
             "rate_limited",
@@ -87,6 +94,7 @@ impl Metrics {
             registry,
             requests,
             request_seconds,
+            by_revision,
             tool_calls,
             rate_limited,
             auth_failures,
@@ -112,6 +120,19 @@ impl Metrics {
         self.request_seconds
             .get_or_create(&vec![("method", method)])
             .observe(seconds);
+    }
+
+    pub(crate) fn revision(&self, version: mcp_core::ProtocolVersion) {
+        self.by_revision
+            .get_or_create(&vec![("revision", version.as_str().to_owned())])
+            .inc();
+    }
+
+    /// Requests served so far on `version`.
+    pub(crate) fn revision_count(&self, version: mcp_core::ProtocolVersion) -> u64 {
+        self.by_revision
+            .get(&vec![("revision", version.as_str().to_owned())])
+            .map_or(0, |c| c.get())
     }
 
     pub(crate) fn tool_call(&self, tool: &str, outcome: &str) {

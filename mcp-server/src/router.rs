@@ -135,6 +135,10 @@ pub(crate) async fn handle_request(
             .unwrap_or(ProtocolVersion::LATEST_STATEFUL),
         Wire::Stateless(_) => ProtocolVersion::LATEST,
     };
+    let session = match &wire {
+        Wire::Session(session) => Some(Arc::clone(session)),
+        Wire::Stateless(_) => None,
+    };
     let method = request.method.clone();
     let started = std::time::Instant::now();
     let routed = AssertUnwindSafe(route(&server, wire, request, outbound, cancellation))
@@ -149,6 +153,14 @@ pub(crate) async fn handle_request(
     server
         .metrics()
         .request(&method, outcome, started.elapsed().as_secs_f64());
+    // The revision is known once routed: a session's after `initialize`.
+    let served = match &session {
+        Some(session) => session.version(),
+        None => Some(ProtocolVersion::LATEST),
+    };
+    if let Some(version) = served {
+        server.metrics().revision(version);
+    }
     let outcome = match routed {
         Ok(outcome) => outcome,
         Err(panic) => {

@@ -900,3 +900,59 @@ pyDogm9XAfb3eMewIrg/lSeV3Hwlwda+PPChXudV3pIqCvJ2nLy9Se7B
         assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
 }
+
+#[tokio::test]
+async fn diagnostics_need_credentials_and_hold_no_secrets() {
+    let (addr, _) = start().await;
+    let (status, _, _) = send(addr, "GET", "/diagnostics", &[], String::new()).await;
+    assert_eq!(status, 401);
+    let call = stateless(
+        1,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "hi"}}),
+    );
+    let key = ("x-api-key", "reader-key-0123456789");
+    let routing = [
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo"),
+        key,
+    ];
+    assert_eq!(send(addr, "POST", "/mcp", &routing, call).await.0, 200);
+
+    let (status, headers, doc) = send(addr, "GET", "/diagnostics", &[key], String::new()).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(doc["server"]["name"], "notes");
+    assert!(doc["uptimeSeconds"].is_u64());
+    assert_eq!(doc["revisions"]["requests"]["2026-07-28"], 1);
+    assert_eq!(doc["revisions"]["requests"]["2024-11-05"], 0);
+    assert_eq!(doc["revisions"]["supported"].as_array().unwrap().len(), 5);
+    assert_eq!(doc["definitions"]["tools"], 3);
+    assert_eq!(doc["configuration"]["authentication"]["enabled"], true);
+    assert_eq!(doc["configuration"]["maxInFlightPerSession"], 64);
+    let text = doc.to_string();
+    assert!(
+        !text.contains("reader-key") && !text.contains("writer-key"),
+        "{text}"
+    );
+
+    // Without an authenticator, loopback clients may read it.
+    let (addr, _) = start_with(HttpConfig::default()).await;
+    let (status, _, doc) = send(addr, "GET", "/diagnostics", &[], String::new()).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["configuration"]["authentication"]["enabled"], false);
+
+    // An embedding that does not say where a request came from gets 403.
+    let service = mcp_server::transport::http::McpService::new(
+        Notes {
+            calls: Arc::default(),
+        },
+        HttpConfig::default(),
+    );
+    let request = hyper::Request::get("/diagnostics")
+        .header("host", "localhost")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(service.handle(request).await.status(), 403);
+}

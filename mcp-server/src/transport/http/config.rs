@@ -52,6 +52,7 @@ pub struct HttpConfig {
     pub(crate) cors_origins: Vec<String>,
     pub(crate) metrics_path: Option<String>,
     pub(crate) metrics_auth: bool,
+    pub(crate) diagnostics_path: Option<String>,
     pub(crate) tenant_header: Option<http::HeaderName>,
     pub(crate) max_body_bytes: usize,
     pub(crate) request_timeout: Duration,
@@ -92,6 +93,7 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             metrics_path: Some("/metrics".into()),
             metrics_auth: false,
+            diagnostics_path: Some("/diagnostics".into()),
             tenant_header: None,
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(300),
@@ -217,6 +219,17 @@ impl HttpConfig {
     #[must_use]
     pub fn metrics_require_auth(mut self, required: bool) -> Self {
         self.metrics_auth = required;
+        self
+    }
+
+    /// Where the diagnostics document is served (default `/diagnostics`):
+    /// version, uptime, revisions served, sessions and the configuration,
+    /// secrets left out. It needs the same credentials as MCP requests;
+    /// without an authenticator only loopback clients may read it. `None`
+    /// turns it off.
+    #[must_use]
+    pub fn diagnostics_path(mut self, path: Option<&str>) -> Self {
+        self.diagnostics_path = path.map(str::to_owned);
         self
     }
 

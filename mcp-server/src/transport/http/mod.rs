@@ -221,6 +221,26 @@ impl McpService {
         if let Err(response) = check_host_and_origin(config, request.headers(), request.uri()) {
             return *response;
         }
+        if config.diagnostics_path.as_deref() == Some(path) {
+            match &config.authenticator {
+                Some(authenticator) => {
+                    if let Err(e) = authenticator.authenticate(request.headers()).await {
+                        shared.server.metrics().auth_failures.inc();
+                        return unauthorized(&e, authenticator.resource_metadata());
+                    }
+                }
+                None if peer_of(&request).is_some_and(|ip| ip.is_loopback()) => {}
+                None => {
+                    return error(
+                        StatusCode::FORBIDDEN,
+                        None,
+                        error_code::INVALID_REQUEST,
+                        "forbidden: diagnostics are served to authenticated callers, or to loopback clients when the server has no authenticator",
+                    );
+                }
+            }
+            return diagnostics(self, request.method());
+        }
         if path.starts_with(WELL_KNOWN_RESOURCE)
             && let Some(metadata) = config
                 .authenticator
@@ -378,6 +398,78 @@ fn metrics(service: &McpService, method: &Method) -> Response<McpBody> {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     response
+}
+
+/// What an operator needs to see at a glance; never a secret.
+fn diagnostics(service: &McpService, method: &Method) -> Response<McpBody> {
+    if method != Method::GET && method != Method::HEAD {
+        return method_not_allowed("GET, HEAD");
+    }
+    let shared = &service.shared;
+    let server = &shared.server;
+    let config = &shared.config;
+    let options = server.options();
+    let stats = service.stats();
+    let info = &server.info().implementation;
+    let revisions: serde_json::Map<String, serde_json::Value> = mcp_core::ProtocolVersion::ALL
+        .iter()
+        .map(|v| {
+            (
+                v.as_str().to_owned(),
+                serde_json::json!(server.metrics().revision_count(*v)),
+            )
+        })
+        .collect();
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let authentication = match &config.authenticator {
+        None => serde_json::json!({ "enabled": false }),
+        Some(a) => serde_json::json!({
+            "enabled": true,
+            "oauth": a.resource_metadata().map(|m| serde_json::json!({
+                "resource": m.resource,
+                "authorizationServers": m.authorization_servers,
+                "scopesSupported": m.scopes_supported,
+            })),
+        }),
+    };
+    let document = serde_json::json!({
+        "server": { "name": info.name, "version": info.version },
+        "framework": { "name": "mcp-server", "version": env!("CARGO_PKG_VERSION") },
+        "uptimeSeconds": shared.started.elapsed().as_secs(),
+        "shuttingDown": server.shutdown_signal().is_cancelled(),
+        "revisions": { "supported": mcp_core::ProtocolVersion::ALL.map(|v| v.as_str()), "requests": revisions },
+        "load": {
+            "sessions": stats.sessions,
+            "activeRequests": stats.active_requests,
+            "openStreams": stats.open_streams,
+        },
+        "definitions": {
+            "tools": server.tools().defs().len(),
+            "prompts": server.prompts().defs().len(),
+            "resources": server.resources().defs().len(),
+        },
+        "configuration": {
+            "path": config.path,
+            "legacySse": config.legacy_sse,
+            "hosts": format!("{:?}", config.hosts),
+            "allowedOrigins": config.origins,
+            "corsOrigins": config.cors_origins,
+            "authentication": authentication,
+            "tenantHeader": config.tenant_header.as_ref().map(http::HeaderName::as_str),
+            "metricsPath": config.metrics_path,
+            "maxBodyBytes": config.max_body_bytes,
+            "requestTimeoutMs": millis(config.request_timeout),
+            "maxConcurrentRequests": config.max_concurrent_requests,
+            "maxSessions": config.max_sessions,
+            "sessionIdleTimeoutMs": millis(config.session_idle_timeout),
+            "rateLimit": options.rate_limit.as_ref().map(|l| format!("{l:?}")),
+            "toolTimeoutMs": options.tool_timeout.map(millis),
+            "maxInFlightPerSession": options.max_in_flight,
+            "maxMessageBytes": options.max_message_bytes,
+            "audit": options.audit.is_some(),
+        },
+    });
+    json(StatusCode::OK, document.to_string())
 }
 
 fn ready(shared: &Shared, method: &Method) -> Response<McpBody> {
