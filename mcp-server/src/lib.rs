@@ -44,6 +44,7 @@ mod state;
 mod task;
 pub mod testing;
 mod tool;
+mod trace;
 pub mod transport;
 
 /// The guides' Rust examples, compiled as doctests.

@@ -127,7 +127,9 @@ pub(crate) async fn handle_request(
         "mcp.request",
         method = %request.method,
         id = %id,
-        tool = tracing::field::Empty
+        tool = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        parent_span_id = tracing::field::Empty,
     );
     let fallback = match &wire {
         Wire::Session(session) => session
@@ -225,6 +227,7 @@ async fn route(
         .unwrap_or(ProtocolVersion::LATEST_STATEFUL);
     let meta: MetaOnly = parse_params(request.params.as_deref()).map_err(|e| (e, legacy))?;
     let meta = meta.meta.unwrap_or_default();
+    record_trace(&meta);
     let method = request.method.as_str();
 
     if let Some(requested) = meta.requested_version() {
@@ -284,6 +287,18 @@ async fn route(
     result.map_err(|e| (e, version))
 }
 
+/// Continues the caller's trace: `_meta.traceparent` goes on the request's
+/// span (over one an HTTP header set on the span around it).
+fn record_trace(meta: &RequestMeta) {
+    if let Some(parent) = meta
+        .traceparent
+        .as_deref()
+        .and_then(crate::trace::TraceParent::parse)
+    {
+        parent.record(&tracing::Span::current());
+    }
+}
+
 /// Serves a 2026-07-28 request, checking it in the order the spec's
 /// conformance suite expects: the envelope, the version header, the version,
 /// the routing headers, then the method.
@@ -295,6 +310,7 @@ async fn route_stateless(
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
+    record_trace(&meta);
     let fail = |e| (e, ProtocolVersion::LATEST);
     let Some(requested) = meta.requested_version() else {
         return Err(fail(ProtocolError::InvalidEnvelope(format!(

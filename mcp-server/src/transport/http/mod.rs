@@ -179,7 +179,22 @@ impl McpService {
         let mut response = if request.method() == Method::OPTIONS && cors_origin.is_some() {
             preflight(request.headers())
         } else {
-            self.route(request).await
+            let span = tracing::info_span!(
+                "mcp.http",
+                http.method = %request.method(),
+                http.path = request.uri().path(),
+                trace_id = tracing::field::Empty,
+                parent_span_id = tracing::field::Empty,
+            );
+            if let Some(parent) = request
+                .headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::trace::TraceParent::parse)
+            {
+                parent.record(&span);
+            }
+            tracing::Instrument::instrument(self.route(request), span).await
         };
         if response.status() == StatusCode::FORBIDDEN
             && let Some(metadata) = config
