@@ -111,10 +111,14 @@ async fn main() -> ExitCode {
                 if let Some(header) = tenant_header {
                     rest = rest.tenant_header(header);
                 }
-                axum::serve(listener, rest.app(server, config))
-                    .with_graceful_shutdown(shutdown_signal())
-                    .await
-                    .map_err(|e| e.to_string())
+                let app = rest.app(server, config);
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
             }
             .await
         }

@@ -163,11 +163,9 @@ impl RestApi {
             .route("/api/companies/{id}", get(company))
             .route("/api/deals", get(deals))
             .route("/api/deals/{id}", get(deal))
-            .route_service("/mcp", mcp.clone())
-            .route_service("/sse", mcp.clone())
-            .route_service("/messages", mcp.clone())
-            .route_service("/health", mcp.clone())
-            .route_service("/ready", mcp)
+            // Everything else is the MCP service's: /mcp, the legacy SSE
+            // endpoints, probes, /metrics, /diagnostics, OAuth metadata.
+            .fallback_service(mcp)
             .with_state(self)
     }
 }

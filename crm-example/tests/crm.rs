@@ -482,6 +482,7 @@ async fn on_postgres() {
 async fn listen(app: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
 }
@@ -547,6 +548,13 @@ async fn rest_api_and_mcp_share_the_app() {
     assert_eq!(status, 404);
     let (status, health) = get("/health".into()).await;
     assert_eq!((status, health["name"].as_str()), (200, Some("crm")));
+    // The MCP service's other endpoints are on the same app.
+    assert_eq!(get("/metrics".into()).await.0, 200);
+    let (status, diagnostics) = get("/diagnostics".into()).await;
+    assert_eq!(
+        (status, diagnostics["server"]["name"].as_str()),
+        (200, Some("crm"))
+    );
 }
 
 /// Someone calling the CRM over HTTP with these headers (credentials, a

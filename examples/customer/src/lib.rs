@@ -527,11 +527,9 @@ pub mod http {
         };
         Router::new()
             .route("/", get(describe))
-            .route_service("/mcp", mcp.clone())
-            .route_service("/health", mcp.clone())
-            .route_service("/ready", mcp.clone())
-            .route_service("/sse", mcp.clone())
-            .route_service("/messages", mcp)
+            // Everything else is the MCP service's: /mcp, the legacy SSE
+            // endpoints, probes, /metrics, /diagnostics, OAuth metadata.
+            .fallback_service(mcp)
     }
 }
 

@@ -911,12 +911,23 @@ fn point_at_metadata(
 
 /// The address of the client that sent a request, when the listener knows
 /// it. [`HttpServer`] attaches it; an embedding app may insert it too, so
-/// rate limits of anonymous callers work per client.
+/// rate limits of anonymous callers work per client and loopback clients
+/// can read `/diagnostics`. With the `axum` feature, axum's `ConnectInfo`
+/// serves as well (serve the app with
+/// `into_make_service_with_connect_info::<SocketAddr>()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub std::net::SocketAddr);
 
 fn peer_of<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
-    request.extensions().get::<ClientAddr>().map(|a| a.0.ip())
+    let extensions = request.extensions();
+    let addr = extensions.get::<ClientAddr>().map(|a| a.0);
+    #[cfg(feature = "axum")]
+    let addr = addr.or_else(|| {
+        extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0)
+    });
+    addr.map(|a| a.ip())
 }
 
 /// The principal a request acts as once the trusted tenant header is
