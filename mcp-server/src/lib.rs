@@ -60,6 +60,10 @@ mod server_features_guide {}
 #[doc = include_str!("../../docs/security.md")]
 mod security_guide {}
 
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/operations.md")]
+mod operations_guide {}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
