@@ -215,23 +215,47 @@ impl Db {
     }
 
     async fn migrate(&self) -> Result<(), CrmError> {
+        let mut connection = self.pool.acquire().await?;
+        if self.dialect == Dialect::Postgres {
+            // Replicas starting together on an empty database would race
+            // to create the same tables; one migrates, the others wait.
+            sqlx::query("SELECT pg_advisory_lock(7243011)")
+                .execute(&mut *connection)
+                .await?;
+        }
+        let migrated = self.migrate_on(&mut connection).await;
+        let unlocked = match self.dialect {
+            Dialect::Postgres => sqlx::query("SELECT pg_advisory_unlock(7243011)")
+                .execute(&mut *connection)
+                .await
+                .map(drop),
+            Dialect::Sqlite => Ok(()),
+        };
+        if migrated.is_err() || unlocked.is_err() {
+            // A connection that may still hold the lock, or may have foreign
+            // key enforcement off, never goes back to the pool.
+            drop(connection.detach());
+        }
+        migrated
+    }
+
+    async fn migrate_on(&self, connection: &mut AnyConnection) -> Result<(), CrmError> {
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
         )
-        .execute(&self.pool)
+        .execute(&mut *connection)
         .await?;
         for (version, sqlite, postgres) in MIGRATIONS {
             let applied: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
                     .bind(version)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *connection)
                     .await?;
             if applied.is_some() {
                 continue;
             }
-            let mut connection = self.pool.acquire().await?;
             match self.dialect {
-                Dialect::Postgres => apply(&mut connection, *version, postgres, false).await?,
+                Dialect::Postgres => apply(connection, *version, postgres, false).await?,
                 Dialect::Sqlite => {
                     // SQLite changes a table's constraints by rebuilding it,
                     // which needs foreign key enforcement off; that cannot
@@ -240,16 +264,11 @@ impl Db {
                     sqlx::query("PRAGMA foreign_keys = OFF")
                         .execute(&mut *connection)
                         .await?;
-                    let applied = apply(&mut connection, *version, sqlite, true).await;
-                    let restored = sqlx::query("PRAGMA foreign_keys = ON")
+                    let applied = apply(connection, *version, sqlite, true).await;
+                    sqlx::query("PRAGMA foreign_keys = ON")
                         .execute(&mut *connection)
-                        .await;
-                    if restored.is_err() {
-                        // Never hand a connection without enforcement back.
-                        drop(connection.detach());
-                    }
+                        .await?;
                     applied?;
-                    restored?;
                 }
             }
             tracing::info!(version, "applied migration");

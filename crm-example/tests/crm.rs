@@ -1260,3 +1260,28 @@ async fn upgrade_on_postgres() {
     let db = upgrade(&url, false).await;
     drop_postgres(db, admin, name).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_migrate_once_on_postgres() {
+    let (admin, name, url) = empty_postgres().await;
+    let replicas: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Db::connect(&url).await })
+        })
+        .collect();
+    let mut dbs = Vec::new();
+    for replica in replicas {
+        dbs.push(replica.await.unwrap().expect("every replica starts"));
+    }
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
+            .fetch_all(&sqlx::AnyPool::connect(&url).await.unwrap())
+            .await
+            .unwrap();
+    assert_eq!(versions, [1, 2, 3]);
+    for db in dbs.split_off(1) {
+        db.close().await;
+    }
+    drop_postgres(dbs.remove(0), admin, name).await;
+}
