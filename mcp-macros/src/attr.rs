@@ -31,6 +31,8 @@ pub(crate) struct ToolAttr {
     pub(crate) scopes: Vec<LitStr>,
     /// `timeout = "30s"`: the call's time limit, in milliseconds.
     pub(crate) timeout_ms: Option<u64>,
+    /// `audit_arguments`: the audit log records the argument values.
+    pub(crate) audit_arguments: Option<bool>,
 }
 
 const TOOL_KEYS: &[&str] = &[
@@ -45,6 +47,7 @@ const TOOL_KEYS: &[&str] = &[
     "task",
     "scopes",
     "timeout",
+    "audit_arguments",
 ];
 
 /// `#[arg(..)]` on a tool parameter.
@@ -193,6 +196,13 @@ impl ToolAttr {
                 set(&mut attr.open_world, flag(&meta)?, &meta, "open_world")
             } else if meta.path.is_ident("task") {
                 set(&mut attr.task, flag(&meta)?, &meta, "task")
+            } else if meta.path.is_ident("audit_arguments") {
+                set(
+                    &mut attr.audit_arguments,
+                    flag(&meta)?,
+                    &meta,
+                    "audit_arguments",
+                )
             } else if meta.path.is_ident("timeout") {
                 let lit: LitStr = meta.value()?.parse()?;
                 let ms = parse_duration_ms(&lit.value()).ok_or_else(|| {

@@ -498,6 +498,11 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
         Some(ms) => quote!(.with_timeout(::core::time::Duration::from_millis(#ms))),
         None => quote!(),
     };
+    let with_audited_arguments = if tool.attr.audit_arguments == Some(true) {
+        quote!(.with_audited_arguments())
+    } else {
+        quote!()
+    };
     let icons = &tool.attr.icons;
 
     let mut fields = Vec::new();
@@ -631,6 +636,7 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
         #with_tasks
         #with_scopes
         #with_timeout
+        #with_audited_arguments
     }}
 }
 

@@ -1,7 +1,9 @@
 //! The audit log: one record per tool call and per resource read, with who
 //! did it, what, how it ended and how long it took. Argument values are
 //! not recorded: a digest of them is, so a record can be matched to a
-//! request without the log holding personal data.
+//! request without the log holding personal data. A tool whose arguments
+//! hold nothing sensitive may opt in to having them recorded
+//! (`#[mcp_tool(audit_arguments)]`).
 
 use std::fmt;
 use std::io::Write as _;
@@ -33,8 +35,10 @@ pub struct AuditRecord {
     pub read_only: Option<bool>,
     /// The tool was declared destructive.
     pub destructive: Option<bool>,
-    /// SHA-256 of the arguments as sent (hex), never the values.
+    /// SHA-256 of the arguments as sent (hex).
     pub arguments_sha256: Option<String>,
+    /// The arguments themselves (JSON), only for tools that opted in.
+    pub arguments: Option<String>,
     /// `ok`, `tool_error`, `error`, `input_required` or `task`.
     pub outcome: String,
     /// The error message, for protocol errors.
@@ -83,6 +87,7 @@ impl AuditSink for TracingAudit {
             read_only = ?record.read_only,
             destructive = ?record.destructive,
             arguments_sha256 = record.arguments_sha256.as_deref().unwrap_or("-"),
+            arguments = record.arguments.as_deref(),
             outcome = %record.outcome,
             duration_ms = record.duration_ms,
             "audit"

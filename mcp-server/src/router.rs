@@ -866,14 +866,12 @@ impl Audit {
             arguments: None,
         });
         let name = target.name.or(target.uri).unwrap_or_default().into_owned();
-        let annotations = (request.method == method::TOOLS_CALL)
-            .then(|| {
-                server
-                    .tools()
-                    .get(&name)
-                    .and_then(|t| t.tool().annotations.clone())
-            })
+        let tools = server.tools();
+        let tool = (request.method == method::TOOLS_CALL)
+            .then(|| tools.get(&name))
             .flatten();
+        let annotations = tool.and_then(|t| t.tool().annotations.clone());
+        let recorded = tool.is_some_and(crate::tool::ToolDef::audits_arguments);
         let principal = envelope.principal.as_deref();
         Some(Self {
             record: AuditRecord {
@@ -887,6 +885,10 @@ impl Audit {
                 read_only: annotations.as_ref().and_then(|a| a.read_only_hint),
                 destructive: annotations.as_ref().and_then(|a| a.destructive_hint),
                 arguments_sha256: target.arguments.map(|a| AuditRecord::digest(a.get())),
+                arguments: target
+                    .arguments
+                    .filter(|_| recorded)
+                    .map(|a| a.get().to_owned()),
                 outcome: String::new(),
                 error: None,
                 duration_ms: 0.0,

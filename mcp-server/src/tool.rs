@@ -144,6 +144,8 @@ pub struct ToolDef {
     scopes: Arc<[String]>,
     /// How long a call may run before it is stopped.
     timeout: Option<std::time::Duration>,
+    /// Whether the audit log records the arguments, not only their digest.
+    audit_arguments: bool,
 }
 
 impl ToolDef {
@@ -163,7 +165,22 @@ impl ToolDef {
             tasks: false,
             scopes: Arc::from(Vec::new()),
             timeout: None,
+            audit_arguments: false,
         }
+    }
+
+    /// Records this tool's arguments in the audit log, not only their
+    /// digest: for tools whose arguments hold nothing sensitive (no
+    /// personal data, no secrets), where the values help an investigation.
+    #[must_use]
+    pub fn with_audited_arguments(mut self) -> Self {
+        self.audit_arguments = true;
+        self
+    }
+
+    /// Whether the audit log records the arguments.
+    pub fn audits_arguments(&self) -> bool {
+        self.audit_arguments
     }
 
     /// Stops a call that runs longer than `timeout`: the handler's future

@@ -707,11 +707,21 @@ async fn maybe_fail(
     }
 }
 
+/// Look a word up.
+#[mcp_tool(read_only, audit_arguments)]
+async fn lookup(
+    /** The word. */
+    word: String,
+) -> String {
+    word
+}
+
 #[tokio::test]
 async fn every_tool_call_and_read_is_audited_once() {
     let records = Collect::default();
     let server = Server::builder()
         .tool(maybe_fail::tool())
+        .tool(lookup::tool())
         .resource(ResourceDef::new("audit://r", "r", None, |_call| async {
             "r"
         }))
@@ -743,8 +753,20 @@ async fn every_tool_call_and_read_is_audited_once() {
         .await
         .unwrap();
     client.request("tools/list", json!({})).await.unwrap();
+    client
+        .request(
+            "tools/call",
+            json!({"name": "lookup", "arguments": {"word": "ledger"}}),
+        )
+        .await
+        .unwrap();
 
-    let records = records.0.lock().unwrap().clone();
+    let mut records = records.0.lock().unwrap().clone();
+    // A tool that opted in has its arguments recorded; no other does.
+    let opted_in = records.pop().unwrap();
+    assert_eq!(opted_in.target, "lookup");
+    assert_eq!(opted_in.arguments.as_deref(), Some(r#"{"word":"ledger"}"#));
+    assert!(records.iter().all(|r| r.arguments.is_none()));
     let summary: Vec<(&str, &str, &str)> = records
         .iter()
         .map(|r| (r.method.as_str(), r.target.as_str(), r.outcome.as_str()))
