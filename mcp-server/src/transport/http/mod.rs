@@ -183,6 +183,11 @@ impl McpService {
                 "mcp.http",
                 http.method = %request.method(),
                 http.path = request.uri().path(),
+                // Not a credential: a session is bound to its principal.
+                session = request
+                    .headers()
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok()),
                 trace_id = tracing::field::Empty,
                 parent_span_id = tracing::field::Empty,
             );
