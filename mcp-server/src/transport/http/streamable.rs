@@ -17,6 +17,7 @@ use mcp_core::meta::MetaOnly;
 use mcp_core::method;
 use mcp_core::notification;
 use tokio::sync::{broadcast, mpsc, oneshot};
+use tracing::Instrument as _;
 
 use super::body::{self, SseBody, StreamGuard};
 use super::sessions::{HttpSession, OpenError};
@@ -373,22 +374,25 @@ async fn batch(
                 let active = Active::new(&shared.active_requests);
                 let session = Arc::clone(&session);
                 let timeout = shared.config.request_timeout;
-                running.push(tokio::spawn(async move {
-                    let _active = active;
-                    let id = request.id.clone();
-                    let (tx, _) = mpsc::channel(1);
-                    let answer = run(
-                        server,
-                        wire,
-                        request,
-                        Outbound::new(tx),
-                        cancellation,
-                        Some(timeout),
-                    )
-                    .await;
-                    session.finish(&id);
-                    answer
-                }));
+                running.push(tokio::spawn(
+                    async move {
+                        let _active = active;
+                        let id = request.id.clone();
+                        let (tx, _) = mpsc::channel(1);
+                        let answer = run(
+                            server,
+                            wire,
+                            request,
+                            Outbound::new(tx),
+                            cancellation,
+                            Some(timeout),
+                        )
+                        .await;
+                        session.finish(&id);
+                        answer
+                    }
+                    .in_current_span(),
+                ));
             }
             Ok(Message::Notification(notification)) => on_notification(&session, &notification),
             Ok(_) => {}
@@ -453,27 +457,30 @@ async fn dispatch_with(
     let active = Active::new(&shared.active_requests);
     let server = shared.server.clone();
     let session = how.session.clone();
-    let task = tokio::spawn(async move {
-        let _permit = permit;
-        let _active = active;
-        let request_id = request.id.clone();
-        let answer = run(
-            server,
-            wire,
-            request,
-            Outbound::new(tx),
-            cancellation,
-            how.timeout,
-        )
-        .await;
-        if let Some(session) = session {
-            session.finish(&request_id);
+    let task = tokio::spawn(
+        async move {
+            let _permit = permit;
+            let _active = active;
+            let request_id = request.id.clone();
+            let answer = run(
+                server,
+                wire,
+                request,
+                Outbound::new(tx),
+                cancellation,
+                how.timeout,
+            )
+            .await;
+            if let Some(session) = session {
+                session.finish(&request_id);
+            }
+            // A cancelled request gets no response; its stream just ends.
+            if let Some(answer) = answer {
+                let _ = answer_tx.send(answer);
+            }
         }
-        // A cancelled request gets no response; its stream just ends.
-        if let Some(answer) = answer {
-            let _ = answer_tx.send(answer);
-        }
-    });
+        .in_current_span(),
+    );
     // Dropping this (the client left before the answer) cancels the request
     // where disconnects mean cancellation.
     let abort = AbortOnDrop(how.disconnect_cancels.then(|| task.abort_handle()));
