@@ -42,6 +42,7 @@ mod server;
 mod session;
 mod state;
 mod task;
+pub mod telemetry;
 pub mod testing;
 mod tool;
 mod trace;

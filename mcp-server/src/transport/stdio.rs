@@ -34,7 +34,15 @@ impl Server {
 /// format from `LOG_FORMAT`: `json` (one JSON object per line, for log
 /// pipelines), `compact`, or the default human-readable `pretty`. Logs go
 /// to stderr because on stdio, stdout carries only MCP messages.
+///
+/// With the feature `otel` and `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set, spans are also exported over
+/// OTLP; call it from within the tokio runtime, and
+/// [`telemetry::shutdown`](crate::telemetry::shutdown) before exiting.
 pub fn init_stderr_logging() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .ok()
         .or_else(|| {
@@ -43,13 +51,42 @@ pub fn init_stderr_logging() {
                 .and_then(|level| tracing_subscriber::EnvFilter::try_new(level).ok())
         })
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    // Each init fails only when a subscriber exists, which is what we keep.
-    let _ = match std::env::var("LOG_FORMAT").as_deref() {
-        Ok("json") => builder.json().try_init(),
-        Ok("compact") => builder.compact().try_init(),
-        _ => builder.try_init(),
+    // An exporter is set up only when the subscriber can still be installed.
+    #[cfg(feature = "otel")]
+    let (otel, provider, otel_error) = if tracing::dispatcher::has_been_set() {
+        (None, None, None)
+    } else {
+        match crate::telemetry::layer_from_env() {
+            Ok(Some((layer, provider))) => (Some(layer), Some(provider), None),
+            Ok(None) => (None, None, None),
+            Err(error) => (None, None, Some(error)),
+        }
     };
+    #[cfg(not(feature = "otel"))]
+    let otel: Option<tracing_subscriber::layer::Identity> = None;
+    let registry = tracing_subscriber::registry().with(otel).with(filter);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Each init fails only when a subscriber exists, which is what we keep.
+    let installed = match std::env::var("LOG_FORMAT").as_deref() {
+        Ok("json") => registry.with(fmt.json()).try_init(),
+        Ok("compact") => registry.with(fmt.compact()).try_init(),
+        _ => registry.with(fmt).try_init(),
+    };
+    #[cfg(feature = "otel")]
+    match (installed, provider) {
+        (Ok(()), Some(provider)) => {
+            crate::telemetry::keep(provider);
+            tracing::info!("exporting spans over OTLP");
+        }
+        (Ok(()), None) => {
+            if let Some(error) = otel_error {
+                tracing::warn!(%error, "spans are not exported");
+            }
+        }
+        // Another subscriber won the race: this exporter is not used.
+        (Err(_), Some(provider)) => crate::telemetry::discard(provider),
+        (Err(_), None) => {}
+    }
+    #[cfg(not(feature = "otel"))]
+    let _ = installed;
 }

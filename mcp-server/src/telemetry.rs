@@ -1,0 +1,189 @@
+//! OpenTelemetry export (feature `otel`).
+//!
+//! With the feature on and `OTEL_EXPORTER_OTLP_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set,
+//! [`init_stderr_logging`](crate::transport::stdio::init_stderr_logging)
+//! also exports every span over OTLP (HTTP/protobuf), batched on the tokio
+//! runtime. Call [`shutdown`] before the process exits so the last batch is
+//! sent. Without the feature, or without an endpoint, nothing is exported
+//! and [`shutdown`] does nothing.
+
+/// Setting up or shutting down the OpenTelemetry exporter failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TelemetryError {
+    /// The OTLP exporter could not be built from the `OTEL_*` environment.
+    #[cfg(feature = "otel")]
+    #[error("the OTLP span exporter could not be set up: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// The exporter is configured but no tokio runtime runs to batch on.
+    #[cfg(feature = "otel")]
+    #[error("OTLP export needs a tokio runtime: call this from within one")]
+    NoRuntime,
+    /// Flushing the last spans or stopping the exporter failed.
+    #[cfg(feature = "otel")]
+    #[error("the OpenTelemetry tracer provider did not shut down cleanly: {0}")]
+    Shutdown(#[from] opentelemetry_sdk::error::OTelSdkError),
+    /// The task shutting the provider down did not finish.
+    #[cfg(feature = "otel")]
+    #[error("the OpenTelemetry shutdown task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Flushes the spans not yet exported and stops the exporter installed by
+/// [`init_stderr_logging`](crate::transport::stdio::init_stderr_logging).
+///
+/// Call it once, at the end of `main` (still inside the tokio runtime).
+/// Spans ended afterwards are dropped. Without the feature `otel`, or when
+/// no exporter was installed, it does nothing.
+///
+/// # Errors
+/// The last export or the exporter's shutdown failed.
+#[allow(clippy::unused_async)]
+pub async fn shutdown() -> Result<(), TelemetryError> {
+    #[cfg(feature = "otel")]
+    if let Some(provider) = otel::take_provider() {
+        // The provider blocks until the batch task (on the runtime) has
+        // flushed; waiting on a blocking thread keeps the runtime free to
+        // run it, on any runtime flavour.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime
+                    .spawn_blocking(move || provider.shutdown())
+                    .await??
+            }
+            // No runtime here: the batch task runs elsewhere or is gone, in
+            // which case this fails at once.
+            Err(_) => provider.shutdown()?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "otel")]
+pub(crate) use otel::{discard, keep, layer_from_env};
+
+#[cfg(feature = "otel")]
+mod otel {
+    use std::sync::{Mutex, PoisonError};
+
+    use opentelemetry::trace::TracerProvider;
+    use opentelemetry_otlp::{Protocol, WithExportConfig};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::registry::LookupSpan;
+
+    use super::TelemetryError;
+
+    /// The provider installed by `init_stderr_logging`, for [`super::shutdown`].
+    static PROVIDER: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);
+
+    pub(super) fn take_provider() -> Option<SdkTracerProvider> {
+        PROVIDER
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    fn configured() -> bool {
+        let set = |name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+        let disabled =
+            std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        !disabled
+            && (set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") || set("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    }
+
+    /// `service.name` from `OTEL_SERVICE_NAME` (or `OTEL_RESOURCE_ATTRIBUTES`),
+    /// else the binary's name.
+    fn resource() -> opentelemetry_sdk::Resource {
+        let builder = opentelemetry_sdk::Resource::builder();
+        let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.trim().is_empty())
+            || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| {
+                v.split(',')
+                    .any(|kv| kv.split('=').next().map(str::trim) == Some("service.name"))
+            });
+        if named {
+            return builder.build();
+        }
+        let binary = std::env::current_exe()
+            .ok()
+            .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "mcp-server".to_owned());
+        builder.with_service_name(binary).build()
+    }
+
+    /// The OTLP layer and its provider, when an endpoint is configured:
+    /// `Ok(None)` when not. Pass the provider to [`keep`] once the subscriber
+    /// carrying the layer is installed.
+    pub(crate) fn layer_from_env<S>()
+    -> Result<Option<(OtelLayer<S>, SdkTracerProvider)>, TelemetryError>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if !configured() {
+            return Ok(None);
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(TelemetryError::NoRuntime);
+        }
+        // reqwest is built without a TLS crypto provider of its own; ring is
+        // used unless the application installed another one.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        // Endpoint, headers, timeout and compression come from the standard
+        // OTEL_EXPORTER_OTLP_* variables.
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .build()?;
+        let processor =
+            BatchSpanProcessor::builder(exporter, opentelemetry_sdk::runtime::Tokio).build();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .with_resource(resource())
+            .build();
+        let tracer = provider.tracer("mcp-server");
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_filter(tracing_subscriber::filter::filter_fn(not_exporter as _));
+        Ok(Some((layer, provider)))
+    }
+
+    /// Spans of the exporter's own HTTP stack would feed back into it.
+    fn not_exporter(metadata: &tracing::Metadata<'_>) -> bool {
+        let target = metadata.target();
+        !["opentelemetry", "hyper", "h2", "reqwest", "tower"]
+            .iter()
+            .any(|prefix| {
+                target.strip_prefix(prefix).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with("::") || rest.starts_with('_')
+                })
+            })
+    }
+
+    type Filter = tracing_subscriber::filter::FilterFn<fn(&tracing::Metadata<'_>) -> bool>;
+
+    /// The tracing-opentelemetry layer, with the OTLP filter.
+    pub(crate) type OtelLayer<S> = tracing_subscriber::filter::Filtered<
+        tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::SdkTracer>,
+        Filter,
+        S,
+    >;
+
+    /// Shuts an unused provider down off the runtime's threads: shutting
+    /// down waits for its batch task, which runs on them.
+    pub(crate) fn discard(provider: SdkTracerProvider) {
+        let _ = std::thread::Builder::new()
+            .name("otel-shutdown".into())
+            .spawn(move || provider.shutdown());
+    }
+
+    /// Keeps the provider for [`super::shutdown`] and makes it the global
+    /// one, for spans the application creates through the OpenTelemetry API.
+    pub(crate) fn keep(provider: SdkTracerProvider) {
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        *PROVIDER.lock().unwrap_or_else(PoisonError::into_inner) = Some(provider);
+    }
+}
