@@ -131,6 +131,9 @@ pub(crate) async fn handle_request(
         trace_id = tracing::field::Empty,
         parent_span_id = tracing::field::Empty,
     );
+    // The OpenTelemetry parent is fixed when the span is first entered.
+    #[cfg(feature = "otel")]
+    crate::telemetry::continue_trace_from_params(&span, request.params.as_deref());
     let fallback = match &wire {
         Wire::Session(session) => session
             .version()

@@ -61,20 +61,26 @@ pub async fn shutdown() -> Result<(), TelemetryError> {
 }
 
 #[cfg(feature = "otel")]
-pub(crate) use otel::{discard, keep, layer_from_env};
+pub(crate) use otel::{
+    continue_trace_from_params, discard, keep, layer_from_env, set_remote_parent,
+};
 
 #[cfg(feature = "otel")]
 mod otel {
     use std::sync::{Mutex, PoisonError};
 
-    use opentelemetry::trace::TracerProvider;
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider,
+    };
     use opentelemetry_otlp::{Protocol, WithExportConfig};
     use opentelemetry_sdk::trace::SdkTracerProvider;
     use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::registry::LookupSpan;
 
     use super::TelemetryError;
+    use crate::trace::TraceParent;
 
     /// The provider installed by `init_stderr_logging`, for [`super::shutdown`].
     static PROVIDER: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);
@@ -185,5 +191,69 @@ mod otel {
     pub(crate) fn keep(provider: SdkTracerProvider) {
         opentelemetry::global::set_tracer_provider(provider.clone());
         *PROVIDER.lock().unwrap_or_else(PoisonError::into_inner) = Some(provider);
+    }
+
+    /// Makes the caller's span (from a valid `traceparent`, with its
+    /// `tracestate`) the OpenTelemetry parent of `span`. Must run before
+    /// `span` is first entered; a no-op without the OpenTelemetry layer.
+    pub(crate) fn set_remote_parent(
+        span: &tracing::Span,
+        parent: &TraceParent<'_>,
+        tracestate: Option<&str>,
+    ) {
+        let (Ok(trace_id), Ok(span_id)) = (
+            TraceId::from_hex(parent.trace_id),
+            SpanId::from_hex(parent.parent_id),
+        ) else {
+            return;
+        };
+        let flags = if parent.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let state = tracestate
+            .and_then(|s| s.parse::<TraceState>().ok())
+            .unwrap_or_default();
+        let remote = SpanContext::new(trace_id, span_id, flags, true, state);
+        // Fails only without the layer, or once the span has started.
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+    }
+
+    /// Continues the trace named in a request's `_meta.traceparent` on
+    /// `span` (its OpenTelemetry parent), before the span is entered.
+    pub(crate) fn continue_trace_from_params(
+        span: &tracing::Span,
+        params: Option<&serde_json::value::RawValue>,
+    ) {
+        // Most requests carry no trace: skip parsing them twice.
+        let Some(params) = params.filter(|p| p.get().contains("traceparent")) else {
+            return;
+        };
+        let Ok(TraceParams {
+            meta: Some(meta), ..
+        }) = serde_json::from_str::<TraceParams<'_>>(params.get())
+        else {
+            return;
+        };
+        if let Some(parent) = meta.traceparent.as_deref().and_then(TraceParent::parse) {
+            set_remote_parent(span, &parent, meta.tracestate.as_deref());
+        }
+    }
+
+    /// Just the trace context of a request's params; everything else is
+    /// skipped without being allocated.
+    #[derive(serde::Deserialize)]
+    struct TraceParams<'a> {
+        #[serde(rename = "_meta", borrow)]
+        meta: Option<TraceMeta<'a>>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct TraceMeta<'a> {
+        #[serde(borrow)]
+        traceparent: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        tracestate: Option<std::borrow::Cow<'a, str>>,
     }
 }

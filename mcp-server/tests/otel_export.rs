@@ -96,6 +96,16 @@ async fn spans_are_exported_over_otlp_and_flushed_on_shutdown() {
     // Strings are carried verbatim in protobuf: the span, its service.
     assert!(contains(b"mcp.request"), "{body:?}");
     assert!(contains(b"otlp-export-test"), "{body:?}");
+    assert!(contains(&hex(TRACE_ID)), "{body:?}");
+}
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// The exporting side, run by the test above in a child process; does
@@ -113,7 +123,13 @@ async fn export_child() {
         .await
         .unwrap();
     client
-        .request("tools/call", json!({"name": "ping_tool"}))
+        .request(
+            "tools/call",
+            json!({
+                "name": "ping_tool",
+                "_meta": {"traceparent": format!("00-{TRACE_ID}-00f067aa0ba902b7-01")},
+            }),
+        )
         .await
         .unwrap();
     drop(client);

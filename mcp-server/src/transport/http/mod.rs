@@ -198,6 +198,15 @@ impl McpService {
                 .and_then(crate::trace::TraceParent::parse)
             {
                 parent.record(&span);
+                #[cfg(feature = "otel")]
+                crate::telemetry::set_remote_parent(
+                    &span,
+                    &parent,
+                    request
+                        .headers()
+                        .get("tracestate")
+                        .and_then(|v| v.to_str().ok()),
+                );
             }
             tracing::Instrument::instrument(self.route(request), span).await
         };
