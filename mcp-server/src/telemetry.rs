@@ -159,8 +159,11 @@ mod otel {
 
     /// Spans of the exporter's own HTTP stack would feed back into it.
     fn not_exporter(metadata: &tracing::Metadata<'_>) -> bool {
-        let target = metadata.target();
-        !["opentelemetry", "hyper", "h2", "reqwest", "tower"]
+        !exporter_target(metadata.target())
+    }
+
+    pub(super) fn exporter_target(target: &str) -> bool {
+        ["opentelemetry", "hyper", "h2", "reqwest"]
             .iter()
             .any(|prefix| {
                 target.strip_prefix(prefix).is_some_and(|rest| {
@@ -255,5 +258,26 @@ mod otel {
         traceparent: Option<std::borrow::Cow<'a, str>>,
         #[serde(borrow)]
         tracestate: Option<std::borrow::Cow<'a, str>>,
+    }
+}
+
+#[cfg(all(test, feature = "otel"))]
+mod tests {
+    #[test]
+    fn only_the_exporters_own_spans_are_left_out() {
+        for target in [
+            "hyper",
+            "hyper_util::client",
+            "h2::proto",
+            "reqwest::connect",
+        ] {
+            assert!(super::otel::exporter_target(target), "{target}");
+        }
+        for target in ["opentelemetry_sdk", "opentelemetry_otlp::exporter"] {
+            assert!(super::otel::exporter_target(target), "{target}");
+        }
+        for target in ["mcp_server::router", "tower_http::trace", "hyperion", "app"] {
+            assert!(!super::otel::exporter_target(target), "{target}");
+        }
     }
 }
