@@ -108,6 +108,20 @@ async fn a_meta_traceparent_is_the_request_spans_remote_parent() {
         TraceId::from_hex(TRACE_ID).unwrap()
     );
     assert_eq!(span.parent_span_id, SpanId::INVALID);
+
+    // A caller that did not sample its trace gets none of its spans
+    // exported (the default parent-based sampler).
+    exporter.reset();
+    client
+        .request(
+            "tools/call",
+            json!({"name": "ping_tool", "_meta": {"traceparent": TRACEPARENT.replace("-01", "-00")}}),
+        )
+        .await
+        .unwrap();
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    assert!(spans.iter().all(|s| s.name != "mcp.request"), "{spans:?}");
 }
 
 #[tokio::test]
