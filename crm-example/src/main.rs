@@ -124,6 +124,10 @@ async fn main() -> ExitCode {
         }
         other => server.serve(other).await.map_err(|e| e.to_string()),
     };
+    // Spans still batched for an OpenTelemetry collector (feature otel).
+    if let Err(e) = mcp_server::telemetry::shutdown().await {
+        tracing::warn!(error = %e, "could not flush the trace exporter");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -41,7 +41,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match builder.build().serve(transport).await {
+    let result = builder.build().serve(transport).await;
+    // Spans still batched for an OpenTelemetry collector (feature otel).
+    if let Err(e) = mcp_server::telemetry::shutdown().await {
+        tracing::warn!(error = %e, "could not flush the trace exporter");
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("iam-mcp: {e}");

@@ -24,7 +24,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match builder.build().serve(transport).await {
+    let result = builder.build().serve(transport).await;
+    // Spans still batched for an OpenTelemetry collector (feature otel).
+    if let Err(e) = mcp_server::telemetry::shutdown().await {
+        eprintln!("everything: could not flush the trace exporter: {e}");
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("everything: {e}");
