@@ -59,6 +59,10 @@ mod server_features_guide {}
 #[doc = include_str!("../../docs/security.md")]
 mod security_guide {}
 
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/macros.md")]
+mod macros_guide {}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
