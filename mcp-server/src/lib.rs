@@ -63,6 +63,10 @@ mod security_guide {}
 #[doc = include_str!("../../docs/macros.md")]
 mod macros_guide {}
 
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/troubleshooting.md")]
+mod troubleshooting_guide {}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
