@@ -67,6 +67,10 @@ mod macros_guide {}
 #[doc = include_str!("../../docs/troubleshooting.md")]
 mod troubleshooting_guide {}
 
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/migrating-from-rmcp.md")]
+mod migrating_from_rmcp_guide {}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
