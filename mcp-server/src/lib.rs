@@ -71,6 +71,10 @@ mod troubleshooting_guide {}
 #[doc = include_str!("../../docs/migrating-from-rmcp.md")]
 mod migrating_from_rmcp_guide {}
 
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/getting-started.md")]
+mod getting_started_guide {}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
