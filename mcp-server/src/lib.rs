@@ -75,6 +75,10 @@ mod migrating_from_rmcp_guide {}
 #[doc = include_str!("../../docs/getting-started.md")]
 mod getting_started_guide {}
 
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
