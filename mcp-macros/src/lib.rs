@@ -36,8 +36,12 @@ pub fn mcp_server(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `Server::builder().tool(name::tool())`).
 ///
 /// Keys: `name`, `title`, `description` (default: the doc comment),
-/// `read_only`, `destructive`, `idempotent`, `open_world`, `icons = [..]`.
-/// Parameters take `#[arg(default = .., range(min = .., max = ..), rename = "..")]`.
+/// `read_only`, `destructive`, `idempotent`, `open_world`, `icons = [..]`,
+/// `task` (may continue as a task), `scopes("a", ..)` (required of
+/// authenticated callers), `timeout = "30s"`, `audit_arguments` (the audit
+/// log records argument values). Parameters take `#[arg(default = ..,
+/// min = .., max = .., rename = "..", header = "..", complete = method)]`.
+/// Every key is described in the macros guide (`docs/macros.md`).
 #[proc_macro_attribute]
 pub fn mcp_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::free_tool(attr.into(), item.into()).into()

@@ -65,6 +65,26 @@ mod security_guide {}
 #[doc = include_str!("../../docs/operations.md")]
 mod operations_guide {}
 
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/macros.md")]
+mod macros_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/troubleshooting.md")]
+mod troubleshooting_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/migrating-from-rmcp.md")]
+mod migrating_from_rmcp_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/getting-started.md")]
+mod getting_started_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
