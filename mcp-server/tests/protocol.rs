@@ -478,3 +478,28 @@ async fn clean_exit_on_eof() {
         .unwrap();
     client.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_pipelined_behind_initialize_find_the_session_ready() {
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": "init", "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}},
+    });
+    let list = json!({"jsonrpc": "2.0", "id": "list", "method": "tools/list"});
+    // Many tries: with the handshake handled concurrently, the second
+    // request overtakes it now and then.
+    for _ in 0..200 {
+        let client = TestClient::connect_raw(server(), ProtocolVersion::V2025_11_25);
+        // Written back to back, without waiting for the first answer.
+        client.send_line(&initialize.to_string()).await;
+        client.send_line(&list.to_string()).await;
+        let mut answers = [
+            client.next_unmatched().await.unwrap(),
+            client.next_unmatched().await.unwrap(),
+        ];
+        answers.sort_by_key(|a| a["id"].as_str().map(str::to_owned));
+        let [init, list_answer] = answers;
+        assert_eq!(init["result"]["protocolVersion"], "2025-11-25");
+        assert!(list_answer["result"]["tools"].is_array(), "{list_answer}");
+    }
+}

@@ -280,6 +280,21 @@ impl Connection {
                         .await;
                     return;
                 }
+                if request.method == mcp_core::method::INITIALIZE {
+                    // Answered before the next line is read, so a client
+                    // that pipelines requests behind `initialize` finds the
+                    // session ready. It runs no user code.
+                    let answer = router::handle_request(
+                        self.server.clone(),
+                        Wire::Session(Arc::clone(&self.session)),
+                        request,
+                        self.outbound.clone(),
+                        CancellationToken::new(),
+                    )
+                    .await;
+                    self.outbound.send(answer.message).await;
+                    return;
+                }
                 let cancellation = CancellationToken::new();
                 let outbound = self.outbound.clone();
                 let task = router::handle_request(
