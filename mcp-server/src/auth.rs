@@ -196,18 +196,24 @@ fn metadata_url(resource: &str) -> String {
     format!("{scheme}://{authority}/.well-known/oauth-protected-resource{path}")
 }
 
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// The credential a request presents: `Authorization: Bearer <token>`, or
 /// `X-API-Key: <key>`.
 pub fn presented_credential(headers: &HeaderMap) -> Option<&str> {
-    if let Some(value) = headers
+    if headers
         .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_str().is_ok())
     {
-        let (scheme, token) = value.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim())
-            .filter(|t| !t.is_empty());
+        return bearer_token(headers);
     }
     headers
         .get("x-api-key")

@@ -496,14 +496,7 @@ impl Authenticator for OAuthResourceServer {
     fn authenticate<'a>(&'a self, headers: &'a HeaderMap) -> AuthFuture<'a> {
         Box::pin(async move {
             // RFC 6750 §2.1: the token travels in the Authorization header.
-            let token = headers
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().split_once(' '))
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, token)| token.trim())
-                .filter(|t| !t.is_empty())
-                .ok_or(AuthError::Missing)?;
+            let token = super::bearer_token(headers).ok_or(AuthError::Missing)?;
             self.validate(token).await
         })
     }

@@ -881,12 +881,8 @@ fn resource_metadata(
         return method_not_allowed("GET, HEAD");
     }
     let body = serde_json::to_vec(metadata).unwrap_or_default();
-    let mut response = Response::new(McpBody::full(Bytes::from(body)));
+    let mut response = json(StatusCode::OK, body);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
