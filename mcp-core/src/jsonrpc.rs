@@ -213,7 +213,10 @@ impl Message {
                     None,
                     ErrorObject::new(
                         error_code::INVALID_REQUEST,
-                        format!("invalid request: expected a JSON-RPC 2.0 message object ({e})"),
+                        format!(
+                            "invalid request: expected a JSON-RPC 2.0 message object ({})",
+                            brief(&e)
+                        ),
                     ),
                 )
             }
@@ -382,4 +385,20 @@ impl Serialize for NullIdError<'_> {
         }
         .serialize(serializer)
     }
+}
+
+/// A serde error's message, cut short: serde quotes the offending value,
+/// which may be megabytes long.
+fn brief(e: &serde_json::Error) -> String {
+    const MAX: usize = 200;
+    let mut message = e.to_string();
+    if message.len() > MAX {
+        let mut cut = MAX;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
 }

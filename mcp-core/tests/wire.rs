@@ -323,3 +323,14 @@ fn deep_nesting_and_odd_bytes_never_panic() {
         let _ = Incoming::parse(input);
     }
 }
+
+#[test]
+fn errors_about_huge_messages_stay_short() {
+    // serde quotes the offending value; a megabyte string must not come back.
+    let line = format!("\"{}\"", "日".repeat(100_000));
+    let Err(error) = Incoming::parse(&line) else {
+        panic!("a bare string is not a message");
+    };
+    assert_eq!(error.error.code, error_code::INVALID_REQUEST);
+    assert!(error.error.message.len() < 400, "{}", error.error.message);
+}
