@@ -710,10 +710,16 @@ impl ServerBuilder {
         self
     }
 
-    /// How many requests one session may have in progress at once
-    /// (default 64); more are refused with a -32011 error (HTTP 429) until
-    /// some finish. Back-pressure for a client that floods one session;
-    /// the HTTP transport's global limit covers all sessions together.
+    /// How many requests one session may run at once (default 64).
+    ///
+    /// On stdio (and each legacy SSE connection) further requests wait
+    /// their turn in arrival order, and the connection stops reading while
+    /// sixteen times the limit wait, so a pipelining client is slowed, not
+    /// refused. On Streamable HTTP, where each request is its own POST, a
+    /// request over the limit is refused with a -32011 error (HTTP 429)
+    /// until some finish. A request stops counting before its answer is
+    /// written. The HTTP transport's global limit covers all sessions
+    /// together.
     #[must_use]
     pub fn max_in_flight_per_session(mut self, limit: usize) -> Self {
         self.options.max_in_flight = limit.max(1);

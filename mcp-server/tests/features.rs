@@ -876,32 +876,30 @@ async fn timeouts_in_flight_limits_and_message_size_on_stdio() {
         .unwrap();
     assert_eq!(text(&rested), "rested");
 
-    // Two requests in progress fill the session; a third is refused with a
-    // retry hint, and is taken again once they finish.
-    let nap = || {
-        client.request(
-            "tools/call",
-            json!({"name": "nap", "arguments": {"ms": 150}}),
-        )
+    // Two requests in progress fill the session; a third waits its turn and
+    // runs once one of them has answered.
+    let finished = std::sync::atomic::AtomicUsize::new(0);
+    let call = |params: serde_json::Value| {
+        let finished = &finished;
+        let request = client.request("tools/call", params);
+        async move {
+            let result = request.await;
+            (
+                result,
+                finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            )
+        }
     };
-    let third = async {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        client
-            .request("tools/call", json!({"name": "ping_tool"}))
-            .await
-    };
-    let (first, second, third) = tokio::join!(nap(), nap(), third);
+    let nap = json!({"name": "nap", "arguments": {"ms": 150}});
+    let ((first, _), (second, _), (third, order)) = tokio::join!(
+        call(nap.clone()),
+        call(nap),
+        call(json!({"name": "ping_tool"}))
+    );
     assert_eq!(text(&first.unwrap()), "rested");
     assert_eq!(text(&second.unwrap()), "rested");
-    let refused = third.unwrap_err();
-    assert_eq!(refused.code, -32011);
-    assert!(refused.message.contains("limit 2"), "{}", refused.message);
-    assert_eq!(refused.data.unwrap()["retryAfterSeconds"], 1);
-    let pong = client
-        .request("tools/call", json!({"name": "ping_tool"}))
-        .await
-        .unwrap();
-    assert_eq!(text(&pong), "pong");
+    assert_eq!(text(&third.unwrap()), "pong");
+    assert!(order >= 1, "the third request ran before a slot was free");
 
     // A message over the size limit is a parse error; the next one is fine.
     let huge = json!({
@@ -922,58 +920,4 @@ async fn timeouts_in_flight_limits_and_message_size_on_stdio() {
         .await
         .unwrap();
     assert_eq!(text(&pong), "pong");
-}
-
-/// A `tracing` writer that keeps what it is given.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn a_callers_traceparent_continues_in_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let server = Server::builder().tool(ping_tool::tool()).build();
-    let client = TestClient::connect(server, ProtocolVersion::V2026_07_28)
-        .await
-        .unwrap();
-    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    client
-        .request(
-            "tools/call",
-            json!({"name": "ping_tool", "_meta": {"traceparent": traceparent}}),
-        )
-        .await
-        .unwrap();
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    // The audit record is written inside the request's span, which carries
-    // the caller's trace.
-    let audit = logs
-        .lines()
-        .find(|l| l.contains("mcp::audit"))
-        .unwrap_or_else(|| panic!("no audit line in {logs}"));
-    let line: Value = serde_json::from_str(audit).unwrap();
-    assert_eq!(
-        line["span"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
-        "{line}"
-    );
-    assert_eq!(line["span"]["parent_span_id"], "00f067aa0ba902b7");
-    assert_eq!(line["span"]["tool"], "ping_tool");
 }

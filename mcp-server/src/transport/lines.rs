@@ -1,25 +1,30 @@
 //! A connection of newline-delimited JSON-RPC messages: stdio, and the
 //! in-memory pipe the test client uses.
 //!
-//! One reader loop parses lines and spawns a task per request, so requests
-//! run concurrently; one writer task owns the output, so messages never
-//! interleave. A protocol error is answered and the loop goes on; only EOF or
-//! an I/O error ends the connection.
+//! One reader loop frames and parses lines and spawns a task per request,
+//! so requests run concurrently (up to the per-session limit; more wait their
+//! turn); one writer task owns the output, so messages never interleave. A
+//! protocol error is answered and the loop goes on; only EOF or an I/O error
+//! ends the connection.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures_util::StreamExt as _;
 use mcp_core::ProtocolVersion;
 use mcp_core::jsonrpc::{
-    ErrorObject, ErrorResponse, Incoming, Message, Notification, RequestId, error_code,
+    ErrorObject, ErrorResponse, Incoming, Message, Notification, Request, RequestId, error_code,
 };
 use mcp_core::notification;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc};
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::JoinSet;
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
+use super::framing::{Frame, LineDecoder};
+use super::requests::{Admission, Requests, Slot};
 use crate::error::ServerError;
 use crate::router::{self, Wire};
 use crate::server::{Server, ServerEvent};
@@ -29,11 +34,6 @@ use crate::transport::{Outbound, Outgoing};
 /// How long in-flight requests may run on after the input closes.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
-struct InFlight {
-    abort: AbortHandle,
-    cancellation: CancellationToken,
-}
-
 /// Serves one connection until its input ends.
 pub(crate) async fn serve<R, W>(server: Server, reader: R, writer: W) -> Result<(), ServerError>
 where
@@ -42,14 +42,9 @@ where
 {
     let (tx, rx) = mpsc::channel(256);
     let writer = tokio::spawn(write_loop(writer, rx));
-    let result = run(
-        server,
-        Source::Lines(BufReader::new(reader)),
-        tx,
-        None,
-        None,
-    )
-    .await;
+    let max = server.options().max_message_bytes;
+    let source = Source::Lines(FramedRead::new(reader, LineDecoder::new(max)));
+    let result = run(server, source, tx, None, None).await;
     writer.await??;
     result
 }
@@ -69,24 +64,28 @@ pub(crate) async fn serve_messages(
     let _ = run(server, source, outgoing, principal, peer).await;
 }
 
-/// Where a connection's messages come from.
+/// Where a connection's messages come from. Both kinds of
+/// [`Source::next`] are cancel-safe: a frame half read stays in the
+/// `FramedRead` buffer, a message not yet received stays in the channel.
 enum Source<R> {
-    Lines(BufReader<R>),
-    Messages(mpsc::Receiver<bytes::Bytes>),
+    Lines(FramedRead<R, LineDecoder>),
+    Messages(mpsc::Receiver<Bytes>),
+}
+
+/// One message of the input.
+enum Input {
+    Message(Bytes),
+    TooLong,
 }
 
 impl<R: AsyncRead + Unpin> Source<R> {
-    async fn next(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
+    async fn next(&mut self) -> Option<std::io::Result<Input>> {
         match self {
-            Self::Lines(reader) => read_line(reader, buf, max).await,
-            Self::Messages(rx) => Ok(match rx.recv().await {
-                Some(message) => {
-                    buf.clear();
-                    buf.extend_from_slice(&message);
-                    Line::Complete
-                }
-                None => Line::Eof,
-            }),
+            Self::Lines(lines) => Some(lines.next().await?.map(|frame| match frame {
+                Frame::Line(line) => Input::Message(line.freeze()),
+                Frame::TooLong => Input::TooLong,
+            })),
+            Self::Messages(rx) => rx.recv().await.map(|message| Ok(Input::Message(message))),
         }
     }
 }
@@ -106,96 +105,41 @@ async fn run<R: AsyncRead + Unpin>(
     if let Some(peer) = peer {
         session.set_peer(peer);
     }
+    let options = server.options();
+    let max = options.max_message_bytes;
+    let requests = Requests::new(options.max_in_flight, max);
     let mut connection = Connection {
         server: server.clone(),
         session,
         outbound,
         tasks: JoinSet::new(),
-        in_flight: HashMap::new(),
+        requests,
     };
     let mut events = server.subscribe();
-    let mut line = Vec::new();
-    let max = server.options().max_message_bytes;
     let result = loop {
+        // Every branch is cancel-safe: a branch that loses loses nothing.
         tokio::select! {
-            read = source.next(&mut line, max) => match read {
-                Ok(Line::Eof) => break Ok(()),
-                Ok(Line::Complete) => connection.handle_line(&line).await,
-                Ok(Line::TooLong) => {
+            // Too many waiting: read on once some finish.
+            input = source.next(), if connection.requests.has_room() => match input {
+                None => break Ok(()),
+                Some(Ok(Input::Message(message))) => connection.handle_line(&message).await,
+                Some(Ok(Input::TooLong)) => {
                     connection.reply_error(None, ErrorObject::new(
                         error_code::PARSE_ERROR,
                         format!("parse error: message longer than {max} bytes"),
                     )).await;
                 }
-                Err(e) => break Err(ServerError::Io(e)),
+                Some(Err(e)) => break Err(ServerError::Io(e)),
             },
-            Some(done) = connection.tasks.join_next_with_id(), if !connection.tasks.is_empty() => {
+            Some(done) = connection.tasks.join_next(), if !connection.tasks.is_empty() => {
                 connection.finished(done);
             }
             event = events.recv() => connection.on_event(event).await,
         }
+        connection.start_ready();
     };
-    // Input closed: let in-flight requests answer, within a deadline.
-    let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
-        while let Some(done) = connection.tasks.join_next_with_id().await {
-            connection.finished(done);
-        }
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!("requests still running at shutdown were cancelled");
-        connection.tasks.abort_all();
-    }
+    connection.drain().await;
     result
-}
-
-enum Line {
-    Complete,
-    TooLong,
-    Eof,
-}
-
-/// Reads one line into `buf` (without the newline), never holding more than
-/// `max` bytes of it.
-async fn read_line<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<Line> {
-    buf.clear();
-    let mut too_long = false;
-    loop {
-        let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            // EOF: a last line without a newline still counts.
-            return Ok(if too_long {
-                Line::TooLong
-            } else if buf.is_empty() {
-                Line::Eof
-            } else {
-                Line::Complete
-            });
-        }
-        let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..i], Some(i + 1)),
-            None => (available, None),
-        };
-        if !too_long && buf.len() + chunk.len() <= max {
-            buf.extend_from_slice(chunk);
-        } else {
-            too_long = true;
-            buf.clear();
-        }
-        let consumed = found.unwrap_or(available.len());
-        reader.consume(consumed);
-        if found.is_some() {
-            return Ok(if too_long {
-                Line::TooLong
-            } else {
-                Line::Complete
-            });
-        }
-    }
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(
@@ -233,7 +177,7 @@ struct Connection {
     session: Arc<Session>,
     outbound: Outbound,
     tasks: JoinSet<()>,
-    in_flight: HashMap<RequestId, InFlight>,
+    requests: Requests,
 }
 
 impl Connection {
@@ -253,72 +197,69 @@ impl Connection {
             return;
         }
         match Incoming::parse(text) {
-            Ok(Incoming::Single(message)) => self.handle_message(message).await,
+            Ok(Incoming::Single(message)) => self.handle_message(message, line.len()).await,
             Ok(Incoming::Batch(items)) => self.handle_batch(items).await,
             Err(error) => self.outbound.send(Message::Error(error)).await,
         }
     }
 
-    async fn handle_message(&mut self, message: Message) {
+    async fn handle_message(&mut self, message: Message, bytes: usize) {
         match message {
-            Message::Request(request) => {
-                let id = request.id.clone();
-                if self.in_flight.contains_key(&id) {
-                    self.reply_error(
-                        Some(id.clone()),
-                        ErrorObject::new(
-                            error_code::INVALID_REQUEST,
-                            format!("invalid request: request id {id} is already in use by a request in progress"),
-                        ),
-                    )
-                    .await;
-                    return;
-                }
-                let limit = self.server.options().max_in_flight;
-                if self.in_flight.len() >= limit {
-                    self.reply_error(Some(id), crate::session::in_flight_error(limit))
-                        .await;
-                    return;
-                }
-                if request.method == mcp_core::method::INITIALIZE {
-                    // Answered before the next line is read, so a client
-                    // that pipelines requests behind `initialize` finds the
-                    // session ready. It runs no user code.
-                    let answer = router::handle_request(
-                        self.server.clone(),
-                        Wire::Session(Arc::clone(&self.session)),
-                        request,
-                        self.outbound.clone(),
-                        CancellationToken::new(),
-                    )
-                    .await;
-                    self.outbound.send(answer.message).await;
-                    return;
-                }
-                let cancellation = CancellationToken::new();
-                let outbound = self.outbound.clone();
-                let task = router::handle_request(
+            Message::Request(request) if request.method == mcp_core::method::INITIALIZE => {
+                // Answered before the next line is read, so a client that
+                // pipelines requests behind `initialize` finds the session
+                // ready. It runs no user code.
+                let answer = router::handle_request(
                     self.server.clone(),
                     Wire::Session(Arc::clone(&self.session)),
                     request,
                     self.outbound.clone(),
-                    cancellation.clone(),
-                );
-                let abort = self.tasks.spawn(async move {
-                    let answer = task.await;
-                    outbound.send(answer.message).await;
-                });
-                self.in_flight.insert(
-                    id,
-                    InFlight {
-                        abort,
-                        cancellation,
-                    },
-                );
+                    CancellationToken::new(),
+                )
+                .await;
+                self.outbound.send(answer.message).await;
             }
+            Message::Request(request) => match self.requests.admit(request, bytes) {
+                Admission::Run(request, slot) => self.spawn(request, slot),
+                Admission::Queued => {}
+                Admission::DuplicateId(request) => {
+                    let id = request.id;
+                    let error = ErrorObject::new(
+                        error_code::INVALID_REQUEST,
+                        format!(
+                            "invalid request: request id {id} is already in use by a request in progress"
+                        ),
+                    );
+                    self.reply_error(Some(id), error).await;
+                }
+            },
             Message::Notification(notification) => self.handle_notification(notification),
             answer @ (Message::Response(_) | Message::Error(_)) => self.session.answer(answer),
         }
+    }
+
+    /// Runs a request in its own task. Its slot is given back before its
+    /// response is written, so the client never sees an answer while the
+    /// request still counts against the limit.
+    fn spawn(&mut self, request: Request, slot: Slot) {
+        let key = slot.key();
+        let outbound = self.outbound.clone();
+        let task = router::handle_request(
+            self.server.clone(),
+            Wire::Session(Arc::clone(&self.session)),
+            request,
+            self.outbound.clone(),
+            slot.cancellation().clone(),
+        );
+        // Boxed: the request future is large, and moving it into the task
+        // by value would copy it.
+        let task = Box::pin(task);
+        let abort = self.tasks.spawn(async move {
+            let answer = task.await;
+            slot.release();
+            outbound.send(answer.message).await;
+        });
+        self.requests.set_task(&key, abort);
     }
 
     /// A batch (2025-03-26 only): every request in it runs, and their
@@ -373,27 +314,72 @@ impl Connection {
                 let Some(id) = super::cancelled_request(&notification) else {
                     return;
                 };
-                // Unknown ids are ignored: the request may have just finished.
-                if let Some(in_flight) = self.in_flight.remove(&id) {
-                    in_flight.cancellation.cancel();
-                    in_flight.abort.abort();
-                }
+                self.requests.cancel(&id);
             }
             other => tracing::debug!(method = other, "ignoring notification"),
         }
     }
 
-    fn finished(&mut self, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
-        let id = match &done {
-            Ok((id, ())) => *id,
-            Err(e) => e.id(),
-        };
-        if let Err(e) = &done
+    fn finished(&mut self, done: Result<(), tokio::task::JoinError>) {
+        if let Err(e) = done
             && e.is_panic()
         {
             tracing::error!("a request task panicked outside its handler");
         }
-        self.in_flight.retain(|_, f| f.abort.id() != id);
+    }
+
+    /// Starts the waiting requests that have a slot now.
+    fn start_ready(&mut self) {
+        while let Some((request, slot)) = self.requests.next_ready() {
+            self.spawn(request, slot);
+        }
+    }
+
+    /// The input closed: lets the requests in progress and those waiting
+    /// answer, within a deadline; the rest are stopped and answered with an
+    /// error, so every request gets exactly one response.
+    async fn drain(&mut self) {
+        let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
+            loop {
+                self.start_ready();
+                if self.requests.is_idle() && self.tasks.is_empty() {
+                    break;
+                }
+                match self.tasks.join_next().await {
+                    Some(done) => self.finished(done),
+                    // Nothing runs, yet requests wait: cannot happen, as a
+                    // free slot starts the next one above.
+                    None => break,
+                }
+            }
+        })
+        .await;
+        if drained.is_ok() {
+            return;
+        }
+        tracing::warn!(
+            "requests still running {}s after the input closed were stopped",
+            DRAIN_DEADLINE.as_secs()
+        );
+        for id in self.requests.stop_all() {
+            self.reply_error(
+                Some(id),
+                ErrorObject::new(
+                    error_code::INTERNAL_ERROR,
+                    format!(
+                        "internal error: the connection closed and the request did not finish within {}s",
+                        DRAIN_DEADLINE.as_secs()
+                    ),
+                ),
+            )
+            .await;
+        }
+        // Tasks past their handler are writing their answer: a moment more.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        self.tasks.abort_all();
     }
 
     async fn on_event(&mut self, event: Result<ServerEvent, broadcast::error::RecvError>) {
@@ -412,36 +398,5 @@ impl Connection {
         self.outbound
             .send(Message::Error(ErrorResponse::new(id, error)))
             .await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn reads_lines_and_bounds_them() {
-        let input: &[u8] = b"one\nmuch-too-long\ntwo";
-        let mut reader = BufReader::new(input);
-        let mut buf = Vec::new();
-        assert!(matches!(
-            read_line(&mut reader, &mut buf, 8).await.unwrap(),
-            Line::Complete
-        ));
-        assert_eq!(buf, b"one");
-        // A line over the bound is skipped whole, and reading goes on.
-        assert!(matches!(
-            read_line(&mut reader, &mut buf, 8).await.unwrap(),
-            Line::TooLong
-        ));
-        assert!(matches!(
-            read_line(&mut reader, &mut buf, 8).await.unwrap(),
-            Line::Complete
-        ));
-        assert_eq!(buf, b"two");
-        assert!(matches!(
-            read_line(&mut reader, &mut buf, 8).await.unwrap(),
-            Line::Eof
-        ));
     }
 }

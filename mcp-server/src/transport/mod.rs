@@ -3,8 +3,10 @@
 use mcp_core::jsonrpc::Message;
 use tokio::sync::mpsc;
 
+mod framing;
 pub mod http;
 pub(crate) mod lines;
+mod requests;
 mod select;
 pub mod stdio;
 
