@@ -459,8 +459,6 @@ async fn dispatch_with(
     let session = how.session.clone();
     let task = tokio::spawn(
         async move {
-            let _permit = permit;
-            let _active = active;
             let request_id = request.id.clone();
             let answer = run(
                 server,
@@ -471,6 +469,9 @@ async fn dispatch_with(
                 how.timeout,
             )
             .await;
+            // The request stops counting against every limit before its
+            // answer leaves, so a client that sees it can send the next.
+            drop((permit, active));
             if let Some(session) = session {
                 session.finish(&request_id);
             }
