@@ -571,19 +571,32 @@ pyDogm9XAfb3eMewIrg/lSeV3Hwlwda+PPChXudV3pIqCvJ2nLy9Se7B
     }
 
     async fn auth_server(keys: Vec<Jwk>) -> AuthServer {
+        auth_server_named(keys, "").await
+    }
+
+    /// An authorization server whose issuer identifier ends in `suffix`
+    /// (`/` for Auth0's style); its metadata is at the well-known path
+    /// without it.
+    async fn auth_server_named(keys: Vec<Jwk>, suffix: &str) -> AuthServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let issuer = format!("{base}{suffix}");
         let keys = Arc::new(Mutex::new(keys));
         let fetches = Arc::new(AtomicUsize::new(0));
-        let (state, count, base) = (Arc::clone(&keys), Arc::clone(&fetches), issuer.clone());
+        let (state, count, named) = (Arc::clone(&keys), Arc::clone(&fetches), issuer.clone());
         tokio::spawn(async move {
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
-                let (state, count, base) = (Arc::clone(&state), Arc::clone(&count), base.clone());
+                let (state, count, base, named) = (
+                    Arc::clone(&state),
+                    Arc::clone(&count),
+                    base.clone(),
+                    named.clone(),
+                );
                 let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                     let body = match request.uri().path() {
                         "/.well-known/oauth-authorization-server" => json!({
-                            "issuer": base,
+                            "issuer": named,
                             "jwks_uri": format!("{base}/jwks.json"),
                             "authorization_endpoint": format!("{base}/authorize"),
                             "token_endpoint": format!("{base}/token"),
@@ -822,6 +835,53 @@ pyDogm9XAfb3eMewIrg/lSeV3Hwlwda+PPChXudV3pIqCvJ2nLy9Se7B
         let (status, _, body) = send(addr, "POST", "/mcp", &headers, write).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(auth.fetches.load(Ordering::SeqCst), 1, "keys are cached");
+    }
+
+    #[tokio::test]
+    async fn an_issuer_with_a_trailing_slash_is_compared_exactly() {
+        let auth = auth_server_named(vec![public_jwk(KEY_1, "k1")], "/").await;
+        assert!(auth.issuer.ends_with('/'));
+        let (addr, _, resource) = resource_server(&auth.issuer, Duration::from_secs(5)).await;
+        let (_, _, doc) = send(
+            addr,
+            "GET",
+            "/.well-known/oauth-protected-resource",
+            &[],
+            String::new(),
+        )
+        .await;
+        assert_eq!(doc["authorization_servers"], json!([auth.issuer]));
+
+        let call = stateless(
+            1,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "hi"}}),
+        );
+        let routing = [MODERN, ("mcp-method", "tools/call"), ("mcp-name", "echo")];
+        let as_issued = token(KEY_1, "k1", &claims(&auth.issuer, &resource, ""));
+        let trimmed = auth.issuer.trim_end_matches('/');
+        let other_spelling = token(KEY_1, "k1", &claims(trimmed, &resource, ""));
+        for (bearer, expected) in [(as_issued, 200), (other_spelling, 401)] {
+            let bearer = format!("Bearer {bearer}");
+            let mut headers = routing.to_vec();
+            headers.push(("authorization", &bearer));
+            let (status, _, body) = send(addr, "POST", "/mcp", &headers, call.clone()).await;
+            assert_eq!(status, expected, "{body}");
+        }
+
+        // Configured without the slash, the metadata names another issuer:
+        // the server says so instead of accepting look-alike tokens.
+        let (addr, _, resource) = resource_server(trimmed, Duration::from_secs(5)).await;
+        let bearer = format!(
+            "Bearer {}",
+            token(KEY_1, "k1", &claims(trimmed, &resource, ""))
+        );
+        let mut headers = routing.to_vec();
+        headers.push(("authorization", &bearer));
+        let (status, _, body) = send(addr, "POST", "/mcp", &headers, call).await;
+        assert_eq!(status, 503, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("exactly as its metadata"), "{message}");
     }
 
     #[tokio::test]

@@ -129,10 +129,14 @@ impl OAuthResourceServer {
     /// (such as `https://mcp.example.com/mcp`), which they must name as
     /// audience. Both must be HTTPS (HTTP only on loopback, for tests).
     ///
+    /// The issuer is compared exactly as given (RFC 8414, RFC 9068): give
+    /// it as the authorization server's metadata spells its `issuer`, with
+    /// the trailing slash if it has one (Auth0: `https://tenant.auth0.com/`).
+    ///
     /// # Errors
     /// A URL is not HTTPS, or the HTTPS client cannot be built.
     pub fn new(issuer: &str, resource: &str) -> Result<Self, OAuthConfigError> {
-        let issuer = issuer.trim().trim_end_matches('/').to_owned();
+        let issuer = issuer.trim().to_owned();
         let resource = resource.trim().to_owned();
         check_url("the issuer", &issuer)?;
         check_url("the resource", &resource)?;
@@ -441,22 +445,28 @@ impl OAuthResourceServer {
             issuer: String,
             jwks_uri: Option<String>,
         }
-        let (origin, path) = match self.issuer.find("://").map(|i| i + 3) {
-            Some(start) => match self.issuer[start..].find('/') {
-                Some(i) => self.issuer.split_at(start + i),
-                None => (self.issuer.as_str(), ""),
+        // Both well-known forms drop a terminating `/` of the issuer's path
+        // (RFC 8414 §3.1, OpenID Connect Discovery §4).
+        let base = self.issuer.trim_end_matches('/');
+        let (origin, path) = match base.find("://").map(|i| i + 3) {
+            Some(start) => match base[start..].find('/') {
+                Some(i) => base.split_at(start + i),
+                None => (base, ""),
             },
-            None => (self.issuer.as_str(), ""),
+            None => (base, ""),
         };
         let candidates = [
             format!("{origin}/.well-known/oauth-authorization-server{path}"),
-            format!("{}/.well-known/openid-configuration", self.issuer),
+            format!("{base}/.well-known/openid-configuration"),
         ];
         let mut errors = Vec::new();
         for url in candidates {
             match self.get_json::<AuthServerMetadata>(&url).await {
-                Ok(meta) if meta.issuer.trim_end_matches('/') != self.issuer => {
-                    errors.push(format!("{url} names another issuer `{}`", meta.issuer));
+                Ok(meta) if meta.issuer != self.issuer => {
+                    errors.push(format!(
+                        "{url} names the issuer `{}`, not `{}`; configure the issuer exactly as its metadata spells it",
+                        meta.issuer, self.issuer
+                    ));
                 }
                 Ok(AuthServerMetadata {
                     jwks_uri: Some(uri),
