@@ -42,6 +42,7 @@ mod config;
 mod legacy;
 mod listener;
 mod sessions;
+mod shares;
 mod streamable;
 
 use std::convert::Infallible;
@@ -132,7 +133,7 @@ impl McpService {
         Self {
             shared: Arc::new(Shared {
                 server: server.into(),
-                sessions: Sessions::new(config.max_sessions, config.session_idle_timeout),
+                sessions: Sessions::new(&config),
                 config,
                 active_requests: Arc::default(),
                 open_streams: Arc::default(),
@@ -315,7 +316,7 @@ impl McpService {
         }
         if config.legacy_sse && path == config.sse_path {
             return match *request.method() {
-                Method::GET => legacy::stream(shared, &request),
+                Method::GET => legacy::stream(shared, request).await,
                 _ => method_not_allowed("GET"),
             };
         }
@@ -490,6 +491,8 @@ fn diagnostics(service: &McpService, method: &Method) -> Response<McpBody> {
             "requestTimeoutMs": millis(config.request_timeout),
             "maxConcurrentRequests": config.max_concurrent_requests,
             "maxSessions": config.max_sessions,
+            "maxSessionsPerPrincipal": config.max_sessions_per_principal,
+            "maxSessionsPerClient": config.max_sessions_per_client,
             "sessionIdleTimeoutMs": millis(config.session_idle_timeout),
             "rateLimit": options.rate_limit.as_ref().map(|l| format!("{l:?}")),
             "toolTimeoutMs": options.tool_timeout.map(millis),
@@ -1001,6 +1004,42 @@ fn busy(id: Option<RequestId>, what: &str) -> Response<McpBody> {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+/// 429 with `Retry-After`, for a caller over one of its limits.
+fn too_many_requests(
+    id: Option<RequestId>,
+    error: ErrorObject,
+    retry_after_secs: u64,
+) -> Response<McpBody> {
+    let message = Message::Error(ErrorResponse::new(id, error));
+    let mut response = message_json(StatusCode::TOO_MANY_REQUESTS, &message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
+/// Takes a session-opening request (`initialize`, or a legacy SSE stream)
+/// from the caller's rate limit, the one its tool calls count against;
+/// `Err` is the 429 refusing it.
+async fn check_session_rate(
+    shared: &Shared,
+    principal: Option<&crate::auth::Principal>,
+    peer: Option<std::net::IpAddr>,
+    id: Option<RequestId>,
+) -> Result<(), Box<Response<McpBody>>> {
+    match crate::router::check_caller_rate(&shared.server, principal, peer, None).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let retry_after = match e {
+                mcp_core::ProtocolError::RateLimited { retry_after_secs } => retry_after_secs,
+                _ => 1,
+            };
+            let error = e.to_error_object(mcp_core::ProtocolVersion::LATEST);
+            Err(Box::new(too_many_requests(id, error, retry_after)))
+        }
+    }
 }
 
 /// Counts a running request until dropped.
