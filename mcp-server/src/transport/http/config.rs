@@ -262,6 +262,8 @@ impl HttpConfig {
     }
 
     /// The largest request body accepted; larger ones get 413. Default 4 MiB.
+    /// A body whose declared `Content-Length` is larger is refused at once,
+    /// before any of it is read.
     #[must_use]
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;

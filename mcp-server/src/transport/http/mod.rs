@@ -720,10 +720,8 @@ where
             "invalid request: Content-Type must be application/json",
         )));
     }
-    let limited = http_body_util::Limited::new(body, config.max_body_bytes);
-    match tokio::time::timeout(config.body_timeout, limited.collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Box::new(error(
+    let too_large = || {
+        Box::new(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             None,
             error_code::INVALID_REQUEST,
@@ -731,7 +729,20 @@ where
                 "invalid request: the body is larger than {} bytes",
                 config.max_body_bytes
             ),
-        ))),
+        ))
+    };
+    // A body declared too large is refused before any of it is read, rather
+    // than waited for until the body timeout.
+    let max = u64::try_from(config.max_body_bytes).unwrap_or(u64::MAX);
+    let declared = header_str(headers, header::CONTENT_LENGTH.as_str())
+        .and_then(|length| length.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max) || body.size_hint().lower() > max {
+        return Err(too_large());
+    }
+    let limited = http_body_util::Limited::new(body, config.max_body_bytes);
+    match tokio::time::timeout(config.body_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Ok(Err(e)) => Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             None,
