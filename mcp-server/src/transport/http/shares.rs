@@ -165,14 +165,15 @@ impl Shares {
     /// when session `id` must be evicted first (it has left the order).
     ///
     /// A caller at its cap gives up its own least recently used idle
-    /// session. In a full table, whoever holds more than the caller gives
-    /// up one, largest first; failing that, the caller replaces one of its
-    /// own. Busy sessions (`is_idle` says no) are never chosen.
+    /// session. In a full table, a caller holding at least two more than
+    /// this one gives up one, largest first; failing that, the caller
+    /// replaces one of its own. Busy sessions (`is_idle` says no) are never
+    /// chosen.
     ///
     /// # Errors
-    /// [`NoRoom::OverShare`] when the caller is at its cap, or holds as
-    /// many as anyone in a full table, with nothing idle; [`NoRoom::Full`]
-    /// when others hold more but none of theirs is idle.
+    /// [`NoRoom::OverShare`] when the caller is at its cap, or holds about
+    /// as many as anyone in a full table, with nothing idle;
+    /// [`NoRoom::Full`] when nobody over their share has an idle session.
     pub(crate) fn make_room(
         &mut self,
         caller: &Caller,
@@ -190,11 +191,13 @@ impl Shares {
         if self.total < max {
             return Ok(None);
         }
+        // Only a caller holding at least two more than this one is over
+        // its share: taking from an equal would just trade places.
         let larger = self
             .by_size
             .iter()
             .rev()
-            .take_while(|(count, _)| *count > held)
+            .take_while(|(count, _)| *count > held + 1)
             .take(CALLERS_TRIED);
         for (_, other) in larger {
             let Some(theirs) = self.callers.get_mut(other) else {
@@ -208,8 +211,10 @@ impl Shares {
             return Ok(Some(id));
         }
         match self.by_size.last() {
-            Some((largest, _)) if *largest > held => Err(NoRoom::Full),
-            _ => Err(NoRoom::OverShare { held }),
+            Some((largest, _)) if held > 0 && *largest <= held + 1 => {
+                Err(NoRoom::OverShare { held })
+            }
+            _ => Err(NoRoom::Full),
         }
     }
 
@@ -315,6 +320,22 @@ mod tests {
         assert_eq!(
             shares.make_room(&client(5), 10, 4, |_| false),
             Err(NoRoom::Full)
+        );
+    }
+
+    #[test]
+    fn equal_holders_do_not_take_from_each_other() {
+        let mut shares = Shares::default();
+        open(&mut shares, &client(1), "a");
+        open(&mut shares, &client(2), "b");
+        assert_eq!(
+            shares.make_room(&client(3), 10, 2, |_| true),
+            Err(NoRoom::Full)
+        );
+        // A caller may still replace its own idle session.
+        assert_eq!(
+            shares.make_room(&client(1), 10, 2, |_| true),
+            Ok(Some("a".into()))
         );
     }
 
