@@ -34,8 +34,7 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
     drop(request);
     // Opening a stream opens a session: it counts against the caller's
     // rate limit and session caps as `initialize` does.
-    if let Err(response) =
-        super::check_session_rate(shared, principal.as_deref(), peer, None).await
+    if let Err(response) = super::check_session_rate(shared, principal.as_deref(), peer, None).await
     {
         return *response;
     }

@@ -124,7 +124,9 @@ pub(crate) struct Sessions {
 #[derive(Debug)]
 pub(crate) enum OpenError {
     /// The caller holds its share of sessions, and none of them is idle.
-    OverShare { held: usize },
+    OverShare {
+        held: usize,
+    },
     /// The table is full of busy sessions.
     Full,
     Random(getrandom::Error),
