@@ -1,6 +1,7 @@
 //! Live sessions of the stateful revisions: Streamable HTTP sessions keyed
 //! by `Mcp-Session-Id`, and legacy SSE connections keyed by their
-//! `session_id` query parameter.
+//! `session_id` query parameter. Both count against one table, bounded in
+//! all and per caller (see `shares`), so one caller cannot fill it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
