@@ -965,10 +965,20 @@ async fn check_rate(
     envelope: &Envelope,
     tool: Option<&str>,
 ) -> Result<(), ProtocolError> {
+    check_caller_rate(server, envelope.principal.as_deref(), envelope.peer, tool).await
+}
+
+/// [`check_rate`] for a caller known by its principal or address.
+pub(crate) async fn check_caller_rate(
+    server: &Server,
+    principal: Option<&crate::auth::Principal>,
+    peer: Option<std::net::IpAddr>,
+    tool: Option<&str>,
+) -> Result<(), ProtocolError> {
     let Some(limit) = &server.options().rate_limit else {
         return Ok(());
     };
-    let caller = match (&envelope.principal, envelope.peer) {
+    let caller = match (principal, peer) {
         (Some(principal), _) => format!("principal:{}", principal.id),
         (None, Some(peer)) => format!("ip:{peer}"),
         (None, None) => "local".to_owned(),

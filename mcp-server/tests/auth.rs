@@ -55,14 +55,7 @@ impl Notes {
 }
 
 async fn start() -> (SocketAddr, Arc<AtomicUsize>) {
-    let keys = ApiKeys::new()
-        .key("reader", "reader-key-0123456789", ["notes:read"])
-        .key(
-            "writer",
-            "writer-key-0123456789",
-            ["notes:read", "notes:write"],
-        );
-    start_with(HttpConfig::default().authenticator(keys)).await
+    start_with(HttpConfig::default().authenticator(two_keys())).await
 }
 
 async fn start_with(config: HttpConfig) -> (SocketAddr, Arc<AtomicUsize>) {
@@ -292,6 +285,114 @@ async fn a_session_belongs_to_the_principal_that_opened_it() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(body["result"]["content"][0]["text"], "x (from writer)");
+}
+
+const READER: (&str, &str) = ("authorization", "Bearer reader-key-0123456789");
+const WRITER: (&str, &str) = ("authorization", "Bearer writer-key-0123456789");
+
+/// Sends `initialize` with `key`: the status and the session id, if any.
+async fn open_as(addr: SocketAddr, key: (&str, &str)) -> (u16, Option<String>) {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let (status, headers, _) = send(addr, "POST", "/mcp", &[key], init.to_string()).await;
+    let id = headers
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, id)
+}
+
+async fn ping_as(addr: SocketAddr, key: (&str, &str), session: &str) -> u16 {
+    let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}).to_string();
+    send(
+        addr,
+        "POST",
+        "/mcp",
+        &[key, ("mcp-session-id", session)],
+        ping,
+    )
+    .await
+    .0
+}
+
+fn two_keys() -> ApiKeys {
+    ApiKeys::new()
+        .key("reader", "reader-key-0123456789", ["notes:read"])
+        .key(
+            "writer",
+            "writer-key-0123456789",
+            ["notes:read", "notes:write"],
+        )
+}
+
+#[tokio::test]
+async fn a_session_flood_from_one_key_leaves_other_keys_working() {
+    let (addr, _) = start_with(
+        HttpConfig::default()
+            .authenticator(two_keys())
+            .max_sessions(10),
+    )
+    .await;
+    let mut flood = Vec::new();
+    for _ in 0..30 {
+        if let (_, Some(id)) = open_as(addr, READER).await {
+            flood.push(id);
+        }
+    }
+
+    let (status, session) = open_as(addr, WRITER).await;
+    assert_eq!(
+        status, 200,
+        "another key was locked out by a flood that filled the table"
+    );
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}}).to_string();
+    let (status, _, body) = send(
+        addr,
+        "POST",
+        "/mcp",
+        &[WRITER, ("mcp-session-id", &session.unwrap())],
+        call,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["content"][0]["text"], "hi (from writer)");
+
+    // The flooding key recycled its own sessions, oldest first, and gave up
+    // its least recently used one to the newcomer.
+    assert_eq!(flood.len(), 30);
+    assert_eq!(ping_as(addr, READER, &flood[0]).await, 404);
+    assert_eq!(ping_as(addr, READER, &flood[20]).await, 404);
+    assert_eq!(ping_as(addr, READER, &flood[21]).await, 200);
+    assert_eq!(ping_as(addr, READER, &flood[29]).await, 200);
+}
+
+#[tokio::test]
+async fn a_principal_at_its_cap_gives_up_its_own_least_recently_used_session() {
+    let (addr, _) = start_with(
+        HttpConfig::default()
+            .authenticator(two_keys())
+            .max_sessions_per_principal(3),
+    )
+    .await;
+    let mut reader = Vec::new();
+    for _ in 0..5 {
+        let (status, id) = open_as(addr, READER).await;
+        assert_eq!(status, 200);
+        reader.push(id.unwrap());
+    }
+    assert_eq!(ping_as(addr, READER, &reader[0]).await, 404);
+    assert_eq!(ping_as(addr, READER, &reader[1]).await, 404);
+    // Used now, `reader[2]` outlives `reader[3]`.
+    assert_eq!(ping_as(addr, READER, &reader[2]).await, 200);
+    let (status, _) = open_as(addr, READER).await;
+    assert_eq!(status, 200);
+    assert_eq!(ping_as(addr, READER, &reader[3]).await, 404);
+    assert_eq!(ping_as(addr, READER, &reader[2]).await, 200);
+
+    // The other key has a cap of its own, untouched by the reader's.
+    for _ in 0..3 {
+        assert_eq!(open_as(addr, WRITER).await.0, 200);
+    }
+    assert_eq!(ping_as(addr, READER, &reader[4]).await, 200);
 }
 
 #[tokio::test]

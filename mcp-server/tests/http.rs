@@ -70,8 +70,15 @@ struct Running {
     done: tokio::task::JoinHandle<()>,
 }
 
+#[path = "http/floods.rs"]
+mod floods;
+
 async fn start(config: HttpConfig) -> Running {
-    let http = HttpServer::bind(Fixture, "127.0.0.1:0", config)
+    start_server(Fixture, config).await
+}
+
+async fn start_server(server: impl Into<Server>, config: HttpConfig) -> Running {
+    let http = HttpServer::bind(server, "127.0.0.1:0", config)
         .await
         .unwrap();
     let addr = http.local_addr();
@@ -797,11 +804,23 @@ async fn sessions_expire_when_idle_and_are_bounded() {
     let addr = server.addr;
     let id = initialize(addr, "2025-11-25").await;
 
-    // The bound: a second session is refused while the first lives.
+    // The bound: a second session is refused while the first is busy (its
+    // stream open); an idle one would have made way.
+    let stream = send(
+        addr,
+        "GET",
+        "/mcp",
+        &[("accept", "text/event-stream"), ("mcp-session-id", &id)],
+        "",
+    )
+    .await;
+    assert_eq!(stream.status(), 200);
     let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
         "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
     let response = send(addr, "POST", "/mcp", &[JSON, ACCEPT], init.to_string()).await;
-    assert_eq!(response.status(), 503);
+    assert_eq!(response.status(), 429);
+    drop(stream);
+    server.settles_to(1).await;
 
     // Idle past the timeout, the session is gone, and its slot is free.
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -24,7 +24,10 @@ environment:
   MCP_OAUTH_JWKS_URI       the issuer's JWKS, when it publishes no metadata
   MCP_OAUTH_SCOPES         scopes to advertise, comma-separated
   MCP_OAUTH_TENANT_CLAIM   the token claim naming the tenant
-  MCP_TENANT_HEADER        trust this header (set by a gateway) to name the tenant";
+  MCP_TENANT_HEADER        trust this header (set by a gateway) to name the tenant
+  MCP_MAX_SESSIONS         live sessions at most (default 10000)
+  MCP_MAX_SESSIONS_PER_PRINCIPAL  sessions one authenticated principal may hold (default 1000)
+  MCP_MAX_SESSIONS_PER_CLIENT     sessions one anonymous client address may hold (default 1000)";
 
 /// How to serve: stdio, or HTTP on an address.
 ///
@@ -99,7 +102,8 @@ impl Transport {
     /// Reads the process's arguments and environment: `--transport
     /// stdio|http`, `--host`, `--port` (which implies http), and
     /// `MCP_TRANSPORT`, `HOST`, `PORT`, `MCP_ALLOWED_HOSTS`,
-    /// `MCP_ALLOWED_ORIGINS`. Arguments win over the environment.
+    /// `MCP_ALLOWED_ORIGINS`, and the other variables [`USAGE`] lists (such
+    /// as `MCP_MAX_SESSIONS_PER_CLIENT`). Arguments win over the environment.
     ///
     /// # Errors
     /// An unknown flag or transport, a flag without its value, or a bad port.
@@ -219,6 +223,15 @@ impl Transport {
             }
             config = config.tenant_header(&header);
         }
+        if let Some(limit) = count(&env, "MCP_MAX_SESSIONS")? {
+            config = config.max_sessions(limit);
+        }
+        if let Some(limit) = count(&env, "MCP_MAX_SESSIONS_PER_PRINCIPAL")? {
+            config = config.max_sessions_per_principal(limit);
+        }
+        if let Some(limit) = count(&env, "MCP_MAX_SESSIONS_PER_CLIENT")? {
+            config = config.max_sessions_per_client(limit);
+        }
         Ok(Self::Http {
             addr: format!("{host}:{port}"),
             config,
@@ -264,6 +277,20 @@ fn oauth_from_env(
             "MCP_OAUTH_ISSUER is set but mcp-server was built without its `oauth` feature".into(),
         )),
         None => Ok(None),
+    }
+}
+
+/// A positive count from the environment, if set.
+fn count(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<usize>, TransportArgsError> {
+    let Some(value) = env(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(TransportArgsError::InvalidValue { name, value }),
     }
 }
 
@@ -395,5 +422,37 @@ mod tests {
             parse(&["--port", "1"], &[("MCP_API_KEYS", "nokey")]),
             Err(TransportArgsError::ApiKeys(_))
         ));
+    }
+
+    #[test]
+    fn session_limits_from_the_environment() {
+        let Transport::Http { config, .. } = parse(
+            &["--port", "1"],
+            &[
+                ("MCP_MAX_SESSIONS", "500"),
+                ("MCP_MAX_SESSIONS_PER_PRINCIPAL", "50"),
+                ("MCP_MAX_SESSIONS_PER_CLIENT", " 5 "),
+            ],
+        )
+        .unwrap() else {
+            panic!("http expected");
+        };
+        let debug = format!("{config:?}");
+        for expected in [
+            "max_sessions: 500",
+            "max_sessions_per_principal: 50",
+            "max_sessions_per_client: 5",
+        ] {
+            assert!(debug.contains(expected), "{debug}");
+        }
+        for bad in ["0", "-1", "many"] {
+            assert_eq!(
+                parse(&["--port", "1"], &[("MCP_MAX_SESSIONS_PER_CLIENT", bad)]).unwrap_err(),
+                TransportArgsError::InvalidValue {
+                    name: "MCP_MAX_SESSIONS_PER_CLIENT",
+                    value: bad.into()
+                }
+            );
+        }
     }
 }

@@ -25,8 +25,8 @@ pub enum HostPolicy {
 ///
 /// The defaults protect a local server: only loopback `Host` and `Origin`
 /// values pass, bodies are capped at 4 MiB, requests time out after five
-/// minutes, and at most 10 000 sessions and 1 024 concurrent requests live at
-/// once.
+/// minutes, and at most 10 000 sessions (1 000 per caller) and 1 024
+/// concurrent requests live at once.
 ///
 /// ```
 /// use std::time::Duration;
@@ -60,6 +60,8 @@ pub struct HttpConfig {
     pub(crate) header_timeout: Duration,
     pub(crate) max_concurrent_requests: usize,
     pub(crate) max_sessions: usize,
+    pub(crate) max_sessions_per_principal: usize,
+    pub(crate) max_sessions_per_client: usize,
     pub(crate) session_idle_timeout: Duration,
     pub(crate) keep_alive: Duration,
     pub(crate) shutdown_deadline: Duration,
@@ -76,6 +78,11 @@ impl fmt::Debug for HttpConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout", &self.request_timeout)
             .field("max_sessions", &self.max_sessions)
+            .field(
+                "max_sessions_per_principal",
+                &self.max_sessions_per_principal,
+            )
+            .field("max_sessions_per_client", &self.max_sessions_per_client)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +108,8 @@ impl Default for HttpConfig {
             header_timeout: Duration::from_secs(30),
             max_concurrent_requests: 1024,
             max_sessions: 10_000,
+            max_sessions_per_principal: 1_000,
+            max_sessions_per_client: 1_000,
             session_idle_timeout: Duration::from_secs(30 * 60),
             keep_alive: Duration::from_secs(15),
             shutdown_deadline: Duration::from_secs(10),
@@ -253,6 +262,8 @@ impl HttpConfig {
     }
 
     /// The largest request body accepted; larger ones get 413. Default 4 MiB.
+    /// A body whose declared `Content-Length` is larger is refused at once,
+    /// before any of it is read.
     #[must_use]
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
@@ -284,10 +295,56 @@ impl HttpConfig {
         self
     }
 
-    /// How many sessions may live at once; more get 503. Default 10 000.
+    /// How many sessions (Streamable HTTP and legacy SSE) may live at once.
+    /// Default 10 000.
+    ///
+    /// A full table does not lock newcomers out: to make room, the caller
+    /// holding the most sessions gives up its least recently used idle one
+    /// (its client gets 404 and starts over, as after expiry). Busy sessions,
+    /// with an open stream or a request in progress, are never evicted; a
+    /// caller holding as many as anyone, none of them idle, gets 429, and
+    /// when every session that could make way is busy the answer is 503.
     #[must_use]
     pub fn max_sessions(mut self, limit: usize) -> Self {
         self.max_sessions = limit;
+        self
+    }
+
+    /// How many sessions one authenticated principal (its id and tenant)
+    /// may hold. Default 1 000, a tenth of the default table, so no
+    /// principal can take more than a tenth of it.
+    ///
+    /// A principal at its cap that opens another session gives up its own
+    /// least recently used idle one; with none idle it gets 429 with
+    /// `Retry-After`. Anonymous callers of a tenant named by the trusted
+    /// [`tenant_header`](Self::tenant_header) count as the tenant's
+    /// principal.
+    ///
+    /// ```
+    /// use mcp_server::transport::http::HttpConfig;
+    ///
+    /// let config = HttpConfig::default()
+    ///     .max_sessions(50_000)
+    ///     .max_sessions_per_principal(5_000) // a backend serving many users with one key
+    ///     .max_sessions_per_client(100);
+    /// ```
+    #[must_use]
+    pub fn max_sessions_per_principal(mut self, limit: usize) -> Self {
+        self.max_sessions_per_principal = limit.max(1);
+        self
+    }
+
+    /// How many sessions one anonymous client may hold, keyed by its
+    /// address ([`ClientAddr`](super::ClientAddr), which [`HttpServer`](super::HttpServer)
+    /// attaches; IPv6 clients by their /64 prefix). Default 1 000. Over it,
+    /// as for [`max_sessions_per_principal`](Self::max_sessions_per_principal).
+    ///
+    /// Behind a proxy every client has the proxy's address, so they share
+    /// this cap: raise it, or authenticate callers. Anonymous requests whose
+    /// address the service does not know are not capped per client.
+    #[must_use]
+    pub fn max_sessions_per_client(mut self, limit: usize) -> Self {
+        self.max_sessions_per_client = limit.max(1);
         self
     }
 

@@ -14,12 +14,11 @@ use mcp_core::jsonrpc::error_code;
 use tokio::sync::mpsc;
 
 use super::body::{self, SseBody, StreamGuard};
-use super::sessions::OpenError;
-use super::{Accept, BoxError, McpBody, Shared, busy, empty, error, read_json_body, sse_response};
+use super::{Accept, BoxError, McpBody, Shared, error, read_json_body, sse_response};
 use crate::transport::{Outgoing, lines};
 
 /// GET `/sse`: opens a connection and its stream.
-pub(super) fn stream<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<McpBody> {
+pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Response<McpBody> {
     if !Accept::of(request.headers()).sse {
         return error(
             StatusCode::NOT_ACCEPTABLE,
@@ -30,16 +29,21 @@ pub(super) fn stream<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
     }
     let (in_tx, in_rx) = mpsc::channel::<Bytes>(32);
     let (out_tx, out_rx) = mpsc::channel::<Outgoing>(256);
-    let principal = super::principal_of(request);
-    let peer = super::peer_of(request);
-    let owner = principal.as_ref().map(|p| p.id.clone());
-    let id = match shared.sessions.open_legacy(in_tx, owner) {
+    let principal = super::principal_of(&request);
+    let peer = super::peer_of(&request);
+    drop(request);
+    // Opening a stream opens a session: it counts against the caller's
+    // rate limit and session caps as `initialize` does.
+    if let Err(response) = super::check_session_rate(shared, principal.as_deref(), peer, None).await
+    {
+        return *response;
+    }
+    let id = match shared
+        .sessions
+        .open_legacy(in_tx, principal.as_deref(), peer)
+    {
         Ok(id) => id,
-        Err(OpenError::Full) => return busy(None, "too many sessions"),
-        Err(OpenError::Random(e)) => {
-            tracing::error!(error = %e, "no randomness for a session id");
-            return empty(StatusCode::INTERNAL_SERVER_ERROR);
-        }
+        Err(e) => return e.response(None),
     };
     tracing::info!(session = %id, "legacy SSE session started");
     let connections = Arc::clone(&shared.connection_tasks);

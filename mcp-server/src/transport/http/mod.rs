@@ -42,6 +42,7 @@ mod config;
 mod legacy;
 mod listener;
 mod sessions;
+mod shares;
 mod streamable;
 
 use std::convert::Infallible;
@@ -132,7 +133,7 @@ impl McpService {
         Self {
             shared: Arc::new(Shared {
                 server: server.into(),
-                sessions: Sessions::new(config.max_sessions, config.session_idle_timeout),
+                sessions: Sessions::new(&config),
                 config,
                 active_requests: Arc::default(),
                 open_streams: Arc::default(),
@@ -315,7 +316,7 @@ impl McpService {
         }
         if config.legacy_sse && path == config.sse_path {
             return match *request.method() {
-                Method::GET => legacy::stream(shared, &request),
+                Method::GET => legacy::stream(shared, request).await,
                 _ => method_not_allowed("GET"),
             };
         }
@@ -490,6 +491,8 @@ fn diagnostics(service: &McpService, method: &Method) -> Response<McpBody> {
             "requestTimeoutMs": millis(config.request_timeout),
             "maxConcurrentRequests": config.max_concurrent_requests,
             "maxSessions": config.max_sessions,
+            "maxSessionsPerPrincipal": config.max_sessions_per_principal,
+            "maxSessionsPerClient": config.max_sessions_per_client,
             "sessionIdleTimeoutMs": millis(config.session_idle_timeout),
             "rateLimit": options.rate_limit.as_ref().map(|l| format!("{l:?}")),
             "toolTimeoutMs": options.tool_timeout.map(millis),
@@ -717,10 +720,8 @@ where
             "invalid request: Content-Type must be application/json",
         )));
     }
-    let limited = http_body_util::Limited::new(body, config.max_body_bytes);
-    match tokio::time::timeout(config.body_timeout, limited.collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Box::new(error(
+    let too_large = || {
+        Box::new(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             None,
             error_code::INVALID_REQUEST,
@@ -728,7 +729,20 @@ where
                 "invalid request: the body is larger than {} bytes",
                 config.max_body_bytes
             ),
-        ))),
+        ))
+    };
+    // A body declared too large is refused before any of it is read, rather
+    // than waited for until the body timeout.
+    let max = u64::try_from(config.max_body_bytes).unwrap_or(u64::MAX);
+    let declared = header_str(headers, header::CONTENT_LENGTH.as_str())
+        .and_then(|length| length.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max) || body.size_hint().lower() > max {
+        return Err(too_large());
+    }
+    let limited = http_body_util::Limited::new(body, config.max_body_bytes);
+    match tokio::time::timeout(config.body_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Ok(Err(e)) => Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             None,
@@ -1001,6 +1015,42 @@ fn busy(id: Option<RequestId>, what: &str) -> Response<McpBody> {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+/// 429 with `Retry-After`, for a caller over one of its limits.
+fn too_many_requests(
+    id: Option<RequestId>,
+    error: ErrorObject,
+    retry_after_secs: u64,
+) -> Response<McpBody> {
+    let message = Message::Error(ErrorResponse::new(id, error));
+    let mut response = message_json(StatusCode::TOO_MANY_REQUESTS, &message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
+/// Takes a session-opening request (`initialize`, or a legacy SSE stream)
+/// from the caller's rate limit, the one its tool calls count against;
+/// `Err` is the 429 refusing it.
+async fn check_session_rate(
+    shared: &Shared,
+    principal: Option<&crate::auth::Principal>,
+    peer: Option<std::net::IpAddr>,
+    id: Option<RequestId>,
+) -> Result<(), Box<Response<McpBody>>> {
+    match crate::router::check_caller_rate(&shared.server, principal, peer, None).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let retry_after = match e {
+                mcp_core::ProtocolError::RateLimited { retry_after_secs } => retry_after_secs,
+                _ => 1,
+            };
+            let error = e.to_error_object(mcp_core::ProtocolVersion::LATEST);
+            Err(Box::new(too_many_requests(id, error, retry_after)))
+        }
+    }
 }
 
 /// Counts a running request until dropped.

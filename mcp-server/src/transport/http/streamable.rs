@@ -20,7 +20,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::Instrument as _;
 
 use super::body::{self, SseBody, StreamGuard};
-use super::sessions::{HttpSession, OpenError};
+use super::sessions::HttpSession;
+use super::shares::Caller;
 use super::{
     Accept, Active, BoxError, McpBody, Shared, busy, empty, error, header_str, message_json,
     method_not_allowed, read_json_body, sse_response,
@@ -165,6 +166,16 @@ async fn stateful(
         let Message::Request(request) = message else {
             return empty(StatusCode::INTERNAL_SERVER_ERROR);
         };
+        if header_str(headers, SESSION_ID).is_some() {
+            // Minting a second session silently would leave the first one
+            // holding its place until it expires.
+            return error(
+                StatusCode::BAD_REQUEST,
+                Some(request.id),
+                error_code::INVALID_REQUEST,
+                "invalid request: `initialize` was sent with an Mcp-Session-Id header, but a session is already open; end it with DELETE, then send `initialize` without the header",
+            );
+        }
         return initialize(shared, request, principal, peer).await;
     }
     let id = match &message {
@@ -288,19 +299,18 @@ async fn initialize(
     principal: Option<Arc<Principal>>,
     peer: Option<std::net::IpAddr>,
 ) -> Response<McpBody> {
-    let session = match shared.sessions.create() {
-        Ok(session) => session,
-        Err(OpenError::Full) => return busy(Some(request.id), "too many sessions"),
-        Err(OpenError::Random(e)) => {
-            tracing::error!(error = %e, "no randomness for a session id");
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(request.id),
-                error_code::INTERNAL_ERROR,
-                "internal error: could not create a session",
-            );
-        }
+    if let Err(response) =
+        super::check_session_rate(shared, principal.as_deref(), peer, Some(request.id.clone()))
+            .await
+    {
+        return *response;
+    }
+    let caller = Caller::of(principal.as_deref(), peer);
+    let pending = match shared.sessions.create(caller) {
+        Ok(pending) => pending,
+        Err(e) => return e.response(Some(request.id)),
     };
+    let session = Arc::clone(pending.session());
     if let Some(principal) = principal {
         session.session.bind_principal(principal);
     }
@@ -323,7 +333,7 @@ async fn initialize(
             response.headers_mut().insert(SESSION_ID, value);
         }
         tracing::info!(session = %session.id, "session started");
-        shared.sessions.insert(session);
+        pending.commit();
     }
     response
 }
@@ -701,9 +711,10 @@ pub(super) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<Mcp
         );
     }
     let closing = Arc::clone(&session);
+    let closing_in = Arc::clone(shared);
     let guard = StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || {
         closing.stream_open.store(false, Ordering::Release);
-        closing.touch();
+        closing_in.sessions.touch(&closing);
     });
     let state = (
         shared.server.subscribe(),
