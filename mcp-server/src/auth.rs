@@ -30,6 +30,10 @@ pub struct Principal {
     pub scopes: BTreeSet<String>,
     /// The tenant whose data it acts on, if the deployment has tenants.
     pub tenant: Option<String>,
+    /// Who vouches for the identity: the OAuth issuer, or
+    /// [`ApiKeys::ISSUER`] for an API key. The same id from two issuers is
+    /// two identities.
+    pub issuer: Option<String>,
 }
 
 impl Principal {
@@ -43,7 +47,22 @@ impl Principal {
             id: id.into(),
             scopes: scopes.into_iter().map(Into::into).collect(),
             tenant: None,
+            issuer: None,
         }
+    }
+
+    /// The same principal as vouched for by `issuer`.
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Whether `other` is the same identity: id, tenant and issuer. Scopes
+    /// are not part of it: they belong to each credential, and are checked
+    /// on every request.
+    pub fn same_identity(&self, other: &Principal) -> bool {
+        self.id == other.id && self.tenant == other.tenant && self.issuer == other.issuer
     }
 
     /// The same principal acting for `tenant`.
@@ -272,7 +291,19 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A principal of an API key: vouched for by [`ApiKeys::ISSUER`].
+fn key_principal<I, S>(name: impl Into<String>, scopes: I) -> Principal
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    Principal::new(name, scopes).with_issuer(ApiKeys::ISSUER)
+}
+
 impl ApiKeys {
+    /// The [`Principal::issuer`] of every API key's principal.
+    pub const ISSUER: &'static str = "api-key";
+
     /// No keys.
     pub fn new() -> Self {
         Self::default()
@@ -286,7 +317,7 @@ impl ApiKeys {
         S: Into<String>,
     {
         self.keys
-            .push((digest(key), Arc::new(Principal::new(name, scopes))));
+            .push((digest(key), Arc::new(key_principal(name, scopes))));
         self
     }
 
@@ -310,7 +341,7 @@ impl ApiKeys {
             reason: "a sha256: digest must be 64 hexadecimal digits".into(),
         })?;
         self.keys
-            .push((digest, Arc::new(Principal::new(name, scopes))));
+            .push((digest, Arc::new(key_principal(name, scopes))));
         Ok(self)
     }
 
@@ -327,7 +358,7 @@ impl ApiKeys {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let principal = Principal::new(name, scopes).with_tenant(tenant);
+        let principal = key_principal(name, scopes).with_tenant(tenant);
         self.keys.push((digest(key), Arc::new(principal)));
         self
     }

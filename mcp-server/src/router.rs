@@ -39,6 +39,7 @@ use tracing::Instrument;
 
 use crate::ask::InputRound;
 use crate::audit::AuditRecord;
+use crate::auth::Principal;
 use crate::completion::{CompletionRequest, Completions};
 use crate::context::{ClientLink, Envelope, LogPolicy, RequestContext, tasks_declared};
 use crate::prompt::PromptCall;
@@ -58,7 +59,12 @@ pub(crate) enum Wire {
     /// A connection or session that may hold an `initialize` handshake:
     /// stdio, legacy SSE, a Streamable HTTP session. A request whose `_meta`
     /// names 2026-07-28 is still served statelessly.
-    Session(Arc<Session>),
+    Session {
+        session: Arc<Session>,
+        /// Who sent this request, by its own credential: scopes and tenant
+        /// come from here, never from the session's opener.
+        principal: Option<Arc<Principal>>,
+    },
     /// A 2026-07-28 request over Streamable HTTP, with the headers that must
     /// agree with its body.
     Stateless(Arc<WireHeaders>),
@@ -135,13 +141,13 @@ pub(crate) async fn handle_request(
     #[cfg(feature = "otel")]
     crate::telemetry::continue_trace_from_params(&span, request.params.as_deref());
     let fallback = match &wire {
-        Wire::Session(session) => session
+        Wire::Session { session, .. } => session
             .version()
             .unwrap_or(ProtocolVersion::LATEST_STATEFUL),
         Wire::Stateless(_) => ProtocolVersion::LATEST,
     };
     let session = match &wire {
-        Wire::Session(session) => Some(Arc::clone(session)),
+        Wire::Session { session, .. } => Some(Arc::clone(session)),
         Wire::Stateless(_) => None,
     };
     let method = request.method.clone();
@@ -209,21 +215,23 @@ async fn route(
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
-    let session = match wire {
+    let (session, principal) = match wire {
         Wire::Stateless(headers) => {
             let meta: MetaOnly = parse_params(request.params.as_deref())
                 .map_err(|e| (e, ProtocolVersion::LATEST))?;
+            let caller = (headers.principal.clone(), headers.peer);
             return route_stateless(
                 server,
                 request,
                 meta.meta.unwrap_or_default(),
                 Some(&headers),
+                caller,
                 outbound,
                 cancellation,
             )
             .await;
         }
-        Wire::Session(session) => session,
+        Wire::Session { session, principal } => (session, principal),
     };
     let legacy = session
         .version()
@@ -236,7 +244,17 @@ async fn route(
     if let Some(requested) = meta.requested_version() {
         match requested.parse::<ProtocolVersion>() {
             Ok(version) if version.is_stateless() => {
-                return route_stateless(server, request, meta, None, outbound, cancellation).await;
+                let caller = (principal, session.peer());
+                return route_stateless(
+                    server,
+                    request,
+                    meta,
+                    None,
+                    caller,
+                    outbound,
+                    cancellation,
+                )
+                .await;
             }
             Ok(_) => {} // a stateful revision named in `_meta`: the session decides
             Err(_) if session.version().is_some() => {}
@@ -275,7 +293,7 @@ async fn route(
         log: LogPolicy::Session(Arc::clone(&session)),
         link: ClientLink::Session(Arc::clone(&session)),
         task: None,
-        principal: session.principal().cloned(),
+        principal,
         peer: session.peer(),
     };
     let params = request.params.as_deref();
@@ -310,6 +328,7 @@ async fn route_stateless(
     request: Request,
     meta: RequestMeta,
     headers: Option<&WireHeaders>,
+    (principal, peer): (Option<Arc<Principal>>, Option<std::net::IpAddr>),
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
@@ -362,8 +381,8 @@ async fn route_stateless(
         meta,
         link: ClientLink::None,
         task: None,
-        principal: headers.and_then(|h| h.principal.clone()),
-        peer: headers.and_then(|h| h.peer),
+        principal,
+        peer,
     };
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),

@@ -107,15 +107,13 @@ impl Session {
         self.peer.get().copied()
     }
 
-    pub(crate) fn principal(&self) -> Option<&Arc<Principal>> {
-        self.principal.get()
-    }
-
-    /// Whether `principal` may use this session: the one that opened it.
+    /// Whether `principal` may use this session: the identity that opened
+    /// it (id, tenant and issuer). Its scopes may differ: each request acts
+    /// with its own credential's.
     pub(crate) fn belongs_to(&self, principal: Option<&Principal>) -> bool {
         match (self.principal.get(), principal) {
             (None, None) => true,
-            (Some(owner), Some(caller)) => owner.id == caller.id,
+            (Some(owner), Some(caller)) => owner.same_identity(caller),
             _ => false,
         }
     }

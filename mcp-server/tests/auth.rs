@@ -287,6 +287,144 @@ async fn a_session_belongs_to_the_principal_that_opened_it() {
     assert_eq!(body["result"]["content"][0]["text"], "x (from writer)");
 }
 
+/// Keys of three credentials: two of one identity (`ops` of tenant acme),
+/// one with `notes:write` and one without, and `ops` of tenant globex.
+fn tenant_keys() -> ApiKeys {
+    ApiKeys::new()
+        .tenant_key("ops", "acme", "acme-admin-key-0123456789", ["notes:write"])
+        .tenant_key("ops", "acme", "acme-plain-key-0123456789", [""; 0])
+        .tenant_key("ops", "globex", "globex-ops-key-0123456789", [""; 0])
+}
+
+const ACME_ADMIN: (&str, &str) = ("authorization", "Bearer acme-admin-key-0123456789");
+const ACME_PLAIN: (&str, &str) = ("authorization", "Bearer acme-plain-key-0123456789");
+const GLOBEX: (&str, &str) = ("authorization", "Bearer globex-ops-key-0123456789");
+
+#[tokio::test]
+async fn a_session_is_bound_to_the_whole_identity_and_each_request_acts_with_its_own_scopes() {
+    let (addr, calls) = start_with(HttpConfig::default().authenticator(tenant_keys())).await;
+    let (status, session) = open_as(addr, ACME_ADMIN).await;
+    assert_eq!(status, 200);
+    let session = session.unwrap();
+    let call = |name: &str| {
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": name, "arguments": {"text": "x"}}})
+        .to_string()
+    };
+    let on = |key| [key, ("mcp-session-id", session.as_str())];
+
+    // The same principal id of another tenant sees no such session.
+    for name in ["write", "tenant"] {
+        let (status, _, _) = send(addr, "POST", "/mcp", &on(GLOBEX), call(name)).await;
+        assert_eq!(status, 404, "{name}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    // The same identity with a weaker credential keeps the session, but
+    // not the scopes it was opened with.
+    let (status, _, body) = send(addr, "POST", "/mcp", &on(ACME_PLAIN), call("write")).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    let (status, _, body) = send(addr, "POST", "/mcp", &on(ACME_PLAIN), call("tenant")).await;
+    assert_eq!(
+        (status, &body["result"]["content"][0]["text"]),
+        (200, &json!("acme"))
+    );
+    let (status, _, body) = send(addr, "POST", "/mcp", &on(ACME_ADMIN), call("write")).await;
+    assert_eq!(
+        (status, &body["result"]["content"][0]["text"]),
+        (200, &json!("wrote x"))
+    );
+}
+
+/// The legacy SSE stream of `key`: its `/messages` path, and its events.
+async fn open_legacy(
+    addr: SocketAddr,
+    key: (&str, &str),
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .uri("/sse")
+        .header("host", format!("127.0.0.1:{}", addr.port()))
+        .header("accept", "text/event-stream")
+        .header(key.0, key.1)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (endpoint_tx, endpoint_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut endpoint = Some(endpoint_tx);
+        let mut buffer = String::new();
+        while let Some(Ok(frame)) = body.frame().await {
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            buffer.push_str(std::str::from_utf8(&data).unwrap());
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                let data = event
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .unwrap_or("")
+                    .to_owned();
+                if event.contains("event: endpoint") {
+                    if let Some(tx) = endpoint.take() {
+                        let _ = tx.send(data);
+                    }
+                } else if let Ok(message) = serde_json::from_str(&data) {
+                    let _ = tx.send(message);
+                }
+            }
+        }
+    });
+    let path = endpoint_rx.await.unwrap();
+    (path, rx)
+}
+
+#[tokio::test]
+async fn legacy_messages_are_bound_to_the_identity_and_act_with_their_own_scopes() {
+    let (addr, calls) = start_with(HttpConfig::default().authenticator(tenant_keys())).await;
+    let (path, mut events) = open_legacy(addr, ACME_ADMIN).await;
+    let post = async |key, body: Value| send(addr, "POST", &path, &[key], body.to_string()).await.0;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    assert_eq!(post(ACME_ADMIN, init).await, 202);
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer["id"], 1, "{answer}");
+    let write = |id: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "write", "arguments": {"text": "x"}}})
+    };
+
+    // Another tenant's `ops` cannot post to the stream at all.
+    assert_eq!(post(GLOBEX, write(2)).await, 404);
+    // The same identity may, with its own (lesser) scopes.
+    assert_eq!(post(ACME_PLAIN, write(3)).await, 202);
+    let refused = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refused["id"], 3, "{refused}");
+    assert!(refused.get("error").is_some(), "{refused}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(post(ACME_ADMIN, write(4)).await, 202);
+    let wrote = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(wrote["result"]["content"][0]["text"], "wrote x", "{wrote}");
+}
+
 const READER: (&str, &str) = ("authorization", "Bearer reader-key-0123456789");
 const WRITER: (&str, &str) = ("authorization", "Bearer writer-key-0123456789");
 

@@ -301,7 +301,7 @@ impl OAuthResourceServer {
             Some(Scp::Text(text)) => scopes.extend(text.split_whitespace().map(str::to_owned)),
             None => {}
         }
-        let mut principal = Principal::new(id, scopes);
+        let mut principal = Principal::new(id, scopes).with_issuer(self.issuer.clone());
         if let Some(claim) = &self.tenant_claim {
             principal.tenant = match claims.rest.get(claim) {
                 Some(serde_json::Value::String(tenant)) if !tenant.is_empty() => {

@@ -25,11 +25,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::framing::{Frame, LineDecoder};
 use super::requests::{Admission, Requests, Slot};
+use crate::auth::Principal;
 use crate::error::ServerError;
 use crate::router::{self, Wire};
 use crate::server::{Server, ServerEvent};
 use crate::session::Session;
-use crate::transport::{Outbound, Outgoing};
+use crate::transport::{Delivered, Outbound, Outgoing};
 
 /// How long in-flight requests may run on after the input closes.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -54,9 +55,9 @@ where
 /// closes.
 pub(crate) async fn serve_messages(
     server: Server,
-    incoming: mpsc::Receiver<bytes::Bytes>,
+    incoming: mpsc::Receiver<Delivered>,
     outgoing: mpsc::Sender<Outgoing>,
-    principal: Option<Arc<crate::auth::Principal>>,
+    principal: Option<Arc<Principal>>,
     peer: Option<std::net::IpAddr>,
 ) {
     let source: Source<tokio::io::Empty> = Source::Messages(incoming);
@@ -69,12 +70,13 @@ pub(crate) async fn serve_messages(
 /// `FramedRead` buffer, a message not yet received stays in the channel.
 enum Source<R> {
     Lines(FramedRead<R, LineDecoder>),
-    Messages(mpsc::Receiver<Bytes>),
+    Messages(mpsc::Receiver<Delivered>),
 }
 
-/// One message of the input.
+/// One message of the input, and who sent it when each message is
+/// authenticated on its own.
 enum Input {
-    Message(Bytes),
+    Message(Bytes, Option<Arc<Principal>>),
     TooLong,
 }
 
@@ -82,10 +84,13 @@ impl<R: AsyncRead + Unpin> Source<R> {
     async fn next(&mut self) -> Option<std::io::Result<Input>> {
         match self {
             Self::Lines(lines) => Some(lines.next().await?.map(|frame| match frame {
-                Frame::Line(line) => Input::Message(line.freeze()),
+                Frame::Line(line) => Input::Message(line.freeze(), None),
                 Frame::TooLong => Input::TooLong,
             })),
-            Self::Messages(rx) => rx.recv().await.map(|message| Ok(Input::Message(message))),
+            Self::Messages(rx) => rx
+                .recv()
+                .await
+                .map(|delivered| Ok(Input::Message(delivered.bytes, delivered.principal))),
         }
     }
 }
@@ -94,7 +99,7 @@ async fn run<R: AsyncRead + Unpin>(
     server: Server,
     mut source: Source<R>,
     tx: mpsc::Sender<Outgoing>,
-    principal: Option<Arc<crate::auth::Principal>>,
+    principal: Option<Arc<Principal>>,
     peer: Option<std::net::IpAddr>,
 ) -> Result<(), ServerError> {
     let outbound = Outbound::new(tx);
@@ -122,7 +127,9 @@ async fn run<R: AsyncRead + Unpin>(
             // Too many waiting: read on once some finish.
             input = source.next(), if connection.requests.has_room() => match input {
                 None => break Ok(()),
-                Some(Ok(Input::Message(message))) => connection.handle_line(&message).await,
+                Some(Ok(Input::Message(message, principal))) => {
+                    connection.handle_line(&message, principal).await;
+                }
                 Some(Ok(Input::TooLong)) => {
                     connection.reply_error(None, ErrorObject::new(
                         error_code::PARSE_ERROR,
@@ -181,7 +188,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn handle_line(&mut self, line: &[u8]) {
+    async fn handle_line(&mut self, line: &[u8], principal: Option<Arc<Principal>>) {
         let Ok(text) = std::str::from_utf8(line) else {
             self.reply_error(
                 None,
@@ -197,13 +204,20 @@ impl Connection {
             return;
         }
         match Incoming::parse(text) {
-            Ok(Incoming::Single(message)) => self.handle_message(message, line.len()).await,
-            Ok(Incoming::Batch(items)) => self.handle_batch(items).await,
+            Ok(Incoming::Single(message)) => {
+                self.handle_message(message, line.len(), principal).await;
+            }
+            Ok(Incoming::Batch(items)) => self.handle_batch(items, principal).await,
             Err(error) => self.outbound.send(Message::Error(error)).await,
         }
     }
 
-    async fn handle_message(&mut self, message: Message, bytes: usize) {
+    async fn handle_message(
+        &mut self,
+        message: Message,
+        bytes: usize,
+        principal: Option<Arc<Principal>>,
+    ) {
         match message {
             Message::Request(request) if request.method == mcp_core::method::INITIALIZE => {
                 // Answered before the next line is read, so a client that
@@ -211,7 +225,7 @@ impl Connection {
                 // ready. It runs no user code.
                 let answer = router::handle_request(
                     self.server.clone(),
-                    Wire::Session(Arc::clone(&self.session)),
+                    self.wire(principal),
                     request,
                     self.outbound.clone(),
                     CancellationToken::new(),
@@ -219,7 +233,7 @@ impl Connection {
                 .await;
                 self.outbound.send(answer.message).await;
             }
-            Message::Request(request) => match self.requests.admit(request, bytes) {
+            Message::Request(request) => match self.requests.admit(request, bytes, principal) {
                 Admission::Run(request, slot) => self.spawn(request, slot),
                 Admission::Queued => {}
                 Admission::DuplicateId(request) => {
@@ -246,7 +260,7 @@ impl Connection {
         let outbound = self.outbound.clone();
         let task = router::handle_request(
             self.server.clone(),
-            Wire::Session(Arc::clone(&self.session)),
+            self.wire(slot.principal().cloned()),
             request,
             self.outbound.clone(),
             slot.cancellation().clone(),
@@ -264,7 +278,11 @@ impl Connection {
 
     /// A batch (2025-03-26 only): every request in it runs, and their
     /// responses go back together as one array.
-    async fn handle_batch(&mut self, items: Vec<Result<Message, ErrorResponse>>) {
+    async fn handle_batch(
+        &mut self,
+        items: Vec<Result<Message, ErrorResponse>>,
+        principal: Option<Arc<Principal>>,
+    ) {
         if self.session.version() != Some(ProtocolVersion::V2025_03_26) {
             self.reply_error(
                 None,
@@ -287,13 +305,13 @@ impl Connection {
             }
         }
         let server = self.server.clone();
-        let session = Arc::clone(&self.session);
+        let wire = self.wire(principal);
         let outbound = self.outbound.clone();
         self.tasks.spawn(async move {
             let answers = futures_util::future::join_all(requests.into_iter().map(|request| {
                 router::handle_request(
                     server.clone(),
-                    Wire::Session(Arc::clone(&session)),
+                    wire.clone(),
                     request,
                     outbound.clone(),
                     CancellationToken::new(),
@@ -317,6 +335,14 @@ impl Connection {
                 self.requests.cancel(&id);
             }
             other => tracing::debug!(method = other, "ignoring notification"),
+        }
+    }
+
+    /// How a request of `principal` reaches the router on this connection.
+    fn wire(&self, principal: Option<Arc<Principal>>) -> Wire {
+        Wire::Session {
+            session: Arc::clone(&self.session),
+            principal,
         }
     }
 

@@ -32,6 +32,14 @@ pub(crate) fn cancelled_request(
     }
 }
 
+/// A message posted to a legacy SSE connection, with who posted it: each
+/// POST is authenticated on its own, and acts with its own credential.
+#[derive(Debug)]
+pub(crate) struct Delivered {
+    pub(crate) bytes: bytes::Bytes,
+    pub(crate) principal: Option<std::sync::Arc<crate::auth::Principal>>,
+}
+
 /// What a connection writes: one message, or the answer to a batch.
 #[derive(Debug)]
 pub(crate) enum Outgoing {

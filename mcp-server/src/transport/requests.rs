@@ -15,6 +15,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use mcp_core::jsonrpc::{Request, RequestId};
+
+use crate::auth::Principal;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -60,6 +62,7 @@ struct Entry {
 #[derive(Debug)]
 struct Waiting {
     request: Request,
+    principal: Option<Arc<Principal>>,
     generation: u64,
     bytes: usize,
 }
@@ -83,20 +86,27 @@ impl Requests {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Takes a request of `bytes` bytes: to run now, to wait, or refused.
-    pub(crate) fn admit(&self, request: Request, bytes: usize) -> Admission {
+    /// Takes a request of `bytes` bytes sent by `principal`: to run now, or
+    /// to wait.
+    pub(crate) fn admit(
+        &self,
+        request: Request,
+        bytes: usize,
+        principal: Option<Arc<Principal>>,
+    ) -> Admission {
         let mut table = self.lock();
         if table.entries.contains_key(&request.id) {
             return Admission::DuplicateId(request);
         }
         if table.queue.is_empty() && table.running < self.limit {
-            let slot = table.start(&request.id, self);
+            let slot = table.start(&request.id, principal, self);
             return Admission::Run(request, slot);
         }
         let generation = table.insert(&request.id);
         table.queued_bytes += bytes;
         table.queue.push_back(Waiting {
             request,
+            principal,
             generation,
             bytes,
         });
@@ -122,6 +132,7 @@ impl Requests {
                     id: waiting.request.id.clone(),
                     generation: waiting.generation,
                     cancellation,
+                    principal: waiting.principal,
                     released: false,
                 };
                 return Some((waiting.request, slot));
@@ -205,7 +216,12 @@ impl Table {
         self.generation
     }
 
-    fn start(&mut self, id: &RequestId, requests: &Requests) -> Slot {
+    fn start(
+        &mut self,
+        id: &RequestId,
+        principal: Option<Arc<Principal>>,
+        requests: &Requests,
+    ) -> Slot {
         let generation = self.insert(id);
         self.running += 1;
         Slot {
@@ -213,6 +229,7 @@ impl Table {
             id: id.clone(),
             generation,
             cancellation: self.entries[id].cancellation.clone(),
+            principal,
             released: false,
         }
     }
@@ -226,6 +243,8 @@ pub(crate) struct Slot {
     id: RequestId,
     generation: u64,
     cancellation: CancellationToken,
+    /// Who sent the request.
+    principal: Option<Arc<Principal>>,
     released: bool,
 }
 
@@ -242,6 +261,11 @@ impl Slot {
             id: self.id.clone(),
             generation: self.generation,
         }
+    }
+
+    /// Who sent the request, by its own credential.
+    pub(crate) fn principal(&self) -> Option<&Arc<Principal>> {
+        self.principal.as_ref()
     }
 
     /// Cancelled when the client cancels the request.
@@ -288,8 +312,14 @@ mod tests {
         }
     }
 
+    impl Requests {
+        fn admit_test(&self, request: Request, bytes: usize) -> Admission {
+            self.admit(request, bytes, None)
+        }
+    }
+
     fn run(requests: &Requests, id: i64) -> Slot {
-        match requests.admit(request(id), 10) {
+        match requests.admit_test(request(id), 10) {
             Admission::Run(_, slot) => slot,
             other => panic!("request {id}: {other:?}"),
         }
@@ -300,8 +330,14 @@ mod tests {
         let requests = Requests::new(2, 100);
         let a = run(&requests, 1);
         let _b = run(&requests, 2);
-        assert!(matches!(requests.admit(request(3), 10), Admission::Queued));
-        assert!(matches!(requests.admit(request(4), 10), Admission::Queued));
+        assert!(matches!(
+            requests.admit_test(request(3), 10),
+            Admission::Queued
+        ));
+        assert!(matches!(
+            requests.admit_test(request(4), 10),
+            Admission::Queued
+        ));
         assert!(requests.next_ready().is_none());
         // The slot comes back on release, before the response is written.
         a.release();
@@ -316,7 +352,7 @@ mod tests {
         let requests = Requests::new(2, 100);
         let slot = run(&requests, 1);
         assert!(matches!(
-            requests.admit(request(1), 10),
+            requests.admit_test(request(1), 10),
             Admission::DuplicateId(_)
         ));
         drop(slot);
@@ -327,11 +363,14 @@ mod tests {
     fn a_cancelled_waiting_request_never_runs() {
         let requests = Requests::new(1, 100);
         let first = run(&requests, 1);
-        requests.admit(request(2), 10);
-        requests.admit(request(3), 10);
+        requests.admit_test(request(2), 10);
+        requests.admit_test(request(3), 10);
         requests.cancel(&RequestId::Number(2));
         // The id is free again, and a new request under it waits its turn.
-        assert!(matches!(requests.admit(request(2), 10), Admission::Queued));
+        assert!(matches!(
+            requests.admit_test(request(2), 10),
+            Admission::Queued
+        ));
         drop(first);
         let order: Vec<_> = std::iter::from_fn(|| {
             let (request, slot) = requests.next_ready()?;
@@ -349,7 +388,10 @@ mod tests {
         let running = run(&requests, 0);
         for id in 1..=16 {
             assert!(requests.has_room());
-            assert!(matches!(requests.admit(request(id), 10), Admission::Queued));
+            assert!(matches!(
+                requests.admit_test(request(id), 10),
+                Admission::Queued
+            ));
         }
         assert!(!requests.has_room());
         drop(running);
@@ -358,9 +400,9 @@ mod tests {
 
         let requests = Requests::new(4, 100);
         let _running: Vec<_> = (0..4).map(|id| run(&requests, id)).collect();
-        requests.admit(request(10), 1_599);
+        requests.admit_test(request(10), 1_599);
         assert!(requests.has_room());
-        requests.admit(request(11), 1);
+        requests.admit_test(request(11), 1);
         assert!(!requests.has_room());
     }
 }

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::body::{self, SseBody, StreamGuard};
 use super::{Accept, BoxError, McpBody, Shared, error, read_json_body, sse_response};
-use crate::transport::{Outgoing, lines};
+use crate::transport::{Delivered, Outgoing, lines};
 
 /// GET `/sse`: opens a connection and its stream.
 pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Response<McpBody> {
@@ -27,7 +27,7 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
             "invalid request: the SSE stream needs Accept: text/event-stream",
         );
     }
-    let (in_tx, in_rx) = mpsc::channel::<Bytes>(32);
+    let (in_tx, in_rx) = mpsc::channel::<Delivered>(32);
     let (out_tx, out_rx) = mpsc::channel::<Outgoing>(256);
     let principal = super::principal_of(&request);
     let peer = super::peer_of(&request);
@@ -38,10 +38,7 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
     {
         return *response;
     }
-    let id = match shared
-        .sessions
-        .open_legacy(in_tx, principal.as_deref(), peer)
-    {
+    let id = match shared.sessions.open_legacy(in_tx, principal.as_ref(), peer) {
         Ok(id) => id,
         Err(e) => return e.response(None),
     };
@@ -106,11 +103,15 @@ where
             "invalid request: the session_id query parameter is missing",
         );
     };
-    // Another principal's stream looks exactly like an unknown one.
+    // Another identity's stream looks exactly like an unknown one.
     let session = shared
         .sessions
         .legacy(id)
-        .filter(|s| s.owner.as_deref() == principal.as_ref().map(|p| p.id.as_str()));
+        .filter(|s| match (&s.owner, &principal) {
+            (None, None) => true,
+            (Some(owner), Some(caller)) => owner.same_identity(caller),
+            _ => false,
+        });
     let Some(session) = session else {
         return error(
             StatusCode::NOT_FOUND,
@@ -131,7 +132,9 @@ where
             format!("parse error: {e}"),
         );
     }
-    if session.incoming.send(bytes).await.is_err() {
+    // The message acts with this POST's credential, not the stream's.
+    let delivered = Delivered { bytes, principal };
+    if session.incoming.send(delivered).await.is_err() {
         return error(
             StatusCode::NOT_FOUND,
             None,

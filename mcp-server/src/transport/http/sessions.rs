@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use mcp_core::jsonrpc::{ErrorObject, RequestId, error_code};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +17,7 @@ use super::HttpConfig;
 use super::shares::{Caller, NoRoom, Shares};
 use crate::auth::Principal;
 use crate::session::Session;
+use crate::transport::Delivered;
 
 /// An unguessable session id: 128 bits from the OS CSPRNG, as hex (visible
 /// ASCII, as the spec requires).
@@ -95,9 +95,10 @@ impl HttpSession {
 /// A legacy SSE connection: where its POSTed messages go.
 #[derive(Debug)]
 pub(crate) struct LegacySession {
-    pub(crate) incoming: mpsc::Sender<Bytes>,
-    /// The principal that opened the stream, when the transport authenticates.
-    pub(crate) owner: Option<String>,
+    pub(crate) incoming: mpsc::Sender<Delivered>,
+    /// The identity that opened the stream, when the transport
+    /// authenticates: only it may post to the stream.
+    pub(crate) owner: Option<Arc<Principal>>,
     caller: Caller,
 }
 
@@ -315,19 +316,19 @@ impl Sessions {
     /// Streamable HTTP sessions.
     pub(crate) fn open_legacy(
         &self,
-        incoming: mpsc::Sender<Bytes>,
-        principal: Option<&Principal>,
+        incoming: mpsc::Sender<Delivered>,
+        principal: Option<&Arc<Principal>>,
         peer: Option<IpAddr>,
     ) -> Result<Arc<str>, OpenError> {
         self.sweep(false);
-        let caller = Caller::of(principal, peer);
+        let caller = Caller::of(principal.map(Arc::as_ref), peer);
         let id: Arc<str> = new_session_id().map_err(OpenError::Random)?.into();
         let evicted = {
             let mut table = lock(&self.table);
             let evicted = self.reserve(&mut table, &caller)?;
             let session = LegacySession {
                 incoming,
-                owner: principal.map(|p| p.id.clone()),
+                owner: principal.cloned(),
                 caller,
             };
             table.legacy.insert(Arc::clone(&id), Arc::new(session));

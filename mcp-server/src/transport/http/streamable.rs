@@ -75,7 +75,7 @@ where
         Incoming::Single(message) => {
             stateful(shared, message, headers, accept, principal, peer).await
         }
-        Incoming::Batch(items) => batch(shared, items, headers, principal.as_deref()).await,
+        Incoming::Batch(items) => batch(shared, items, headers, principal).await,
     }
 }
 
@@ -203,7 +203,10 @@ async fn stateful(
                     return response;
                 }
             };
-            let wire = Wire::Session(Arc::clone(&session.session));
+            let wire = Wire::Session {
+                session: Arc::clone(&session.session),
+                principal: principal.clone(),
+            };
             let request_id = request.id.clone();
             let response = dispatch_with(
                 shared,
@@ -311,8 +314,8 @@ async fn initialize(
         Err(e) => return e.response(Some(request.id)),
     };
     let session = Arc::clone(pending.session());
-    if let Some(principal) = principal {
-        session.session.bind_principal(principal);
+    if let Some(principal) = &principal {
+        session.session.bind_principal(Arc::clone(principal));
     }
     if let Some(peer) = peer {
         session.session.set_peer(peer);
@@ -320,7 +323,10 @@ async fn initialize(
     let (tx, _) = mpsc::channel(1);
     let answer = router::handle_request(
         shared.server.clone(),
-        Wire::Session(Arc::clone(&session.session)),
+        Wire::Session {
+            session: Arc::clone(&session.session),
+            principal,
+        },
         request,
         Outbound::new(tx),
         session.closed.child_token(),
@@ -344,9 +350,9 @@ async fn batch(
     shared: &Arc<Shared>,
     items: Vec<Result<Message, ErrorResponse>>,
     headers: &HeaderMap,
-    principal: Option<&Principal>,
+    principal: Option<Arc<Principal>>,
 ) -> Response<McpBody> {
-    let session = match session_of(shared, headers, None, principal) {
+    let session = match session_of(shared, headers, None, principal.as_deref()) {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -380,7 +386,10 @@ async fn batch(
                     }
                 };
                 let server = shared.server.clone();
-                let wire = Wire::Session(Arc::clone(&session.session));
+                let wire = Wire::Session {
+                    session: Arc::clone(&session.session),
+                    principal: principal.clone(),
+                };
                 let active = Active::new(&shared.active_requests);
                 let session = Arc::clone(&session);
                 let timeout = shared.config.request_timeout;
