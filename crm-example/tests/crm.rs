@@ -518,6 +518,30 @@ async fn on_sqlite() {
     suite(sqlite().await).await;
 }
 
+/// `DATABASE_URL=sqlite::memory:` for a throwaway CRM: the data lives in
+/// the pool's one connection, so every request sees the same database.
+#[tokio::test]
+async fn on_sqlite_in_memory() {
+    for url in ["sqlite://:memory:", "sqlite://?mode=memory"] {
+        let db = Db::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert!(db.seed_if_empty().await.unwrap(), "{url}");
+        assert!(!db.seed_if_empty().await.unwrap(), "{url}");
+    }
+    let db = Db::connect("sqlite::memory:").await.unwrap();
+    assert!(
+        db.seed_if_empty().await.unwrap(),
+        "a new database is seeded"
+    );
+    let other = Db::connect("sqlite::memory:").await.unwrap();
+    assert!(
+        other.seed_if_empty().await.unwrap(),
+        "each handle has its own database"
+    );
+    suite(db).await;
+}
+
 #[tokio::test]
 async fn on_postgres() {
     let (db, admin, name) = postgres().await;
