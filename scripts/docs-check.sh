@@ -5,7 +5,11 @@
 #      doctest (`#[cfg(doctest)] #[doc = include_str!(..)] mod x {}`), so
 #      no Rust example goes unchecked; and no block lacks a language, since
 #      rustdoc would take an unlabeled block for Rust;
-#   2. docs/getting-started.md, followed word for word by
+#   2. no client configuration in the docs passes a header with a space
+#      as an argument (`"--header", "Authorization: Bearer ..."`): Claude
+#      Desktop on Windows and Cursor hand it to npx unescaped, so the
+#      space goes in `env` (docs/deployment.md, Clients);
+#   3. docs/getting-started.md, followed word for word by
 #      scripts/getting-started.sh.
 # The doctests themselves run in `cargo test --workspace` (or
 # `cargo test --doc -p mcp-server`).
@@ -48,6 +52,13 @@ for path in files:
 for path in sorted(compiled):
     if path not in files:
         print(f"note: {path} is compiled as a doctest but is not under docs/ or README.md")
+header_arg = re.compile(r'"--header",\s*"([^"]*)"')
+readmes = sorted(glob.glob("*/README.md") + glob.glob("examples/*/README.md"))
+for path in files + readmes:
+    for number, line in enumerate(open(path, encoding="utf-8"), 1):
+        for value in header_arg.findall(line):
+            if re.search(r"\s", value):
+                problems.append(f'{path}:{number}: the header argument "{value}" has a space, which Windows breaks: write "Authorization:${{AUTH_HEADER}}" with the value in env (see docs/deployment.md, Clients)')
 for problem in problems:
     print(problem, file=sys.stderr)
 print(f"{rust_blocks} Rust blocks in {len(files)} files; doctest files: {', '.join(sorted(compiled))}")

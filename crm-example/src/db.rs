@@ -127,8 +127,13 @@ pub(crate) fn days_from_now(days: i64) -> String {
 }
 
 impl Db {
-    /// Connects to `url` (`sqlite://path` or `postgres://...`), creating a
-    /// SQLite file and its directory if needed, and runs the migrations.
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:` or
+    /// `postgres://...`), creating a SQLite file and its directory if
+    /// needed, and runs the migrations.
+    ///
+    /// An in-memory SQLite database (`sqlite::memory:`, `sqlite://:memory:`
+    /// or any `mode=memory` URL) is this handle's own, and lives until the
+    /// process exits.
     ///
     /// # Errors
     /// The database is unreachable, or a migration failed.
@@ -140,31 +145,33 @@ impl Db {
             Dialect::Sqlite
         } else {
             return Err(CrmError::Invalid(format!(
-                "unsupported database URL `{url}`: use sqlite://path or postgres://..."
+                "unsupported database URL `{url}`: use sqlite://path, sqlite::memory: or postgres://..."
             )));
         };
-        let url = if dialect == Dialect::Sqlite {
-            let path = url
-                .trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:");
-            let path = path.split('?').next().unwrap_or(path);
-            if let Some(dir) = std::path::Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| {
-                    CrmError::Invalid(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
-            format!("sqlite://{path}?mode=rwc")
-        } else {
-            url.to_owned()
-        };
         let sqlite = dialect == Dialect::Sqlite;
+        let target = sqlite.then(|| SqliteTarget::of(url));
+        let in_memory = target == Some(SqliteTarget::Memory);
+        let url = match target {
+            // Written as sqlx expects it: `sqlite://:memory:` does not parse
+            // as a URL ("empty host").
+            Some(SqliteTarget::Memory) => "sqlite::memory:".to_owned(),
+            Some(SqliteTarget::File(path)) => {
+                if let Some(dir) = std::path::Path::new(path)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                        CrmError::Invalid(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                format!("sqlite://{path}?mode=rwc")
+            }
+            None => url.to_owned(),
+        };
         // SQLite has one writer: one connection serializes every statement,
         // so concurrent requests (and audit inserts) never meet a locked
         // database. PostgreSQL gets a real pool.
-        let pool = AnyPoolOptions::new()
+        let mut options = AnyPoolOptions::new()
             .max_connections(if sqlite { 1 } else { 10 })
             .after_connect(move |connection, _| {
                 Box::pin(async move {
@@ -176,9 +183,16 @@ impl Db {
                     }
                     Ok(())
                 })
-            })
-            .connect(&url)
-            .await?;
+            });
+        if in_memory {
+            // The database is its connection's: every new connection opens
+            // an empty one, so the single connection is never let go.
+            options = options
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = options.connect(&url).await?;
         let db = Self {
             pool,
             dialect,
@@ -972,9 +986,60 @@ fn normalize_tags(tags: &[String]) -> String {
     out.join(",")
 }
 
+/// What a `sqlite:` URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqliteTarget<'a> {
+    /// A file, by its path (query parameters dropped).
+    File(&'a str),
+    /// An in-memory database.
+    Memory,
+}
+
+impl<'a> SqliteTarget<'a> {
+    fn of(url: &'a str) -> Self {
+        let rest = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let memory_mode = query
+            .split('&')
+            .any(|pair| pair.eq_ignore_ascii_case("mode=memory"));
+        if path == ":memory:" || memory_mode {
+            Self::Memory
+        } else {
+            Self::File(path)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_urls() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite::memory:?cache=shared",
+            "sqlite://?mode=memory",
+            "sqlite:crm?mode=memory&cache=shared",
+        ] {
+            assert_eq!(SqliteTarget::of(url), SqliteTarget::Memory, "{url}");
+        }
+        assert_eq!(
+            SqliteTarget::of("sqlite://data/crm.db"),
+            SqliteTarget::File("data/crm.db")
+        );
+        assert_eq!(
+            SqliteTarget::of("sqlite:///tmp/crm.db?mode=rwc"),
+            SqliteTarget::File("/tmp/crm.db")
+        );
+        assert_eq!(
+            SqliteTarget::of("sqlite:crm.db"),
+            SqliteTarget::File("crm.db")
+        );
+    }
 
     #[test]
     fn helpers() {

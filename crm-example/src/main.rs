@@ -1,6 +1,7 @@
 //! `crm-mcp`: the CRM over stdio (the default) or HTTP with its REST API.
 //!
-//! Env: `DATABASE_URL` (default `sqlite://data/crm.db`), `CRM_TENANCY`
+//! Env: `DATABASE_URL` (default `sqlite://data/crm.db`; `sqlite::memory:`
+//! for a throwaway database; `postgres://...`), `CRM_TENANCY`
 //! (`off` or `required`), `MCP_TRANSPORT`, `HOST`, `PORT`, `LOG_LEVEL`,
 //! `MCP_API_KEYS`, `MCP_TENANT_HEADER`; flags `--transport`, `--host`,
 //! `--port`.

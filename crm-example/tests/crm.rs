@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use axum::http::HeaderName;
 use crm_example::model::NewContact;
@@ -15,6 +16,7 @@ use mcp_server::prelude::*;
 use mcp_server::testing::{ClientScript, TestClient};
 use mcp_server::transport::http::HttpConfig;
 use serde_json::{Value, json};
+use sqlx::Connection as _;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -43,15 +45,60 @@ async fn sqlite() -> Db {
     db
 }
 
+/// The test server's URL, checked once for the whole binary with one
+/// connection: without PostgreSQL each test that needs it fails at once,
+/// saying why, rather than waiting out a pool timeout that hides the cause.
+async fn postgres_admin_url() -> &'static str {
+    static CHECKED: tokio::sync::OnceCell<Result<String, String>> =
+        tokio::sync::OnceCell::const_new();
+    let checked = CHECKED
+        .get_or_init(|| async {
+            let url = std::env::var("TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            sqlx::any::install_default_drivers();
+            let server = server_of(&url);
+            let connect = sqlx::AnyConnection::connect(&url);
+            match tokio::time::timeout(Duration::from_secs(5), connect).await {
+                Ok(Ok(connection)) => {
+                    let _ = connection.close().await;
+                    Ok(url)
+                }
+                Ok(Err(e)) => Err(format!("PostgreSQL at {server} is not reachable: {e}")),
+                Err(_) => Err(format!(
+                    "PostgreSQL at {server} is not reachable: no answer within 5 s"
+                )),
+            }
+        })
+        .await;
+    match checked {
+        Ok(url) => url,
+        Err(cause) => panic!(
+            "{cause}; start it (`docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust \
+             -e POSTGRES_DB=test postgres:17-alpine`) or set TEST_DATABASE_URL to a server that \
+             allows CREATE DATABASE"
+        ),
+    }
+}
+
+/// `host:port` of a database URL, without the credentials.
+fn server_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, server)| server)
+}
+
 /// A fresh, empty PostgreSQL database on the test server: the admin pool,
 /// the database's name and its URL. Fails loudly when the server is not
 /// there: this suite must run against a real PostgreSQL.
 async fn empty_postgres() -> (sqlx::AnyPool, String, String) {
-    let admin_url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is required for this test ({admin_url}): {e}; set TEST_DATABASE_URL to a server that allows CREATE DATABASE")
+    let admin_url = postgres_admin_url().await;
+    let admin = sqlx::AnyPool::connect(admin_url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is required for this test ({}): {e}",
+            server_of(admin_url)
+        )
     });
     let name = unique("crm_test");
     sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -469,6 +516,30 @@ async fn suite(db: Db) {
 #[tokio::test]
 async fn on_sqlite() {
     suite(sqlite().await).await;
+}
+
+/// `DATABASE_URL=sqlite::memory:` for a throwaway CRM: the data lives in
+/// the pool's one connection, so every request sees the same database.
+#[tokio::test]
+async fn on_sqlite_in_memory() {
+    for url in ["sqlite://:memory:", "sqlite://?mode=memory"] {
+        let db = Db::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert!(db.seed_if_empty().await.unwrap(), "{url}");
+        assert!(!db.seed_if_empty().await.unwrap(), "{url}");
+    }
+    let db = Db::connect("sqlite::memory:").await.unwrap();
+    assert!(
+        db.seed_if_empty().await.unwrap(),
+        "a new database is seeded"
+    );
+    let other = Db::connect("sqlite::memory:").await.unwrap();
+    assert!(
+        other.seed_if_empty().await.unwrap(),
+        "each handle has its own database"
+    );
+    suite(db).await;
 }
 
 #[tokio::test]

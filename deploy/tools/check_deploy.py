@@ -295,6 +295,8 @@ def check_clients():
                     variables = re.findall(r"\$\{(\w+)\}", header)
                     if not header.startswith("Authorization:") or not variables:
                         problem(where, "has no Authorization header taken from the environment")
+                    if re.search(r"\s", header):
+                        problem(where, "the header argument has a space, which Windows breaks: put it in env")
                     for variable in variables:
                         if variable not in entry.get("env", {}):
                             problem(where, f"the header uses ${{{variable}}}, which env does not set")

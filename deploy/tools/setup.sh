@@ -12,6 +12,15 @@ need() {
     command -v "$1" >/dev/null 2>&1 || { echo "setup: \`$1\` is required but was not found on PATH" >&2; exit 1; }
 }
 
+# Debian and Ubuntu ship venv's pip bootstrap (ensurepip) in a separate
+# package; without it `python3 -m venv` fails halfway.
+need_venv() {
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || {
+        echo "setup: \`python3 -m venv\` cannot create an environment with pip (no ensurepip module); on Debian or Ubuntu install python3-venv (python3.X-venv for a Python that is not the default): sudo apt-get install python3-venv" >&2
+        exit 1
+    }
+}
+
 setup_python() {
     need python3
     local dir="$root/deploy/tools"
@@ -19,6 +28,7 @@ setup_python() {
     hash=$(sha256sum "$dir/requirements.txt" | cut -d' ' -f1)
     if [ ! -f "$dir/.venv/.installed" ] || [ "$(cat "$dir/.venv/.installed")" != "$hash" ]; then
         echo "setup: installing the pinned Python tools into deploy/tools/.venv"
+        need_venv
         rm -rf "$dir/.venv"
         python3 -m venv "$dir/.venv"
         "$dir/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt"

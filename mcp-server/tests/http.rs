@@ -794,6 +794,59 @@ async fn health_and_readiness() {
 }
 
 #[tokio::test]
+async fn the_root_names_the_server_and_its_endpoints() {
+    let server = start(HttpConfig::default()).await;
+    let response = send(server.addr, "GET", "/", &[], "").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), "application/json");
+    assert_eq!(
+        json_body(response).await,
+        json!({
+            "name": "fixture",
+            "version": "1.0.0",
+            "endpoints": {
+                "mcp": "/mcp",
+                "sse": "/sse",
+                "messages": "/messages",
+                "health": "/health",
+                "ready": "/ready",
+                "metrics": "/metrics",
+            },
+        })
+    );
+    let response = send(server.addr, "HEAD", "/", &[], "").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(text(response).await, "");
+    // Only GET and HEAD: anything else at `/` is an unknown route.
+    let response = send(server.addr, "POST", "/", &[JSON], "{}").await;
+    assert_eq!(response.status(), 404);
+    // Like /health, whatever the Host: it tells no more than /health.
+    let request = hyper::Request::get("/")
+        .header("host", "elsewhere.example")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(server.service.handle(request).await.status(), 200);
+    server.shutdown().await;
+
+    // Only the endpoints configured; a route at `/` keeps `/`.
+    let config = HttpConfig::default()
+        .path("/rpc")
+        .legacy_sse(false)
+        .metrics_path(None);
+    let server = start(config).await;
+    let response = send(server.addr, "GET", "/", &[], "").await;
+    assert_eq!(
+        json_body(response).await["endpoints"],
+        json!({"mcp": "/rpc", "health": "/health", "ready": "/ready"})
+    );
+    server.shutdown().await;
+    let server = start(HttpConfig::default().path("/")).await;
+    let response = send(server.addr, "GET", "/", &[], "").await;
+    assert_ne!(response.status(), 200, "GET / is the MCP endpoint's");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn sessions_expire_when_idle_and_are_bounded() {
     let server = start(
         HttpConfig::default()

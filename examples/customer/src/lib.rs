@@ -183,25 +183,39 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `path`, creates the table,
-    /// and seeds ten sample customers into an empty one.
+    /// and seeds ten sample customers into an empty one. `:memory:` opens a
+    /// database in memory instead, gone when the process exits.
     ///
     /// # Errors
     /// The directory or the database could not be created or opened.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, CustomerError> {
         let path = path.as_ref();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(dir).await.map_err(|e| {
-                CustomerError::Invalid(format!("cannot create {}: {e}", dir.display()))
-            })?;
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
+        let pool = if path == Path::new(":memory:") {
+            // Each connection to `:memory:` would open its own empty
+            // database: one connection, never let go, holds the data.
+            let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await?
+        } else {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                    CustomerError::Invalid(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .foreign_keys(true);
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?
+        };
         let store = Self { pool };
         store.migrate().await?;
         Ok(store)

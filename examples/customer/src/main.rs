@@ -1,6 +1,7 @@
 //! The customer management server: HTTP on `PORT` (8080) by default,
 //! stdio with `--transport stdio`. Env: `HOST`, `PORT`, `DB_PATH`
-//! (`./data/customers.db`), `LOG_LEVEL` (`info`).
+//! (`./data/customers.db`; `:memory:` for a throwaway database),
+//! `LOG_LEVEL` (`info`).
 #![allow(
     clippy::print_stderr,
     reason = "a binary reports bad arguments on stderr"

@@ -236,3 +236,25 @@ async fn reqwest_like_get(addr: std::net::SocketAddr, path: &str) -> Value {
         .to_bytes();
     serde_json::from_slice(&bytes).unwrap()
 }
+
+/// `DB_PATH=:memory:`: concurrent calls all see the one database, seeded.
+#[tokio::test]
+async fn in_memory_database_is_shared_by_concurrent_calls() {
+    let store = Store::open(":memory:").await.unwrap();
+    let client = std::sync::Arc::new(
+        TestClient::connect(Customers::new(store), ProtocolVersion::V2025_06_18)
+            .await
+            .unwrap(),
+    );
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.call_tool("list_customers", json!({})).await })
+        })
+        .collect();
+    for call in calls {
+        let result = serde_json::to_value(call.await.unwrap().unwrap()).unwrap();
+        assert_ne!(result["isError"], true, "{result}");
+        assert_eq!(data(&result)["count"], 10, "{result}");
+    }
+}

@@ -151,3 +151,33 @@ async fn stateless_requests_work_without_a_handshake() {
         "hello"
     );
 }
+
+/// Claude Desktop writes a server's stderr to `mcp-server-NAME.log`: colour
+/// escape codes there are noise, so a pipe gets plain text.
+#[tokio::test]
+async fn logs_into_a_pipe_are_plain_text() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hello"))
+        .env("RUST_LOG", "debug")
+        .env_remove("NO_COLOR")
+        .env_remove("LOG_FORMAT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the hello binary starts");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#).await.unwrap();
+    stdin.write_all(b"\n").await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("the server exits within 10 s once stdin closes")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("serving MCP on stdio"), "{stderr}");
+    assert!(
+        !output.stderr.contains(&0x1b),
+        "ANSI escape codes in piped logs: {stderr:?}"
+    );
+}

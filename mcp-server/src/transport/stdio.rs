@@ -33,7 +33,9 @@ impl Server {
 /// The filter comes from `RUST_LOG`, else `LOG_LEVEL`, else `info`; the
 /// format from `LOG_FORMAT`: `json` (one JSON object per line, for log
 /// pipelines), `compact`, or the default human-readable `pretty`. Logs go
-/// to stderr because on stdio, stdout carries only MCP messages.
+/// to stderr because on stdio, stdout carries only MCP messages. The text
+/// is coloured only when stderr is a terminal and `NO_COLOR` is unset or
+/// empty, so log files and pipes stay plain text.
 ///
 /// With the feature `otel` and `OTEL_EXPORTER_OTLP_ENDPOINT` (or
 /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set, spans are also exported over
@@ -65,7 +67,9 @@ pub fn init_stderr_logging() {
     #[cfg(not(feature = "otel"))]
     let otel: Option<tracing_subscriber::layer::Identity> = None;
     let registry = tracing_subscriber::registry().with(otel).with(filter);
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_stderr());
     // Each init fails only when a subscriber exists, which is what we keep.
     let installed = match std::env::var("LOG_FORMAT").as_deref() {
         Ok("json") => registry.with(fmt.json()).try_init(),
@@ -89,4 +93,35 @@ pub fn init_stderr_logging() {
     }
     #[cfg(not(feature = "otel"))]
     let _ = installed;
+}
+
+/// Colour is for a person at a terminal: escape codes would litter a log
+/// file (Claude Desktop's `mcp-server-*.log`, container logs) or a pipe.
+fn colour_stderr() -> bool {
+    use std::io::IsTerminal as _;
+    wants_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// <https://no-color.org>: any non-empty `NO_COLOR` turns colour off.
+fn wants_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(wants_colour(true, None));
+        assert!(wants_colour(true, Some(OsStr::new(""))));
+        assert!(!wants_colour(true, Some(OsStr::new("1"))));
+        assert!(!wants_colour(true, Some(OsStr::new("false"))));
+        assert!(!wants_colour(false, None));
+        assert!(!wants_colour(false, Some(OsStr::new(""))));
+    }
 }

@@ -9,7 +9,8 @@
 //!   and with an SSE stream when a progress or log notification comes first.
 //! - **Legacy HTTP+SSE** (2024-11-05): `GET /sse` streams, `POST
 //!   /messages?session_id=...` delivers.
-//! - `/health` and `/ready` for probes.
+//! - `/health` and `/ready` for probes; `GET /` names the server and its
+//!   endpoints.
 //!
 //! Defaults protect a local server: only loopback `Host` and `Origin`
 //! values pass (DNS-rebinding protection), bodies, time, sessions and
@@ -39,6 +40,7 @@
 
 mod body;
 mod config;
+mod index;
 mod legacy;
 mod listener;
 mod sessions;
@@ -74,8 +76,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// existing application.
 ///
 /// It answers the Streamable HTTP path (default `/mcp`), the legacy
-/// `/sse` and `/messages` paths, `/health` and `/ready`, and 404 for
-/// anything else; the request path is matched whole, so mount it where the
+/// `/sse` and `/messages` paths, `/health` and `/ready`, `GET /` with the
+/// server's name, version and endpoints, and 404 for anything else; the request path is matched whole, so mount it where the
 /// path is kept (axum: `route_service`, not `nest_service`).
 ///
 /// ```
@@ -247,6 +249,14 @@ impl McpService {
                 return unauthorized(&e, authenticator.resource_metadata());
             }
             return metrics(self, request.method());
+        }
+        // Before the Host check, as /health: name and version are what
+        // /health tells, the paths are routes every client must know, and
+        // load balancers probe `/` by default.
+        if index::is_index(config, path)
+            && let Some(response) = index::index(shared, request.method())
+        {
+            return response;
         }
         if let Err(response) = check_host_and_origin(config, request.headers(), request.uri()) {
             return *response;
