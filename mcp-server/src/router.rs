@@ -100,9 +100,10 @@ impl AnswerStatus {
         match error {
             ProtocolError::Parse(_) | ProtocolError::InvalidRequest(_) => Self::BadRequest,
             ProtocolError::InsufficientScope { .. } => Self::Forbidden,
-            ProtocolError::RateLimited { retry_after_secs } => {
-                Self::TooManyRequests(*retry_after_secs)
-            }
+            ProtocolError::RateLimited { retry_after_secs }
+            | ProtocolError::LimitReached {
+                retry_after_secs, ..
+            } => Self::TooManyRequests(*retry_after_secs),
             _ if !version.is_stateless() => Self::Ok,
             ProtocolError::InvalidEnvelope(_)
             | ProtocolError::HeaderMismatch(_)
@@ -217,7 +218,7 @@ async fn route(
                 server,
                 request,
                 meta.meta.unwrap_or_default(),
-                Some(&headers),
+                Arrival::Http(&headers),
                 outbound,
                 cancellation,
             )
@@ -236,7 +237,9 @@ async fn route(
     if let Some(requested) = meta.requested_version() {
         match requested.parse::<ProtocolVersion>() {
             Ok(version) if version.is_stateless() => {
-                return route_stateless(server, request, meta, None, outbound, cancellation).await;
+                let arrival = Arrival::Session(&session);
+                return route_stateless(server, request, meta, arrival, outbound, cancellation)
+                    .await;
             }
             Ok(_) => {} // a stateful revision named in `_meta`: the session decides
             Err(_) if session.version().is_some() => {}
@@ -277,6 +280,7 @@ async fn route(
         task: None,
         principal: session.principal().cloned(),
         peer: session.peer(),
+        connection: Some(session.serial()),
     };
     let params = request.params.as_deref();
     let result = match method {
@@ -302,6 +306,46 @@ fn record_trace(meta: &RequestMeta) {
     }
 }
 
+/// Where a 2026-07-28 request came from.
+#[derive(Clone, Copy)]
+enum Arrival<'a> {
+    /// A Streamable HTTP POST of its own, with the headers to check.
+    Http(&'a WireHeaders),
+    /// A connection that may also carry stateful sessions (stdio, legacy
+    /// SSE, the in-process client): who is calling is the connection's.
+    Session(&'a Arc<Session>),
+}
+
+impl Arrival<'_> {
+    fn headers(&self) -> Option<&WireHeaders> {
+        match self {
+            Self::Http(headers) => Some(headers),
+            Self::Session(_) => None,
+        }
+    }
+
+    fn principal(&self) -> Option<Arc<crate::auth::Principal>> {
+        match self {
+            Self::Http(headers) => headers.principal.clone(),
+            Self::Session(session) => session.principal().cloned(),
+        }
+    }
+
+    fn peer(&self) -> Option<std::net::IpAddr> {
+        match self {
+            Self::Http(headers) => headers.peer,
+            Self::Session(session) => session.peer(),
+        }
+    }
+
+    fn connection(&self) -> Option<u64> {
+        match self {
+            Self::Http(_) => None,
+            Self::Session(session) => Some(session.serial()),
+        }
+    }
+}
+
 /// Serves a 2026-07-28 request, checking it in the order the spec's
 /// conformance suite expects: the envelope, the version header, the version,
 /// the routing headers, then the method.
@@ -309,10 +353,11 @@ async fn route_stateless(
     server: &Server,
     request: Request,
     meta: RequestMeta,
-    headers: Option<&WireHeaders>,
+    arrival: Arrival<'_>,
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
+    let headers = arrival.headers();
     record_trace(&meta);
     let fail = |e| (e, ProtocolVersion::LATEST);
     let Some(requested) = meta.requested_version() else {
@@ -362,8 +407,9 @@ async fn route_stateless(
         meta,
         link: ClientLink::None,
         task: None,
-        principal: headers.and_then(|h| h.principal.clone()),
-        peer: headers.and_then(|h| h.peer),
+        principal: arrival.principal(),
+        peer: arrival.peer(),
+        connection: arrival.connection(),
     };
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
@@ -1278,7 +1324,7 @@ async fn call_tool(
         None
     };
     if version.is_stateless() && tool.supports_tasks() && tasks_declared(&envelope.capabilities) {
-        let slot = Arc::new(TaskSlot::default());
+        let slot = Arc::new(TaskSlot::new(envelope.task_owner()));
         envelope.task = Some(Arc::clone(&slot));
         let context =
             RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
@@ -1372,9 +1418,9 @@ async fn call_as_task(
             }
         } => None,
         () = slot.started() => {
-            let Some(task) = slot.task().cloned() else {
-                return Err(ProtocolError::Internal("a task started without a task".into()));
-            };
+            // A task that could not be created fails the request; dropping
+            // the guard stops the handler.
+            let task = slot.outcome()?;
             guard.0 = None;
             task.set_abort(work.abort_handle());
             let created = task.created();
@@ -1459,7 +1505,8 @@ fn tasks_method(
         input_responses: Option<BTreeMap<String, serde_json::Value>>,
     }
     let params: TaskParams = parse_params(request.params.as_deref())?;
-    let Some(task) = server.tasks().get(&params.task_id) else {
+    // Another caller's task is answered exactly as an unknown one.
+    let Some(task) = server.tasks().get(&params.task_id, &envelope.task_owner()) else {
         return Err(ProtocolError::InvalidParams(format!(
             "unknown task `{}`",
             params.task_id
@@ -1500,7 +1547,7 @@ fn open_round(
 ) -> Result<(Arc<InputRound>, Binding), ProtocolError> {
     let retry: InputRetry = parse_params(request.params.as_deref())?;
     let mut answers = match retry.request_state.as_deref() {
-        Some(state) => state::open(&server.options().state_key, state, &binding)?,
+        Some(state) => state::open(server.state_key()?, state, &binding)?,
         None => BTreeMap::new(),
     };
     answers.extend(retry.input_responses.unwrap_or_default());
@@ -1537,7 +1584,7 @@ fn input_required(
         ));
     };
     let questions = round.take_questions();
-    let state = state::seal(&server.options().state_key, binding, round.answers.clone())?;
+    let state = state::seal(server.state_key()?, binding, round.answers.clone())?;
     let value = serde_json::json!({
         "resultType": "input_required",
         "inputRequests": questions,
