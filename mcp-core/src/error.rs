@@ -66,6 +66,16 @@ pub enum ProtocolError {
         /// Seconds until a retry can succeed.
         retry_after_secs: u64,
     },
+    /// The caller is over a limit other than its request rate, such as
+    /// the number of tasks it may keep (-32011 with `retryAfterSeconds`,
+    /// HTTP 429). The message names the limit.
+    #[error("{message}")]
+    LimitReached {
+        /// What is over which limit, and what to do about it.
+        message: String,
+        /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
     /// Something failed inside the server.
     #[error("internal error: {0}")]
     Internal(String),
@@ -112,10 +122,11 @@ impl ProtocolError {
                 ErrorObject::new(error_code::INSUFFICIENT_SCOPE, message)
                     .with_data(json!({ "requiredScopes": required }))
             }
-            Self::RateLimited { retry_after_secs } => {
-                ErrorObject::new(error_code::RATE_LIMITED, message)
-                    .with_data(json!({ "retryAfterSeconds": retry_after_secs }))
-            }
+            Self::RateLimited { retry_after_secs }
+            | Self::LimitReached {
+                retry_after_secs, ..
+            } => ErrorObject::new(error_code::RATE_LIMITED, message)
+                .with_data(json!({ "retryAfterSeconds": retry_after_secs })),
             Self::Internal(_) => ErrorObject::new(error_code::INTERNAL_ERROR, message),
         }
     }

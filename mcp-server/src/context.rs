@@ -19,7 +19,7 @@ use crate::ask::{AskError, ElicitForm, Elicited, InputRound, Question, form_sche
 use crate::auth::Principal;
 use crate::server::Server;
 use crate::session::Session;
-use crate::task::{TASKS_EXTENSION, TaskSlot};
+use crate::task::{TASKS_EXTENSION, TaskOwner, TaskSlot};
 use crate::transport::Outbound;
 
 /// The request a handler is serving: its revision, the client, progress,
@@ -50,6 +50,16 @@ pub(crate) struct Envelope {
     pub(crate) principal: Option<Arc<Principal>>,
     /// The client's address, when the transport knows it.
     pub(crate) peer: Option<std::net::IpAddr>,
+    /// The connection or session the request came on ([`Session::serial`]),
+    /// which owns the tasks of anonymous callers; none for stateless HTTP.
+    pub(crate) connection: Option<u64>,
+}
+
+impl Envelope {
+    /// Who the tasks this request creates or reads belong to.
+    pub(crate) fn task_owner(&self) -> TaskOwner {
+        TaskOwner::of(self.principal.as_deref(), self.connection, self.peer)
+    }
 }
 
 /// How a handler's questions reach the client.
@@ -264,14 +274,27 @@ impl RequestContext {
     /// Ask what must be asked before the task starts: questions asked
     /// before are answered within the request (multi round-trip), those
     /// asked after through the task.
+    ///
+    /// A task that cannot be created (the caller or the server keeps as
+    /// many unfinished tasks as allowed, see
+    /// [`ServerBuilder::max_tasks_per_caller`](crate::ServerBuilder::max_tasks_per_caller))
+    /// fails the request with that error, and this call never returns: the
+    /// handler is stopped here, as it would be at a question it cannot ask.
     pub async fn start_task(&self) -> bool {
         match &self.inner.envelope.task {
-            Some(slot) => {
-                slot.start(self.inner.server.tasks());
-                // Let the dispatcher answer before the work goes on.
-                tokio::task::yield_now().await;
-                true
-            }
+            Some(slot) => match slot.start(self.inner.server.tasks()) {
+                Ok(_) => {
+                    // Let the dispatcher answer before the work goes on.
+                    tokio::task::yield_now().await;
+                    true
+                }
+                Err(error) => {
+                    tracing::info!(%error, "task not created");
+                    // The dispatcher answers with the error and drops this
+                    // handler.
+                    std::future::pending().await
+                }
+            },
             None => false,
         }
     }

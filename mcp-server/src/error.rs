@@ -11,4 +11,11 @@ pub enum ServerError {
     /// A background task of the server failed.
     #[error("server task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The operating system's random source failed, so the server has no
+    /// key to sign 2026-07-28 request states with. It never falls back to a
+    /// predictable one; configure a shared secret
+    /// ([`ServerBuilder::request_state_secret`](crate::ServerBuilder::request_state_secret))
+    /// or fix the source.
+    #[error("the operating system's random source failed, so no request-state key could be made")]
+    Randomness(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -35,6 +35,7 @@ mod handler;
 pub mod limit;
 mod metrics;
 mod prompt;
+mod random;
 mod resource;
 mod router;
 pub mod schema;

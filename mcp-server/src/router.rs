@@ -106,9 +106,10 @@ impl AnswerStatus {
         match error {
             ProtocolError::Parse(_) | ProtocolError::InvalidRequest(_) => Self::BadRequest,
             ProtocolError::InsufficientScope { .. } => Self::Forbidden,
-            ProtocolError::RateLimited { retry_after_secs } => {
-                Self::TooManyRequests(*retry_after_secs)
-            }
+            ProtocolError::RateLimited { retry_after_secs }
+            | ProtocolError::LimitReached {
+                retry_after_secs, ..
+            } => Self::TooManyRequests(*retry_after_secs),
             _ if !version.is_stateless() => Self::Ok,
             ProtocolError::InvalidEnvelope(_)
             | ProtocolError::HeaderMismatch(_)
@@ -219,13 +220,11 @@ async fn route(
         Wire::Stateless(headers) => {
             let meta: MetaOnly = parse_params(request.params.as_deref())
                 .map_err(|e| (e, ProtocolVersion::LATEST))?;
-            let caller = (headers.principal.clone(), headers.peer);
             return route_stateless(
                 server,
                 request,
                 meta.meta.unwrap_or_default(),
-                Some(&headers),
-                caller,
+                Arrival::Http(&headers),
                 outbound,
                 cancellation,
             )
@@ -244,17 +243,9 @@ async fn route(
     if let Some(requested) = meta.requested_version() {
         match requested.parse::<ProtocolVersion>() {
             Ok(version) if version.is_stateless() => {
-                let caller = (principal, session.peer());
-                return route_stateless(
-                    server,
-                    request,
-                    meta,
-                    None,
-                    caller,
-                    outbound,
-                    cancellation,
-                )
-                .await;
+                let arrival = Arrival::Session(&session, principal);
+                return route_stateless(server, request, meta, arrival, outbound, cancellation)
+                    .await;
             }
             Ok(_) => {} // a stateful revision named in `_meta`: the session decides
             Err(_) if session.version().is_some() => {}
@@ -295,6 +286,7 @@ async fn route(
         task: None,
         principal,
         peer: session.peer(),
+        connection: Some(session.serial()),
     };
     let params = request.params.as_deref();
     let result = match method {
@@ -320,6 +312,47 @@ fn record_trace(meta: &RequestMeta) {
     }
 }
 
+/// Where a 2026-07-28 request came from.
+#[derive(Clone)]
+enum Arrival<'a> {
+    /// A Streamable HTTP POST of its own, with the headers to check.
+    Http(&'a WireHeaders),
+    /// A connection that may also carry stateful sessions (stdio, legacy
+    /// SSE, the in-process client), with who sent this request by its own
+    /// credential.
+    Session(&'a Arc<Session>, Option<Arc<Principal>>),
+}
+
+impl Arrival<'_> {
+    fn headers(&self) -> Option<&WireHeaders> {
+        match self {
+            Self::Http(headers) => Some(headers),
+            Self::Session(..) => None,
+        }
+    }
+
+    fn principal(&self) -> Option<Arc<crate::auth::Principal>> {
+        match self {
+            Self::Http(headers) => headers.principal.clone(),
+            Self::Session(_, principal) => principal.clone(),
+        }
+    }
+
+    fn peer(&self) -> Option<std::net::IpAddr> {
+        match self {
+            Self::Http(headers) => headers.peer,
+            Self::Session(session, _) => session.peer(),
+        }
+    }
+
+    fn connection(&self) -> Option<u64> {
+        match self {
+            Self::Http(_) => None,
+            Self::Session(session, _) => Some(session.serial()),
+        }
+    }
+}
+
 /// Serves a 2026-07-28 request, checking it in the order the spec's
 /// conformance suite expects: the envelope, the version header, the version,
 /// the routing headers, then the method.
@@ -327,11 +360,11 @@ async fn route_stateless(
     server: &Server,
     request: Request,
     meta: RequestMeta,
-    headers: Option<&WireHeaders>,
-    (principal, peer): (Option<Arc<Principal>>, Option<std::net::IpAddr>),
+    arrival: Arrival<'_>,
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
+    let headers = arrival.headers();
     record_trace(&meta);
     let fail = |e| (e, ProtocolVersion::LATEST);
     let Some(requested) = meta.requested_version() else {
@@ -381,8 +414,9 @@ async fn route_stateless(
         meta,
         link: ClientLink::None,
         task: None,
-        principal,
-        peer,
+        principal: arrival.principal(),
+        peer: arrival.peer(),
+        connection: arrival.connection(),
     };
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
@@ -1307,7 +1341,7 @@ async fn call_tool(
         None
     };
     if version.is_stateless() && tool.supports_tasks() && tasks_declared(&envelope.capabilities) {
-        let slot = Arc::new(TaskSlot::default());
+        let slot = Arc::new(TaskSlot::new(envelope.task_owner()));
         envelope.task = Some(Arc::clone(&slot));
         let context =
             RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
@@ -1401,9 +1435,9 @@ async fn call_as_task(
             }
         } => None,
         () = slot.started() => {
-            let Some(task) = slot.task().cloned() else {
-                return Err(ProtocolError::Internal("a task started without a task".into()));
-            };
+            // A task that could not be created fails the request; dropping
+            // the guard stops the handler.
+            let task = slot.outcome()?;
             guard.0 = None;
             task.set_abort(work.abort_handle());
             let created = task.created();
@@ -1488,7 +1522,8 @@ fn tasks_method(
         input_responses: Option<BTreeMap<String, serde_json::Value>>,
     }
     let params: TaskParams = parse_params(request.params.as_deref())?;
-    let Some(task) = server.tasks().get(&params.task_id) else {
+    // Another caller's task is answered exactly as an unknown one.
+    let Some(task) = server.tasks().get(&params.task_id, &envelope.task_owner()) else {
         return Err(ProtocolError::InvalidParams(format!(
             "unknown task `{}`",
             params.task_id
@@ -1529,7 +1564,7 @@ fn open_round(
 ) -> Result<(Arc<InputRound>, Binding), ProtocolError> {
     let retry: InputRetry = parse_params(request.params.as_deref())?;
     let mut answers = match retry.request_state.as_deref() {
-        Some(state) => state::open(&server.options().state_key, state, &binding)?,
+        Some(state) => state::open(server.state_key()?, state, &binding)?,
         None => BTreeMap::new(),
     };
     answers.extend(retry.input_responses.unwrap_or_default());
@@ -1566,7 +1601,7 @@ fn input_required(
         ));
     };
     let questions = round.take_questions();
-    let state = state::seal(&server.options().state_key, binding, round.answers.clone())?;
+    let state = state::seal(server.state_key()?, binding, round.answers.clone())?;
     let value = serde_json::json!({
         "resultType": "input_required",
         "inputRequests": questions,

@@ -15,7 +15,7 @@ use crate::error::ServerError;
 use crate::prompt::PromptDef;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::state::StateKey;
-use crate::task::TaskStore;
+use crate::task::{TaskLimits, TaskStore};
 use crate::tool::ToolDef;
 
 /// Who a server is and how to use it.
@@ -174,8 +174,13 @@ pub(crate) struct ServerOptions {
     /// Caching hints that differ from the server's, per list.
     pub(crate) list_hints: HashMap<ListKind, (u64, CacheScope)>,
     pub(crate) subscribe: bool,
-    /// Signs 2026-07-28 `requestState`s.
-    pub(crate) state_key: StateKey,
+    /// Signs 2026-07-28 `requestState`s: a configured secret's key, else
+    /// one from `random` when the server is built.
+    pub(crate) state_key: Option<StateKey>,
+    /// Where keys and task ids come from.
+    pub(crate) random: crate::random::Source,
+    /// How many tasks are kept, and how long finished ones are.
+    pub(crate) tasks: TaskLimits,
     /// Limits on tool calls and completions.
     pub(crate) rate_limit: Option<Arc<crate::limit::RateLimit>>,
     /// Where tool calls and resource reads are recorded.
@@ -207,7 +212,9 @@ impl Default for ServerOptions {
             cache_scope: CacheScope::Public,
             list_hints: HashMap::new(),
             subscribe: true,
-            state_key: StateKey::random(),
+            state_key: None,
+            random: crate::random::OS,
+            tasks: TaskLimits::default(),
             rate_limit: None,
             audit: Some(Arc::new(crate::audit::TracingAudit)),
             tool_timeout: None,
@@ -251,6 +258,8 @@ pub(crate) struct ServerInner {
     resources: RwLock<Arc<Registry<ResourceDef>>>,
     templates: RwLock<Arc<Registry<ResourceTemplateDef>>>,
     options: ServerOptions,
+    /// The key of `options`, or the random source's failure to make one.
+    state_key: Result<StateKey, getrandom::Error>,
     tasks: TaskStore,
     metrics: crate::metrics::Metrics,
     events: broadcast::Sender<ServerEvent>,
@@ -487,6 +496,31 @@ impl Server {
 
     pub(crate) fn tasks(&self) -> &TaskStore {
         &self.inner.tasks
+    }
+
+    /// The key request states are signed with.
+    ///
+    /// # Errors
+    /// The random source failed when the server was built: there is no
+    /// key, and no state is signed or accepted.
+    pub(crate) fn state_key(&self) -> Result<&StateKey, mcp_core::ProtocolError> {
+        self.inner.state_key.as_ref().map_err(|e| {
+            mcp_core::ProtocolError::Internal(format!(
+                "request states cannot be signed: the operating system's random source failed ({e})"
+            ))
+        })
+    }
+
+    /// Whether the server can serve: the transports check this before
+    /// accepting anything.
+    ///
+    /// # Errors
+    /// [`ServerError::Randomness`]: the request-state key could not be made.
+    pub(crate) fn check_ready(&self) -> Result<(), ServerError> {
+        match self.inner.state_key {
+            Ok(_) => Ok(()),
+            Err(e) => Err(ServerError::Randomness(Box::new(e))),
+        }
     }
 
     pub(crate) fn options(&self) -> &ServerOptions {
@@ -748,7 +782,44 @@ impl ServerBuilder {
     /// replica is rejected.
     #[must_use]
     pub fn request_state_secret(mut self, secret: &[u8]) -> Self {
-        self.options.state_key = StateKey::from_secret(secret);
+        self.options.state_key = Some(StateKey::from_secret(secret));
+        self
+    }
+
+    /// How many 2026-07-28 tasks the server keeps for all callers together
+    /// (default 10 000). When full, the task that finished longest ago
+    /// is dropped to make room; with only unfinished tasks, a new one is
+    /// refused with a -32011 error (HTTP 429).
+    #[must_use]
+    pub fn max_tasks(mut self, limit: usize) -> Self {
+        self.options.tasks.total = limit.max(1);
+        self
+    }
+
+    /// How many tasks one caller may keep (default 100): an authenticated
+    /// principal within its tenant, else an anonymous connection (stdio)
+    /// or, over stateless HTTP, a client address. At the limit its task
+    /// that finished longest ago is dropped to make room; with only
+    /// unfinished tasks, a new one is refused with a -32011 error (HTTP 429).
+    #[must_use]
+    pub fn max_tasks_per_caller(mut self, limit: usize) -> Self {
+        self.options.tasks.per_caller = limit.max(1);
+        self
+    }
+
+    /// How long a finished task stays readable through `tasks/get`
+    /// (default one hour; its `ttlMs`). Unfinished tasks stay until they
+    /// finish.
+    #[must_use]
+    pub fn task_retention(mut self, retention: std::time::Duration) -> Self {
+        self.options.tasks.retention = retention;
+        self
+    }
+
+    /// Replaces the random source, to exercise what a failing one does.
+    #[cfg(test)]
+    pub(crate) fn random_source(mut self, source: crate::random::Source) -> Self {
+        self.options.random = source;
         self
     }
 
@@ -765,7 +836,10 @@ impl ServerBuilder {
     ///   `30s`; `MCP_MAX_IN_FLIGHT`: requests in progress per session;
     ///   `MCP_MAX_MESSAGE_BYTES`: the longest stdio message;
     /// - `MCP_REQUEST_STATE_SECRET`: the secret replicas share to sign
-    ///   2026-07-28 request states (at least 32 bytes).
+    ///   2026-07-28 request states (at least 32 bytes);
+    /// - `MCP_MAX_TASKS`, `MCP_MAX_TASKS_PER_CALLER`: how many 2026-07-28
+    ///   tasks are kept in all and per caller; `MCP_TASK_RETENTION`: how
+    ///   long a finished one stays readable, such as `1h`.
     ///
     /// Unset variables leave the builder as it is.
     ///
@@ -883,13 +957,71 @@ impl ServerBuilder {
             }
             self = self.request_state_secret(secret.as_bytes());
         }
+        let count = |name: &'static str| -> Result<Option<usize>, SettingsError> {
+            let Some(value) = var(name) else {
+                return Ok(None);
+            };
+            match value.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(invalid(name, value, "expected a positive number".into())),
+            }
+        };
+        if let Some(limit) = count("MCP_MAX_TASKS")? {
+            self = self.max_tasks(limit);
+        }
+        if let Some(limit) = count("MCP_MAX_TASKS_PER_CALLER")? {
+            self = self.max_tasks_per_caller(limit);
+        }
+        if let Some(retention) = var("MCP_TASK_RETENTION") {
+            let parsed = parse_duration(&retention).ok_or_else(|| {
+                invalid(
+                    "MCP_TASK_RETENTION",
+                    retention.clone(),
+                    "expected a duration such as 1h, 30m or 90s".into(),
+                )
+            })?;
+            self = self.task_retention(parsed);
+        }
         Ok(self)
     }
 
     /// Builds the server.
-    pub fn build(mut self) -> Server {
+    ///
+    /// Without a configured [`request_state_secret`](Self::request_state_secret)
+    /// this draws the request-state key from the operating system's random
+    /// source. Should that fail, the server is built without a key: the
+    /// transports refuse to start ([`ServerError::Randomness`]) and a
+    /// server embedded through `McpService` answers requests that need the
+    /// key with an internal error. No predictable key is ever used. Use
+    /// [`try_build`](Self::try_build) to learn of the failure here.
+    pub fn build(self) -> Server {
+        let server = self.assemble();
+        if let Err(e) = &server.inner.state_key {
+            tracing::error!(error = %e, "no randomness for the request-state key; the server will not serve");
+        }
+        server
+    }
+
+    /// [`build`](Self::build), failing when the request-state key cannot be
+    /// made.
+    ///
+    /// # Errors
+    /// [`ServerError::Randomness`]: the operating system's random source
+    /// failed.
+    pub fn try_build(self) -> Result<Server, ServerError> {
+        let server = self.assemble();
+        server.check_ready()?;
+        Ok(server)
+    }
+
+    fn assemble(mut self) -> Server {
         let info = self.info_mut().clone();
         let (events, _) = broadcast::channel(64);
+        let state_key = match self.options.state_key.clone() {
+            Some(key) => Ok(key),
+            None => StateKey::generate(self.options.random),
+        };
+        let tasks = TaskStore::new(self.options.tasks, self.options.random);
         Server {
             inner: Arc::new(ServerInner {
                 info,
@@ -898,7 +1030,8 @@ impl ServerBuilder {
                 resources: RwLock::new(Arc::new(Registry::new(self.resources))),
                 templates: RwLock::new(Arc::new(Registry::new(self.templates))),
                 options: self.options,
-                tasks: TaskStore::default(),
+                state_key,
+                tasks,
                 metrics: crate::metrics::Metrics::new(),
                 events,
                 shutdown: CancellationToken::new(),
@@ -983,6 +1116,28 @@ mod settings_tests {
             error(&[("MCP_MAX_MESSAGE_BYTES", "10")]),
             Some("MCP_MAX_MESSAGE_BYTES")
         );
+        let builder = settings(&[
+            ("MCP_MAX_TASKS", "500"),
+            ("MCP_MAX_TASKS_PER_CALLER", "5"),
+            ("MCP_TASK_RETENTION", "10m"),
+        ])
+        .unwrap();
+        assert_eq!(
+            builder.options.tasks,
+            TaskLimits {
+                total: 500,
+                per_caller: 5,
+                retention: std::time::Duration::from_secs(600),
+            }
+        );
+        assert_eq!(settings(&[]).unwrap().options.tasks, TaskLimits::default());
+        for (name, bad) in [
+            ("MCP_MAX_TASKS", "0"),
+            ("MCP_MAX_TASKS_PER_CALLER", "many"),
+            ("MCP_TASK_RETENTION", "forever"),
+        ] {
+            assert_eq!(error(&[(name, bad)]), Some(name));
+        }
         let short = error(&[("MCP_REQUEST_STATE_SECRET", "short")]);
         assert_eq!(short, Some("MCP_REQUEST_STATE_SECRET"));
         let secret = settings(&[("MCP_REQUEST_STATE_SECRET", "x")]).unwrap_err();

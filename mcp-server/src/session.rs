@@ -9,7 +9,7 @@ use std::sync::{Mutex, RwLock};
 
 use mcp_core::jsonrpc::{Message, Notification};
 use mcp_core::notification;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use mcp_core::ProtocolVersion;
 use mcp_core::lifecycle::{ClientCapabilities, Implementation};
@@ -30,8 +30,11 @@ pub(crate) struct Negotiated {
 }
 
 /// One client's stateful session.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Session {
+    /// Unique in this process and never reused: it owns the tasks of an
+    /// anonymous caller on this connection.
+    serial: u64,
     negotiated: RwLock<Option<Negotiated>>,
     initialized: AtomicBool,
     log_level: RwLock<Option<LoggingLevel>>,
@@ -47,7 +50,22 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn new() -> Self {
-        Self::default()
+        static SERIALS: AtomicU64 = AtomicU64::new(0);
+        Self {
+            serial: SERIALS.fetch_add(1, Ordering::Relaxed),
+            negotiated: RwLock::default(),
+            initialized: AtomicBool::default(),
+            log_level: RwLock::default(),
+            subscriptions: Mutex::default(),
+            pending: PendingRequests::default(),
+            principal: std::sync::OnceLock::new(),
+            peer: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// This session's number, unique in the process.
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
     }
 
     pub(crate) fn negotiated(&self) -> Option<Negotiated> {

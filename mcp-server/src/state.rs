@@ -31,15 +31,17 @@ impl std::fmt::Debug for StateKey {
 }
 
 impl StateKey {
-    /// A key from the OS CSPRNG: states survive only this process, which
-    /// suits one replica; several replicas share a configured key.
-    pub(crate) fn random() -> Self {
+    /// A key from `source` (the OS CSPRNG): states survive only this
+    /// process, which suits one replica; several replicas share a
+    /// configured key.
+    ///
+    /// # Errors
+    /// The source failed. There is no fallback key: one anybody could
+    /// guess would make every state forgeable.
+    pub(crate) fn generate(source: crate::random::Source) -> Result<Self, getrandom::Error> {
         let mut key = [0u8; 32];
-        if let Err(e) = getrandom::fill(&mut key) {
-            // Without randomness every state would be forgeable; refuse them.
-            tracing::error!(error = %e, "no randomness for the request-state key");
-        }
-        Self(key)
+        source(&mut key)?;
+        Ok(Self(key))
     }
 
     /// A key derived from configured secret bytes.
@@ -168,7 +170,7 @@ mod tests {
 
     #[test]
     fn states_round_trip_and_reject_tampering() {
-        let key = StateKey::random();
+        let key = StateKey::generate(crate::random::OS).unwrap();
         let args = serde_json::json!({"b": 1, "a": 2});
         let binding = Binding::new("tools/call", "book", Some(&args));
         let mut answers = BTreeMap::new();
@@ -204,7 +206,16 @@ mod tests {
             .is_err()
         );
         assert!(open(&key, &format!("{state}-TAMPERED"), &binding).is_err());
-        assert!(open(&StateKey::random(), &state, &binding).is_err());
+        let other = StateKey::generate(crate::random::OS).unwrap();
+        assert!(open(&other, &state, &binding).is_err());
         assert!(open(&key, "garbage", &binding).is_err());
+    }
+
+    #[test]
+    fn a_failing_random_source_gives_no_key() {
+        assert_eq!(
+            StateKey::generate(crate::random::failing).err(),
+            Some(getrandom::Error::UNSUPPORTED)
+        );
     }
 }

@@ -6,23 +6,32 @@
 //! polls `tasks/get`, answers questions with `tasks/update` and may
 //! `tasks/cancel`.
 
-use std::collections::{BTreeMap, HashMap};
+mod store;
+
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use mcp_core::ProtocolError;
 use mcp_core::client::InputRequest;
 use mcp_core::jsonrpc::ErrorObject;
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, oneshot};
 
+pub(crate) use store::{TaskLimits, TaskOwner, TaskStore};
+
 /// The extension's identifier.
 pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
 
-/// How long a task stays readable after it is created.
-const TASK_TTL: Duration = Duration::from_secs(60 * 60);
 /// How often clients should poll.
 const POLL_INTERVAL_MS: u64 = 500;
+
+/// Now, and the next number in the order tasks end in.
+fn finished_now() -> (Instant, u64) {
+    static ENDED: AtomicU64 = AtomicU64::new(0);
+    (Instant::now(), ENDED.fetch_add(1, Ordering::Relaxed))
+}
 
 /// Where a task stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +62,9 @@ impl Status {
 struct State {
     status: Status,
     updated_at: SystemTime,
+    /// When the task ended, for its retention, and its place in the order
+    /// tasks ended in (instants may tie), for eviction.
+    finished: Option<(Instant, u64)>,
     /// Questions waiting for `tasks/update`, and where their answers go.
     questions: BTreeMap<String, (InputRequest, oneshot::Sender<Value>)>,
     abort: Option<tokio::task::AbortHandle>,
@@ -61,8 +73,11 @@ struct State {
 /// One task.
 pub(crate) struct Task {
     pub(crate) id: String,
+    /// Who created it: the only caller that can see it.
+    owner: TaskOwner,
     created_at: SystemTime,
-    expires: Instant,
+    /// How long it stays readable once finished (`ttlMs`).
+    retention: Duration,
     state: Mutex<State>,
 }
 
@@ -75,6 +90,28 @@ impl std::fmt::Debug for Task {
 }
 
 impl Task {
+    fn new(id: String, owner: TaskOwner, retention: Duration) -> Self {
+        let now = SystemTime::now();
+        Self {
+            id,
+            owner,
+            created_at: now,
+            retention,
+            state: Mutex::new(State {
+                status: Status::Working,
+                updated_at: now,
+                finished: None,
+                questions: BTreeMap::new(),
+                abort: None,
+            }),
+        }
+    }
+
+    /// When the task ended, if it did.
+    fn finished(&self) -> Option<(Instant, u64)> {
+        self.state().finished
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()
@@ -93,6 +130,7 @@ impl Task {
         };
         state.questions.clear();
         state.updated_at = SystemTime::now();
+        state.finished = Some(finished_now());
     }
 
     pub(crate) fn set_abort(&self, abort: tokio::task::AbortHandle) {
@@ -141,10 +179,11 @@ impl Task {
         state.questions.clear();
         state.status = Status::Cancelled;
         state.updated_at = SystemTime::now();
+        state.finished = Some(finished_now());
     }
 
     fn common(&self, state: &State) -> Map<String, Value> {
-        let ttl = TASK_TTL.as_millis();
+        let ttl = self.retention.as_millis();
         let mut task = Map::new();
         task.insert("taskId".into(), self.id.clone().into());
         task.insert("status".into(), state.status.name().into());
@@ -200,74 +239,75 @@ impl Task {
     }
 }
 
-/// Every live task of a server.
-#[derive(Debug, Default)]
-pub(crate) struct TaskStore {
-    tasks: Mutex<HashMap<String, Arc<Task>>>,
-    next: AtomicU64,
-}
-
-impl TaskStore {
-    /// Creates a task, stored before anyone hears of it.
-    pub(crate) fn create(&self) -> Arc<Task> {
-        let mut random = [0u8; 12];
-        let _ = getrandom::fill(&mut random);
-        let id = format!(
-            "task-{}-{}",
-            self.next.fetch_add(1, Ordering::Relaxed),
-            crate::hex(&random)
-        );
-        let now = SystemTime::now();
-        let task = Arc::new(Task {
-            id: id.clone(),
-            created_at: now,
-            expires: Instant::now() + TASK_TTL,
-            state: Mutex::new(State {
-                status: Status::Working,
-                updated_at: now,
-                questions: BTreeMap::new(),
-                abort: None,
-            }),
-        });
-        let mut tasks = self
-            .tasks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
-        tasks.retain(|_, t| t.expires > now);
-        tasks.insert(id, Arc::clone(&task));
-        task
-    }
-
-    pub(crate) fn get(&self, id: &str) -> Option<Arc<Task>> {
-        let tasks = self
-            .tasks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        tasks
-            .get(id)
-            .filter(|t| t.expires > Instant::now())
-            .cloned()
-    }
-}
-
 /// A request's chance to become a task: set when the client declared the
 /// extension and the tool supports tasks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TaskSlot {
-    task: OnceLock<Arc<Task>>,
+    owner: TaskOwner,
+    task: Mutex<Slot>,
     started: Notify,
 }
 
+#[derive(Debug)]
+enum Slot {
+    Waiting,
+    Started(Arc<Task>),
+    /// The task could not be created; the request is answered with this.
+    Refused(ProtocolError),
+}
+
 impl TaskSlot {
-    pub(crate) fn start(&self, store: &TaskStore) -> Arc<Task> {
-        let task = self.task.get_or_init(|| store.create());
-        self.started.notify_one();
-        Arc::clone(task)
+    /// A slot whose task will belong to `owner`.
+    pub(crate) fn new(owner: TaskOwner) -> Self {
+        Self {
+            owner,
+            task: Mutex::new(Slot::Waiting),
+            started: Notify::new(),
+        }
     }
 
-    pub(crate) fn task(&self) -> Option<&Arc<Task>> {
-        self.task.get()
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Creates the task (once) and wakes the dispatcher, which answers the
+    /// request with the task or, when it could not be created, the error.
+    pub(crate) fn start(&self, store: &TaskStore) -> Result<Arc<Task>, ProtocolError> {
+        let outcome = {
+            let mut slot = self.slot();
+            if matches!(*slot, Slot::Waiting) {
+                *slot = match store.create(self.owner.clone()) {
+                    Ok(task) => Slot::Started(task),
+                    Err(error) => Slot::Refused(error.into()),
+                };
+            }
+            match &*slot {
+                Slot::Started(task) => Ok(Arc::clone(task)),
+                Slot::Refused(error) => Err(error.clone()),
+                Slot::Waiting => Err(ProtocolError::Internal("the task was not created".into())),
+            }
+        };
+        self.started.notify_one();
+        outcome
+    }
+
+    /// The task, once started.
+    pub(crate) fn task(&self) -> Option<Arc<Task>> {
+        match &*self.slot() {
+            Slot::Started(task) => Some(Arc::clone(task)),
+            Slot::Waiting | Slot::Refused(_) => None,
+        }
+    }
+
+    /// What [`TaskSlot::start`] settled: the task, or why there is none.
+    pub(crate) fn outcome(&self) -> Result<Arc<Task>, ProtocolError> {
+        match &*self.slot() {
+            Slot::Started(task) => Ok(Arc::clone(task)),
+            Slot::Refused(error) => Err(error.clone()),
+            Slot::Waiting => Err(ProtocolError::Internal("the task was not created".into())),
+        }
     }
 
     pub(crate) async fn started(&self) {
@@ -309,5 +349,79 @@ mod tests {
         assert_eq!(iso8601(t), "2026-11-18T11:06:40Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(iso8601(leap), "2000-02-29T00:00:00Z");
+    }
+
+    /// A server whose random source fails, with one task-capable tool.
+    fn without_randomness() -> crate::ServerBuilder {
+        let tool = mcp_core::tool::Tool {
+            name: "job".into(),
+            title: None,
+            description: None,
+            input_schema: serde_json::from_value(json!({"type": "object"})).unwrap(),
+            output_schema: None,
+            annotations: None,
+            icons: None,
+            meta: None,
+        };
+        let job = crate::ToolDef::new(tool, |call: crate::ToolCall| async move {
+            call.context().start_task().await;
+            mcp_core::tool::CallToolResult::default()
+        })
+        .with_tasks();
+        crate::Server::builder()
+            .tool(job)
+            .random_source(crate::random::failing)
+    }
+
+    #[tokio::test]
+    async fn without_randomness_the_server_does_not_start() {
+        let built = without_randomness().try_build();
+        assert!(
+            matches!(built, Err(crate::ServerError::Randomness(_))),
+            "{built:?}"
+        );
+        let server = without_randomness().build();
+        let bound = crate::transport::http::HttpServer::bind(
+            server.clone(),
+            "127.0.0.1:0",
+            crate::transport::http::HttpConfig::default(),
+        )
+        .await;
+        assert!(
+            matches!(bound, Err(crate::ServerError::Randomness(_))),
+            "{bound:?}"
+        );
+        assert!(server.state_key().is_err());
+        // A configured secret needs no randomness for the key.
+        let keyed = without_randomness()
+            .request_state_secret(&[7; 32])
+            .try_build();
+        assert!(keyed.is_ok());
+    }
+
+    #[tokio::test]
+    async fn without_randomness_a_task_fails_its_request() {
+        // The key comes from a secret; task ids still need randomness.
+        let server = without_randomness().request_state_secret(&[7; 32]).build();
+        let client =
+            crate::testing::TestClient::connect(server, mcp_core::ProtocolVersion::V2026_07_28)
+                .await
+                .unwrap();
+        let params = json!({
+            "name": "job",
+            "arguments": {},
+            "_meta": {
+                "io.modelcontextprotocol/clientCapabilities": {
+                    "extensions": {TASKS_EXTENSION: {}}
+                }
+            }
+        });
+        let error = client.request("tools/call", params).await.unwrap_err();
+        assert_eq!(
+            error.code,
+            mcp_core::jsonrpc::error_code::INTERNAL_ERROR,
+            "{error:?}"
+        );
+        assert!(error.message.contains("random source"), "{error:?}");
     }
 }

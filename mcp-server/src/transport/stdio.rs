@@ -14,9 +14,11 @@ impl Server {
     /// nothing but MCP messages ever reaches stdout.
     ///
     /// # Errors
-    /// Reading stdin or writing stdout failed.
+    /// Reading stdin or writing stdout failed, or the server cannot serve
+    /// at all ([`ServerError::Randomness`]).
     pub async fn serve_stdio(self) -> Result<(), ServerError> {
         init_stderr_logging();
+        self.check_ready()?;
         tracing::info!(
             name = %self.info().implementation.name,
             version = %self.info().implementation.version,

@@ -39,12 +39,15 @@ impl HttpServer {
     /// loopback-only `Host` check and any other address accepts any host.
     ///
     /// # Errors
-    /// The address could not be bound.
+    /// The address could not be bound, or the server cannot serve at all
+    /// ([`ServerError::Randomness`]).
     pub async fn bind(
         server: impl Into<Server>,
         addr: impl ToSocketAddrs,
         mut config: HttpConfig,
     ) -> Result<Self, ServerError> {
+        let server = server.into();
+        server.check_ready()?;
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         if config.hosts == HostPolicy::Auto {
