@@ -665,8 +665,9 @@ fn pattern(parts: &[Part]) -> (String, Vec<Group>) {
     for (i, part) in parts.iter().enumerate() {
         match part {
             Part::Literal(literal) => pattern.push_str(&regex::escape(literal)),
+            // A value never splits a `%XX` escape, so it always decodes.
             Part::Simple(name) => {
-                pattern.push_str("([^/?#]+)");
+                pattern.push_str("((?:[^/?#%]|%[0-9A-Fa-f]{2})+)");
                 groups.push(Group::Variable(name.clone()));
             }
             Part::Reserved(name) => {
@@ -674,7 +675,11 @@ fn pattern(parts: &[Part]) -> (String, Vec<Group>) {
                 // before a `{?query}` the shortest, so `?a=1` is read as the
                 // query it most likely is rather than as part of the value.
                 let query_follows = parts[i + 1..].iter().any(|p| matches!(p, Part::Query(_)));
-                pattern.push_str(if query_follows { "(.+?)" } else { "(.+)" });
+                pattern.push_str(if query_follows {
+                    "((?:[^%]|%[0-9A-Fa-f]{2})+?)"
+                } else {
+                    "((?:[^%]|%[0-9A-Fa-f]{2})+)"
+                });
                 groups.push(Group::Variable(name.clone()));
             }
             Part::Query(names) => {
