@@ -562,8 +562,8 @@ impl UriTemplate {
         };
         let parts = parse_parts(template).map_err(|reason| fail(&reason))?;
         let (pattern, groups) = pattern(&parts);
-        let regex = regex::Regex::new(&pattern)
-            .map_err(|e| fail(&format!("it cannot be matched: {e}")))?;
+        let regex =
+            regex::Regex::new(&pattern).map_err(|e| fail(&format!("it cannot be matched: {e}")))?;
         Ok(Self {
             parts,
             regex,
