@@ -468,8 +468,23 @@ impl ResourceTemplateDef {
         self.completers.get(variable)
     }
 
-    /// The template's variables in `uri`, if it matches.
-    pub(crate) fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
+    /// The template's variables in `uri`, percent-decoded, if `uri` is one
+    /// of this template's resources: what `resources/read` of `uri` hands
+    /// the handler. Takes time linear in the length of `uri`.
+    ///
+    /// ```
+    /// use mcp_server::prelude::*;
+    ///
+    /// let file = ResourceTemplateDef::new("file:///{+path}{?rev}", "file", None, |_call| async {
+    ///     "contents"
+    /// })
+    /// .unwrap();
+    /// let variables = file.matches("file:///docs/a%20b.md?rev=3").unwrap();
+    /// assert_eq!(variables["path"], "docs/a b.md");
+    /// assert_eq!(variables["rev"], "3");
+    /// assert!(file.matches("http://example.com/").is_none());
+    /// ```
+    pub fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
         self.matcher.matches(uri)
     }
 
@@ -520,9 +535,23 @@ enum Part {
 
 /// An RFC 6570 template, inverted to match URIs (levels 1 to 3, the forms a
 /// resource URI uses).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Matching runs a regular expression compiled from the template, so its
+/// time is linear in the URI whatever the template: a backtracking matcher
+/// takes time exponential in the number of variables on a URI that almost
+/// matches, and URIs come from clients.
+#[derive(Debug, Clone)]
 pub(crate) struct UriTemplate {
     parts: Vec<Part>,
+    regex: regex::Regex,
+    /// What each capture group of `regex` holds, in order.
+    groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone)]
+enum Group {
+    Variable(String),
+    Query,
 }
 
 impl UriTemplate {
@@ -531,59 +560,15 @@ impl UriTemplate {
             template: template.to_owned(),
             reason: reason.to_owned(),
         };
-        let mut parts = Vec::new();
-        let mut seen = Vec::<String>::new();
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(Part::Literal(rest[..open].to_owned()));
-            }
-            let close = rest[open..]
-                .find('}')
-                .ok_or_else(|| fail("a `{` is never closed"))?
-                + open;
-            let expression = &rest[open + 1..close];
-            let (operator, names) = match expression.chars().next() {
-                Some(op @ ('+' | '#' | '?')) => (Some(op), &expression[1..]),
-                Some(op @ ('/' | ';' | '.' | '&' | '=' | ',' | '!' | '@' | '|')) => {
-                    return Err(fail(&format!("the `{op}` operator is not supported")));
-                }
-                _ => (None, expression),
-            };
-            let names: Vec<String> = names.split(',').map(|n| n.trim().to_owned()).collect();
-            for name in &names {
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    return Err(fail(&format!(
-                        "`{{{expression}}}` has an invalid variable name"
-                    )));
-                }
-                if seen.contains(name) {
-                    return Err(fail(&format!("the variable `{name}` appears twice")));
-                }
-                seen.push(name.clone());
-            }
-            match operator {
-                Some('?') => parts.push(Part::Query(names)),
-                _ if names.len() > 1 => {
-                    return Err(fail("list variables are only supported in `{?a,b}`"));
-                }
-                Some('+' | '#') => {
-                    if operator == Some('#') {
-                        parts.push(Part::Literal("#".into()));
-                    }
-                    parts.push(Part::Reserved(names[0].clone()));
-                }
-                _ => parts.push(Part::Simple(names[0].clone())),
-            }
-            rest = &rest[close + 1..];
-        }
-        if rest.contains('}') {
-            return Err(fail("a `}` is never opened"));
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Literal(rest.to_owned()));
-        }
-        Ok(Self { parts })
+        let parts = parse_parts(template).map_err(|reason| fail(&reason))?;
+        let (pattern, groups) = pattern(&parts);
+        let regex =
+            regex::Regex::new(&pattern).map_err(|e| fail(&format!("it cannot be matched: {e}")))?;
+        Ok(Self {
+            parts,
+            regex,
+            groups,
+        })
     }
 
     pub(crate) fn variables(&self) -> Vec<&str> {
@@ -598,68 +583,116 @@ impl UriTemplate {
     }
 
     pub(crate) fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
+        let captures = self.regex.captures(uri)?;
         let mut variables = BTreeMap::new();
-        if match_parts(&self.parts, uri, &mut variables) {
-            Some(variables)
-        } else {
-            None
+        for (group, capture) in self.groups.iter().zip(captures.iter().skip(1)) {
+            let Some(capture) = capture else { continue };
+            match group {
+                Group::Variable(name) => {
+                    variables.insert(name.clone(), percent_decode(capture.as_str())?);
+                }
+                Group::Query => {
+                    for pair in capture.as_str().split('&').filter(|p| !p.is_empty()) {
+                        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                        variables.insert(key.to_owned(), percent_decode(value)?);
+                    }
+                }
+            }
         }
+        Some(variables)
     }
 }
 
-fn match_parts(parts: &[Part], input: &str, out: &mut BTreeMap<String, String>) -> bool {
-    let Some((first, rest)) = parts.split_first() else {
-        return input.is_empty();
-    };
-    match first {
-        Part::Literal(literal) => input
-            .strip_prefix(literal.as_str())
-            .is_some_and(|tail| match_parts(rest, tail, out)),
-        Part::Simple(name) | Part::Reserved(name) => {
-            let reserved = matches!(first, Part::Reserved(_));
-            // Try the longest value first, so a later literal anchors it.
-            let limit = if reserved {
-                input.len()
-            } else {
-                input.find(['/', '?', '#']).unwrap_or(input.len())
-            };
-            for end in (1..=limit).rev() {
-                if !input.is_char_boundary(end) {
-                    continue;
-                }
-                let mut attempt = out.clone();
-                if match_parts(rest, &input[end..], &mut attempt) {
-                    let Some(value) = percent_decode(&input[..end]) else {
-                        return false;
-                    };
-                    attempt.insert(name.clone(), value);
-                    *out = attempt;
-                    return true;
-                }
-            }
-            false
+fn parse_parts(template: &str) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut seen = Vec::<String>::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            parts.push(Part::Literal(rest[..open].to_owned()));
         }
-        Part::Query(names) => {
-            let (query, tail) = match input.strip_prefix('?') {
-                Some(query) => match query.find('#') {
-                    Some(hash) => (&query[..hash], &query[hash..]),
-                    None => (query, ""),
-                },
-                None => ("", input),
-            };
-            for pair in query.split('&').filter(|p| !p.is_empty()) {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                if !names.iter().any(|n| n == key) {
-                    return false;
-                }
-                let Some(value) = percent_decode(value) else {
-                    return false;
-                };
-                out.insert(key.to_owned(), value);
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| "a `{` is never closed".to_owned())?
+            + open;
+        let expression = &rest[open + 1..close];
+        let (operator, names) = match expression.chars().next() {
+            Some(op @ ('+' | '#' | '?')) => (Some(op), &expression[1..]),
+            Some(op @ ('/' | ';' | '.' | '&' | '=' | ',' | '!' | '@' | '|')) => {
+                return Err(format!("the `{op}` operator is not supported"));
             }
-            match_parts(rest, tail, out)
+            _ => (None, expression),
+        };
+        let names: Vec<String> = names.split(',').map(|n| n.trim().to_owned()).collect();
+        for name in &names {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!("`{{{expression}}}` has an invalid variable name"));
+            }
+            if seen.contains(name) {
+                return Err(format!("the variable `{name}` appears twice"));
+            }
+            seen.push(name.clone());
+        }
+        match operator {
+            Some('?') => parts.push(Part::Query(names)),
+            _ if names.len() > 1 => {
+                return Err("list variables are only supported in `{?a,b}`".into());
+            }
+            Some('+' | '#') => {
+                if operator == Some('#') {
+                    parts.push(Part::Literal("#".into()));
+                }
+                parts.push(Part::Reserved(names[0].clone()));
+            }
+            _ => parts.push(Part::Simple(names[0].clone())),
+        }
+        rest = &rest[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err("a `}` is never opened".into());
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Literal(rest.to_owned()));
+    }
+    Ok(parts)
+}
+
+/// The regular expression that matches what `parts` expand to, and what
+/// each of its groups captures.
+fn pattern(parts: &[Part]) -> (String, Vec<Group>) {
+    let mut pattern = String::from("(?s)^");
+    let mut groups = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            Part::Literal(literal) => pattern.push_str(&regex::escape(literal)),
+            // A value never splits a `%XX` escape, so it always decodes.
+            Part::Simple(name) => {
+                pattern.push_str("((?:[^/?#%]|%[0-9A-Fa-f]{2})+)");
+                groups.push(Group::Variable(name.clone()));
+            }
+            Part::Reserved(name) => {
+                // The longest value wins, so a later literal anchors it; but
+                // before a `{?query}` the shortest, so `?a=1` is read as the
+                // query it most likely is rather than as part of the value.
+                let query_follows = parts[i + 1..].iter().any(|p| matches!(p, Part::Query(_)));
+                pattern.push_str(if query_follows {
+                    "((?:[^%]|%[0-9A-Fa-f]{2})+?)"
+                } else {
+                    "((?:[^%]|%[0-9A-Fa-f]{2})+)"
+                });
+                groups.push(Group::Variable(name.clone()));
+            }
+            Part::Query(names) => {
+                // Pairs in any order, each optional, names from the template.
+                let names: Vec<String> = names.iter().map(|n| regex::escape(n)).collect();
+                let pair = format!("(?:(?:{})(?:=[^&#]*)?)?", names.join("|"));
+                pattern.push_str(&format!(r"(?:\?({pair}(?:&{pair})*))?"));
+                groups.push(Group::Query);
+            }
         }
     }
+    pattern.push('$');
+    (pattern, groups)
 }
 
 fn percent_decode(text: &str) -> Option<String> {
@@ -668,8 +701,12 @@ fn percent_decode(text: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            // Two hex digits exactly: `from_str_radix` alone would take `+1`.
+            let hex = bytes.get(i + 1..i + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -717,6 +754,46 @@ mod tests {
         );
         assert_eq!(vars("notes://{name}", "notes://"), None);
         assert_eq!(vars("a://{x}", "b://1"), None);
+    }
+
+    #[test]
+    fn matching_takes_linear_time_on_uris_that_almost_match() {
+        // Five adjacent `{+var}`s and a URI that fails only at its end: a
+        // backtracking matcher tries every split, C(3000, 5) of them.
+        let template = UriTemplate::parse("t://{+a}{+b}{+c}{+d}{+e}/end").unwrap();
+        let uri = format!("t://{}/nope", "x/".repeat(1500));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(template.matches(&uri));
+        });
+        let result = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(result, Ok(None), "matching did not finish in 10 s");
+    }
+
+    #[test]
+    fn a_query_after_a_reserved_variable_is_read_as_the_query() {
+        assert_eq!(
+            vars("file:///{+path}{?rev}", "file:///a/b.txt?rev=2"),
+            Some(vec![
+                ("path".into(), "a/b.txt".into()),
+                ("rev".into(), "2".into())
+            ])
+        );
+        // A `?` that starts no known parameter stays in the value.
+        assert_eq!(
+            vars("file:///{+path}{?rev}", "file:///a?b"),
+            Some(vec![("path".into(), "a?b".into())])
+        );
+    }
+
+    #[test]
+    fn percent_escapes_need_two_hex_digits() {
+        assert_eq!(vars("notes://{name}", "notes://%+1"), None);
+        assert_eq!(vars("notes://{name}", "notes://%4"), None);
+        assert_eq!(
+            vars("notes://{name}", "notes://%4a"),
+            Some(vec![("name".into(), "J".into())])
+        );
     }
 
     #[test]

@@ -30,6 +30,43 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Serves newline-delimited JSON-RPC, exactly as on stdio, over any
+    /// byte stream: a Unix socket, a child process's pipes, an in-memory
+    /// pipe. Returns once `reader` ends and the requests in flight have
+    /// answered (those still running ten seconds later are cancelled).
+    /// Unlike [`Server::serve_stdio`], it installs no logging.
+    ///
+    /// ```
+    /// use mcp_server::prelude::*;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (client, server_side) = tokio::io::duplex(4096);
+    /// let (reader, writer) = tokio::io::split(server_side);
+    /// let serving = tokio::spawn(Server::builder().build().serve_io(reader, writer));
+    /// let (mut from_server, mut to_server) = tokio::io::split(client);
+    /// to_server.write_all(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).await.unwrap();
+    /// to_server.shutdown().await.unwrap(); // end of input: the server answers, then stops
+    /// let mut output = String::new();
+    /// from_server.read_to_string(&mut output).await.unwrap();
+    /// assert!(output.starts_with(r#"{"jsonrpc":"2.0","id":1,"#));
+    /// serving.await.unwrap().unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Reading `reader` or writing `writer` failed.
+    pub async fn serve_io<R, W>(self, reader: R, writer: W) -> Result<(), ServerError>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        super::lines::serve(self, reader, writer).await
+    }
+}
+
 /// Installs a stderr `tracing` subscriber unless one is already set.
 ///
 /// The filter comes from `RUST_LOG`, else `LOG_LEVEL`, else `info`; the

@@ -482,6 +482,7 @@ fn diagnostics(service: &McpService, method: &Method) -> Response<McpBody> {
             "sessions": stats.sessions,
             "activeRequests": stats.active_requests,
             "openStreams": stats.open_streams,
+            "connectionTasks": stats.connection_tasks,
         },
         "definitions": {
             "tools": server.tools().defs().len(),
