@@ -188,7 +188,7 @@ fn json<T: Serialize>(value: &T) -> Result<String, ResourceError> {
 #[mcp_server(
     name = "crm",
     title = "CRM",
-    instructions = "A CRM: contacts, companies, a deal pipeline (lead, qualified, proposal, negotiation, won, lost) and activities (notes, calls, e-mails, meetings, tasks). Search before creating; pass an idempotency_key when creating so a retry does not create twice. Amounts are in the deal's currency."
+    instructions = "A CRM: contacts, companies, a deal pipeline (lead, qualified, proposal, negotiation, won, lost) and activities (notes, calls, e-mails, meetings, tasks). Search before creating; pass an idempotency_key when creating and repeat it, with the same arguments, on a retry so the retry does not create twice. Amounts are in the deal's currency."
 )]
 impl Crm {
     /// Search contacts by name, e-mail, company or tag.
