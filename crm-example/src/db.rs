@@ -3,11 +3,14 @@
 //! on both) and the same migrations written for each dialect.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyConnection, AnyPool, Connection, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
 
+use crate::idempotency::{self, Call};
+use crate::limits;
 use crate::model::{
     Activity, Company, Contact, ContactDetails, Deal, NewActivity, NewContact, NewDeal,
     PipelineStage, PipelineSummary, Stage, UpcomingTask,
@@ -43,9 +46,35 @@ pub enum CrmError {
         /// What went wrong.
         reason: String,
     },
-    /// The database failed.
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    /// The database failed. Its message (SQL, constraint and column
+    /// names) is logged where the error arises and kept from the caller,
+    /// who learns only that the database failed; it is the
+    /// [`source`](std::error::Error::source).
+    #[error(
+        "database error: the CRM database could not complete the request (the server log has the details)"
+    )]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for CrmError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        Self::Database(e)
+    }
+}
+
+/// `e`, or a clear refusal when it is a unique-constraint violation of the
+/// e-mail address `email` (a concurrent write took it after the check).
+fn email_taken(e: sqlx::Error, email: Option<&str>) -> CrmError {
+    match (&e, email) {
+        (sqlx::Error::Database(d), Some(email)) if d.is_unique_violation() => {
+            CrmError::Invalid(format!(
+                "another contact already has the e-mail address {}",
+                email.trim()
+            ))
+        }
+        _ => e.into(),
+    }
 }
 
 /// Which SQL dialect the pool speaks.
@@ -73,6 +102,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0003_tenants.sqlite.sql"),
         include_str!("../migrations/0003_tenants.postgres.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/0004_idempotency.sqlite.sql"),
+        include_str!("../migrations/0004_idempotency.postgres.sql"),
+    ),
 ];
 
 /// The CRM database, as one tenant sees it: every read and write of
@@ -85,7 +119,14 @@ pub struct Db {
     pool: AnyPool,
     dialect: Dialect,
     tenant: Arc<str>,
+    idempotency_ttl: Duration,
+    /// When expired idempotency keys are next purged (Unix seconds),
+    /// shared by every handle on the pool.
+    next_purge: Arc<AtomicU64>,
 }
+
+/// How often expired idempotency keys are purged.
+const PURGE_EVERY: u64 = 600;
 
 /// Now, as ISO 8601 UTC (`YYYY-MM-DDTHH:MM:SSZ`): sortable as text on both
 /// databases.
@@ -197,6 +238,8 @@ impl Db {
             pool,
             dialect,
             tenant: Arc::from(DEFAULT_TENANT),
+            idempotency_ttl: idempotency::DEFAULT_TTL,
+            next_purge: Arc::new(AtomicU64::new(0)),
         };
         db.migrate().await?;
         Ok(db)
@@ -207,10 +250,19 @@ impl Db {
     #[must_use]
     pub fn for_tenant(&self, tenant: &str) -> Self {
         Self {
-            pool: self.pool.clone(),
-            dialect: self.dialect,
             tenant: Arc::from(tenant),
+            ..self.clone()
         }
+    }
+
+    /// How long idempotency keys are remembered
+    /// ([`DEFAULT_TTL`](idempotency::DEFAULT_TTL), a day, unless set;
+    /// at most [`MAX_TTL`](idempotency::MAX_TTL)). After that a key is
+    /// free for a new call. Zero forgets keys as soon as their call ends.
+    #[must_use]
+    pub fn idempotency_ttl(mut self, ttl: Duration) -> Self {
+        self.idempotency_ttl = ttl.min(idempotency::MAX_TTL);
+        self
     }
 
     /// The tenant whose rows this handle reads and writes.
@@ -313,20 +365,23 @@ impl Db {
 
     // Companies.
 
-    /// Companies whose name, domain or industry contains `query`.
+    /// Companies whose name, domain or industry contains `query` (taken
+    /// literally: `%` and `_` match themselves).
     ///
     /// # Errors
-    /// The database failed.
+    /// The query is too long, or the database failed.
     pub async fn list_companies(
         &self,
         query: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Company>, CrmError> {
+        limits::check_opt("query", query, limits::QUERY)?;
         let pattern = like(query.unwrap_or(""));
         let rows = sqlx::query(&format!(
             "{COMPANY} WHERE c.tenant = $1
-               AND (LOWER(c.name) LIKE $2 OR LOWER(COALESCE(c.domain, '')) LIKE $2 OR LOWER(COALESCE(c.industry, '')) LIKE $2)
+               AND (LOWER(c.name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(c.domain, '')) LIKE $2 ESCAPE '\\'
+                    OR LOWER(COALESCE(c.industry, '')) LIKE $2 ESCAPE '\\')
              ORDER BY c.name LIMIT $3 OFFSET $4"
         ))
         .bind(self.tenant())
@@ -343,10 +398,19 @@ impl Db {
     /// # Errors
     /// No such company, or the database failed.
     pub async fn company(&self, id: i64) -> Result<Company, CrmError> {
+        self.read_company(&self.pool, id).await
+    }
+
+    /// One company, through `executor` (the pool, or a transaction).
+    async fn read_company<'e>(
+        &self,
+        executor: impl Executor<'e, Database = Any>,
+        id: i64,
+    ) -> Result<Company, CrmError> {
         let row = sqlx::query(&format!("{COMPANY} WHERE c.tenant = $1 AND c.id = $2"))
             .bind(self.tenant())
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(executor)
             .await?
             .ok_or(CrmError::NotFound {
                 kind: "company",
@@ -356,38 +420,49 @@ impl Db {
     }
 
     /// Finds or creates a company of this tenant by name, inside `tx`.
-    async fn company_id_for(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        name: &str,
-    ) -> Result<i64, CrmError> {
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM companies WHERE tenant = $1 AND LOWER(name) = LOWER($2)",
-        )
-        .bind(self.tenant())
-        .bind(name)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(id) = existing {
+    async fn company_id_for(&self, tx: &mut AnyConnection, name: &str) -> Result<i64, CrmError> {
+        let find = async |tx: &mut AnyConnection| -> Result<Option<i64>, CrmError> {
+            Ok(sqlx::query_scalar(
+                "SELECT id FROM companies WHERE tenant = $1 AND LOWER(name) = LOWER($2) ORDER BY id LIMIT 1",
+            )
+            .bind(self.tenant())
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?)
+        };
+        if let Some(id) = find(&mut *tx).await? {
             return Ok(id);
         }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO companies (tenant, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        // Concurrent calls may create the same company: the one that
+        // loses the race (PostgreSQL makes it wait for the winner's commit)
+        // inserts nothing and finds the winner's row instead.
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO companies (tenant, name, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant, name) DO NOTHING RETURNING id",
         )
         .bind(self.tenant())
         .bind(name)
         .bind(now())
-        .fetch_one(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(id)
+        match created {
+            Some(id) => Ok(id),
+            None => find(tx).await?.ok_or_else(|| {
+                CrmError::Invalid(format!(
+                    "company `{name}` is being changed by another request: retry"
+                ))
+            }),
+        }
     }
 
     // Contacts.
 
-    /// Contacts matching `query` in name, e-mail, company or tags.
+    /// Contacts matching `query` in name, e-mail, company or tags, and
+    /// having `tag` if given (both taken literally: `%` and `_` match
+    /// themselves).
     ///
     /// # Errors
-    /// The database failed.
+    /// The query or tag is too long, or the database failed.
     pub async fn search_contacts(
         &self,
         query: &str,
@@ -396,17 +471,19 @@ impl Db {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Contact>, i64), CrmError> {
+        limits::check("query", query, limits::QUERY)?;
+        limits::check_opt("tag", tag, limits::TAG)?;
         let pattern = like(query);
-        let tag = tag.map(|t| format!("%,{},%", t.trim().to_lowercase()));
+        let tag = tag.map(|t| format!("%,{},%", escape_like(&t.trim().to_lowercase())));
         let filter =
             "FROM contacts p LEFT JOIN companies c ON c.tenant = p.tenant AND c.id = p.company_id
              WHERE p.tenant = $1
-               AND (LOWER(p.first_name || ' ' || p.last_name) LIKE $2
-                    OR LOWER(COALESCE(p.email, '')) LIKE $2
-                    OR LOWER(COALESCE(c.name, '')) LIKE $2
-                    OR LOWER(p.tags) LIKE $2)
+               AND (LOWER(p.first_name || ' ' || p.last_name) LIKE $2 ESCAPE '\\'
+                    OR LOWER(COALESCE(p.email, '')) LIKE $2 ESCAPE '\\'
+                    OR LOWER(COALESCE(c.name, '')) LIKE $2 ESCAPE '\\'
+                    OR LOWER(p.tags) LIKE $2 ESCAPE '\\')
                AND ($3 IS NULL OR p.company_id = $3)
-               AND ($4 IS NULL OR (',' || LOWER(p.tags) || ',') LIKE $4)";
+               AND ($4 IS NULL OR (',' || LOWER(p.tags) || ',') LIKE $4 ESCAPE '\\')";
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
             .bind(self.tenant())
             .bind(&pattern)
@@ -437,13 +514,22 @@ impl Db {
     /// # Errors
     /// No such contact, or the database failed.
     pub async fn contact(&self, id: i64) -> Result<Contact, CrmError> {
+        self.read_contact(&self.pool, id).await
+    }
+
+    /// One contact, through `executor` (the pool, or a transaction).
+    async fn read_contact<'e>(
+        &self,
+        executor: impl Executor<'e, Database = Any>,
+        id: i64,
+    ) -> Result<Contact, CrmError> {
         let row = sqlx::query(
             "SELECT p.*, c.name AS company FROM contacts p LEFT JOIN companies c ON c.tenant = p.tenant AND c.id = p.company_id
              WHERE p.tenant = $1 AND p.id = $2",
         )
         .bind(self.tenant())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(executor)
         .await?
         .ok_or(CrmError::NotFound { kind: "contact", id })?;
         Contact::from_row(&row)
@@ -492,19 +578,44 @@ impl Db {
     /// # Errors
     /// Invalid input, a duplicate e-mail, or the database failed.
     pub async fn create_contact(&self, new: &NewContact) -> Result<Contact, CrmError> {
+        self.create_contact_once(new, None).await
+    }
+
+    /// [`create_contact`](Self::create_contact) under an idempotency key:
+    /// a retry with the same key and arguments returns the first call's
+    /// result, even while the first call is still running (it waits for
+    /// it), and creates nothing. See [`crate::idempotency`].
+    ///
+    /// # Errors
+    /// As `create_contact`; or the key was used by another tool or with
+    /// other arguments.
+    pub async fn create_contact_once(
+        &self,
+        new: &NewContact,
+        key: Option<&str>,
+    ) -> Result<Contact, CrmError> {
         new.validate()?;
+        let call = Call::new(key, "create_contact", new)?;
         let mut tx = self.pool.begin().await?;
+        if let Some(call) = &call
+            && let Some(stored) = call
+                .claim(&mut tx, self.tenant(), self.idempotency_ttl)
+                .await?
+        {
+            return idempotency::decode(&stored);
+        }
         if let Some(email) = &new.email {
             let taken: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM contacts WHERE tenant = $1 AND LOWER(email) = LOWER($2)",
             )
             .bind(self.tenant())
-            .bind(email)
+            .bind(email.trim())
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(id) = taken {
                 return Err(CrmError::Invalid(format!(
-                    "contact {id} already has the e-mail address {email}"
+                    "contact {id} already has the e-mail address {}",
+                    email.trim()
                 )));
             }
         }
@@ -532,15 +643,24 @@ impl Db {
         .bind(&now)
         .bind(self.tenant())
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| email_taken(e, new.email.as_deref()))?;
+        // Read back before the commit: what the caller is told is what
+        // commits, and a failed read commits nothing.
+        let contact = self.read_contact(&mut *tx, id).await?;
+        if let Some(call) = &call {
+            call.settle(&mut tx, self.tenant(), &contact).await?;
+        }
         tx.commit().await?;
-        self.contact(id).await
+        self.purge_now_and_then().await;
+        Ok(contact)
     }
 
     /// Changes the given fields of a contact.
     ///
     /// # Errors
-    /// Invalid input or unknown id (nothing written), or the database failed.
+    /// Invalid input, an e-mail address another contact has, or an
+    /// unknown id (nothing written), or the database failed.
     pub async fn update_contact(
         &self,
         id: i64,
@@ -548,6 +668,22 @@ impl Db {
     ) -> Result<Contact, CrmError> {
         change.validate()?;
         let mut tx = self.pool.begin().await?;
+        if let Some(email) = &change.email {
+            let taken: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM contacts WHERE tenant = $1 AND LOWER(email) = LOWER($2) AND id <> $3",
+            )
+            .bind(self.tenant())
+            .bind(email.trim())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(other) = taken {
+                return Err(CrmError::Invalid(format!(
+                    "contact {other} already has the e-mail address {}",
+                    email.trim()
+                )));
+            }
+        }
         let company_id = match change.company.as_deref().map(str::trim) {
             Some("") | None => None,
             Some(company) => Some(self.company_id_for(&mut tx, company).await?),
@@ -575,24 +711,27 @@ impl Db {
         .bind(self.tenant())
         .bind(id)
         .fetch_optional(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| email_taken(e, change.email.as_deref()))?;
         if updated.is_none() {
             return Err(CrmError::NotFound {
                 kind: "contact",
                 id,
             });
         }
+        let contact = self.read_contact(&mut *tx, id).await?;
         tx.commit().await?;
-        self.contact(id).await
+        Ok(contact)
     }
 
     /// Deletes a contact and its activities; their deals lose the contact.
+    /// Returns the contact as it was.
     ///
     /// # Errors
     /// Unknown id, or the database failed.
     pub async fn delete_contact(&self, id: i64) -> Result<Contact, CrmError> {
-        let contact = self.contact(id).await?;
         let mut tx = self.pool.begin().await?;
+        let contact = self.read_contact(&mut *tx, id).await?;
         sqlx::query("DELETE FROM activities WHERE tenant = $1 AND contact_id = $2")
             .bind(self.tenant())
             .bind(id)
@@ -645,13 +784,22 @@ impl Db {
     /// # Errors
     /// No such deal, or the database failed.
     pub async fn deal(&self, id: i64) -> Result<Deal, CrmError> {
+        self.read_deal(&self.pool, id).await
+    }
+
+    /// One deal, through `executor` (the pool, or a transaction).
+    async fn read_deal<'e>(
+        &self,
+        executor: impl Executor<'e, Database = Any>,
+        id: i64,
+    ) -> Result<Deal, CrmError> {
         let row = sqlx::query(
             "SELECT d.*, c.name AS company FROM deals d JOIN companies c ON c.tenant = d.tenant AND c.id = d.company_id
              WHERE d.tenant = $1 AND d.id = $2",
         )
         .bind(self.tenant())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(executor)
         .await?
         .ok_or(CrmError::NotFound { kind: "deal", id })?;
         Deal::from_row(&row)
@@ -662,10 +810,33 @@ impl Db {
     /// # Errors
     /// Invalid input or unknown company or contact, or the database failed.
     pub async fn create_deal(&self, new: &NewDeal) -> Result<Deal, CrmError> {
+        self.create_deal_once(new, None).await
+    }
+
+    /// [`create_deal`](Self::create_deal) under an idempotency key, as
+    /// [`create_contact_once`](Self::create_contact_once).
+    ///
+    /// # Errors
+    /// As `create_deal`; or the key was used by another tool or with other
+    /// arguments.
+    pub async fn create_deal_once(
+        &self,
+        new: &NewDeal,
+        key: Option<&str>,
+    ) -> Result<Deal, CrmError> {
         new.validate()?;
-        self.company(new.company_id).await?;
+        let call = Call::new(key, "create_deal", new)?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(call) = &call
+            && let Some(stored) = call
+                .claim(&mut tx, self.tenant(), self.idempotency_ttl)
+                .await?
+        {
+            return idempotency::decode(&stored);
+        }
+        self.read_company(&mut *tx, new.company_id).await?;
         if let Some(contact_id) = new.contact_id {
-            self.contact(contact_id).await?;
+            self.read_contact(&mut *tx, contact_id).await?;
         }
         let now = now();
         let id: i64 = sqlx::query_scalar(
@@ -682,9 +853,15 @@ impl Db {
         .bind(new.owner.as_deref().unwrap_or("unassigned"))
         .bind(&now)
         .bind(self.tenant())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        self.deal(id).await
+        let deal = self.read_deal(&mut *tx, id).await?;
+        if let Some(call) = &call {
+            call.settle(&mut tx, self.tenant(), &deal).await?;
+        }
+        tx.commit().await?;
+        self.purge_now_and_then().await;
+        Ok(deal)
     }
 
     /// Moves a deal to another stage.
@@ -692,6 +869,7 @@ impl Db {
     /// # Errors
     /// Unknown deal, or the database failed.
     pub async fn update_deal_stage(&self, id: i64, stage: Stage) -> Result<Deal, CrmError> {
+        let mut tx = self.pool.begin().await?;
         let updated: Option<i64> = sqlx::query_scalar(
             "UPDATE deals SET stage = $1, updated_at = $2 WHERE tenant = $3 AND id = $4 RETURNING id",
         )
@@ -699,12 +877,14 @@ impl Db {
         .bind(now())
         .bind(self.tenant())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         if updated.is_none() {
             return Err(CrmError::NotFound { kind: "deal", id });
         }
-        self.deal(id).await
+        let deal = self.read_deal(&mut *tx, id).await?;
+        tx.commit().await?;
+        Ok(deal)
     }
 
     /// Counts and amounts per stage, in pipeline order.
@@ -753,12 +933,35 @@ impl Db {
     /// # Errors
     /// Invalid input or unknown contact or deal, or the database failed.
     pub async fn log_activity(&self, new: &NewActivity) -> Result<Activity, CrmError> {
+        self.log_activity_once(new, None).await
+    }
+
+    /// [`log_activity`](Self::log_activity) under an idempotency key, as
+    /// [`create_contact_once`](Self::create_contact_once).
+    ///
+    /// # Errors
+    /// As `log_activity`; or the key was used by another tool or with
+    /// other arguments.
+    pub async fn log_activity_once(
+        &self,
+        new: &NewActivity,
+        key: Option<&str>,
+    ) -> Result<Activity, CrmError> {
         new.validate()?;
+        let call = Call::new(key, "log_activity", new)?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(call) = &call
+            && let Some(stored) = call
+                .claim(&mut tx, self.tenant(), self.idempotency_ttl)
+                .await?
+        {
+            return idempotency::decode(&stored);
+        }
         if let Some(contact_id) = new.contact_id {
-            self.contact(contact_id).await?;
+            self.read_contact(&mut *tx, contact_id).await?;
         }
         if let Some(deal_id) = new.deal_id {
-            self.deal(deal_id).await?;
+            self.read_deal(&mut *tx, deal_id).await?;
         }
         let row = sqlx::query(
             "INSERT INTO activities (kind, subject, body, contact_id, deal_id, due_at, done, owner, created_at, tenant)
@@ -773,9 +976,15 @@ impl Db {
         .bind(new.owner.as_deref().unwrap_or("unassigned"))
         .bind(now())
         .bind(self.tenant())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        Activity::from_row(&row)
+        let activity = Activity::from_row(&row)?;
+        if let Some(call) = &call {
+            call.settle(&mut tx, self.tenant(), &activity).await?;
+        }
+        tx.commit().await?;
+        self.purge_now_and_then().await;
+        Ok(activity)
     }
 
     /// Open tasks due within `days`, overdue ones first.
@@ -878,8 +1087,8 @@ impl Db {
 
     // Idempotency.
 
-    /// The stored result of an earlier call with this key by this tenant,
-    /// if any.
+    /// The result stored under this tenant's unexpired idempotency key by
+    /// an earlier call of `tool`, if any.
     ///
     /// # Errors
     /// The key was used by another tool, or the database failed.
@@ -888,12 +1097,14 @@ impl Db {
         key: &str,
         tool: &str,
     ) -> Result<Option<String>, CrmError> {
-        let row =
-            sqlx::query("SELECT tool, result FROM idempotency_keys WHERE tenant = $1 AND key = $2")
-                .bind(self.tenant())
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT tool, result FROM idempotency_keys WHERE tenant = $1 AND key = $2 AND expires_at > $3",
+        )
+        .bind(self.tenant())
+        .bind(key)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let used_by: String = row.try_get("tool")?;
         if used_by != tool {
@@ -904,24 +1115,37 @@ impl Db {
         Ok(Some(row.try_get("result")?))
     }
 
-    /// Remembers a call's result under this tenant's key; a concurrent duplicate
-    /// loses quietly.
+    /// Deletes every tenant's expired idempotency keys; returns how many.
+    /// Keyed creates call this now and then on their own.
     ///
     /// # Errors
     /// The database failed.
-    pub async fn remember(&self, key: &str, tool: &str, result: &str) -> Result<(), CrmError> {
-        sqlx::query(
-            "INSERT INTO idempotency_keys (tenant, key, tool, result, created_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (tenant, key) DO NOTHING",
-        )
-        .bind(self.tenant())
-        .bind(key)
-        .bind(tool)
-        .bind(result)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    pub async fn purge_expired_idempotency_keys(&self) -> Result<u64, CrmError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Purges expired idempotency keys if the last purge was long enough
+    /// ago. Claims ignore an expired key anyway; this keeps the table small.
+    async fn purge_now_and_then(&self) {
+        let now = idempotency::now_secs();
+        let due = self.next_purge.load(Ordering::Relaxed);
+        if now < due
+            || self
+                .next_purge
+                .compare_exchange(due, now + PURGE_EVERY, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        match self.purge_expired_idempotency_keys().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "purged expired idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired idempotency keys"),
+        }
     }
 }
 
@@ -963,15 +1187,24 @@ async fn apply(
     Ok(())
 }
 
-/// `%text%`, lower-cased, with LIKE wildcards in `text` taken literally.
+/// `%text%`, trimmed and lower-cased, for `LIKE .. ESCAPE '\'`: the
+/// wildcards `%` and `_` in `text` match themselves.
 fn like(text: &str) -> String {
-    let escaped: String = text
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter(|c| *c != '%' && *c != '_')
-        .collect();
-    format!("%{escaped}%")
+    format!("%{}%", escape_like(&text.trim().to_lowercase()))
+}
+
+/// `text` with `\`, `%` and `_` escaped by a backslash, for
+/// `LIKE .. ESCAPE '\'` (on both databases: SQLite has no default escape
+/// character, so every LIKE names it).
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// Tags as stored: lower-case, trimmed, comma-separated, no duplicates.
@@ -1044,7 +1277,7 @@ mod tests {
     #[test]
     fn helpers() {
         assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(like(" Ada%_ "), "%ada%");
+        assert_eq!(like(" Ada%_\\ "), "%ada\\%\\_\\\\%");
         assert_eq!(
             normalize_tags(&["VIP".into(), " vip".into(), "".into(), "Partner".into()]),
             "vip,partner"

@@ -16,6 +16,8 @@
 
 pub mod audit;
 pub mod db;
+pub mod idempotency;
+pub mod limits;
 pub mod model;
 pub mod rest;
 mod seed;

@@ -2,7 +2,8 @@
 //!
 //! Env: `DATABASE_URL` (default `sqlite://data/crm.db`; `sqlite::memory:`
 //! for a throwaway database; `postgres://...`), `CRM_TENANCY`
-//! (`off` or `required`), `MCP_TRANSPORT`, `HOST`, `PORT`, `LOG_LEVEL`,
+//! (`off` or `required`), `CRM_IDEMPOTENCY_TTL` (default `24h`),
+//! `MCP_TRANSPORT`, `HOST`, `PORT`, `LOG_LEVEL`,
 //! `MCP_API_KEYS`, `MCP_TENANT_HEADER`; flags `--transport`, `--host`,
 //! `--port`.
 #![allow(
@@ -44,6 +45,22 @@ async fn main() -> ExitCode {
             }
         },
     };
+    let idempotency_ttl = match std::env::var("CRM_IDEMPOTENCY_TTL") {
+        Err(std::env::VarError::NotPresent) => crm_example::idempotency::DEFAULT_TTL,
+        Err(std::env::VarError::NotUnicode(value)) => {
+            eprintln!(
+                "crm-mcp: invalid CRM_IDEMPOTENCY_TTL {value:?}: give a duration such as `24h`"
+            );
+            return ExitCode::from(2);
+        }
+        Ok(value) => match crm_example::idempotency::parse_ttl(&value) {
+            Ok(ttl) => ttl,
+            Err(e) => {
+                eprintln!("crm-mcp: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     // The MCP transport trusts this header already (Transport::from_args
     // read and checked it); the REST API trusts the same one.
     let tenant_header = std::env::var("MCP_TENANT_HEADER")
@@ -77,14 +94,14 @@ async fn main() -> ExitCode {
     }
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/crm.db".into());
     let db = match Db::connect(&url).await {
-        Ok(db) => db,
+        Ok(db) => db.idempotency_ttl(idempotency_ttl),
         Err(e) => {
-            eprintln!("crm-mcp: cannot open the database: {e}");
+            eprintln!("crm-mcp: cannot open the database: {}", report(&e));
             return ExitCode::FAILURE;
         }
     };
     if let Err(e) = db.seed_if_empty().await {
-        eprintln!("crm-mcp: cannot seed the database: {e}");
+        eprintln!("crm-mcp: cannot seed the database: {}", report(&e));
         return ExitCode::FAILURE;
     }
     let builder = Server::builder()
@@ -135,5 +152,14 @@ async fn main() -> ExitCode {
             eprintln!("crm-mcp: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error with its cause: the operator, unlike a tool's caller, is told
+/// what the database said.
+fn report(e: &crm_example::CrmError) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
     }
 }

@@ -9,6 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::db::CrmError;
+use crate::limits;
 
 /// A stage of the sales pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -336,7 +337,7 @@ pub struct UpcomingTask {
 }
 
 /// A new contact.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct NewContact {
     /// First name.
     pub first_name: String,
@@ -356,6 +357,13 @@ pub struct NewContact {
 
 impl NewContact {
     pub(crate) fn validate(&self) -> Result<(), CrmError> {
+        limits::check("first_name", &self.first_name, limits::NAME)?;
+        limits::check("last_name", &self.last_name, limits::NAME)?;
+        limits::check_opt("email", self.email.as_deref(), limits::EMAIL)?;
+        limits::check_opt("phone", self.phone.as_deref(), limits::PHONE)?;
+        limits::check_opt("title", self.title.as_deref(), limits::NAME)?;
+        limits::check_opt("company", self.company.as_deref(), limits::NAME)?;
+        limits::check_tags(&self.tags)?;
         non_empty("first_name", &self.first_name)?;
         non_empty("last_name", &self.last_name)?;
         if let Some(email) = &self.email {
@@ -401,6 +409,15 @@ impl ContactChange {
                 "nothing to update: give at least one field".into(),
             ));
         }
+        limits::check_opt("first_name", self.first_name.as_deref(), limits::NAME)?;
+        limits::check_opt("last_name", self.last_name.as_deref(), limits::NAME)?;
+        limits::check_opt("email", self.email.as_deref(), limits::EMAIL)?;
+        limits::check_opt("phone", self.phone.as_deref(), limits::PHONE)?;
+        limits::check_opt("title", self.title.as_deref(), limits::NAME)?;
+        limits::check_opt("company", self.company.as_deref(), limits::NAME)?;
+        if let Some(tags) = &self.tags {
+            limits::check_tags(tags)?;
+        }
         if let Some(name) = &self.first_name {
             non_empty("first_name", name)?;
         }
@@ -418,7 +435,7 @@ impl ContactChange {
 }
 
 /// A new deal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewDeal {
     /// What is being sold.
     pub title: String,
@@ -440,6 +457,14 @@ pub struct NewDeal {
 
 impl NewDeal {
     pub(crate) fn validate(&self) -> Result<(), CrmError> {
+        limits::check("title", &self.title, limits::NAME)?;
+        limits::check_opt("currency", self.currency.as_deref(), 3)?;
+        limits::check_opt(
+            "expected_close",
+            self.expected_close.as_deref(),
+            limits::DATE,
+        )?;
+        limits::check_opt("owner", self.owner.as_deref(), limits::OWNER)?;
         non_empty("title", &self.title)?;
         if !self.amount.is_finite() || self.amount < 0.0 || self.amount > 1e12 {
             return Err(CrmError::Invalid(format!(
@@ -469,7 +494,7 @@ impl NewDeal {
 }
 
 /// A new activity.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewActivity {
     /// What kind.
     pub kind: ActivityKind,
@@ -489,9 +514,13 @@ pub struct NewActivity {
 
 impl NewActivity {
     pub(crate) fn validate(&self) -> Result<(), CrmError> {
+        limits::check("subject", &self.subject, limits::NAME)?;
+        limits::check_opt("body", self.body.as_deref(), limits::BODY)?;
+        limits::check_opt("due_at", self.due_at.as_deref(), limits::DUE)?;
+        limits::check_opt("owner", self.owner.as_deref(), limits::OWNER)?;
         non_empty("subject", &self.subject)?;
         if let Some(due) = &self.due_at {
-            valid_date(due.get(..10).unwrap_or(due))?;
+            valid_due(due)?;
         }
         if self.contact_id.is_none() && self.deal_id.is_none() {
             return Err(CrmError::Invalid(
@@ -540,6 +569,27 @@ fn valid_phone(phone: &str) -> Result<(), CrmError> {
     }
 }
 
+/// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SSZ`.
+fn valid_due(due: &str) -> Result<(), CrmError> {
+    let Some((date, time)) = due.split_at_checked(10) else {
+        return valid_date(due);
+    };
+    valid_date(date)?;
+    if time.is_empty() {
+        return Ok(());
+    }
+    let clock = time
+        .strip_prefix('T')
+        .and_then(|t| t.strip_suffix('Z'))
+        .map(|t| t.split(':').map(str::parse::<u32>).collect::<Vec<_>>());
+    match clock.as_deref() {
+        Some([Ok(h), Ok(m), Ok(s)]) if time.len() == 10 && *h < 24 && *m < 60 && *s < 60 => Ok(()),
+        _ => Err(CrmError::Invalid(format!(
+            "invalid due time `{due}`: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
+        ))),
+    }
+}
+
 /// `YYYY-MM-DD` with a real month and day.
 fn valid_date(date: &str) -> Result<(), CrmError> {
     let invalid = || CrmError::Invalid(format!("invalid date `{date}`: use YYYY-MM-DD"));
@@ -578,6 +628,10 @@ mod tests {
         assert!(valid_date("2028-02-29").is_ok());
         assert!(valid_date("2026-13-01").is_err());
         assert!(valid_date("soon").is_err());
+        assert!(valid_due("2027-01-15").is_ok());
+        assert!(valid_due("2027-01-15T09:30:00Z").is_ok());
+        assert!(valid_due("2027-01-15T25:00:00Z").is_err());
+        assert!(valid_due("2027-01-15garbage").is_err());
         assert!(valid_email("a@b.co").is_ok());
         assert!(valid_email("nope").is_err());
         assert!("won".parse::<Stage>().is_ok());

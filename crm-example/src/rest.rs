@@ -24,10 +24,8 @@ impl IntoResponse for CrmError {
         let status = match &self {
             CrmError::Invalid(_) | CrmError::TenantRequired => StatusCode::BAD_REQUEST,
             CrmError::NotFound { .. } => StatusCode::NOT_FOUND,
-            CrmError::Migration { .. } | CrmError::Database(_) => {
-                tracing::error!(error = %self, "database error");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            // The database's own message was logged where it arose.
+            CrmError::Migration { .. } | CrmError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         error_response(status, &self)
     }

@@ -1,12 +1,10 @@
 //! The CRM as an MCP server: tools, resources and prompts over [`Db`].
 
-use std::future::Future;
-
 use mcp_server::prelude::*;
 use mcp_server::{AskError, CompletionRequest, Elicited};
-use serde::de::DeserializeOwned;
 
 use crate::db::{CrmError, Db};
+use crate::limits;
 use crate::model::{
     Activity, ActivityKind, Company, Contact, ContactChange, ContactDetails, Deal, NewActivity,
     NewContact, NewDeal, PipelineSummary, Stage, UpcomingTask,
@@ -113,27 +111,6 @@ impl Crm {
             .ok_or(CrmError::TenantRequired)
     }
 
-    /// Runs `create` once per idempotency key of the tenant: a retry with
-    /// the same key returns the first result instead of creating again.
-    async fn once<T, F>(db: &Db, key: Option<&str>, tool: &str, create: F) -> Result<T, CrmError>
-    where
-        T: Serialize + DeserializeOwned,
-        F: Future<Output = Result<T, CrmError>>,
-    {
-        let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
-            return create.await;
-        };
-        if let Some(stored) = db.idempotent_result(key, tool).await? {
-            return serde_json::from_str(&stored)
-                .map_err(|e| CrmError::Invalid(format!("stored result unreadable: {e}")));
-        }
-        let created = create.await?;
-        let json = serde_json::to_string(&created)
-            .map_err(|e| CrmError::Invalid(format!("result unencodable: {e}")))?;
-        db.remember(key, tool, &json).await?;
-        Ok(created)
-    }
-
     /// The database completions may read. Completion requests carry no
     /// principal, so with tenancy required there is none: they offer
     /// nothing rather than another tenant's names.
@@ -211,7 +188,7 @@ fn json<T: Serialize>(value: &T) -> Result<String, ResourceError> {
 #[mcp_server(
     name = "crm",
     title = "CRM",
-    instructions = "A CRM: contacts, companies, a deal pipeline (lead, qualified, proposal, negotiation, won, lost) and activities (notes, calls, e-mails, meetings, tasks). Search before creating; pass an idempotency_key when creating so a retry does not create twice. Amounts are in the deal's currency."
+    instructions = "A CRM: contacts, companies, a deal pipeline (lead, qualified, proposal, negotiation, won, lost) and activities (notes, calls, e-mails, meetings, tasks). Search before creating; pass an idempotency_key when creating and repeat it, with the same arguments, on a retry so the retry does not create twice. Amounts are in the deal's currency."
 )]
 impl Crm {
     /// Search contacts by name, e-mail, company or tag.
@@ -219,11 +196,12 @@ impl Crm {
     async fn search_contacts(
         &self,
         /// Text to look for in the name, e-mail, company name or tags; empty lists everyone.
-        #[arg(default = "")]
+        #[arg(default = "", length(max = limits::QUERY))]
         query: String,
         /// Only contacts of this company.
         company_id: Option<i64>,
         /// Only contacts with this tag, such as `vip` or `decision-maker`.
+        #[arg(length(max = limits::TAG))]
         tag: Option<String>,
         /// Page size.
         #[arg(default = 20, range(min = 1, max = 100))]
@@ -261,20 +239,28 @@ impl Crm {
     async fn create_contact(
         &self,
         /// First name.
+        #[arg(length(max = limits::NAME))]
         first_name: String,
         /// Last name.
+        #[arg(length(max = limits::NAME))]
         last_name: String,
         /// E-mail address; must be unique.
+        #[arg(length(max = limits::EMAIL))]
         email: Option<String>,
         /// Phone number.
+        #[arg(length(max = limits::PHONE))]
         phone: Option<String>,
         /// Job title.
+        #[arg(length(max = limits::NAME))]
         title: Option<String>,
         /// Company name.
+        #[arg(length(max = limits::NAME))]
         company: Option<String>,
-        /// Tags, such as `vip`.
+        /// Tags, such as `vip`: at most 50 characters each, no commas.
+        #[arg(length(max = limits::TAGS))]
         tags: Option<Vec<String>>,
-        /// Any unique string: a retry with the same key returns the first result.
+        /// Any unique string: a retry with the same key and arguments returns the first result instead of creating again (keys expire after a day by default).
+        #[arg(length(max = limits::KEY))]
         idempotency_key: Option<String>,
         ctx: &RequestContext,
     ) -> Result<Json<Contact>, CrmError> {
@@ -288,14 +274,9 @@ impl Crm {
             company,
             tags: tags.unwrap_or_default(),
         };
-        Self::once(
-            &db,
-            idempotency_key.as_deref(),
-            "create_contact",
-            db.create_contact(&new),
-        )
-        .await
-        .map(Json)
+        db.create_contact_once(&new, idempotency_key.as_deref())
+            .await
+            .map(Json)
     }
 
     /// Change a contact's fields; fields left out keep their values.
@@ -305,18 +286,25 @@ impl Crm {
         /// The contact's id.
         id: i64,
         /// First name.
+        #[arg(length(max = limits::NAME))]
         first_name: Option<String>,
         /// Last name.
+        #[arg(length(max = limits::NAME))]
         last_name: Option<String>,
         /// E-mail address.
+        #[arg(length(max = limits::EMAIL))]
         email: Option<String>,
         /// Phone number.
+        #[arg(length(max = limits::PHONE))]
         phone: Option<String>,
         /// Job title.
+        #[arg(length(max = limits::NAME))]
         title: Option<String>,
         /// Company name (created if new).
+        #[arg(length(max = limits::NAME))]
         company: Option<String>,
-        /// Tags, replacing the current ones.
+        /// Tags, replacing the current ones: at most 50 characters each, no commas.
+        #[arg(length(max = limits::TAGS))]
         tags: Option<Vec<String>>,
         ctx: &RequestContext,
     ) -> Result<Json<Contact>, CrmError> {
@@ -370,6 +358,7 @@ impl Crm {
     async fn list_companies(
         &self,
         /// Text to look for in the name, domain or industry.
+        #[arg(length(max = limits::QUERY))]
         query: Option<String>,
         /// Page size.
         #[arg(default = 20, range(min = 1, max = 100))]
@@ -406,6 +395,7 @@ impl Crm {
     async fn create_deal(
         &self,
         /// What is being sold.
+        #[arg(length(max = limits::NAME))]
         title: String,
         /// The buying company's id.
         company_id: i64,
@@ -416,12 +406,16 @@ impl Crm {
         /// Value in the deal's currency.
         amount: f64,
         /// Three-letter currency code; default USD.
+        #[arg(length(max = 3))]
         currency: Option<String>,
         /// Expected close date, `YYYY-MM-DD`.
+        #[arg(length(max = limits::DATE))]
         expected_close: Option<String>,
         /// Who owns the deal.
+        #[arg(length(max = limits::OWNER))]
         owner: Option<String>,
-        /// Any unique string: a retry with the same key returns the first result.
+        /// Any unique string: a retry with the same key and arguments returns the first result instead of creating again (keys expire after a day by default).
+        #[arg(length(max = limits::KEY))]
         idempotency_key: Option<String>,
         ctx: &RequestContext,
     ) -> Result<Json<Deal>, CrmError> {
@@ -436,14 +430,9 @@ impl Crm {
             expected_close,
             owner,
         };
-        Self::once(
-            &db,
-            idempotency_key.as_deref(),
-            "create_deal",
-            db.create_deal(&new),
-        )
-        .await
-        .map(Json)
+        db.create_deal_once(&new, idempotency_key.as_deref())
+            .await
+            .map(Json)
     }
 
     /// Move a deal to another pipeline stage.
@@ -469,6 +458,7 @@ impl Crm {
         /// Only deals in this stage.
         stage: Option<Stage>,
         /// Only deals of this owner.
+        #[arg(length(max = limits::OWNER))]
         owner: Option<String>,
         /// Only deals of this company.
         company_id: Option<i64>,
@@ -491,18 +481,23 @@ impl Crm {
         /// What kind of activity.
         kind: ActivityKind,
         /// One line.
+        #[arg(length(max = limits::NAME))]
         subject: String,
         /// Details.
+        #[arg(length(max = limits::BODY))]
         body: Option<String>,
         /// The contact it concerns.
         contact_id: Option<i64>,
         /// The deal it concerns.
         deal_id: Option<i64>,
         /// When a task is due: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`.
+        #[arg(length(max = limits::DUE))]
         due_at: Option<String>,
         /// Who owns it.
+        #[arg(length(max = limits::OWNER))]
         owner: Option<String>,
-        /// Any unique string: a retry with the same key returns the first result.
+        /// Any unique string: a retry with the same key and arguments returns the first result instead of creating again (keys expire after a day by default).
+        #[arg(length(max = limits::KEY))]
         idempotency_key: Option<String>,
         ctx: &RequestContext,
     ) -> Result<Json<Activity>, CrmError> {
@@ -516,14 +511,9 @@ impl Crm {
             due_at,
             owner,
         };
-        Self::once(
-            &db,
-            idempotency_key.as_deref(),
-            "log_activity",
-            db.log_activity(&new),
-        )
-        .await
-        .map(Json)
+        db.log_activity_once(&new, idempotency_key.as_deref())
+            .await
+            .map(Json)
     }
 
     /// Open tasks due within the next days, overdue ones first.
@@ -534,6 +524,7 @@ impl Crm {
         #[arg(default = 7, range(min = 0, max = 365))]
         days: i64,
         /// Only tasks of this owner.
+        #[arg(length(max = limits::OWNER))]
         owner: Option<String>,
         ctx: &RequestContext,
     ) -> Result<Json<TaskList>, CrmError> {

@@ -204,11 +204,19 @@ async fn suite(db: Db) {
             "tags": ["VIP", "engineering"], "idempotency_key": key,
         })).await);
         let again = data(&call(&client, "create_contact", json!({
-            "first_name": "Grace", "last_name": "Hopper", "email": email, "company": "Navy Labs", "idempotency_key": key,
+            "first_name": "Grace", "last_name": "Hopper", "email": email, "company": "Navy Labs",
+            "tags": ["VIP", "engineering"], "idempotency_key": key,
         })).await);
         assert_eq!(
             created["id"], again["id"],
             "{version}: a retried create does not create twice"
+        );
+        assert!(
+            error(&call(&client, "create_contact", json!({
+                "first_name": "Grace", "last_name": "Hopper", "email": email, "idempotency_key": key,
+            })).await)
+            .contains("different arguments"),
+            "{version}: a key is not reused for another call"
         );
         assert_eq!(created["tags"], json!(["vip", "engineering"]));
         let id = created["id"].as_i64().unwrap();
@@ -299,7 +307,8 @@ async fn suite(db: Db) {
             (Some("lead"), Some(12_500.5), Some("EUR"))
         );
         let deal_again = data(&call(&client, "create_deal", json!({
-            "title": "Navy compiler support", "company_id": northwind_id, "amount": 12_500.5, "idempotency_key": deal_key,
+            "title": "Navy compiler support", "company_id": northwind_id, "contact_id": maria_id,
+            "amount": 12_500.5, "currency": "eur", "expected_close": "2027-01-31", "owner": "sam", "idempotency_key": deal_key,
         })).await);
         assert_eq!(deal["id"], deal_again["id"]);
         assert!(
@@ -1350,7 +1359,7 @@ async fn replicas_starting_together_migrate_once_on_postgres() {
             .fetch_all(&sqlx::AnyPool::connect(&url).await.unwrap())
             .await
             .unwrap();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
     for db in dbs.split_off(1) {
         db.close().await;
     }

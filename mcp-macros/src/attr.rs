@@ -56,6 +56,10 @@ pub(crate) struct ArgAttr {
     pub(crate) default: Option<Expr>,
     pub(crate) min: Option<Expr>,
     pub(crate) max: Option<Expr>,
+    /// `length(min = .., max = ..)`: characters of a string, items of a
+    /// list.
+    pub(crate) min_length: Option<Expr>,
+    pub(crate) max_length: Option<Expr>,
     pub(crate) rename: Option<LitStr>,
     /// `header = "Region"`: 2026-07-28 clients mirror the argument in an
     /// `Mcp-Param-Region` HTTP header (`x-mcp-header` in the schema).
@@ -64,7 +68,7 @@ pub(crate) struct ArgAttr {
     pub(crate) complete: Option<syn::Path>,
 }
 
-const ARG_KEYS: &[&str] = &["default", "range", "rename", "header", "complete"];
+const ARG_KEYS: &[&str] = &["default", "range", "length", "rename", "header", "complete"];
 
 fn set<T>(
     slot: &mut Option<T>,
@@ -294,6 +298,19 @@ impl ArgAttr {
                         Err(unknown(&bound, "range(..)", &["min", "max"]))
                     }
                 })
+            } else if meta.path.is_ident("length") {
+                if arg.min_length.is_some() || arg.max_length.is_some() {
+                    return Err(meta.error("duplicate key `length`; give it once"));
+                }
+                meta.parse_nested_meta(|bound| {
+                    if bound.path.is_ident("min") {
+                        set(&mut arg.min_length, bound.value()?.parse()?, &bound, "min")
+                    } else if bound.path.is_ident("max") {
+                        set(&mut arg.max_length, bound.value()?.parse()?, &bound, "max")
+                    } else {
+                        Err(unknown(&bound, "length(..)", &["min", "max"]))
+                    }
+                })
             } else {
                 Err(unknown(&meta, "#[arg]", ARG_KEYS))
             }
@@ -355,5 +372,19 @@ mod tests {
             err.to_string()
                 .starts_with("unknown key `readonly` in `#[mcp_tool]`; did you mean `read_only`?")
         );
+    }
+
+    #[test]
+    fn parses_arg_lengths() {
+        let attr: syn::Attribute = syn::parse_quote!(#[arg(length(min = 1, max = LIMIT))]);
+        let arg = ArgAttr::parse(&attr).unwrap();
+        assert!(matches!(arg.min_length, Some(Expr::Lit(_))));
+        assert!(matches!(arg.max_length, Some(Expr::Path(_))));
+        assert!(arg.min.is_none() && arg.max.is_none());
+        let twice: syn::Attribute = syn::parse_quote!(#[arg(length(max = 1), length(max = 2))]);
+        let err = ArgAttr::parse(&twice).err().unwrap();
+        assert_eq!(err.to_string(), "duplicate key `length`; give it once");
+        let odd: syn::Attribute = syn::parse_quote!(#[arg(length(maximum = 2))]);
+        assert!(ArgAttr::parse(&odd).is_err());
     }
 }

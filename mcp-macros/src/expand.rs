@@ -559,18 +559,20 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
                     let check = quote! {
                         ::mcp_server::__private::check_range(#name, #wire_name, __value, #min, #max)
                     };
-                    checks.push(if is_option(ty) {
-                        quote! {
-                            if let ::core::option::Option::Some(__value) = &__mcp_args.#ident {
-                                if let ::core::result::Result::Err(__invalid) = #check { return __invalid; }
-                            }
-                        }
-                    } else {
-                        quote! {
-                            { let __value = &__mcp_args.#ident;
-                              if let ::core::result::Result::Err(__invalid) = #check { return __invalid; } }
-                        }
-                    });
+                    checks.push(arg_check(ident, ty, &check));
+                }
+                if arg.attr.min_length.is_some() || arg.attr.max_length.is_some() {
+                    let min = arg.attr.min_length.iter();
+                    let max = arg.attr.max_length.iter();
+                    attrs.push(quote!(#[schemars(length(#(min = #min,)* #(max = #max,)*))]));
+                    let min = opt_expr(arg.attr.min_length.as_ref());
+                    let max = opt_expr(arg.attr.max_length.as_ref());
+                    // Spanned at the type, so a type without a length is
+                    // reported there.
+                    let check = quote_spanned! {ty.span()=>
+                        ::mcp_server::__private::check_length(#name, #wire_name, __value, #min, #max)
+                    };
+                    checks.push(arg_check(ident, ty, &check));
                 }
                 asserts.push(quote_spanned! {ty.span()=>
                     ::mcp_server::__private::assert_tool_arg::<#ty>();
@@ -638,6 +640,24 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
         #with_timeout
         #with_audited_arguments
     }}
+}
+
+/// Runs `check` on the parsed argument (bound to `__value`), on its
+/// value only when it is an `Option` that is present; a failed check
+/// answers the call.
+fn arg_check(ident: &syn::Ident, ty: &syn::Type, check: &TokenStream) -> TokenStream {
+    if is_option(ty) {
+        quote! {
+            if let ::core::option::Option::Some(__value) = &__mcp_args.#ident {
+                if let ::core::result::Result::Err(__invalid) = #check { return __invalid; }
+            }
+        }
+    } else {
+        quote! {
+            { let __value = &__mcp_args.#ident;
+              if let ::core::result::Result::Err(__invalid) = #check { return __invalid; } }
+        }
+    }
 }
 
 fn opt_expr(e: Option<&syn::Expr>) -> TokenStream {

@@ -186,10 +186,16 @@ fn common(f: &ToolFn, kind: &str, place: Place, errors: &mut Errors) {
             }
             Param::Arg(arg) => {
                 let a = &arg.attr;
-                if a.default.is_some() || a.min.is_some() || a.max.is_some() || a.header.is_some() {
+                if a.default.is_some()
+                    || a.min.is_some()
+                    || a.max.is_some()
+                    || a.min_length.is_some()
+                    || a.max_length.is_some()
+                    || a.header.is_some()
+                {
                     errors.push(syn::Error::new_spanned(
                         &arg.ident,
-                        format!("`default`, `range` and `header` apply to tool arguments only; a {kind} argument takes `rename` and `complete`"),
+                        format!("`default`, `range`, `length` and `header` apply to tool arguments only; a {kind} argument takes `rename` and `complete`"),
                     ));
                 }
                 if let Type::Reference(_) = &arg.ty {

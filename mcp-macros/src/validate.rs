@@ -131,6 +131,16 @@ pub(crate) fn tool(tool: &ToolFn, place: Place, errors: &mut Errors) {
                         format!("empty range: `max` ({hi}) is below `min` ({lo}); swap them"),
                     ));
                 }
+                if let (Some(syn::Expr::Lit(min)), Some(syn::Expr::Lit(max))) =
+                    (&arg.attr.min_length, &arg.attr.max_length)
+                    && let (Some(lo), Some(hi)) = (number(&min.lit), number(&max.lit))
+                    && lo > hi
+                {
+                    errors.push(syn::Error::new_spanned(
+                        &arg.attr.max_length,
+                        format!("empty length: `max` ({hi}) is below `min` ({lo}); swap them"),
+                    ));
+                }
             }
             Param::Invalid(e) => errors.push(e.clone()),
         }

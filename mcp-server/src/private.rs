@@ -60,6 +60,67 @@ pub fn check_range<T: PartialOrd + Display>(
     Ok(())
 }
 
+/// What `#[arg(length(..))]` measures: the characters of a string (as JSON
+/// Schema's `maxLength` counts them), the items of a list.
+#[diagnostic::on_unimplemented(
+    message = "`#[arg(length(..))]` does not apply to `{Self}`",
+    label = "not a string or a list",
+    note = "`length` bounds the characters of a `String` or the items of a `Vec`; bound numbers with `range`"
+)]
+pub trait ArgLength {
+    /// The length.
+    fn arg_length(&self) -> usize;
+    /// What the length counts, singular and plural, for the error message.
+    const UNIT: [&'static str; 2];
+}
+
+impl ArgLength for String {
+    fn arg_length(&self) -> usize {
+        self.chars().count()
+    }
+    const UNIT: [&'static str; 2] = ["character", "characters"];
+}
+
+impl<T> ArgLength for Vec<T> {
+    fn arg_length(&self) -> usize {
+        self.len()
+    }
+    const UNIT: [&'static str; 2] = ["item", "items"];
+}
+
+/// Checks the length of `value` against `#[arg(length(..))]`.
+///
+/// # Errors
+/// An `isError` result naming the argument and the bound it broke; the
+/// value itself is not quoted back.
+pub fn check_length<T: ArgLength>(
+    tool: &str,
+    argument: &str,
+    value: &T,
+    min: Option<usize>,
+    max: Option<usize>,
+) -> Result<(), CallToolResult> {
+    let length = value.arg_length();
+    let unit = |n: usize| T::UNIT[usize::from(n != 1)];
+    if let Some(min) = min
+        && length < min
+    {
+        return Err(CallToolResult::error(format!(
+            "invalid arguments for tool `{tool}`: `{argument}` must have at least {min} {}, got {length}",
+            unit(min)
+        )));
+    }
+    if let Some(max) = max
+        && length > max
+    {
+        return Err(CallToolResult::error(format!(
+            "invalid arguments for tool `{tool}`: `{argument}` must have at most {max} {}, got {length}",
+            unit(max)
+        )));
+    }
+    Ok(())
+}
+
 /// Compile-time check that a parameter type can be a tool argument; the
 /// macro calls it spanned at the user's type so the error points there.
 pub const fn assert_tool_arg<T: ToolArg>() {}
@@ -301,4 +362,26 @@ pub fn template_or_log(
     template
         .inspect_err(|e| tracing::error!(error = %e, "resource template skipped"))
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_count_characters_and_items() {
+        assert!(check_length("t", "name", &"ééé".to_owned(), Some(3), Some(3)).is_ok());
+        let long = check_length("t", "name", &"x".repeat(201), None, Some(200)).unwrap_err();
+        let text = serde_json::to_value(&long).unwrap()["content"][0]["text"].clone();
+        assert_eq!(
+            text,
+            "invalid arguments for tool `t`: `name` must have at most 200 characters, got 201"
+        );
+        let short = check_length("t", "tags", &Vec::<String>::new(), Some(1), None).unwrap_err();
+        let text = serde_json::to_value(&short).unwrap()["content"][0]["text"].clone();
+        assert_eq!(
+            text,
+            "invalid arguments for tool `t`: `tags` must have at least 1 item, got 0"
+        );
+    }
 }
