@@ -24,7 +24,10 @@ environment:
   MCP_OAUTH_JWKS_URI       the issuer's JWKS, when it publishes no metadata
   MCP_OAUTH_SCOPES         scopes to advertise, comma-separated
   MCP_OAUTH_TENANT_CLAIM   the token claim naming the tenant
-  MCP_TENANT_HEADER        trust this header (set by a gateway) to name the tenant";
+  MCP_TENANT_HEADER        trust this header (set by a gateway) to name the tenant
+  MCP_SHUTDOWN_GRACE       on SIGTERM, /ready answers 503 this long before the
+                           listener closes, e.g. 5s (default; 0 closes at once)
+  MCP_SHUTDOWN_DEADLINE    then requests in flight get this long, e.g. 10s (default)";
 
 /// How to serve: stdio, or HTTP on an address.
 ///
@@ -97,9 +100,8 @@ impl Transport {
     }
 
     /// Reads the process's arguments and environment: `--transport
-    /// stdio|http`, `--host`, `--port` (which implies http), and
-    /// `MCP_TRANSPORT`, `HOST`, `PORT`, `MCP_ALLOWED_HOSTS`,
-    /// `MCP_ALLOWED_ORIGINS`. Arguments win over the environment.
+    /// stdio|http`, `--host`, `--port` (which implies http), and the
+    /// variables [`USAGE`] lists. Arguments win over the environment.
     ///
     /// # Errors
     /// An unknown flag or transport, a flag without its value, or a bad port.
@@ -219,6 +221,12 @@ impl Transport {
             }
             config = config.tenant_header(&header);
         }
+        if let Some(grace) = duration_from_env(&env, "MCP_SHUTDOWN_GRACE")? {
+            config = config.shutdown_grace(grace);
+        }
+        if let Some(deadline) = duration_from_env(&env, "MCP_SHUTDOWN_DEADLINE")? {
+            config = config.shutdown_deadline(deadline);
+        }
         Ok(Self::Http {
             addr: format!("{host}:{port}"),
             config,
@@ -265,6 +273,19 @@ fn oauth_from_env(
         )),
         None => Ok(None),
     }
+}
+
+/// A duration such as `5s`, `500ms` or `0`, when the variable is set.
+fn duration_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<std::time::Duration>, TransportArgsError> {
+    let Some(value) = env(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    crate::server::parse_duration_or_zero(&value)
+        .map(Some)
+        .ok_or(TransportArgsError::InvalidValue { name, value })
 }
 
 fn split_list(list: &str) -> Vec<String> {
@@ -395,5 +416,29 @@ mod tests {
             parse(&["--port", "1"], &[("MCP_API_KEYS", "nokey")]),
             Err(TransportArgsError::ApiKeys(_))
         ));
+    }
+
+    #[test]
+    fn shutdown_timing_from_the_environment() {
+        let config = |env: &[(&str, &str)]| match parse(&["--port", "1"], env) {
+            Ok(Transport::Http { config, .. }) => format!("{config:?}"),
+            other => panic!("http expected: {other:?}"),
+        };
+        let defaults = config(&[]);
+        assert!(defaults.contains("shutdown_grace: 5s"), "{defaults}");
+        assert!(defaults.contains("shutdown_deadline: 10s"), "{defaults}");
+        let set = config(&[
+            ("MCP_SHUTDOWN_GRACE", "0"),
+            ("MCP_SHUTDOWN_DEADLINE", "1500ms"),
+        ]);
+        assert!(set.contains("shutdown_grace: 0ns"), "{set}");
+        assert!(set.contains("shutdown_deadline: 1.5s"), "{set}");
+        assert_eq!(
+            parse(&["--port", "1"], &[("MCP_SHUTDOWN_GRACE", "soon")]).unwrap_err(),
+            TransportArgsError::InvalidValue {
+                name: "MCP_SHUTDOWN_GRACE",
+                value: "soon".into()
+            }
+        );
     }
 }
