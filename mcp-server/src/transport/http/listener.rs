@@ -141,6 +141,8 @@ impl HttpServer {
             service.drain().await;
         };
         tokio::pin!(drained);
+        // Held so that connections still open at the end can be closed.
+        let mut connections = tokio::task::JoinSet::new();
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
@@ -167,7 +169,8 @@ impl HttpServer {
                 .serve_connection(TokioIo::new(stream), tagged)
                 .into_owned();
             let connection = graceful.watch(connection);
-            tokio::spawn(async move {
+            while connections.try_join_next().is_some() {}
+            connections.spawn(async move {
                 if let Err(e) = connection.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
@@ -186,6 +189,7 @@ impl HttpServer {
                 limit.as_millis()
             );
         }
+        connections.shutdown().await;
         service.shared.sessions.close_all();
         sweeper.abort();
         tracing::info!("stopped");
