@@ -71,6 +71,9 @@ struct Running {
 }
 
 async fn start(config: HttpConfig) -> Running {
+    // No grace period: these tests stop their servers at once (the
+    // shutdown sequence has its own tests, in shutdown.rs).
+    let config = config.shutdown_grace(Duration::ZERO);
     let http = HttpServer::bind(Fixture, "127.0.0.1:0", config)
         .await
         .unwrap();
