@@ -37,7 +37,7 @@ impl Fixture {
     /// Report progress, then never finish.
     #[mcp_tool]
     async fn stuck(&self, ctx: &RequestContext) -> String {
-        ctx.progress(1.0, None, Some("started".into())).await;
+        ctx.progress(1.0, None, Some("started")).await;
         std::future::pending().await
     }
 
