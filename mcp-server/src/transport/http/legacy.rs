@@ -64,7 +64,7 @@ pub(super) fn stream<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
         "endpoint",
         &format!("{}?session_id={id}", shared.config.messages_path),
     );
-    let state = Stream {
+    let state = StreamState {
         first: Some(first),
         out_rx,
         shared: Arc::clone(shared),
@@ -104,7 +104,7 @@ pub(super) fn stream<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
 }
 
 /// What a legacy stream's events come from.
-struct Stream {
+struct StreamState {
     /// The `endpoint` event, sent first.
     first: Option<Vec<u8>>,
     out_rx: mpsc::Receiver<Outgoing>,

@@ -644,7 +644,10 @@ async fn run(
             None => work.await,
         }
     };
+    // In this order, a request answered at its first poll never waits on
+    // the (shared) shutdown deadline.
     tokio::select! {
+        biased;
         answer = timed => Some(answer),
         () = cancellation.cancelled() => None,
         () = drain.expired() => Some(drain.expired_answer(id.clone())),
