@@ -76,7 +76,8 @@ USER 65532:65532
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/healthcheck", "/health"]
-# The servers drain on SIGTERM (in-flight requests get up to 10 s), and the
-# exec-form ENTRYPOINT makes the server PID 1, so the signal reaches it.
+# The servers drain on SIGTERM (/ready answers 503 for MCP_SHUTDOWN_GRACE,
+# 5 s, then in-flight requests get up to MCP_SHUTDOWN_DEADLINE, 10 s), and
+# the exec-form ENTRYPOINT makes the server PID 1, so the signal reaches it.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/server"]

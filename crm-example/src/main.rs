@@ -18,7 +18,7 @@ use crm_example::rest::RestApi;
 use crm_example::{Crm, Db, Tenancy};
 use mcp_server::Server;
 use mcp_server::transport::Transport;
-use mcp_server::transport::http::{HostPolicy, shutdown_signal};
+use mcp_server::transport::http::{HostPolicy, McpService, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -129,12 +129,18 @@ async fn main() -> ExitCode {
                 if let Some(header) = tenant_header {
                     rest = rest.tenant_header(header);
                 }
-                let app = rest.app(server, config);
+                let mcp = McpService::new(server, config);
+                let app = rest.router(mcp.clone());
                 axum::serve(
                     listener,
                     app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
                 )
-                .with_graceful_shutdown(shutdown_signal())
+                // /ready turns 503 and new MCP work is refused for the grace
+                // period (MCP_SHUTDOWN_GRACE); then the listener closes.
+                .with_graceful_shutdown(async move {
+                    shutdown_signal().await;
+                    mcp.drain().await;
+                })
                 .await
                 .map_err(|e| e.to_string())
             }

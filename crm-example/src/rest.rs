@@ -153,7 +153,12 @@ impl RestApi {
     /// `/api/deals` (with `/{id}`), MCP at `/mcp` (and the legacy `/sse`),
     /// `/health` and `/ready`.
     pub fn app(self, server: Server, config: HttpConfig) -> Router {
-        let mcp = McpService::new(server, config);
+        self.router(McpService::new(server, config))
+    }
+
+    /// [`RestApi::app`] around a given MCP service, so the caller keeps a
+    /// handle on it to [`drain`](McpService::drain) it at shutdown.
+    pub fn router(self, mcp: McpService) -> Router {
         Router::new()
             .route("/api/contacts", get(contacts))
             .route("/api/contacts/{id}", get(contact))

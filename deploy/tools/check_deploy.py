@@ -36,8 +36,15 @@ SERVER_ENV = [
     "MCP_RATE_LIMIT_PREFIX", "MCP_REQUEST_STATE_SECRET",
     "MCP_OAUTH_ISSUER", "MCP_OAUTH_RESOURCE", "MCP_OAUTH_JWKS_URI", "MCP_OAUTH_SCOPES",
     "MCP_OAUTH_TENANT_CLAIM", "MCP_TENANT_HEADER", "CRM_TENANCY",
+    "MCP_SHUTDOWN_GRACE", "MCP_SHUTDOWN_DEADLINE",
     "DATABASE_URL", "DB_PATH", "RAPIDAPI_KEY", "RAPIDAPI_HOST", "IAM_DATA_ROOT",
 ]
+
+# The servers' shutdown timing (mcp-server's HttpConfig defaults), and the
+# least time a stop must leave on top of it: the server's own 2 s to deliver
+# the deadline's answers, and the process's exit.
+SHUTDOWN_DEFAULTS = {"MCP_SHUTDOWN_GRACE": 5.0, "MCP_SHUTDOWN_DEADLINE": 10.0}
+SHUTDOWN_MARGIN = 5.0
 
 problems = []
 
@@ -49,6 +56,29 @@ def problem(where, message):
 def load_yaml(path):
     with open(path) as f:
         return yaml.safe_load(f)
+
+
+def parse_duration(text):
+    """Seconds in `500ms`, `30s`, `2m`, `1h` or plain seconds (the servers'
+    syntax), or None."""
+    m = re.fullmatch(r"(\d+)\s*(ms|s|m|min|h)?", str(text).strip())
+    if not m:
+        return None
+    scale = {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60, "h": 3600}[m.group(2)]
+    return int(m.group(1)) * scale
+
+
+def shutdown_time(env, where):
+    """Seconds from SIGTERM to the end of the deadline, under `env`."""
+    total = 0.0
+    for name, default in SHUTDOWN_DEFAULTS.items():
+        value = env.get(name, "")
+        seconds = parse_duration(value) if str(value).strip() else default
+        if seconds is None:
+            problem(where, f"{name}={value!r} is not a duration such as 5s or 500ms")
+            seconds = default
+        total += seconds
+    return total
 
 
 # --- The workspace --------------------------------------------------------------
@@ -178,6 +208,18 @@ def check_compose(bins):
     services = compose.get("services", {})
     volumes = compose.get("volumes", {}) or {}
     servers = {name: s for name, s in services.items() if "build" in s}
+    for name, service in servers.items():
+        here = f"{where}: services.{name}"
+        environment = service.get("environment") or {}
+        if isinstance(environment, list):
+            environment = dict(e.split("=", 1) for e in environment if "=" in e)
+        env = {**defined, **environment}
+        needed = shutdown_time(env, here) + SHUTDOWN_MARGIN
+        stop = parse_duration(str(service.get("stop_grace_period", "10s")))
+        if stop is None or stop < needed:
+            problem(here, f"stop_grace_period {service.get('stop_grace_period', '10s (default)')} "
+                    f"is under the server's grace period + deadline + {SHUTDOWN_MARGIN:g} s "
+                    f"({needed:g} s): it would be killed while draining")
     built = {s["build"].get("args", {}).get("BIN") for s in servers.values()}
     if built != set(bins):
         problem(where, f"builds {sorted(map(str, built))}, not every server {sorted(bins)}")
@@ -320,6 +362,32 @@ def matches(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
+def check_shutdown_timing(where, spec, container, configmaps):
+    """The pod's termination grace period, which counts from the start of
+    the preStop hook, must cover the hook, the server's grace period and
+    deadline, and a margin: else the kubelet kills a draining server."""
+    env = {}
+    for ref in container.get("envFrom", []):
+        cm = configmaps.get(ref.get("configMapRef", {}).get("name"))
+        if cm:
+            env.update({ref.get("prefix", "") + k: v for k, v in (cm.get("data") or {}).items()})
+    for variable in container.get("env", []):
+        if "value" in variable:
+            env[variable["name"]] = variable["value"]
+        elif variable["name"] in SHUTDOWN_DEFAULTS:
+            problem(where, f"{variable['name']} comes from a reference; the shutdown timing cannot be checked")
+    pre_stop = container.get("lifecycle", {}).get("preStop", {})
+    if pre_stop and "sleep" not in pre_stop:
+        problem(where, "has a preStop hook other than sleep, whose duration cannot be checked")
+    hook = float(pre_stop.get("sleep", {}).get("seconds", 0))
+    drain = shutdown_time(env, where)
+    needed = hook + drain + SHUTDOWN_MARGIN
+    period = spec.get("terminationGracePeriodSeconds", 30)
+    if period < needed:
+        problem(where, f"terminationGracePeriodSeconds {period} is under preStop {hook:g} s + the server's "
+                f"grace period and deadline {drain:g} s + {SHUTDOWN_MARGIN:g} s margin = {needed:g} s")
+
+
 def check_k8s(overlay, rendered):
     docs = [d for d in yaml.safe_load_all(Path(rendered).read_text()) if d]
     by_kind = {}
@@ -375,6 +443,7 @@ def check_k8s(overlay, rendered):
                         overlay == "production" and ref["name"] in EXTERNAL_SECRETS) and not ref.get("optional"):
                     problem(cwhere, f"reads missing Secret {ref['name']}")
             if name in servers:
+                check_shutdown_timing(cwhere, spec, c, by_kind.get("ConfigMap", {}))
                 probes = {p: c.get(p, {}).get("httpGet", {}) for p in ["livenessProbe", "readinessProbe"]}
                 if probes["livenessProbe"].get("path") != "/health":
                     problem(cwhere, "liveness probe is not GET /health")

@@ -113,8 +113,13 @@ pub struct SettingsError {
     pub reason: String,
 }
 
-/// `500ms`, `30s`, `2m`, `1h`, or plain seconds.
+/// `500ms`, `30s`, `2m`, `1h`, or plain seconds; never zero.
 fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    parse_duration_or_zero(text).filter(|d| !d.is_zero())
+}
+
+/// [`parse_duration`], where zero (`0`, `0s`) is allowed.
+pub(crate) fn parse_duration_or_zero(text: &str) -> Option<std::time::Duration> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -128,7 +133,7 @@ fn parse_duration(text: &str) -> Option<std::time::Duration> {
         "h" => std::time::Duration::from_secs(number.checked_mul(3600)?),
         _ => return None,
     };
-    (!duration.is_zero()).then_some(duration)
+    Some(duration)
 }
 
 #[cfg(feature = "redis")]

@@ -78,6 +78,9 @@ async fn start(config: HttpConfig) -> Running {
 }
 
 async fn start_server(server: impl Into<Server>, config: HttpConfig) -> Running {
+    // No grace period: these tests stop their servers at once (the
+    // shutdown sequence has its own tests, in shutdown.rs).
+    let config = config.shutdown_grace(Duration::ZERO);
     let http = HttpServer::bind(server, "127.0.0.1:0", config)
         .await
         .unwrap();

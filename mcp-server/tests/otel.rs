@@ -127,7 +127,9 @@ async fn a_meta_traceparent_is_the_request_spans_remote_parent() {
 #[tokio::test]
 async fn an_http_traceparent_is_the_http_spans_remote_parent() {
     let (exporter, provider, _guard) = capture();
-    let http = HttpServer::bind(server(), "127.0.0.1:0", HttpConfig::default())
+    // No grace period: the test stops the server at once.
+    let config = HttpConfig::default().shutdown_grace(std::time::Duration::ZERO);
+    let http = HttpServer::bind(server(), "127.0.0.1:0", config)
         .await
         .unwrap();
     let addr = http.local_addr();

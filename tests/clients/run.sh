@@ -46,7 +46,8 @@ start_http() {
     local log
     log=$(mktemp)
     logs+=("$log")
-    RUST_LOG=warn LOG_LEVEL=warn "$@" >"$log" 2>&1 &
+    # No load balancer here: stop at once on SIGTERM, without a grace period.
+    RUST_LOG=warn LOG_LEVEL=warn MCP_SHUTDOWN_GRACE=0 "$@" >"$log" 2>&1 &
     local pid=$!
     pids+=("$pid")
     for _ in $(seq 1 300); do

@@ -524,9 +524,14 @@ pub mod http {
     /// `POST /messages` (legacy), `GET /health`, and `GET /` describing the
     /// server.
     pub fn app(server: Server, config: HttpConfig) -> Router {
-        let info = server.info().clone();
-        let tools = server.tool_names();
-        let mcp = McpService::new(server, config);
+        router(McpService::new(server, config))
+    }
+
+    /// [`app`] around a given MCP service, so the caller keeps a handle on
+    /// it to [`drain`](McpService::drain) it at shutdown.
+    pub fn router(mcp: McpService) -> Router {
+        let info = mcp.server().info().clone();
+        let tools = mcp.server().tool_names();
         let describe = move || {
             let body = serde_json::json!({
                 "name": info.implementation.name,

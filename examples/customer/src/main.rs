@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use customer::{Customers, Store};
 use mcp_server::Server;
 use mcp_server::transport::Transport;
-use mcp_server::transport::http::{HostPolicy, shutdown_signal};
+use mcp_server::transport::http::{HostPolicy, McpService, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -85,13 +85,19 @@ async fn serve_http(
         // Reached by other names than localhost (a container, a LAN).
         config = config.host_policy(HostPolicy::Any);
     }
-    let app = customer::http::app(server, config);
+    let mcp = McpService::new(server, config);
+    let app = customer::http::router(mcp.clone());
     tracing::info!("customer server on http://{local}/mcp");
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    // /ready turns 503 and new MCP work is refused for the grace period
+    // (MCP_SHUTDOWN_GRACE); then the listener closes.
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        mcp.drain().await;
+    })
     .await
     .map_err(|e| e.to_string())
 }

@@ -27,7 +27,10 @@ environment:
   MCP_TENANT_HEADER        trust this header (set by a gateway) to name the tenant
   MCP_MAX_SESSIONS         live sessions at most (default 10000)
   MCP_MAX_SESSIONS_PER_PRINCIPAL  sessions one authenticated principal may hold (default 1000)
-  MCP_MAX_SESSIONS_PER_CLIENT     sessions one anonymous client address may hold (default 1000)";
+  MCP_MAX_SESSIONS_PER_CLIENT     sessions one anonymous client address may hold (default 1000)
+  MCP_SHUTDOWN_GRACE       on SIGTERM, /ready answers 503 this long before the
+                           listener closes, e.g. 5s (default; 0 closes at once)
+  MCP_SHUTDOWN_DEADLINE    then requests in flight get this long, e.g. 10s (default)";
 
 /// How to serve: stdio, or HTTP on an address.
 ///
@@ -100,10 +103,9 @@ impl Transport {
     }
 
     /// Reads the process's arguments and environment: `--transport
-    /// stdio|http`, `--host`, `--port` (which implies http), and
-    /// `MCP_TRANSPORT`, `HOST`, `PORT`, `MCP_ALLOWED_HOSTS`,
-    /// `MCP_ALLOWED_ORIGINS`, and the other variables [`USAGE`] lists (such
-    /// as `MCP_MAX_SESSIONS_PER_CLIENT`). Arguments win over the environment.
+    /// stdio|http`, `--host`, `--port` (which implies http), and the
+    /// variables [`USAGE`] lists (such as `MCP_MAX_SESSIONS_PER_CLIENT` and
+    /// `MCP_SHUTDOWN_GRACE`). Arguments win over the environment.
     ///
     /// # Errors
     /// An unknown flag or transport, a flag without its value, or a bad port.
@@ -232,6 +234,12 @@ impl Transport {
         if let Some(limit) = count(&env, "MCP_MAX_SESSIONS_PER_CLIENT")? {
             config = config.max_sessions_per_client(limit);
         }
+        if let Some(grace) = duration_from_env(&env, "MCP_SHUTDOWN_GRACE")? {
+            config = config.shutdown_grace(grace);
+        }
+        if let Some(deadline) = duration_from_env(&env, "MCP_SHUTDOWN_DEADLINE")? {
+            config = config.shutdown_deadline(deadline);
+        }
         Ok(Self::Http {
             addr: format!("{host}:{port}"),
             config,
@@ -292,6 +300,19 @@ fn count(
         Ok(n) if n > 0 => Ok(Some(n)),
         _ => Err(TransportArgsError::InvalidValue { name, value }),
     }
+}
+
+/// A duration such as `5s`, `500ms` or `0`, when the variable is set.
+fn duration_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<std::time::Duration>, TransportArgsError> {
+    let Some(value) = env(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    crate::server::parse_duration_or_zero(&value)
+        .map(Some)
+        .ok_or(TransportArgsError::InvalidValue { name, value })
 }
 
 fn split_list(list: &str) -> Vec<String> {
@@ -454,5 +475,29 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn shutdown_timing_from_the_environment() {
+        let config = |env: &[(&str, &str)]| match parse(&["--port", "1"], env) {
+            Ok(Transport::Http { config, .. }) => format!("{config:?}"),
+            other => panic!("http expected: {other:?}"),
+        };
+        let defaults = config(&[]);
+        assert!(defaults.contains("shutdown_grace: 5s"), "{defaults}");
+        assert!(defaults.contains("shutdown_deadline: 10s"), "{defaults}");
+        let set = config(&[
+            ("MCP_SHUTDOWN_GRACE", "0"),
+            ("MCP_SHUTDOWN_DEADLINE", "1500ms"),
+        ]);
+        assert!(set.contains("shutdown_grace: 0ns"), "{set}");
+        assert!(set.contains("shutdown_deadline: 1.5s"), "{set}");
+        assert_eq!(
+            parse(&["--port", "1"], &[("MCP_SHUTDOWN_GRACE", "soon")]).unwrap_err(),
+            TransportArgsError::InvalidValue {
+                name: "MCP_SHUTDOWN_GRACE",
+                value: "soon".into()
+            }
+        );
     }
 }

@@ -64,6 +64,7 @@ pub struct HttpConfig {
     pub(crate) max_sessions_per_client: usize,
     pub(crate) session_idle_timeout: Duration,
     pub(crate) keep_alive: Duration,
+    pub(crate) shutdown_grace: Duration,
     pub(crate) shutdown_deadline: Duration,
 }
 
@@ -83,6 +84,8 @@ impl fmt::Debug for HttpConfig {
                 &self.max_sessions_per_principal,
             )
             .field("max_sessions_per_client", &self.max_sessions_per_client)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("shutdown_deadline", &self.shutdown_deadline)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +115,7 @@ impl Default for HttpConfig {
             max_sessions_per_client: 1_000,
             session_idle_timeout: Duration::from_secs(30 * 60),
             keep_alive: Duration::from_secs(15),
+            shutdown_grace: Duration::from_secs(5),
             shutdown_deadline: Duration::from_secs(10),
         }
     }
@@ -362,7 +366,20 @@ impl HttpConfig {
         self
     }
 
-    /// How long a graceful shutdown waits for in-flight requests. Default 10 s.
+    /// How long a graceful shutdown keeps the listener open after it
+    /// begins: `/ready` answers 503 and new MCP requests are refused with
+    /// 503 and `Retry-After`, so load balancers that health-check the server
+    /// take it out of rotation before connections are refused. Default 5 s;
+    /// zero closes the listener at once. See [`McpService::drain`](super::McpService::drain).
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// How long requests in flight may run on once the listener has closed;
+    /// those still running then are stopped and answered with a JSON-RPC
+    /// error ("server shutting down"). Default 10 s.
     #[must_use]
     pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
         self.shutdown_deadline = deadline;

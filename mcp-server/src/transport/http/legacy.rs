@@ -4,16 +4,21 @@
 //!
 //! Each stream is one connection, served by the same loop as stdio, so
 //! concurrency, cancellation and batches behave exactly as there.
+//!
+//! In a graceful shutdown a stream outlives the listener: its input closes,
+//! its requests in flight answer on it, and it ends once they have, or at
+//! the shutdown deadline.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use mcp_core::jsonrpc::error_code;
+use mcp_core::jsonrpc::{Incoming, Message, error_code};
 use tokio::sync::mpsc;
 
 use super::body::{self, SseBody, StreamGuard};
+use super::drain;
 use super::{Accept, BoxError, McpBody, Shared, error, read_json_body, sse_response};
 use crate::transport::{Delivered, Outgoing, lines};
 
@@ -26,6 +31,9 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
             error_code::INVALID_REQUEST,
             "invalid request: the SSE stream needs Accept: text/event-stream",
         );
+    }
+    if shared.drain.is_draining() {
+        return drain::refused(None);
     }
     let (in_tx, in_rx) = mpsc::channel::<Delivered>(32);
     let (out_tx, out_rx) = mpsc::channel::<Outgoing>(256);
@@ -57,18 +65,35 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
         "endpoint",
         &format!("{}?session_id={id}", shared.config.messages_path),
     );
-    let state = (Some(first), out_rx, shared.server.shutdown_signal().clone());
-    let events = futures_util::stream::unfold(state, |(first, mut out_rx, shutdown)| async move {
-        if let Some(first) = first {
-            return Some((Bytes::from(first), (None, out_rx, shutdown)));
+    let state = StreamState {
+        first: Some(first),
+        out_rx,
+        shared: Arc::clone(shared),
+        id: Arc::clone(&id),
+        input_open: true,
+    };
+    let events = futures_util::stream::unfold(state, |mut state| async move {
+        if let Some(first) = state.first.take() {
+            return Some((Bytes::from(first), state));
         }
-        let outgoing = tokio::select! {
-            () = shutdown.cancelled() => return None,
-            outgoing = out_rx.recv() => outgoing?,
+        let shutdown = state.shared.server.shutdown_signal().clone();
+        let expired = state.shared.drain.expired();
+        tokio::pin!(expired);
+        let outgoing = loop {
+            tokio::select! {
+                () = shutdown.cancelled(), if state.input_open => {
+                    // No more input: the connection answers what it has
+                    // in flight, then ends, which ends this stream.
+                    state.input_open = false;
+                    state.shared.sessions.close_legacy(&state.id);
+                }
+                () = &mut expired => return None,
+                outgoing = state.out_rx.recv() => break outgoing?,
+            }
         };
         let mut buf = Vec::new();
         body::outgoing_event(&mut buf, &outgoing, true);
-        Some((Bytes::from(buf), (None, out_rx, shutdown)))
+        Some((Bytes::from(buf), state))
     });
     let shared_for_close = Arc::clone(shared);
     let guard = StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || {
@@ -77,6 +102,16 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
         tracing::info!(session = %id, "legacy SSE session ended");
     });
     sse_response(SseBody::new(events, Some(shared.config.keep_alive), guard))
+}
+
+/// What a legacy stream's events come from.
+struct StreamState {
+    /// The `endpoint` event, sent first.
+    first: Option<Vec<u8>>,
+    out_rx: mpsc::Receiver<Outgoing>,
+    shared: Arc<Shared>,
+    id: Arc<str>,
+    input_open: bool,
 }
 
 /// POST `/messages?session_id=...`: hands one message to its connection;
@@ -132,6 +167,11 @@ where
             format!("parse error: {e}"),
         );
     }
+    if shared.drain.is_draining()
+        && let Some(refusal) = refuse_new_work(&bytes)
+    {
+        return refusal;
+    }
     // The message acts with this POST's credential, not the stream's.
     let delivered = Delivered { bytes, principal };
     if session.incoming.send(delivered).await.is_err() {
@@ -145,4 +185,21 @@ where
     let mut response = Response::new(McpBody::full("Accepted"));
     *response.status_mut() = StatusCode::ACCEPTED;
     response
+}
+
+/// While draining, a request (or a batch holding one) is refused;
+/// notifications and answers still reach the connection.
+fn refuse_new_work(bytes: &[u8]) -> Option<Response<McpBody>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    match Incoming::parse(text).ok()? {
+        Incoming::Single(Message::Request(request)) => Some(drain::refused(Some(request.id))),
+        Incoming::Batch(items)
+            if items
+                .iter()
+                .any(|item| matches!(item, Ok(Message::Request(_)))) =>
+        {
+            Some(drain::refused(None))
+        }
+        _ => None,
+    }
 }

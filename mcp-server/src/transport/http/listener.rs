@@ -13,6 +13,10 @@ use super::{HostPolicy, HttpConfig, McpService};
 use crate::error::ServerError;
 use crate::server::Server;
 
+/// How long connections get to deliver the answers given at the shutdown
+/// deadline before they are closed.
+const FLUSH_MARGIN: Duration = Duration::from_secs(2);
+
 /// An HTTP/1.1 and HTTP/2 listener serving MCP.
 ///
 /// ```no_run
@@ -79,17 +83,32 @@ impl HttpServer {
         &self.service
     }
 
-    /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully (see
+    /// [`HttpServer::serve_until`]). A second signal skips what is left of
+    /// the grace period and the deadline.
     ///
     /// # Errors
     /// See [`HttpServer::serve_until`].
     pub async fn serve(self) -> Result<(), ServerError> {
-        self.serve_until(shutdown_signal()).await
+        let drain = self.service.shared.drain.clone();
+        self.serve_until(async move {
+            shutdown_signal().await;
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                drain.hurry();
+            });
+        })
+        .await
     }
 
-    /// Serves until `signal` completes, then shuts down gracefully: stops
-    /// accepting, ends long-lived streams, lets in-flight requests finish
-    /// within the shutdown deadline, and closes what is left.
+    /// Serves until `signal` completes, then shuts down gracefully, as
+    /// [`McpService::drain`] describes: `/ready` answers 503 and new MCP
+    /// requests are refused while the listener stays open for
+    /// [`HttpConfig::shutdown_grace`]; then the listener closes, long-lived
+    /// streams end, and requests in flight get
+    /// [`HttpConfig::shutdown_deadline`] to finish before they are answered
+    /// with an error. Returns once the last connection has closed, at most
+    /// about two seconds after the deadline.
     ///
     /// # Errors
     /// Currently none once bound: accept errors (such as running out of
@@ -120,11 +139,17 @@ impl HttpServer {
             "serving MCP on http://{local_addr}{}",
             config.path
         );
-        tokio::pin!(signal);
+        let drained = async {
+            signal.await;
+            service.drain().await;
+        };
+        tokio::pin!(drained);
+        // Held so that connections still open at the end can be closed.
+        let mut connections = tokio::task::JoinSet::new();
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
-                () = &mut signal => break,
+                () = &mut drained => break,
             };
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
@@ -147,25 +172,27 @@ impl HttpServer {
                 .serve_connection(TokioIo::new(stream), tagged)
                 .into_owned();
             let connection = graceful.watch(connection);
-            tokio::spawn(async move {
+            while connections.try_join_next().is_some() {}
+            connections.spawn(async move {
                 if let Err(e) = connection.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
             });
         }
         drop(listener);
-        tracing::info!("shutting down: no new connections; finishing requests in progress");
-        // Long-lived streams end now; requests get the deadline to finish.
-        service.shared.server.shutdown_signal().cancel();
-        if tokio::time::timeout(config.shutdown_deadline, graceful.shutdown())
+        // At the deadline the requests still running are answered; the
+        // margin lets those answers reach their clients.
+        let limit = config.shutdown_deadline + FLUSH_MARGIN;
+        if tokio::time::timeout(limit, graceful.shutdown())
             .await
             .is_err()
         {
             tracing::warn!(
-                "connections still open after {}s; closing them",
-                config.shutdown_deadline.as_secs()
+                "connections still open {} ms after the listener closed; closing them",
+                limit.as_millis()
             );
         }
+        connections.shutdown().await;
         service.shared.sessions.close_all();
         sweeper.abort();
         tracing::info!("stopped");

@@ -40,6 +40,7 @@
 
 mod body;
 mod config;
+mod drain;
 mod index;
 mod legacy;
 mod listener;
@@ -112,6 +113,7 @@ pub(crate) struct Shared {
     connection_tasks: Arc<AtomicUsize>,
     permits: Arc<Semaphore>,
     started: Instant,
+    drain: drain::Drain,
 }
 
 /// What an [`McpService`] is holding right now.
@@ -132,6 +134,7 @@ impl McpService {
     /// A service for `server`.
     pub fn new(server: impl Into<Server>, config: HttpConfig) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_concurrent_requests));
+        let drain = drain::Drain::new(config.shutdown_grace, config.shutdown_deadline);
         Self {
             shared: Arc::new(Shared {
                 server: server.into(),
@@ -142,6 +145,7 @@ impl McpService {
                 connection_tasks: Arc::default(),
                 permits,
                 started: Instant::now(),
+                drain,
             }),
         }
     }
@@ -166,6 +170,58 @@ impl McpService {
         &self.shared.config
     }
 
+    /// Starts a graceful shutdown, and completes when the application should
+    /// stop accepting connections: [`HttpServer`] calls it on SIGINT or
+    /// SIGTERM, and an application that mounts the service itself calls it
+    /// from its own shutdown signal.
+    ///
+    /// At once, `/ready` answers 503 (`{"status":"draining"}`) and new MCP
+    /// work (`initialize`, requests, new streams) is refused with 503,
+    /// `Retry-After` and a JSON-RPC error, including on connections already
+    /// open; `/health` stays 200, and notifications, answers to the
+    /// server's own requests and `DELETE` still go through, so requests in
+    /// flight can finish. The returned future completes after
+    /// [`HttpConfig::shutdown_grace`]; then long-lived streams end, and
+    /// requests still running after a further
+    /// [`HttpConfig::shutdown_deadline`] are stopped and answered with a
+    /// JSON-RPC error ("server shutting down") instead of a cut connection.
+    ///
+    /// Await the future to its end: the streams and the deadline start
+    /// when it completes. Calling it again is harmless; the grace period
+    /// counts from the first call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_server::prelude::*;
+    /// use mcp_server::transport::http::{HttpConfig, McpService};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let config = HttpConfig::default().shutdown_grace(Duration::from_millis(50));
+    /// let mcp = McpService::new(Server::builder().build(), config);
+    /// // In an axum app that mounts `mcp.clone()`:
+    /// //     axum::serve(listener, app).with_graceful_shutdown(async move {
+    /// //         shutdown_signal().await;
+    /// //         mcp.drain().await;
+    /// //     })
+    /// let drained = mcp.drain();
+    /// let ready = mcp.handle(http::Request::get("/ready").body(String::new()).unwrap()).await;
+    /// assert_eq!(ready.status(), 503);
+    /// drained.await; // the grace period is over: stop accepting connections
+    /// # }
+    /// ```
+    pub fn drain(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        shared.drain.begin();
+        async move {
+            shared.drain.grace_over().await;
+            shared.drain.close();
+            // Long-lived streams (GET, legacy SSE, `subscriptions/listen`)
+            // end now; requests get the deadline.
+            shared.server.shutdown_signal().cancel();
+        }
+    }
+
     /// Handles one HTTP request.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<McpBody>
     where
@@ -173,6 +229,7 @@ impl McpService {
         B::Error: Into<BoxError>,
     {
         let config = &self.shared.config;
+        let http1 = request.version() < http::Version::HTTP_2;
         let cors_origin = request
             .headers()
             .get(header::ORIGIN)
@@ -222,6 +279,13 @@ impl McpService {
             point_at_metadata(&mut response, metadata);
         }
         secure(&mut response, cors_origin.as_deref());
+        if http1 && self.shared.drain.is_draining() {
+            // The client's next request takes a new connection, which a
+            // load balancer sends to another replica.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response
     }
 
@@ -476,7 +540,7 @@ fn diagnostics(service: &McpService, method: &Method) -> Response<McpBody> {
         "server": { "name": info.name, "version": info.version },
         "framework": { "name": "mcp-server", "version": env!("CARGO_PKG_VERSION") },
         "uptimeSeconds": shared.started.elapsed().as_secs(),
-        "shuttingDown": server.shutdown_signal().is_cancelled(),
+        "shuttingDown": shared.drain.is_draining(),
         "revisions": { "supported": mcp_core::ProtocolVersion::ALL.map(|v| v.as_str()), "requests": revisions },
         "load": {
             "sessions": stats.sessions,
@@ -505,6 +569,8 @@ fn diagnostics(service: &McpService, method: &Method) -> Response<McpBody> {
             "maxSessionsPerPrincipal": config.max_sessions_per_principal,
             "maxSessionsPerClient": config.max_sessions_per_client,
             "sessionIdleTimeoutMs": millis(config.session_idle_timeout),
+            "shutdownGraceMs": millis(config.shutdown_grace),
+            "shutdownDeadlineMs": millis(config.shutdown_deadline),
             "rateLimit": options.rate_limit.as_ref().map(|l| format!("{l:?}")),
             "toolTimeoutMs": options.tool_timeout.map(millis),
             "maxInFlightPerSession": options.max_in_flight,
@@ -519,11 +585,8 @@ fn ready(shared: &Shared, method: &Method) -> Response<McpBody> {
     if method != Method::GET && method != Method::HEAD {
         return method_not_allowed("GET, HEAD");
     }
-    if shared.server.shutdown_signal().is_cancelled() {
-        return json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            r#"{"status":"shutting down"}"#,
-        );
+    if shared.drain.is_draining() {
+        return json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#);
     }
     json(StatusCode::OK, r#"{"status":"ready"}"#)
 }

@@ -20,6 +20,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::Instrument as _;
 
 use super::body::{self, SseBody, StreamGuard};
+use super::drain::{self, Drain};
 use super::sessions::HttpSession;
 use super::shares::Caller;
 use super::{
@@ -67,6 +68,11 @@ where
         Ok(incoming) => incoming,
         Err(e) => return message_json(StatusCode::BAD_REQUEST, &Message::Error(e)),
     };
+    if shared.drain.is_draining()
+        && let Some(response) = refuse_new_work(&incoming)
+    {
+        return response;
+    }
     let headers = &parts.headers;
     match incoming {
         Incoming::Single(message) if is_stateless(headers, &message) => {
@@ -76,6 +82,25 @@ where
             stateful(shared, message, headers, accept, principal, peer).await
         }
         Incoming::Batch(items) => batch(shared, items, headers, principal).await,
+    }
+}
+
+/// While draining, a request is new work and is refused (a batch with one
+/// is refused whole); notifications and answers to the server's own
+/// requests pass, as requests in flight may be waiting for them.
+fn refuse_new_work(incoming: &Incoming) -> Option<Response<McpBody>> {
+    match incoming {
+        Incoming::Single(Message::Request(request)) => {
+            Some(drain::refused(Some(request.id.clone())))
+        }
+        Incoming::Batch(items)
+            if items
+                .iter()
+                .any(|item| matches!(item, Ok(Message::Request(_)))) =>
+        {
+            Some(drain::refused(None))
+        }
+        _ => None,
     }
 }
 
@@ -393,6 +418,7 @@ async fn batch(
                 let active = Active::new(&shared.active_requests);
                 let session = Arc::clone(&session);
                 let timeout = shared.config.request_timeout;
+                let drain = shared.drain.clone();
                 running.push(tokio::spawn(
                     async move {
                         let _active = active;
@@ -405,6 +431,7 @@ async fn batch(
                             Outbound::new(tx),
                             cancellation,
                             Some(timeout),
+                            &drain,
                         )
                         .await;
                         session.finish(&id);
@@ -476,6 +503,7 @@ async fn dispatch_with(
     let active = Active::new(&shared.active_requests);
     let server = shared.server.clone();
     let session = how.session.clone();
+    let drain = shared.drain.clone();
     let task = tokio::spawn(
         async move {
             let request_id = request.id.clone();
@@ -486,6 +514,7 @@ async fn dispatch_with(
                 Outbound::new(tx),
                 cancellation,
                 how.timeout,
+                &drain,
             )
             .await;
             // The request stops counting against every limit before its
@@ -598,7 +627,8 @@ fn post_stream(
     })
 }
 
-/// Runs one request to its answer: `None` when it was cancelled.
+/// Runs one request to its answer: `None` when it was cancelled, an error
+/// when it was still running at the shutdown deadline.
 async fn run(
     server: crate::Server,
     wire: Wire,
@@ -606,6 +636,7 @@ async fn run(
     outbound: Outbound,
     cancellation: tokio_util::sync::CancellationToken,
     timeout: Option<Duration>,
+    drain: &Drain,
 ) -> Option<Answer> {
     let id = request.id.clone();
     let work = router::handle_request(server, wire, request, outbound, cancellation.clone());
@@ -633,9 +664,13 @@ async fn run(
             None => work.await,
         }
     };
+    // In this order, a request answered at its first poll never waits on
+    // the (shared) shutdown deadline.
     tokio::select! {
+        biased;
         answer = timed => Some(answer),
         () = cancellation.cancelled() => None,
+        () = drain.expired() => Some(drain.expired_answer(id.clone())),
     }
 }
 
@@ -705,6 +740,9 @@ pub(super) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<Mcp
             error_code::INVALID_REQUEST,
             "invalid request: the GET stream needs Accept: text/event-stream",
         );
+    }
+    if shared.drain.is_draining() {
+        return drain::refused(None);
     }
     let principal = super::principal_of(request);
     let session = match session_of(shared, headers, None, principal.as_deref()) {
