@@ -387,21 +387,20 @@ impl Connection {
             "requests still running {}s after the input closed were stopped",
             DRAIN_DEADLINE.as_secs()
         );
-        for id in self.requests.stop_all() {
-            self.reply_error(
-                Some(id),
-                ErrorObject::new(
+        let stopped = self.requests.stop_all();
+        // A client that no longer reads must not hold the process open.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            for id in stopped {
+                let error = ErrorObject::new(
                     error_code::INTERNAL_ERROR,
                     format!(
                         "internal error: the connection closed and the request did not finish within {}s",
                         DRAIN_DEADLINE.as_secs()
                     ),
-                ),
-            )
-            .await;
-        }
-        // Tasks past their handler are writing their answer: a moment more.
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                );
+                self.reply_error(Some(id), error).await;
+            }
+            // Tasks past their handler are writing their answer.
             while self.tasks.join_next().await.is_some() {}
         })
         .await;
