@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
-use mcp_core::jsonrpc::{ErrorObject, ErrorResponse, Message, RequestId, error_code};
+use mcp_core::jsonrpc::{ErrorObject, ErrorResponse, Incoming, Message, RequestId, error_code};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -154,6 +154,23 @@ pub(crate) fn refused(id: Option<RequestId>) -> Response<McpBody> {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// While draining, a request is new work and is refused (a batch with one
+/// is refused whole); notifications and answers to the server's own
+/// requests pass, as requests in flight may be waiting for them.
+pub(super) fn refuse_new_work(incoming: &Incoming) -> Option<Response<McpBody>> {
+    match incoming {
+        Incoming::Single(Message::Request(request)) => Some(refused(Some(request.id.clone()))),
+        Incoming::Batch(items)
+            if items
+                .iter()
+                .any(|item| matches!(item, Ok(Message::Request(_)))) =>
+        {
+            Some(refused(None))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

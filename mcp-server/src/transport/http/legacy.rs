@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use mcp_core::jsonrpc::{Incoming, Message, error_code};
+use mcp_core::jsonrpc::{Incoming, error_code};
 use tokio::sync::mpsc;
 
 use super::body::{self, SseBody, StreamGuard};
@@ -168,7 +168,10 @@ where
         );
     }
     if shared.drain.is_draining()
-        && let Some(refusal) = refuse_new_work(&bytes)
+        && let Some(refusal) = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| Incoming::parse(text).ok())
+            .and_then(|incoming| drain::refuse_new_work(&incoming))
     {
         return refusal;
     }
@@ -185,21 +188,4 @@ where
     let mut response = Response::new(McpBody::full("Accepted"));
     *response.status_mut() = StatusCode::ACCEPTED;
     response
-}
-
-/// While draining, a request (or a batch holding one) is refused;
-/// notifications and answers still reach the connection.
-fn refuse_new_work(bytes: &[u8]) -> Option<Response<McpBody>> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    match Incoming::parse(text).ok()? {
-        Incoming::Single(Message::Request(request)) => Some(drain::refused(Some(request.id))),
-        Incoming::Batch(items)
-            if items
-                .iter()
-                .any(|item| matches!(item, Ok(Message::Request(_)))) =>
-        {
-            Some(drain::refused(None))
-        }
-        _ => None,
-    }
 }

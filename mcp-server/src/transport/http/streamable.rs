@@ -69,7 +69,7 @@ where
         Err(e) => return message_json(StatusCode::BAD_REQUEST, &Message::Error(e)),
     };
     if shared.drain.is_draining()
-        && let Some(response) = refuse_new_work(&incoming)
+        && let Some(response) = drain::refuse_new_work(&incoming)
     {
         return response;
     }
@@ -82,25 +82,6 @@ where
             stateful(shared, message, headers, accept, principal, peer).await
         }
         Incoming::Batch(items) => batch(shared, items, headers, principal).await,
-    }
-}
-
-/// While draining, a request is new work and is refused (a batch with one
-/// is refused whole); notifications and answers to the server's own
-/// requests pass, as requests in flight may be waiting for them.
-fn refuse_new_work(incoming: &Incoming) -> Option<Response<McpBody>> {
-    match incoming {
-        Incoming::Single(Message::Request(request)) => {
-            Some(drain::refused(Some(request.id.clone())))
-        }
-        Incoming::Batch(items)
-            if items
-                .iter()
-                .any(|item| matches!(item, Ok(Message::Request(_)))) =>
-        {
-            Some(drain::refused(None))
-        }
-        _ => None,
     }
 }
 
