@@ -14,8 +14,9 @@
 #   - deploy/tools/check_deploy.py: what the schemas cannot say (names that
 #     must agree with the Cargo.tomls, security settings, probes, selectors
 #     that select something, termination grace periods that cover preStop +
-#     MCP_SHUTDOWN_GRACE + MCP_SHUTDOWN_DEADLINE + a margin, documented
-#     variables, client configurations).
+#     MCP_SHUTDOWN_GRACE + MCP_SHUTDOWN_DEADLINE + a margin, /metrics
+#     behind credentials (MCP_METRICS_AUTH with an authenticator, or off),
+#     documented variables, client configurations).
 # Tools install once into git-ignored folders (deploy/tools/setup.sh).
 # Every check runs; the script exits non-zero if any failed.
 set -euo pipefail

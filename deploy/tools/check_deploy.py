@@ -37,6 +37,10 @@ SERVER_ENV = [
     "MCP_OAUTH_ISSUER", "MCP_OAUTH_RESOURCE", "MCP_OAUTH_JWKS_URI", "MCP_OAUTH_SCOPES",
     "MCP_OAUTH_TENANT_CLAIM", "MCP_TENANT_HEADER", "CRM_TENANCY",
     "MCP_SHUTDOWN_GRACE", "MCP_SHUTDOWN_DEADLINE",
+    "MCP_PATH", "MCP_LEGACY_SSE", "MCP_SSE_PATH", "MCP_MESSAGES_PATH",
+    "MCP_METRICS_PATH", "MCP_METRICS_AUTH", "MCP_DIAGNOSTICS_PATH",
+    "MCP_MAX_BODY_BYTES", "MCP_REQUEST_TIMEOUT", "MCP_HEADER_TIMEOUT", "MCP_BODY_TIMEOUT",
+    "MCP_MAX_CONCURRENT_REQUESTS", "MCP_SESSION_IDLE_TIMEOUT", "MCP_KEEP_ALIVE",
     "DATABASE_URL", "DB_PATH", "RAPIDAPI_KEY", "RAPIDAPI_HOST", "IAM_DATA_ROOT",
 ]
 
@@ -79,6 +83,28 @@ def shutdown_time(env, where):
             seconds = default
         total += seconds
     return total
+
+
+# Variables that give a server an authenticator, without which
+# MCP_METRICS_AUTH has no credentials to ask for.
+AUTHENTICATORS = ["MCP_API_KEYS", "MCP_API_KEYS_FILE", "MCP_OAUTH_ISSUER"]
+
+
+def metrics_exposed(env, need_authenticator):
+    """Why a server with environment `env` would serve /metrics without
+    credentials, or None when it would not. A value of None in `env` is
+    set from a reference (a Secret), which counts as set."""
+    path = env.get("MCP_METRICS_PATH")
+    if path is not None and str(path).strip().lower() in ("", "off"):
+        return None
+    auth = str(env.get("MCP_METRICS_AUTH", "")).strip().lower()
+    if auth not in ("on", "true", "yes", "1"):
+        return "MCP_METRICS_AUTH is not true and MCP_METRICS_PATH is not off: /metrics is open to anyone"
+    if need_authenticator and not any(
+            name in env and (env[name] is None or str(env[name]).strip()) for name in AUTHENTICATORS):
+        return (f"MCP_METRICS_AUTH is true but none of {', '.join(AUTHENTICATORS)} is set: "
+                "with no credentials to ask for, /metrics is open to anyone")
+    return None
 
 
 # --- The workspace --------------------------------------------------------------
@@ -214,6 +240,12 @@ def check_compose(bins):
         if isinstance(environment, list):
             environment = dict(e.split("=", 1) for e in environment if "=" in e)
         env = {**defined, **environment}
+        # The ports are published on BIND_ADDRESS, loopback unless changed,
+        # and .env.example tells to set MCP_API_KEYS when it is: the
+        # authenticator is the user's to add, the metrics switch is ours.
+        exposed = metrics_exposed(env, need_authenticator=False)
+        if exposed:
+            problem(here, exposed)
         needed = shutdown_time(env, here) + SHUTDOWN_MARGIN
         stop = parse_duration(str(service.get("stop_grace_period", "10s")))
         if stop is None or stop < needed:
@@ -362,20 +394,28 @@ def matches(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-def check_shutdown_timing(where, spec, container, configmaps):
-    """The pod's termination grace period, which counts from the start of
-    the preStop hook, must cover the hook, the server's grace period and
-    deadline, and a margin: else the kubelet kills a draining server."""
+def container_env(container, configmaps):
+    """A container's environment from its ConfigMaps and env; variables
+    set from a reference (a Secret, a field) are None."""
     env = {}
     for ref in container.get("envFrom", []):
         cm = configmaps.get(ref.get("configMapRef", {}).get("name"))
         if cm:
             env.update({ref.get("prefix", "") + k: v for k, v in (cm.get("data") or {}).items()})
     for variable in container.get("env", []):
-        if "value" in variable:
-            env[variable["name"]] = variable["value"]
-        elif variable["name"] in SHUTDOWN_DEFAULTS:
-            problem(where, f"{variable['name']} comes from a reference; the shutdown timing cannot be checked")
+        env[variable["name"]] = variable.get("value")
+    return env
+
+
+def check_shutdown_timing(where, spec, container, configmaps):
+    """The pod's termination grace period, which counts from the start of
+    the preStop hook, must cover the hook, the server's grace period and
+    deadline, and a margin: else the kubelet kills a draining server."""
+    env = container_env(container, configmaps)
+    for name in SHUTDOWN_DEFAULTS:
+        if name in env and env[name] is None:
+            problem(where, f"{name} comes from a reference; the shutdown timing cannot be checked")
+            del env[name]
     pre_stop = container.get("lifecycle", {}).get("preStop", {})
     if pre_stop and "sleep" not in pre_stop:
         problem(where, "has a preStop hook other than sleep, whose duration cannot be checked")
@@ -444,6 +484,11 @@ def check_k8s(overlay, rendered):
                     problem(cwhere, f"reads missing Secret {ref['name']}")
             if name in servers:
                 check_shutdown_timing(cwhere, spec, c, by_kind.get("ConfigMap", {}))
+                # The Ingress routes every path of a public host here.
+                exposed = metrics_exposed(container_env(c, by_kind.get("ConfigMap", {})),
+                                          need_authenticator=True)
+                if exposed:
+                    problem(cwhere, exposed)
                 probes = {p: c.get(p, {}).get("httpGet", {}) for p in ["livenessProbe", "readinessProbe"]}
                 if probes["livenessProbe"].get("path") != "/health":
                     problem(cwhere, "liveness probe is not GET /health")

@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use mcp_server::auth::ApiKeys;
 use mcp_server::prelude::*;
+use mcp_server::transport::Transport;
 use mcp_server::transport::http::{HttpConfig, HttpServer};
 use serde_json::{Value, json};
 
@@ -1254,4 +1255,44 @@ async fn diagnostics_need_credentials_and_hold_no_secrets() {
         .body(Full::new(Bytes::new()))
         .unwrap();
     assert_eq!(service.handle(request).await.status(), 403);
+}
+
+/// `GET /metrics` on `addr` with these headers: the status.
+async fn get_metrics(addr: SocketAddr, headers: &[(&str, &str)]) -> u16 {
+    let (status, _, _) = send(addr, "GET", "/metrics", headers, String::new()).await;
+    status
+}
+
+#[tokio::test]
+async fn metrics_auth_from_the_environment_puts_metrics_behind_the_keys() {
+    let env = |auth: &'static str| {
+        move |name: &str| match name {
+            "MCP_API_KEYS" => Some("scraper:scraper-key-0123456789".to_owned()),
+            "MCP_METRICS_AUTH" => Some(auth.to_owned()),
+            _ => None,
+        }
+    };
+    let config = |auth| match Transport::parse(["--port", "0"], env(auth)).unwrap() {
+        Transport::Http { config, .. } => config,
+        other => panic!("http expected: {other:?}"),
+    };
+
+    let (addr, _) = start_with(config("true")).await;
+    assert_eq!(get_metrics(addr, &[]).await, 401);
+    assert_eq!(
+        get_metrics(addr, &[("authorization", "Bearer wrong-key-0123456789")]).await,
+        401
+    );
+    assert_eq!(
+        get_metrics(addr, &[("authorization", "Bearer scraper-key-0123456789")]).await,
+        200
+    );
+    assert_eq!(
+        get_metrics(addr, &[("x-api-key", "scraper-key-0123456789")]).await,
+        200
+    );
+
+    // Off (the library's default), the same keys leave /metrics open.
+    let (addr, _) = start_with(config("false")).await;
+    assert_eq!(get_metrics(addr, &[]).await, 200);
 }

@@ -30,7 +30,21 @@ environment:
   MCP_MAX_SESSIONS_PER_CLIENT     sessions one anonymous client address may hold (default 1000)
   MCP_SHUTDOWN_GRACE       on SIGTERM, /ready answers 503 this long before the
                            listener closes, e.g. 5s (default; 0 closes at once)
-  MCP_SHUTDOWN_DEADLINE    then requests in flight get this long, e.g. 10s (default)";
+  MCP_SHUTDOWN_DEADLINE    then requests in flight get this long, e.g. 10s (default)
+  MCP_PATH                 the Streamable HTTP endpoint (default /mcp)
+  MCP_LEGACY_SSE           serve the 2024-11-05 HTTP+SSE transport too: on|off (default on)
+  MCP_SSE_PATH             its SSE stream (default /sse)
+  MCP_MESSAGES_PATH        the endpoint its clients POST to (default /messages)
+  MCP_METRICS_PATH         Prometheus metrics (default /metrics); empty or off: none
+  MCP_METRICS_AUTH         metrics need MCP credentials: true|false (default false)
+  MCP_DIAGNOSTICS_PATH     the diagnostics document (default /diagnostics); empty or off: none
+  MCP_MAX_BODY_BYTES       largest request body in bytes (default 4194304)
+  MCP_REQUEST_TIMEOUT      how long one request may run, e.g. 5m (default)
+  MCP_HEADER_TIMEOUT       time to send a request's headers, e.g. 30s (default)
+  MCP_BODY_TIMEOUT         time to send a request's body, e.g. 30s (default)
+  MCP_MAX_CONCURRENT_REQUESTS  requests running at once (default 1024)
+  MCP_SESSION_IDLE_TIMEOUT an idle session expires after this, e.g. 30m (default)
+  MCP_KEEP_ALIVE           keep-alive period of quiet SSE streams, e.g. 15s (default)";
 
 /// How to serve: stdio, or HTTP on an address.
 ///
@@ -240,6 +254,7 @@ impl Transport {
         if let Some(deadline) = duration_from_env(&env, "MCP_SHUTDOWN_DEADLINE")? {
             config = config.shutdown_deadline(deadline);
         }
+        config = routes_and_limits_from_env(config, &env)?;
         Ok(Self::Http {
             addr: format!("{host}:{port}"),
             config,
@@ -285,6 +300,118 @@ fn oauth_from_env(
             "MCP_OAUTH_ISSUER is set but mcp-server was built without its `oauth` feature".into(),
         )),
         None => Ok(None),
+    }
+}
+
+/// The paths, timeouts and limits of `config` the environment sets.
+fn routes_and_limits_from_env(
+    mut config: HttpConfig,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<HttpConfig, TransportArgsError> {
+    if let Some(path) = path(env, "MCP_PATH")? {
+        config = config.path(path);
+    }
+    if let Some(enabled) = switch(env, "MCP_LEGACY_SSE")? {
+        config = config.legacy_sse(enabled);
+    }
+    let sse = path(env, "MCP_SSE_PATH")?;
+    let messages = path(env, "MCP_MESSAGES_PATH")?;
+    if sse.is_some() || messages.is_some() {
+        let sse = sse.unwrap_or_else(|| config.sse_path.clone());
+        let messages = messages.unwrap_or_else(|| config.messages_path.clone());
+        config = config.legacy_paths(sse, messages);
+    }
+    if let Some(path) = optional_path(env, "MCP_METRICS_PATH")? {
+        config = config.metrics_path(path.as_deref());
+    }
+    if let Some(required) = switch(env, "MCP_METRICS_AUTH")? {
+        config = config.metrics_require_auth(required);
+    }
+    if let Some(path) = optional_path(env, "MCP_DIAGNOSTICS_PATH")? {
+        config = config.diagnostics_path(path.as_deref());
+    }
+    if let Some(bytes) = count(env, "MCP_MAX_BODY_BYTES")? {
+        config = config.max_body_bytes(bytes);
+    }
+    if let Some(timeout) = timeout(env, "MCP_REQUEST_TIMEOUT")? {
+        config = config.request_timeout(timeout);
+    }
+    let headers = timeout(env, "MCP_HEADER_TIMEOUT")?;
+    let body = timeout(env, "MCP_BODY_TIMEOUT")?;
+    if headers.is_some() || body.is_some() {
+        let headers = headers.unwrap_or(config.header_timeout);
+        let body = body.unwrap_or(config.body_timeout);
+        config = config.read_timeouts(headers, body);
+    }
+    if let Some(limit) = count(env, "MCP_MAX_CONCURRENT_REQUESTS")? {
+        config = config.max_concurrent_requests(limit);
+    }
+    if let Some(timeout) = timeout(env, "MCP_SESSION_IDLE_TIMEOUT")? {
+        config = config.session_idle_timeout(timeout);
+    }
+    if let Some(period) = timeout(env, "MCP_KEEP_ALIVE")? {
+        config = config.keep_alive(period);
+    }
+    Ok(config)
+}
+
+/// A route path from the environment, if set: it must start with `/`.
+fn path(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<String>, TransportArgsError> {
+    let Some(value) = env(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let path = value.trim();
+    // A path the router could never match is a typo, not a choice.
+    if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || c == '?' || c == '#')
+    {
+        return Err(TransportArgsError::InvalidValue { name, value });
+    }
+    Ok(Some(path.to_owned()))
+}
+
+/// An endpoint that can be turned off: unset is `None`, empty or `off` is
+/// `Some(None)`, a path is `Some(Some(path))`.
+fn optional_path(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<Option<String>>, TransportArgsError> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) if v.trim().is_empty() || v.trim().eq_ignore_ascii_case("off") => Ok(Some(None)),
+        Some(_) => Ok(Some(path(env, name)?)),
+    }
+}
+
+/// `on`/`off`, `true`/`false`, `yes`/`no` or `1`/`0`, if set.
+fn switch(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<bool>, TransportArgsError> {
+    let Some(value) = env(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(Some(true)),
+        "off" | "false" | "no" | "0" => Ok(Some(false)),
+        _ => Err(TransportArgsError::InvalidValue { name, value }),
+    }
+}
+
+/// A non-zero duration such as `30s` or `5m`, if set: a zero timeout would
+/// refuse every request or close every stream at once.
+fn timeout(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<std::time::Duration>, TransportArgsError> {
+    match duration_from_env(env, name)? {
+        Some(d) if d.is_zero() => Err(TransportArgsError::InvalidValue {
+            name,
+            value: env(name).unwrap_or_default(),
+        }),
+        other => Ok(other),
     }
 }
 
@@ -499,5 +626,113 @@ mod tests {
                 value: "soon".into()
             }
         );
+    }
+
+    fn http_config(env: &[(&str, &str)]) -> Result<HttpConfig, TransportArgsError> {
+        match parse(&["--port", "1"], env)? {
+            Transport::Http { config, .. } => Ok(config),
+            Transport::Stdio => panic!("http expected"),
+        }
+    }
+
+    #[test]
+    fn routes_and_limits_from_the_environment() {
+        use std::time::Duration;
+
+        let defaults = http_config(&[]).unwrap();
+        let config = http_config(&[
+            ("MCP_PATH", " /rpc "),
+            ("MCP_LEGACY_SSE", "off"),
+            ("MCP_SSE_PATH", "/events"),
+            ("MCP_METRICS_PATH", "/internal/metrics"),
+            ("MCP_METRICS_AUTH", "true"),
+            ("MCP_DIAGNOSTICS_PATH", "off"),
+            ("MCP_MAX_BODY_BYTES", "65536"),
+            ("MCP_REQUEST_TIMEOUT", "2m"),
+            ("MCP_BODY_TIMEOUT", "5s"),
+            ("MCP_MAX_CONCURRENT_REQUESTS", "64"),
+            ("MCP_SESSION_IDLE_TIMEOUT", "1h"),
+            ("MCP_KEEP_ALIVE", "500ms"),
+        ])
+        .unwrap();
+        assert_eq!(config.endpoint(), "/rpc");
+        assert!(defaults.legacy_sse && !config.legacy_sse);
+        assert_eq!(config.sse_path, "/events");
+        // The other legacy path keeps its default.
+        assert_eq!(config.messages_path, "/messages");
+        assert_eq!(config.metrics_path.as_deref(), Some("/internal/metrics"));
+        assert!(!defaults.metrics_auth && config.metrics_auth);
+        assert_eq!(defaults.diagnostics_path.as_deref(), Some("/diagnostics"));
+        assert_eq!(config.diagnostics_path, None);
+        assert_eq!(config.max_body_bytes, 65536);
+        assert_eq!(config.request_timeout, Duration::from_secs(120));
+        assert_eq!(config.header_timeout, defaults.header_timeout);
+        assert_eq!(config.body_timeout, Duration::from_secs(5));
+        assert_eq!(config.max_concurrent_requests, 64);
+        assert_eq!(config.session_idle_timeout, Duration::from_secs(3600));
+        assert_eq!(config.keep_alive, Duration::from_millis(500));
+
+        let config = http_config(&[
+            ("MCP_METRICS_PATH", ""),
+            ("MCP_METRICS_AUTH", "no"),
+            ("MCP_MESSAGES_PATH", "/post"),
+            ("MCP_HEADER_TIMEOUT", "10s"),
+        ])
+        .unwrap();
+        assert_eq!(config.metrics_path, None);
+        assert!(!config.metrics_auth);
+        assert_eq!(
+            (config.sse_path.as_str(), config.messages_path.as_str()),
+            ("/sse", "/post")
+        );
+        assert_eq!(config.header_timeout, Duration::from_secs(10));
+        assert_eq!(config.body_timeout, defaults.body_timeout);
+    }
+
+    #[test]
+    fn bad_routes_and_limits_name_their_variable() {
+        for (name, bad) in [
+            ("MCP_PATH", "mcp"),
+            ("MCP_PATH", "/m cp"),
+            ("MCP_SSE_PATH", "sse"),
+            ("MCP_MESSAGES_PATH", "/messages?x=1"),
+            ("MCP_METRICS_PATH", "metrics"),
+            ("MCP_DIAGNOSTICS_PATH", "disabled"),
+            ("MCP_LEGACY_SSE", "maybe"),
+            ("MCP_METRICS_AUTH", "required"),
+            ("MCP_MAX_BODY_BYTES", "4MiB"),
+            ("MCP_MAX_BODY_BYTES", "0"),
+            ("MCP_MAX_CONCURRENT_REQUESTS", "-1"),
+            ("MCP_REQUEST_TIMEOUT", "0"),
+            ("MCP_REQUEST_TIMEOUT", "forever"),
+            ("MCP_HEADER_TIMEOUT", "30 seconds"),
+            ("MCP_BODY_TIMEOUT", "0s"),
+            ("MCP_SESSION_IDLE_TIMEOUT", "1d"),
+            ("MCP_KEEP_ALIVE", "-5s"),
+        ] {
+            let error = http_config(&[(name, bad)]).unwrap_err();
+            assert_eq!(
+                error,
+                TransportArgsError::InvalidValue {
+                    name,
+                    value: bad.into()
+                }
+            );
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn usage_lists_every_variable_read() {
+        let source = include_str!("select.rs");
+        let read: std::collections::BTreeSet<&str> = source
+            .split('"')
+            .filter(|s| {
+                s.starts_with("MCP_") && s.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            })
+            .collect();
+        for name in read {
+            assert!(USAGE.contains(name), "USAGE does not list {name}");
+        }
     }
 }

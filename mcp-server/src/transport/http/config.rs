@@ -228,7 +228,10 @@ impl HttpConfig {
     }
 
     /// Whether `/metrics` needs the same credentials as MCP requests
-    /// (default no: scrapers usually reach it on a private network).
+    /// (default no: scrapers usually reach it on a private network; turn it
+    /// on wherever the public can reach the server). Without an
+    /// [`authenticator`](Self::authenticator) there is nothing to ask for
+    /// and it stays open.
     #[must_use]
     pub fn metrics_require_auth(mut self, required: bool) -> Self {
         self.metrics_auth = required;
