@@ -7,8 +7,7 @@ use std::sync::Arc;
 use http::{Request, Response};
 
 use super::{
-    McpBody, McpService, check_session_rate, peer_of, principal_of, tenant_principal,
-    unauthorized,
+    McpBody, McpService, check_session_rate, peer_of, principal_of, tenant_principal, unauthorized,
 };
 use crate::auth::Principal;
 
