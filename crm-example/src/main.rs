@@ -4,7 +4,8 @@
 //! for a throwaway database; `postgres://...`), `CRM_TENANCY`
 //! (`off` or `required`), `CRM_IDEMPOTENCY_TTL` (default `24h`),
 //! `MCP_TRANSPORT`, `HOST`, `PORT`, `LOG_LEVEL`,
-//! `MCP_API_KEYS`, `MCP_TENANT_HEADER`; flags `--transport`, `--host`,
+//! `MCP_API_KEYS`, `MCP_API_KEYS_FILE`, `MCP_OAUTH_*`, `MCP_TENANT_HEADER`,
+//! `MCP_RATE_LIMIT` (MCP and REST alike); flags `--transport`, `--host`,
 //! `--port`.
 #![allow(
     clippy::print_stderr,
@@ -13,7 +14,6 @@
 
 use std::process::ExitCode;
 
-use axum::http::HeaderName;
 use crm_example::rest::RestApi;
 use crm_example::{Crm, Db, Tenancy};
 use mcp_server::Server;
@@ -61,21 +61,8 @@ async fn main() -> ExitCode {
             }
         },
     };
-    // The MCP transport trusts this header already (Transport::from_args
-    // read and checked it); the REST API trusts the same one.
-    let tenant_header = std::env::var("MCP_TENANT_HEADER")
-        .ok()
-        .filter(|h| !h.trim().is_empty());
-    let tenant_header = match tenant_header
-        .map(|h| HeaderName::from_bytes(h.trim().as_bytes()).map_err(|_| h))
-        .transpose()
-    {
-        Ok(header) => header,
-        Err(h) => {
-            eprintln!("crm-mcp: invalid MCP_TENANT_HEADER `{h}`");
-            return ExitCode::from(2);
-        }
-    };
+    // Transport::from_args read and checked it; REST goes by the same.
+    let tenant_header = std::env::var("MCP_TENANT_HEADER").is_ok_and(|h| !h.trim().is_empty());
     if tenancy == Tenancy::Required {
         if !matches!(transport, Transport::Http { .. }) {
             eprintln!(
@@ -83,10 +70,10 @@ async fn main() -> ExitCode {
             );
             return ExitCode::from(2);
         }
-        let keys = ["MCP_API_KEYS", "MCP_API_KEYS_FILE"]
+        let keys = ["MCP_API_KEYS", "MCP_API_KEYS_FILE", "MCP_OAUTH_ISSUER"]
             .iter()
             .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
-        if !keys && tenant_header.is_none() {
+        if !keys && !tenant_header {
             tracing::warn!(
                 "CRM_TENANCY=required without MCP_API_KEYS or MCP_TENANT_HEADER: no request can name a tenant, so every one is refused"
             );
@@ -125,10 +112,9 @@ async fn main() -> ExitCode {
                     config = config.host_policy(HostPolicy::Any);
                 }
                 tracing::info!(%tenancy, "CRM on http://{local}: MCP at /mcp, REST at /api");
-                let mut rest = RestApi::new(db).tenancy(tenancy);
-                if let Some(header) = tenant_header {
-                    rest = rest.tenant_header(header);
-                }
+                // REST answers to MCP's authenticator, tenant header and
+                // rate limit: one configuration for both.
+                let rest = RestApi::new(db).tenancy(tenancy);
                 let mcp = McpService::new(server, config);
                 let app = rest.router(mcp.clone());
                 axum::serve(

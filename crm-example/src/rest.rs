@@ -1,18 +1,25 @@
 //! A small REST API for web clients, next to MCP on the same router.
 //!
-//! The REST API has no credentials of its own. With tenancy required it
-//! learns the tenant from the same trusted header a gateway sets for MCP
-//! (`MCP_TENANT_HEADER`), and refuses every request when that header is
-//! not configured (403) or a request lacks it (400).
+//! Every `/api` request passes the MCP service's own checks
+//! ([`McpService::authorize`]): its authenticator (`MCP_API_KEYS`,
+//! `MCP_API_KEYS_FILE`, `MCP_OAUTH_*`), its trusted tenant header
+//! (`MCP_TENANT_HEADER`) and its per-caller rate limit, so one
+//! configuration governs both. With tenancy required a request's tenant is
+//! its principal's: the credential's own, or the trusted header's when the
+//! server sits behind a gateway that sets it. Without an authenticator
+//! (local development) requests are anonymous, and with tenancy required
+//! only the trusted header can name a tenant.
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, body::Body};
 use mcp_server::Server;
-use mcp_server::transport::http::{HttpConfig, McpService};
+use mcp_server::auth::Principal;
+use mcp_server::transport::http::{HttpConfig, McpBody, McpService};
 use serde::Deserialize;
 
 use crate::db::{CrmError, Db};
@@ -22,21 +29,20 @@ use crate::tenant::Tenancy;
 impl IntoResponse for CrmError {
     fn into_response(self) -> Response {
         let status = match &self {
-            CrmError::Invalid(_) | CrmError::TenantRequired => StatusCode::BAD_REQUEST,
+            CrmError::Invalid(_) => StatusCode::BAD_REQUEST,
+            // The MCP side's refusal when no tenant is named; over REST
+            // the request is authenticated, so it is not allowed (403).
+            CrmError::TenantRequired => StatusCode::FORBIDDEN,
             CrmError::NotFound { .. } => StatusCode::NOT_FOUND,
             // The database's own message was logged where it arose.
             CrmError::Migration { .. } | CrmError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        error_response(status, &self)
+        error_response(status, &self.to_string())
     }
 }
 
-fn error_response(status: StatusCode, error: &dyn std::error::Error) -> Response {
-    (
-        status,
-        axum::Json(serde_json::json!({ "error": error.to_string() })),
-    )
-        .into_response()
+fn error_response(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 /// Why a REST request failed.
@@ -45,52 +51,54 @@ pub enum RestError {
     /// The CRM refused or failed.
     #[error(transparent)]
     Crm(#[from] CrmError),
-    /// Tenancy is required and the request lacks a usable tenant header
-    /// (400).
-    #[error(
-        "this CRM server keeps each tenant's data apart and requires a tenant: send the `{header}` header \
-         naming it (the gateway in front of the server sets it), a non-empty printable value of at most 128 bytes"
-    )]
-    TenantHeaderMissing {
-        /// The header that names the tenant.
-        header: HeaderName,
+    /// The principal lacks a scope the route needs (403).
+    #[error("forbidden: this needs the scopes {}", .required.join(" "))]
+    InsufficientScope {
+        /// The scopes the route needs.
+        required: Vec<String>,
     },
-    /// Tenancy is required and no tenant header is configured, so the REST
-    /// API cannot tell tenants apart (403).
-    #[error(
-        "this CRM server requires a tenant, and its REST API learns the tenant only from a trusted header, \
-         which is not configured: set MCP_TENANT_HEADER on a server behind a gateway that sets it, \
-         or use MCP at /mcp with an API key issued as `name@tenant`"
-    )]
-    NoTenantHeader,
 }
 
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
         match self {
             Self::Crm(e) => e.into_response(),
-            Self::TenantHeaderMissing { .. } => error_response(StatusCode::BAD_REQUEST, &self),
-            Self::NoTenantHeader => error_response(StatusCode::FORBIDDEN, &self),
+            Self::InsufficientScope { ref required } => {
+                let mut response = error_response(StatusCode::FORBIDDEN, &self.to_string());
+                // The challenge the MCP side sends for a missing tool scope.
+                let challenge = format!(
+                    r#"Bearer error="insufficient_scope", scope="{}""#,
+                    required.join(" ")
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, value);
+                }
+                response
+            }
         }
     }
 }
 
-/// The REST API's settings: the database, whether tenancy is required,
-/// and the trusted header that names a request's tenant.
+/// The REST API's settings: the database, whether tenancy is required, and
+/// the scopes its reads and writes need. Who is calling, and for which
+/// tenant, is the MCP service's to say (see the module documentation).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use axum::http::HeaderName;
 /// use crm_example::rest::RestApi;
 /// use crm_example::{Crm, Db, Tenancy};
+/// use mcp_server::auth::ApiKeys;
 /// use mcp_server::transport::http::HttpConfig;
 ///
 /// let db = Db::connect("sqlite://data/crm.db").await?;
 /// let server = mcp_server::Server::new(Crm::new(db.clone()).tenancy(Tenancy::Required));
+/// let keys = ApiKeys::parse("alice@acme:a-long-random-key:crm:read")?;
 /// let app = RestApi::new(db)
 ///     .tenancy(Tenancy::Required)
-///     .tenant_header(HeaderName::from_static("x-tenant-id"))
-///     .app(server, HttpConfig::default().tenant_header("X-Tenant-Id"));
+///     .scopes(["crm:read"], ["crm:write"])
+///     .app(server, HttpConfig::default().authenticator(keys));
 /// # Ok(())
 /// # }
 /// ```
@@ -98,16 +106,18 @@ impl IntoResponse for RestError {
 pub struct RestApi {
     db: Db,
     tenancy: Tenancy,
-    tenant_header: Option<HeaderName>,
+    read_scopes: Vec<String>,
+    write_scopes: Vec<String>,
 }
 
 impl RestApi {
-    /// The API over `db`, with tenancy off.
+    /// The API over `db`, with tenancy off and no scopes required.
     pub fn new(db: Db) -> Self {
         Self {
             db,
             tenancy: Tenancy::Off,
-            tenant_header: None,
+            read_scopes: Vec::new(),
+            write_scopes: Vec::new(),
         }
     }
 
@@ -119,34 +129,29 @@ impl RestApi {
         self
     }
 
-    /// Trusts `header` to name the request's tenant, as
-    /// [`HttpConfig::tenant_header`] does for MCP: only behind a gateway
-    /// that sets it, never where clients reach the server directly.
+    /// The scopes a principal needs for reads (`GET`, `HEAD`) and for
+    /// everything else; without them, 403. Give the scopes the CRM's read
+    /// and write tools declare, so a credential may do the same over both.
+    /// Default none, as the tools declare none. Anonymous requests (no
+    /// authenticator, no tenant header) are not checked.
     #[must_use]
-    pub fn tenant_header(mut self, header: HeaderName) -> Self {
-        self.tenant_header = Some(header);
+    pub fn scopes<R, W, S>(mut self, read: R, write: W) -> Self
+    where
+        R: IntoIterator<Item = S>,
+        W: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.read_scopes = read.into_iter().map(Into::into).collect();
+        self.write_scopes = write.into_iter().map(Into::into).collect();
         self
     }
 
-    /// The database as a request with these headers may see it.
-    fn scope(&self, headers: &HeaderMap) -> Result<Db, RestError> {
-        if self.tenancy == Tenancy::Off {
-            return Ok(self.db.clone());
-        }
-        let Some(header) = &self.tenant_header else {
-            return Err(RestError::NoTenantHeader);
-        };
-        // The same rule as the MCP transport's for this header.
-        let tenant = headers
-            .get(header)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 128 && !t.contains(char::is_control));
+    /// The database as `principal` may see it.
+    fn scope(&self, principal: Option<&Principal>) -> Result<Db, RestError> {
+        let tenant = principal.and_then(|p| p.tenant.as_deref());
         self.tenancy
             .scope(&self.db, tenant)
-            .ok_or_else(|| RestError::TenantHeaderMissing {
-                header: header.clone(),
-            })
+            .ok_or(RestError::Crm(CrmError::TenantRequired))
     }
 
     /// The whole web application: `/api/contacts`, `/api/companies`,
@@ -157,8 +162,14 @@ impl RestApi {
     }
 
     /// [`RestApi::app`] around a given MCP service, so the caller keeps a
-    /// handle on it to [`drain`](McpService::drain) it at shutdown.
+    /// handle on it to [`drain`](McpService::drain) it at shutdown. The
+    /// REST routes are checked with the service's authenticator, tenant
+    /// header and rate limit.
     pub fn router(self, mcp: McpService) -> Router {
+        let guard = Guard {
+            api: self,
+            mcp: mcp.clone(),
+        };
         Router::new()
             .route("/api/contacts", get(contacts))
             .route("/api/contacts/{id}", get(contact))
@@ -166,22 +177,78 @@ impl RestApi {
             .route("/api/companies/{id}", get(company))
             .route("/api/deals", get(deals))
             .route("/api/deals/{id}", get(deal))
+            // Around every route and method, including those answered 405,
+            // so an unauthenticated caller learns nothing of the API.
+            .layer(middleware::from_fn_with_state(guard, admit))
             // Everything else is the MCP service's: /mcp, the legacy SSE
             // endpoints, probes, /metrics, /diagnostics, OAuth metadata.
             .fallback_service(mcp)
-            .with_state(self)
     }
 }
 
-/// The database as the request's tenant sees it.
+/// What the REST routes are checked with.
+#[derive(Clone)]
+struct Guard {
+    api: RestApi,
+    mcp: McpService,
+}
+
+/// The database as the request's tenant sees it, once admitted.
+#[derive(Clone)]
 struct TenantDb(Db);
 
-impl FromRequestParts<RestApi> for TenantDb {
-    type Rejection = RestError;
-
-    async fn from_request_parts(parts: &mut Parts, api: &RestApi) -> Result<Self, RestError> {
-        api.scope(&parts.headers).map(Self)
+/// Authenticates the request, checks its scopes and finds its tenant; the
+/// handler gets the tenant's database.
+async fn admit(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
+    let principal = match guard.mcp.authorize(&request).await {
+        Ok(principal) => principal,
+        Err(refusal) => return rest_refusal(refusal).await,
+    };
+    let api = &guard.api;
+    let required = if matches!(*request.method(), Method::GET | Method::HEAD) {
+        &api.read_scopes
+    } else {
+        &api.write_scopes
+    };
+    if let Some(principal) = &principal
+        && !principal.has_scopes(required)
+    {
+        tracing::info!(principal = %principal.id, ?required, "refused a REST request lacking scopes");
+        return RestError::InsufficientScope {
+            required: required.clone(),
+        }
+        .into_response();
     }
+    match api.scope(principal.as_ref()) {
+        Ok(db) => {
+            request.extensions_mut().insert(TenantDb(db));
+            next.run(request).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The MCP service's refusal with its status and headers (the
+/// `WWW-Authenticate` challenge, `Retry-After`), its JSON-RPC error body
+/// turned into the REST API's `{"error": "..."}`.
+async fn rest_refusal(refusal: axum::http::Response<McpBody>) -> Response {
+    let (mut parts, body) = refusal.into_parts();
+    // The service's error bodies are a few hundred bytes.
+    let bytes = axum::body::to_bytes(Body::new(body), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| parts.status.to_string());
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let mut response = error_response(parts.status, &message);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,7 +284,7 @@ struct DealQuery {
 }
 
 async fn contacts(
-    TenantDb(db): TenantDb,
+    Extension(TenantDb(db)): Extension<TenantDb>,
     Query(q): Query<ContactQuery>,
 ) -> Result<Response, RestError> {
     let limit = q.limit.clamp(1, 200);
@@ -227,12 +294,15 @@ async fn contacts(
     Ok(axum::Json(serde_json::json!({ "total": total, "contacts": contacts })).into_response())
 }
 
-async fn contact(TenantDb(db): TenantDb, Path(id): Path<i64>) -> Result<Response, RestError> {
+async fn contact(
+    Extension(TenantDb(db)): Extension<TenantDb>,
+    Path(id): Path<i64>,
+) -> Result<Response, RestError> {
     Ok(axum::Json(db.contact_details(id).await?).into_response())
 }
 
 async fn companies(
-    TenantDb(db): TenantDb,
+    Extension(TenantDb(db)): Extension<TenantDb>,
     Query(q): Query<CompanyQuery>,
 ) -> Result<Response, RestError> {
     let companies = db
@@ -241,11 +311,17 @@ async fn companies(
     Ok(axum::Json(serde_json::json!({ "companies": companies })).into_response())
 }
 
-async fn company(TenantDb(db): TenantDb, Path(id): Path<i64>) -> Result<Response, RestError> {
+async fn company(
+    Extension(TenantDb(db)): Extension<TenantDb>,
+    Path(id): Path<i64>,
+) -> Result<Response, RestError> {
     Ok(axum::Json(db.company(id).await?).into_response())
 }
 
-async fn deals(TenantDb(db): TenantDb, Query(q): Query<DealQuery>) -> Result<Response, RestError> {
+async fn deals(
+    Extension(TenantDb(db)): Extension<TenantDb>,
+    Query(q): Query<DealQuery>,
+) -> Result<Response, RestError> {
     let stage = q.stage.as_deref().map(str::parse::<Stage>).transpose()?;
     let deals = db
         .list_deals(stage, q.owner.as_deref(), q.company_id)
@@ -253,7 +329,10 @@ async fn deals(TenantDb(db): TenantDb, Query(q): Query<DealQuery>) -> Result<Res
     Ok(axum::Json(serde_json::json!({ "deals": deals })).into_response())
 }
 
-async fn deal(TenantDb(db): TenantDb, Path(id): Path<i64>) -> Result<Response, RestError> {
+async fn deal(
+    Extension(TenantDb(db)): Extension<TenantDb>,
+    Path(id): Path<i64>,
+) -> Result<Response, RestError> {
     Ok(axum::Json(db.deal(id).await?).into_response())
 }
 

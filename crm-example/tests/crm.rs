@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use axum::http::HeaderName;
 use crm_example::model::NewContact;
 use crm_example::rest::RestApi;
 use crm_example::{Crm, CrmError, Db, Tenancy};
@@ -744,7 +743,6 @@ async fn tenants(db: Db) {
         .tenant_header("X-Tenant-Id");
     let app = RestApi::new(db.clone())
         .tenancy(Tenancy::Required)
-        .tenant_header(HeaderName::from_static("x-tenant-id"))
         .app(server, config);
     let addr = listen(app).await;
     let acme = Caller::new(addr, &[("x-api-key", "acme-key-0123456789")]);
@@ -996,11 +994,8 @@ async fn tenants(db: Db) {
             "{who}"
         );
 
-        // REST, through the gateway's tenant header.
-        let rest = Caller::new(
-            addr,
-            &[("x-tenant-id", if who == "ann" { "acme" } else { "globex" })],
-        );
+        // REST, with the same key: its tenant's rows only.
+        let rest = caller;
         let (status, contacts) = rest.get("/api/contacts").await;
         assert_eq!(
             (status, ids(&contacts["contacts"])),
@@ -1126,11 +1121,14 @@ async fn tenants(db: Db) {
             .contains("requires a tenant"),
         "{brief}"
     );
-    // REST without the header: 400, naming it.
+    // REST without a tenant: 403, saying how to name one.
     let (status, body) = nobody.get("/api/contacts").await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert!(
-        body["error"].as_str().unwrap().contains("`x-tenant-id`"),
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("MCP_TENANT_HEADER"),
         "{body}"
     );
 

@@ -41,6 +41,7 @@
 mod body;
 mod config;
 mod drain;
+mod guard;
 mod index;
 mod legacy;
 mod listener;
