@@ -103,12 +103,41 @@ pub struct RateLimit {
     caller: Quota,
     tools: HashMap<String, Quota>,
     store: Store,
+    /// This process's own limits: the store, or the fallback while Redis
+    /// cannot be reached.
+    memory: Memory,
 }
 
 enum Store {
-    Memory(Mutex<HashMap<String, Instant>>),
+    Memory,
     #[cfg(feature = "redis")]
     Redis(Box<redis_store::RedisStore>),
+}
+
+/// What the limiter does while its shared store cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WhenUnreachable {
+    /// Enforce the limits in this process alone (each replica allows the
+    /// quota on its own) until the store answers again. The default.
+    #[default]
+    LimitLocally,
+    /// Refuse every request that needs the limiter, as if over the limit.
+    Refuse,
+}
+
+/// The GCRA state of this process: one theoretical arrival time per key,
+/// bounded in size.
+#[derive(Default)]
+struct Memory {
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Default)]
+struct MemoryState {
+    tats: HashMap<String, Instant>,
+    /// When expired keys were last dropped.
+    swept: Option<Instant>,
 }
 
 impl fmt::Debug for RateLimit {
@@ -119,7 +148,7 @@ impl fmt::Debug for RateLimit {
             .field(
                 "store",
                 &match self.store {
-                    Store::Memory(_) => "memory",
+                    Store::Memory => "memory",
                     #[cfg(feature = "redis")]
                     Store::Redis(_) => "redis",
                 },
@@ -137,16 +166,19 @@ impl RateLimit {
         Self {
             caller: quota,
             tools: HashMap::new(),
-            store: Store::Memory(Mutex::default()),
+            store: Store::Memory,
+            memory: Memory::default(),
         }
     }
 
     /// Keeps the limits in Redis at `url` (such as `redis://cache:6379`), so
     /// every replica sharing it enforces one limit together. Keys start
     /// with `mcp:rl:`. Time comes from the Redis server, so replicas' clocks
-    /// need not agree. If Redis cannot be reached, requests are let
-    /// through and a warning is logged: an outage of the limiter must not
-    /// become an outage of the server.
+    /// need not agree. While Redis cannot be reached (or does not answer
+    /// within a second), each replica enforces the limits on its own, and a
+    /// warning is logged once per outage: an outage of the limiter neither
+    /// lifts the limits nor becomes an outage of the server. See
+    /// [`RateLimit::when_unreachable`] to refuse instead.
     ///
     /// ```
     /// use mcp_server::limit::{Quota, RateLimit};
@@ -173,6 +205,27 @@ impl RateLimit {
         Ok(self)
     }
 
+    /// What to do while the shared store (Redis) cannot be reached:
+    /// [`WhenUnreachable::LimitLocally`] by default.
+    #[cfg(feature = "redis")]
+    #[must_use]
+    pub fn when_unreachable(mut self, policy: WhenUnreachable) -> Self {
+        if let Store::Redis(store) = &mut self.store {
+            store.policy = policy;
+        }
+        self
+    }
+
+    /// Whether the shared store answered the last check; always true for
+    /// limits kept in memory.
+    pub fn store_reachable(&self) -> bool {
+        match &self.store {
+            Store::Memory => true,
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => store.reachable(),
+        }
+    }
+
     /// A separate `quota` per caller for one tool, on top of the caller's.
     #[must_use]
     pub fn tool(mut self, name: impl Into<String>, quota: Quota) -> Self {
@@ -185,42 +238,79 @@ impl RateLimit {
     pub(crate) async fn check(&self, caller: &str, tool: Option<&str>) -> Result<(), Duration> {
         let tool_quota = tool.and_then(|t| self.tools.get(t).map(|q| (t, q)));
         match &self.store {
-            Store::Memory(state) => check_memory(state, &self.caller, caller, tool_quota),
+            Store::Memory => self.memory.check(&self.caller, caller, tool_quota),
             #[cfg(feature = "redis")]
-            Store::Redis(store) => store.check(&self.caller, caller, tool_quota).await,
+            Store::Redis(store) => match store.check(&self.caller, caller, tool_quota).await {
+                redis_store::Outcome::Checked(result) => result,
+                redis_store::Outcome::Unreachable(WhenUnreachable::LimitLocally) => {
+                    self.memory.check(&self.caller, caller, tool_quota)
+                }
+                redis_store::Outcome::Unreachable(WhenUnreachable::Refuse) => {
+                    Err(Duration::from_secs(1))
+                }
+            },
         }
     }
 }
 
-fn check_memory(
-    state: &Mutex<HashMap<String, Instant>>,
-    caller_quota: &Quota,
-    caller: &str,
-    tool_quota: Option<(&str, &Quota)>,
-) -> Result<(), Duration> {
-    let now = Instant::now();
-    let mut state = state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if state.len() >= MAX_KEYS {
-        state.retain(|_, tat| *tat > now);
-    }
-    // Check both before taking either, so a refusal costs nothing.
-    let caller_key = format!("caller\u{0}{caller}");
-    let caller_tat = admit(&state, &caller_key, caller_quota, now)?;
-    let tool_entry = match tool_quota {
-        Some((tool, quota)) => {
-            let key = format!("tool\u{0}{tool}\u{0}{caller}");
-            let tat = admit(&state, &key, quota, now)?;
-            Some((key, tat))
+impl Memory {
+    fn check(
+        &self,
+        caller_quota: &Quota,
+        caller: &str,
+        tool_quota: Option<(&str, &Quota)>,
+    ) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.make_room(now);
+        let tats = &mut state.tats;
+        // Check both before taking either, so a refusal costs nothing.
+        let caller_key = format!("caller\u{0}{caller}");
+        let caller_tat = admit(tats, &caller_key, caller_quota, now)?;
+        let tool_entry = match tool_quota {
+            Some((tool, quota)) => {
+                let key = format!("tool\u{0}{tool}\u{0}{caller}");
+                let tat = admit(tats, &key, quota, now)?;
+                Some((key, tat))
+            }
+            None => None,
+        };
+        tats.insert(caller_key, caller_tat);
+        if let Some((key, tat)) = tool_entry {
+            tats.insert(key, tat);
         }
-        None => None,
-    };
-    state.insert(caller_key, caller_tat);
-    if let Some((key, tat)) = tool_entry {
-        state.insert(key, tat);
+        Ok(())
     }
-    Ok(())
+}
+
+impl MemoryState {
+    /// Keeps the table under [`MAX_KEYS`] without scanning it on every
+    /// check: expired keys (whose limit is back to a full burst, so
+    /// forgetting them changes nothing) go at most once a second; if the
+    /// table is still full, the tenth of keys nearest to expiry go too, so
+    /// the next scan is a tenth of the table's inserts away.
+    fn make_room(&mut self, now: Instant) {
+        if self.tats.len() < MAX_KEYS {
+            return;
+        }
+        if self
+            .swept
+            .is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1))
+        {
+            self.swept = Some(now);
+            self.tats.retain(|_, tat| *tat > now);
+        }
+        if self.tats.len() >= MAX_KEYS {
+            let mut tats: Vec<Instant> = self.tats.values().copied().collect();
+            let cut = MAX_KEYS / 10;
+            tats.select_nth_unstable(cut);
+            let threshold = tats[cut];
+            self.tats.retain(|_, tat| *tat > threshold);
+        }
+    }
 }
 
 /// A Redis URL that cannot be used.
@@ -248,11 +338,18 @@ mod redis_store {
     //! GCRA in one Lua script: both keys are checked before either is
     //! taken, atomically, on the Redis server's clock.
 
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
     use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-    use super::{Quota, RateLimitError};
+    use super::{Quota, RateLimitError, WhenUnreachable};
+
+    /// What Redis said.
+    pub(super) enum Outcome {
+        Checked(Result<(), Duration>),
+        Unreachable(WhenUnreachable),
+    }
 
     const SCRIPT: &str = r"
 local t = redis.call('TIME')
@@ -280,6 +377,10 @@ return 0
         prefix: String,
         script: redis::Script,
         connection: tokio::sync::OnceCell<ConnectionManager>,
+        pub(super) policy: WhenUnreachable,
+        /// Whether the last check reached Redis, so an outage is logged
+        /// once when it starts and once when it ends.
+        reachable: AtomicBool,
     }
 
     fn micros(d: Duration) -> u64 {
@@ -294,7 +395,13 @@ return 0
                 prefix: prefix.to_owned(),
                 script: redis::Script::new(SCRIPT),
                 connection: tokio::sync::OnceCell::new(),
+                policy: WhenUnreachable::default(),
+                reachable: AtomicBool::new(true),
             })
+        }
+
+        pub(super) fn reachable(&self) -> bool {
+            self.reachable.load(Ordering::Relaxed)
         }
 
         async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
@@ -317,7 +424,7 @@ return 0
             caller_quota: &Quota,
             caller: &str,
             tool: Option<(&str, &Quota)>,
-        ) -> Result<(), Duration> {
+        ) -> Outcome {
             let mut invocation = self.script.prepare_invoke();
             invocation
                 .key(format!("{}:caller:{caller}", self.prefix))
@@ -334,11 +441,28 @@ return 0
                 Err(e) => Err(e),
             };
             match result {
-                Ok(0) => Ok(()),
-                Ok(wait) => Err(Duration::from_micros(wait)),
+                Ok(wait) => {
+                    if !self.reachable.swap(true, Ordering::Relaxed) {
+                        tracing::info!("the Redis rate limiter answers again; limits are shared");
+                    }
+                    Outcome::Checked(if wait == 0 {
+                        Ok(())
+                    } else {
+                        Err(Duration::from_micros(wait))
+                    })
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "the Redis rate limiter is unreachable; letting the request through");
-                    Ok(())
+                    if self.reachable.swap(false, Ordering::Relaxed) {
+                        match self.policy {
+                            WhenUnreachable::LimitLocally => {
+                                tracing::warn!(error = %e, "the Redis rate limiter is unreachable; each replica limits on its own until it answers")
+                            }
+                            WhenUnreachable::Refuse => {
+                                tracing::error!(error = %e, "the Redis rate limiter is unreachable; refusing rate-limited requests until it answers")
+                            }
+                        }
+                    }
+                    Outcome::Unreachable(self.policy)
                 }
             }
         }
@@ -380,5 +504,62 @@ mod tests {
         assert!(wait > Duration::from_secs(50), "{wait:?}");
         // A refused tool call did not use up the caller's quota.
         assert!(limit.check("alan", None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_memory_table_stays_bounded_without_forgetting_live_callers() {
+        let limit = RateLimit::per_caller(Quota::per_minute(1));
+        for n in 0..MAX_KEYS + 10 {
+            assert!(limit.check(&n.to_string(), None).await.is_ok());
+        }
+        let kept = limit.memory.state.lock().unwrap().tats.len();
+        assert!(kept <= MAX_KEYS, "{kept}");
+        // The newest callers are still limited.
+        let last = (MAX_KEYS + 9).to_string();
+        assert!(limit.check(&last, None).await.is_err());
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn an_unreachable_redis_limits_locally_or_refuses() {
+        // Nothing listens on port 1: every connection is refused at once.
+        let limit = RateLimit::per_caller(Quota::per_minute(2))
+            .redis("redis://127.0.0.1:1")
+            .unwrap();
+        assert!(limit.check("ada", None).await.is_ok());
+        assert!(limit.check("ada", None).await.is_ok());
+        assert!(limit.check("ada", None).await.is_err(), "limits still hold");
+        assert!(!limit.store_reachable());
+
+        let refusing = RateLimit::per_caller(Quota::per_minute(2))
+            .redis("redis://127.0.0.1:1")
+            .unwrap()
+            .when_unreachable(WhenUnreachable::Refuse);
+        assert!(refusing.check("ada", None).await.is_err());
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn a_hung_redis_limits_locally() {
+        // Accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let limit = RateLimit::per_caller(Quota::per_minute(1))
+            .redis(&url)
+            .unwrap();
+        let checks = async {
+            assert!(limit.check("ada", None).await.is_ok());
+            assert!(limit.check("ada", None).await.is_err());
+        };
+        tokio::time::timeout(Duration::from_secs(30), checks)
+            .await
+            .expect("each check gives up on Redis within seconds");
+        assert!(!limit.store_reachable());
     }
 }

@@ -31,6 +31,7 @@ pub(crate) struct Metrics {
     pub(crate) sessions: Gauge,
     pub(crate) open_streams: Gauge,
     pub(crate) active_requests: Gauge,
+    pub(crate) rate_limit_store_up: Gauge,
 }
 
 impl fmt::Debug for Metrics {
@@ -90,6 +91,12 @@ impl Metrics {
             "Requests whose handlers are running",
             active_requests.clone(),
         );
+        let rate_limit_store_up = Gauge::default();
+        registry.register(
+            "rate_limit_store_up",
+            "1 while the shared rate-limit store (Redis) answers, or limits are kept in memory; 0 while it cannot be reached",
+            rate_limit_store_up.clone(),
+        );
         Self {
             registry,
             requests,
@@ -101,6 +108,7 @@ impl Metrics {
             sessions,
             open_streams,
             active_requests,
+            rate_limit_store_up,
         }
     }
 

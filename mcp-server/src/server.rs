@@ -147,6 +147,29 @@ fn redis_limit(
         .map_err(|e| e.to_string())
 }
 
+/// `local` (the default) or `refuse`: what the limiter does while Redis
+/// cannot be reached.
+#[cfg(feature = "redis")]
+fn when_unreachable(
+    limit: crate::limit::RateLimit,
+    policy: &str,
+) -> Result<crate::limit::RateLimit, String> {
+    use crate::limit::WhenUnreachable;
+    match policy.trim() {
+        "local" => Ok(limit.when_unreachable(WhenUnreachable::LimitLocally)),
+        "refuse" => Ok(limit.when_unreachable(WhenUnreachable::Refuse)),
+        _ => Err("expected `local` or `refuse`".into()),
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+fn when_unreachable(
+    _limit: crate::limit::RateLimit,
+    _policy: &str,
+) -> Result<crate::limit::RateLimit, String> {
+    Err("this server was built without mcp-server's `redis` feature".into())
+}
+
 #[cfg(not(feature = "redis"))]
 fn redis_limit(
     _limit: crate::limit::RateLimit,
@@ -836,7 +859,9 @@ impl ServerBuilder {
     ///   tool, such as `send_email=5/min,search=60/min`;
     /// - `REDIS_URL`: keep those limits in Redis, shared by every replica
     ///   (feature `redis`), under the key prefix `MCP_RATE_LIMIT_PREFIX`
-    ///   (default `mcp:rl:<server name>`);
+    ///   (default `mcp:rl:<server name>`); `MCP_RATE_LIMIT_WHEN_UNREACHABLE`:
+    ///   `local` (the default: each replica limits on its own while Redis
+    ///   is down) or `refuse`;
     /// - `MCP_TOOL_TIMEOUT`: the default time limit of a tool call, such as
     ///   `30s`; `MCP_MAX_IN_FLIGHT`: requests in progress per session;
     ///   `MCP_MAX_MESSAGE_BYTES`: the longest stdio message;
@@ -903,6 +928,11 @@ impl ServerBuilder {
                     .unwrap_or_else(|| format!("mcp:rl:{}", self.info_mut().implementation.name));
                 limit = redis_limit(limit, &url, prefix.trim())
                     .map_err(|reason| invalid("REDIS_URL", "(redacted)".into(), reason))?;
+                if let Some(policy) = var("MCP_RATE_LIMIT_WHEN_UNREACHABLE") {
+                    limit = when_unreachable(limit, &policy).map_err(|reason| {
+                        invalid("MCP_RATE_LIMIT_WHEN_UNREACHABLE", policy.clone(), reason)
+                    })?;
+                }
             }
             self = self.rate_limit(limit);
         } else if var("MCP_TOOL_RATE_LIMITS").is_some() {

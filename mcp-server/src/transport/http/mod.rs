@@ -497,6 +497,14 @@ fn metrics(service: &McpService, method: &Method) -> Response<McpBody> {
     metrics.sessions.set(gauge(stats.sessions));
     metrics.open_streams.set(gauge(stats.open_streams));
     metrics.active_requests.set(gauge(stats.active_requests));
+    let store_up = service
+        .shared
+        .server
+        .options()
+        .rate_limit
+        .as_ref()
+        .is_none_or(|l| l.store_reachable());
+    metrics.rate_limit_store_up.set(i64::from(store_up));
     let mut response = Response::new(McpBody::full(metrics.render()));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -573,6 +581,7 @@ fn diagnostics(service: &McpService, method: &Method) -> Response<McpBody> {
             "shutdownGraceMs": millis(config.shutdown_grace),
             "shutdownDeadlineMs": millis(config.shutdown_deadline),
             "rateLimit": options.rate_limit.as_ref().map(|l| format!("{l:?}")),
+            "rateLimitStoreReachable": options.rate_limit.as_ref().map(|l| l.store_reachable()),
             "toolTimeoutMs": options.tool_timeout.map(millis),
             "maxInFlightPerSession": options.max_in_flight,
             "maxMessageBytes": options.max_message_bytes,
