@@ -420,8 +420,14 @@ async fn route_stateless(
     };
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
-        method::SUBSCRIPTIONS_LISTEN => listen(server, request, version, outbound).await,
-        "tasks/get" | "tasks/update" | "tasks/cancel" => tasks_method(server, &request, &envelope),
+        method::SUBSCRIPTIONS_LISTEN => {
+            check_rate(server, &envelope, None).await.map_err(fail)?;
+            listen(server, request, version, outbound).await
+        }
+        "tasks/get" | "tasks/update" | "tasks/cancel" => {
+            check_rate(server, &envelope, None).await.map_err(fail)?;
+            tasks_method(server, &request, &envelope)
+        }
         _ => dispatch(server, request, envelope, headers, outbound, cancellation).await,
     };
     result.map_err(fail)
@@ -801,6 +807,9 @@ async fn dispatch(
 ) -> Result<Box<RawValue>, ProtocolError> {
     let version = envelope.version;
     let params = request.params.as_deref();
+    if is_metered(&request.method) {
+        check_rate(server, &envelope, None).await?;
+    }
     match request.method.as_str() {
         method::TOOLS_LIST => {
             let tools = server.tools();
@@ -1011,6 +1020,21 @@ fn outcome_of(result: &Result<Box<RawValue>, ProtocolError>) -> &'static str {
     }
 }
 
+/// Whether a method costs enough work to take from the caller's rate limit
+/// here. Tool calls and completions take it themselves (a tool call also
+/// from its tool's quota); `ping` and notifications are free.
+fn is_metered(method: &str) -> bool {
+    matches!(
+        method,
+        method::TOOLS_LIST
+            | method::PROMPTS_LIST
+            | method::PROMPTS_GET
+            | method::RESOURCES_LIST
+            | method::RESOURCES_TEMPLATES_LIST
+            | method::RESOURCES_READ
+    )
+}
+
 /// Takes one request from the caller's rate limit: the principal, else the
 /// client's address, else the one local caller.
 async fn check_rate(
@@ -1032,7 +1056,18 @@ pub(crate) async fn check_caller_rate(
         return Ok(());
     };
     let caller = match (principal, peer) {
-        (Some(principal), _) => format!("principal:{}", principal.id),
+        // The whole identity: `ops` of two tenants are two callers.
+        (Some(principal), _) => format!(
+            "principal:{}\u{0}{}\u{0}{}",
+            principal.issuer.as_deref().unwrap_or(""),
+            principal.tenant.as_deref().unwrap_or(""),
+            principal.id
+        ),
+        // An IPv6 client holds a /64: one caller, as for session caps.
+        (None, Some(std::net::IpAddr::V6(v6))) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("ip:{}/64", std::net::Ipv6Addr::from(prefix))
+        }
         (None, Some(peer)) => format!("ip:{peer}"),
         (None, None) => "local".to_owned(),
     };

@@ -535,6 +535,44 @@ async fn a_principal_at_its_cap_gives_up_its_own_least_recently_used_session() {
 }
 
 #[tokio::test]
+async fn every_method_that_costs_work_is_metered_per_whole_identity() {
+    use mcp_server::limit::{Quota, RateLimit};
+    for method in [
+        "tools/list",
+        "prompts/list",
+        "resources/list",
+        "resources/templates/list",
+    ] {
+        // A server of its own per method, each with a fresh quota.
+        let server = Server::builder()
+            .definition(Notes {
+                calls: Arc::default(),
+            })
+            .rate_limit(RateLimit::per_caller(Quota::per_minute(1).burst(2)))
+            .build();
+        let http = HttpServer::bind(
+            server,
+            "127.0.0.1:0",
+            HttpConfig::default().authenticator(tenant_keys()),
+        )
+        .await
+        .unwrap();
+        let addr = http.local_addr();
+        tokio::spawn(http.serve_until(std::future::pending()));
+        let body = stateless(1, method, json!({}));
+        let as_acme = [MODERN, ("mcp-method", method), ACME_ADMIN];
+        let as_globex = [MODERN, ("mcp-method", method), GLOBEX];
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(send(addr, "POST", "/mcp", &as_acme, body.clone()).await.0);
+        }
+        // `ops` of another tenant is another caller, with its own quota.
+        statuses.push(send(addr, "POST", "/mcp", &as_globex, body.clone()).await.0);
+        assert_eq!(statuses, [200, 200, 429, 200], "{method}");
+    }
+}
+
+#[tokio::test]
 async fn rate_limits_answer_429_with_retry_after_per_caller() {
     use mcp_server::limit::{Quota, RateLimit};
     let calls = Arc::new(AtomicUsize::new(0));
