@@ -573,6 +573,53 @@ async fn every_method_that_costs_work_is_metered_per_whole_identity() {
 }
 
 #[tokio::test]
+async fn anonymous_callers_behind_a_trusted_proxy_are_limited_by_their_own_address() {
+    use mcp_server::limit::{Quota, RateLimit};
+    async fn start(config: HttpConfig) -> SocketAddr {
+        let server = Server::builder()
+            .definition(Notes {
+                calls: Arc::default(),
+            })
+            .rate_limit(RateLimit::per_caller(Quota::per_minute(1)))
+            .build();
+        let http = HttpServer::bind(server, "127.0.0.1:0", config)
+            .await
+            .unwrap();
+        let addr = http.local_addr();
+        tokio::spawn(http.serve_until(std::future::pending()));
+        addr
+    }
+    let method = "tools/list";
+    let body = stateless(1, method, json!({}));
+    let from = |client| [MODERN, ("mcp-method", method), ("x-forwarded-for", client)];
+
+    // This test's connections come from 127.0.0.1: the proxy.
+    let behind =
+        start(HttpConfig::default().trusted_proxies(["127.0.0.0/8".parse().unwrap()])).await;
+    let mut statuses = Vec::new();
+    for client in ["203.0.113.1", "203.0.113.2", "203.0.113.1"] {
+        statuses.push(
+            send(behind, "POST", "/mcp", &from(client), body.clone())
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses, [200, 200, 429], "one quota per forwarded client");
+
+    // Not trusted: the header is the client's own word, and ignored.
+    let direct = start(HttpConfig::default()).await;
+    let mut statuses = Vec::new();
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        statuses.push(
+            send(direct, "POST", "/mcp", &from(client), body.clone())
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses, [200, 429], "a forged header buys no new quota");
+}
+
+#[tokio::test]
 async fn rate_limits_answer_429_with_retry_after_per_caller() {
     use mcp_server::limit::{Quota, RateLimit};
     let calls = Arc::new(AtomicUsize::new(0));

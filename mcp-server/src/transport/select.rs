@@ -25,6 +25,7 @@ environment:
   MCP_OAUTH_SCOPES         scopes to advertise, comma-separated
   MCP_OAUTH_TENANT_CLAIM   the token claim naming the tenant
   MCP_TENANT_HEADER        trust this header (set by a gateway) to name the tenant
+  MCP_TRUSTED_PROXIES      proxies whose Forwarded/X-Forwarded-For name the client, e.g. 10.0.0.0/8
   MCP_MAX_SESSIONS         live sessions at most (default 10000)
   MCP_MAX_SESSIONS_PER_PRINCIPAL  sessions one authenticated principal may hold (default 1000)
   MCP_MAX_SESSIONS_PER_CLIENT     sessions one anonymous client address may hold (default 1000)
@@ -230,6 +231,17 @@ impl Transport {
             (None, Some(oauth)) => config.authenticator(oauth),
             (None, None) => config,
         };
+        if let Some(list) = env("MCP_TRUSTED_PROXIES") {
+            let proxies = split_list(&list)
+                .iter()
+                .map(|p| p.parse::<super::http::Cidr>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| TransportArgsError::InvalidValue {
+                    name: "MCP_TRUSTED_PROXIES",
+                    value: list.clone(),
+                })?;
+            config = config.trusted_proxies(proxies);
+        }
         if let Some(header) = env("MCP_TENANT_HEADER").filter(|h| !h.trim().is_empty()) {
             if http::HeaderName::from_bytes(header.trim().as_bytes()).is_err() {
                 return Err(TransportArgsError::InvalidValue {

@@ -54,6 +54,7 @@ pub struct HttpConfig {
     pub(crate) metrics_auth: bool,
     pub(crate) diagnostics_path: Option<String>,
     pub(crate) tenant_header: Option<http::HeaderName>,
+    pub(crate) trusted_proxies: Vec<super::Cidr>,
     pub(crate) max_body_bytes: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) body_timeout: Duration,
@@ -105,6 +106,7 @@ impl Default for HttpConfig {
             metrics_auth: false,
             diagnostics_path: Some("/diagnostics".into()),
             tenant_header: None,
+            trusted_proxies: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(300),
             body_timeout: Duration::from_secs(30),
@@ -246,6 +248,27 @@ impl HttpConfig {
     #[must_use]
     pub fn diagnostics_path(mut self, path: Option<&str>) -> Self {
         self.diagnostics_path = path.map(str::to_owned);
+        self
+    }
+
+    /// Reverse proxies (load balancers, ingress controllers) whose
+    /// `Forwarded` and `X-Forwarded-For` headers name the client. Only a
+    /// connection from one of these networks has them read, so clients
+    /// reaching the server directly cannot choose their address; the
+    /// client is the nearest address in the chain that is not a trusted
+    /// proxy. Anonymous callers are rate limited and capped per address, so
+    /// behind a proxy without this, all of them share the proxy's.
+    /// `MCP_TRUSTED_PROXIES`, such as `10.0.0.0/8,fd00::/8`. Default: none.
+    ///
+    /// ```
+    /// use mcp_server::transport::http::HttpConfig;
+    ///
+    /// let config = HttpConfig::default().trusted_proxies(["10.0.0.0/8".parse().unwrap()]);
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = super::Cidr>) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
         self
     }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use http::{Request, Response};
 
 use super::{
-    McpBody, McpService, check_session_rate, peer_of, principal_of, tenant_principal, unauthorized,
+    McpBody, McpService, check_session_rate, client_of, principal_of, tenant_principal,
+    unauthorized,
 };
 use crate::auth::Principal;
 
@@ -58,7 +59,7 @@ impl McpService {
         // Read now, so the future holds no reference to the body, which
         // need not be `Sync`.
         let headers = request.headers();
-        let peer = peer_of(request);
+        let peer = client_of(&self.shared.config, request);
         let attached = principal_of(request);
         async move {
             let shared = &self.shared;

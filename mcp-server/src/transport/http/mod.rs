@@ -41,6 +41,7 @@
 mod body;
 mod config;
 mod drain;
+mod forwarded;
 mod guard;
 mod index;
 mod legacy;
@@ -67,6 +68,7 @@ use tokio::sync::Semaphore;
 
 pub use body::McpBody;
 pub use config::{HostPolicy, HttpConfig};
+pub use forwarded::{Cidr, CidrError};
 pub use listener::{HttpServer, shutdown_signal};
 
 use crate::server::Server;
@@ -296,8 +298,17 @@ impl McpService {
         B::Error: Into<BoxError>,
     {
         let shared = &self.shared;
-        let path = request.uri().path();
         let config = &shared.config;
+        let mut request = request;
+        // Behind trusted proxies, the client is who they say; every later
+        // look at the address (limits, caps, diagnostics) sees it.
+        if let (Some(peer), Some(client)) = (peer_of(&request), client_of(config, &request))
+            && client != peer
+        {
+            let addr = std::net::SocketAddr::new(client, 0);
+            request.extensions_mut().insert(ClientAddr(addr));
+        }
+        let path = request.uri().path();
         // Probes come from load balancers with any Host; they reveal nothing.
         if path == "/health" {
             return health(shared, request.method());
@@ -1025,6 +1036,20 @@ fn point_at_metadata(
 /// `into_make_service_with_connect_info::<SocketAddr>()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub std::net::SocketAddr);
+
+/// The client's address: the connection's peer, or, when that is a
+/// trusted proxy, the client its forwarding headers name.
+fn client_of<B>(config: &HttpConfig, request: &Request<B>) -> Option<std::net::IpAddr> {
+    let peer = peer_of(request)?;
+    if config.trusted_proxies.is_empty() {
+        return Some(peer);
+    }
+    Some(forwarded::client_address(
+        peer,
+        request.headers(),
+        &config.trusted_proxies,
+    ))
+}
 
 fn peer_of<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
     let extensions = request.extensions();
