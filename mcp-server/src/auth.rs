@@ -78,6 +78,29 @@ impl Principal {
     }
 }
 
+/// Whether `caller` may use what `owner` opened (a session, a stream): both
+/// anonymous, or the same identity.
+pub(crate) fn same_owner(owner: Option<&Principal>, caller: Option<&Principal>) -> bool {
+    match (owner, caller) {
+        (None, None) => true,
+        (Some(owner), Some(caller)) => owner.same_identity(caller),
+        _ => false,
+    }
+}
+
+/// The address that stands for one anonymous client: an IPv4 address
+/// (IPv4-mapped IPv6 included) as it is, an IPv6 address by its /64, since
+/// one host usually holds a whole /64.
+pub(crate) fn client_network(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            std::net::IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    }
+}
+
 /// Why a request was not authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -504,6 +527,38 @@ impl Authenticator for ApiKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_anonymous_client_is_one_address_or_one_ipv6_64() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        // Two IPv4 clients seen on a dual-stack listener stay two clients.
+        assert_eq!(client_network(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_ne!(
+            client_network(ip("::ffff:192.0.2.7")),
+            client_network(ip("::ffff:192.0.2.8"))
+        );
+        assert_eq!(
+            client_network(ip("2001:db8:1:2:aaaa::1")),
+            client_network(ip("2001:db8:1:2:bbbb::2"))
+        );
+        assert_ne!(
+            client_network(ip("2001:db8:1:2::1")),
+            client_network(ip("2001:db8:1:3::1"))
+        );
+    }
+
+    #[test]
+    fn owners_are_whole_identities() {
+        let acme = Principal::new("ops", ["a"]).with_tenant("acme");
+        let rescoped = Principal::new("ops", ["b"]).with_tenant("acme");
+        let globex = Principal::new("ops", ["a"]).with_tenant("globex");
+        let keyed = acme.clone().with_issuer(ApiKeys::ISSUER);
+        assert!(same_owner(None, None));
+        assert!(same_owner(Some(&acme), Some(&rescoped)));
+        assert!(!same_owner(Some(&acme), Some(&globex)));
+        assert!(!same_owner(Some(&acme), Some(&keyed)));
+        assert!(!same_owner(Some(&acme), None) && !same_owner(None, Some(&acme)));
+    }
 
     #[test]
     fn metadata_url_inserts_the_well_known_prefix() {

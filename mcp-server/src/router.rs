@@ -1063,12 +1063,8 @@ pub(crate) async fn check_caller_rate(
             principal.tenant.as_deref().unwrap_or(""),
             principal.id
         ),
-        // An IPv6 client holds a /64: one caller, as for session caps.
-        (None, Some(std::net::IpAddr::V6(v6))) => {
-            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-            format!("ip:{}/64", std::net::Ipv6Addr::from(prefix))
-        }
-        (None, Some(peer)) => format!("ip:{peer}"),
+        // One caller per client network, as for session caps.
+        (None, Some(peer)) => format!("ip:{}", crate::auth::client_network(peer)),
         (None, None) => "local".to_owned(),
     };
     limit.check(&caller, tool).await.map_err(|wait| {

@@ -129,11 +129,7 @@ impl Session {
     /// it (id, tenant and issuer). Its scopes may differ: each request acts
     /// with its own credential's.
     pub(crate) fn belongs_to(&self, principal: Option<&Principal>) -> bool {
-        match (self.principal.get(), principal) {
-            (None, None) => true,
-            (Some(owner), Some(caller)) => owner.same_identity(caller),
-            _ => false,
-        }
+        crate::auth::same_owner(self.principal.get().map(Arc::as_ref), principal)
     }
 
     pub(crate) fn subscribe(&self, uri: &str) {

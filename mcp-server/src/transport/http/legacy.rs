@@ -142,11 +142,7 @@ where
     let session = shared
         .sessions
         .legacy(id)
-        .filter(|s| match (&s.owner, &principal) {
-            (None, None) => true,
-            (Some(owner), Some(caller)) => owner.same_identity(caller),
-            _ => false,
-        });
+        .filter(|s| crate::auth::same_owner(s.owner.as_deref(), principal.as_deref()));
     let Some(session) = session else {
         return error(
             StatusCode::NOT_FOUND,

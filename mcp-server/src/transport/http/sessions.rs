@@ -22,9 +22,7 @@ use crate::transport::Delivered;
 /// An unguessable session id: 128 bits from the OS CSPRNG, as hex (visible
 /// ASCII, as the spec requires).
 pub(crate) fn new_session_id() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
-    Ok(crate::hex(&bytes))
+    crate::random::id(crate::random::OS)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -17,7 +17,11 @@ use crate::auth::Principal;
 pub(crate) enum Caller {
     /// An authenticated principal (or an anonymous tenant named by the
     /// trusted tenant header).
-    Principal { id: String, tenant: Option<String> },
+    Principal {
+        id: String,
+        tenant: Option<String>,
+        issuer: Option<String>,
+    },
     /// An anonymous client, by address; IPv6 by its /64 prefix, since one
     /// host usually holds a whole /64.
     Client(IpAddr),
@@ -32,14 +36,11 @@ impl Caller {
             return Self::Principal {
                 id: principal.id.clone(),
                 tenant: principal.tenant.clone(),
+                issuer: principal.issuer.clone(),
             };
         }
-        match peer.map(|ip| ip.to_canonical()) {
-            Some(IpAddr::V6(ip)) => {
-                let prefix = u128::from(ip) & !((1u128 << 64) - 1);
-                Self::Client(IpAddr::V6(prefix.into()))
-            }
-            Some(ip) => Self::Client(ip),
+        match peer {
+            Some(ip) => Self::Client(crate::auth::client_network(ip)),
             None => Self::Unknown,
         }
     }
@@ -262,7 +263,8 @@ mod tests {
             Caller::of(Some(&alice), Some(a)),
             Caller::Principal {
                 id: "alice".into(),
-                tenant: Some("acme".into())
+                tenant: Some("acme".into()),
+                issuer: None,
             }
         );
     }
