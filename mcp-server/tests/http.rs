@@ -139,6 +139,18 @@ async fn send(
     body: impl Into<Bytes>,
 ) -> hyper::Response<Incoming> {
     let stream = TcpStream::connect(addr).await.unwrap();
+    send_on(stream, addr, method, path, headers, body).await
+}
+
+/// One HTTP/1.1 request on a connection of its own.
+async fn send_on(
+    stream: TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> hyper::Response<Incoming> {
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .unwrap();

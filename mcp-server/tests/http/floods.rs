@@ -30,21 +30,7 @@ async fn send_from(
         .bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::from(from)), 0))
         .unwrap();
     let stream = socket.connect(addr).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let mut request = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", format!("127.0.0.1:{}", addr.port()));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    sender
-        .send_request(request.body(Full::new(body.into())).unwrap())
-        .await
-        .unwrap()
+    send_on(stream, addr, method, path, headers, body).await
 }
 
 /// Waits, within a bound, until `done` holds.
