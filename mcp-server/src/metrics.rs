@@ -32,6 +32,7 @@ pub(crate) struct Metrics {
     pub(crate) open_streams: Gauge,
     pub(crate) active_requests: Gauge,
     pub(crate) rate_limit_store_up: Gauge,
+    pub(crate) audit_dropped: Family<Labels, Counter>,
 }
 
 impl fmt::Debug for Metrics {
@@ -97,6 +98,17 @@ impl Metrics {
             "1 while the shared rate-limit store (Redis) answers, or limits are kept in memory; 0 while it cannot be reached",
             rate_limit_store_up.clone(),
         );
+        let audit_dropped = Family::<Labels, Counter>::default();
+        registry.register(
+            "audit_records_dropped",
+            "Audit records lost, by reason: queue_full (the sink fell behind), write_failed (the sink failed three times), no_runtime",
+            audit_dropped.clone(),
+        );
+        // Each reason shows from the start, at 0, so an alert on it has a
+        // series to watch.
+        for reason in ["queue_full", "write_failed", "no_runtime"] {
+            let _ = audit_dropped.get_or_create(&vec![("reason", reason.to_owned())]);
+        }
         Self {
             registry,
             requests,
@@ -109,6 +121,7 @@ impl Metrics {
             open_streams,
             active_requests,
             rate_limit_store_up,
+            audit_dropped,
         }
     }
 

@@ -38,7 +38,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::ask::InputRound;
-use crate::audit::AuditRecord;
+use crate::audit::{self, AuditOutcome, Stop};
 use crate::auth::Principal;
 use crate::completion::{CompletionRequest, Completions};
 use crate::context::{ClientLink, Envelope, LogPolicy, RequestContext, tasks_declared};
@@ -121,13 +121,16 @@ impl AnswerStatus {
     }
 }
 
-/// Handles one request and returns its response.
+/// Handles one request and returns its response, within `timeout` when
+/// there is one. Its audit record is written when it is answered, or, when
+/// the transport drops this future first, with the reason `stop` gives.
 pub(crate) async fn handle_request(
     server: Server,
     wire: Wire,
     request: Request,
     outbound: Outbound,
-    cancellation: CancellationToken,
+    stop: Stop,
+    timeout: Option<std::time::Duration>,
 ) -> Answer {
     let id = request.id.clone();
     let span = tracing::info_span!(
@@ -141,23 +144,41 @@ pub(crate) async fn handle_request(
     // The OpenTelemetry parent is fixed when the span is first entered.
     #[cfg(feature = "otel")]
     crate::telemetry::continue_trace_from_params(&span, request.params.as_deref());
-    let fallback = match &wire {
-        Wire::Session { session, .. } => session
-            .version()
-            .unwrap_or(ProtocolVersion::LATEST_STATEFUL),
-        Wire::Stateless(_) => ProtocolVersion::LATEST,
+    let (session, principal, client) = match &wire {
+        Wire::Session { session, principal } => {
+            (Some(Arc::clone(session)), principal.clone(), session.peer())
+        }
+        Wire::Stateless(headers) => (None, headers.principal.clone(), headers.peer),
     };
-    let session = match &wire {
-        Wire::Session { session, .. } => Some(Arc::clone(session)),
-        Wire::Stateless(_) => None,
-    };
+    let fallback = session.as_ref().map_or(ProtocolVersion::LATEST, |s| {
+        s.version().unwrap_or(ProtocolVersion::LATEST_STATEFUL)
+    });
+    let entry = audit::Entry::start(
+        &server,
+        &request,
+        session
+            .as_ref()
+            .map_or(Some(ProtocolVersion::LATEST), |s| s.version()),
+        principal.as_deref(),
+        client,
+        &stop,
+    );
     let method = request.method.clone();
     let started = std::time::Instant::now();
-    let routed = AssertUnwindSafe(route(&server, wire, request, outbound, cancellation))
-        .catch_unwind()
-        .instrument(span)
-        .await;
-    let outcome = if matches!(routed, Ok(Ok(_))) {
+    let work = AssertUnwindSafe(audit::noting(route(
+        &server,
+        wire,
+        request,
+        outbound,
+        stop.cancellation,
+    )))
+    .catch_unwind()
+    .instrument(span);
+    let routed = match timeout {
+        Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| limit),
+        None => Ok(work.await),
+    };
+    let outcome = if matches!(routed, Ok(Ok((Ok(_), _)))) {
         "ok"
     } else {
         "error"
@@ -165,24 +186,41 @@ pub(crate) async fn handle_request(
     server
         .metrics()
         .request(&method, outcome, started.elapsed().as_secs_f64());
+    let (outcome, notes) = match routed {
+        Ok(Ok((outcome, notes))) => (outcome, notes),
+        Ok(Err(panic)) => {
+            tracing::error!(panic = panic_message(&panic), "request handler panicked");
+            let error = ProtocolError::Internal("the request handler panicked".into());
+            (Err((error, fallback)), audit::Notes::default())
+        }
+        Err(limit) => {
+            tracing::warn!(id = %id, ?limit, "request timed out");
+            let error = ProtocolError::Internal(format!(
+                "the request took longer than {}s and was stopped",
+                limit.as_secs()
+            ));
+            let notes = audit::Notes {
+                outcome: Some(AuditOutcome::Timeout),
+                ..audit::Notes::default()
+            };
+            (Err((error, fallback)), notes)
+        }
+    };
     // The revision is known once routed: a session's after `initialize`.
     let served = match &session {
-        Some(session) => session.version(),
+        Some(session) => notes.version.or_else(|| session.version()),
         None => Some(ProtocolVersion::LATEST),
     };
     if let Some(version) = served {
         server.metrics().revision(version);
     }
-    let outcome = match routed {
-        Ok(outcome) => outcome,
-        Err(panic) => {
-            tracing::error!(panic = panic_message(&panic), "request handler panicked");
-            Err((
-                ProtocolError::Internal("the request handler panicked".into()),
-                fallback,
-            ))
-        }
-    };
+    if let Some(entry) = entry {
+        let (judged, error) = match &outcome {
+            Ok(_) => (AuditOutcome::Ok, None),
+            Err((error, _)) => (failure_outcome(error), Some(error.to_string())),
+        };
+        entry.finish(served, notes, notes.outcome.unwrap_or(judged), error);
+    }
     match outcome {
         Ok(result) => Answer {
             message: Message::Response(Response { id, result }),
@@ -198,6 +236,17 @@ pub(crate) async fn handle_request(
                 )),
             }
         }
+    }
+}
+
+/// The audit outcome of a request answered with `error`.
+fn failure_outcome(error: &ProtocolError) -> AuditOutcome {
+    match error {
+        ProtocolError::InsufficientScope { .. } => AuditOutcome::Denied,
+        ProtocolError::RateLimited { .. } | ProtocolError::LimitReached { .. } => {
+            AuditOutcome::RateLimited
+        }
+        _ => AuditOutcome::Error,
     }
 }
 
@@ -218,6 +267,7 @@ async fn route(
 ) -> Result<Box<RawValue>, Failure> {
     let (session, principal) = match wire {
         Wire::Stateless(headers) => {
+            audit::note_version(ProtocolVersion::LATEST);
             let meta: MetaOnly = parse_params(request.params.as_deref())
                 .map_err(|e| (e, ProtocolVersion::LATEST))?;
             return route_stateless(
@@ -243,6 +293,7 @@ async fn route(
     if let Some(requested) = meta.requested_version() {
         match requested.parse::<ProtocolVersion>() {
             Ok(version) if version.is_stateless() => {
+                audit::note_version(version);
                 let arrival = Arrival::Session(&session, principal);
                 return route_stateless(server, request, meta, arrival, outbound, cancellation)
                     .await;
@@ -309,6 +360,7 @@ fn record_trace(meta: &RequestMeta) {
         .and_then(crate::trace::TraceParent::parse)
     {
         parent.record(&tracing::Span::current());
+        audit::note_trace(parent.trace_id);
     }
 }
 
@@ -837,7 +889,6 @@ async fn dispatch(
             )
         }
         method::TOOLS_CALL => {
-            let audit = Audit::start(server, &request, &envelope);
             let tool = tool_name(&request);
             let result =
                 call_tool(server, request, envelope, headers, outbound, cancellation).await;
@@ -847,10 +898,11 @@ async fn dispatch(
             } else {
                 "unknown"
             };
-            server.metrics().tool_call(label, outcome_of(&result));
-            if let Some(audit) = audit {
-                audit.finish(server, &result);
-            }
+            let outcome = match &result {
+                Ok(_) => audit::noted().map_or("ok", AuditOutcome::as_str),
+                Err(_) => "error",
+            };
+            server.metrics().tool_call(label, outcome);
             result
         }
         method::PROMPTS_LIST => list(
@@ -891,88 +943,13 @@ async fn dispatch(
             },
         ),
         method::RESOURCES_READ => {
-            let audit = Audit::start(server, &request, &envelope);
-            let result = read_resource(server, request, envelope, outbound, cancellation).await;
-            if let Some(audit) = audit {
-                audit.finish(server, &result);
-            }
-            result
+            read_resource(server, request, envelope, outbound, cancellation).await
         }
         method::COMPLETION_COMPLETE => {
             check_rate(server, &envelope, None).await?;
             complete(server, params, version).await
         }
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
-    }
-}
-
-/// An audit record in the making: what is known before the handler runs.
-struct Audit {
-    record: AuditRecord,
-    started: std::time::Instant,
-}
-
-impl Audit {
-    fn start(server: &Server, request: &Request, envelope: &Envelope) -> Option<Self> {
-        server.options().audit.as_ref()?;
-        #[derive(serde::Deserialize)]
-        struct Target<'a> {
-            #[serde(borrow, default)]
-            name: Option<std::borrow::Cow<'a, str>>,
-            #[serde(borrow, default)]
-            uri: Option<std::borrow::Cow<'a, str>>,
-            #[serde(borrow, default)]
-            arguments: Option<&'a RawValue>,
-        }
-        let raw = request.params.as_deref().map_or("{}", RawValue::get);
-        let target: Target<'_> = serde_json::from_str(raw).unwrap_or(Target {
-            name: None,
-            uri: None,
-            arguments: None,
-        });
-        let name = target.name.or(target.uri).unwrap_or_default().into_owned();
-        let tools = server.tools();
-        let tool = (request.method == method::TOOLS_CALL)
-            .then(|| tools.get(&name))
-            .flatten();
-        let annotations = tool.and_then(|t| t.tool().annotations.clone());
-        let recorded = tool.is_some_and(crate::tool::ToolDef::audits_arguments);
-        let principal = envelope.principal.as_deref();
-        Some(Self {
-            record: AuditRecord {
-                time: 0.0,
-                principal: principal.map(|p| p.id.clone()),
-                tenant: principal.and_then(|p| p.tenant.clone()),
-                request_id: request.id.to_string(),
-                protocol_version: envelope.version.as_str().to_owned(),
-                method: request.method.clone(),
-                target: name,
-                read_only: annotations.as_ref().and_then(|a| a.read_only_hint),
-                destructive: annotations.as_ref().and_then(|a| a.destructive_hint),
-                arguments_sha256: target.arguments.map(|a| AuditRecord::digest(a.get())),
-                arguments: target
-                    .arguments
-                    .filter(|_| recorded)
-                    .map(|a| a.get().to_owned()),
-                outcome: String::new(),
-                error: None,
-                duration_ms: 0.0,
-            },
-            started: std::time::Instant::now(),
-        })
-    }
-
-    fn finish(mut self, server: &Server, result: &Result<Box<RawValue>, ProtocolError>) {
-        let Some(sink) = &server.options().audit else {
-            return;
-        };
-        self.record.time = AuditRecord::now();
-        self.record.duration_ms = AuditRecord::millis(self.started.elapsed());
-        if let Err(e) = result {
-            self.record.error = Some(e.to_string());
-        }
-        self.record.outcome = outcome_of(result).to_owned();
-        sink.record(&self.record);
     }
 }
 
@@ -987,37 +964,6 @@ fn tool_name(request: &Request) -> String {
     serde_json::from_str::<Named>(raw)
         .map(|n| n.name)
         .unwrap_or_default()
-}
-
-/// How a tool call or read ended: `ok`, `tool_error`, `error`,
-/// `input_required` or `task`.
-fn outcome_of(result: &Result<Box<RawValue>, ProtocolError>) -> &'static str {
-    let Ok(raw) = result else {
-        return "error";
-    };
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Shape<'a> {
-        #[serde(default)]
-        is_error: Option<bool>,
-        #[serde(borrow, default)]
-        result_type: Option<&'a str>,
-    }
-    match serde_json::from_str::<Shape<'_>>(raw.get()) {
-        Ok(Shape {
-            is_error: Some(true),
-            ..
-        }) => "tool_error",
-        Ok(Shape {
-            result_type: Some("input_required"),
-            ..
-        }) => "input_required",
-        Ok(Shape {
-            result_type: Some("task"),
-            ..
-        }) => "task",
-        _ => "ok",
-    }
 }
 
 /// Whether a method costs enough work to take from the caller's rate limit
@@ -1412,6 +1358,9 @@ async fn call_tool(
             CallToolResult::error(format!("tool `{}` failed: it panicked", tool.name()))
         }
     };
+    if result.is_error == Some(true) {
+        audit::note(AuditOutcome::ToolError);
+    }
     encode(&mut result, version, server)
 }
 
@@ -1429,6 +1378,7 @@ async fn timed(
         Ok(result) => result,
         Err(_) => {
             tracing::warn!(tool = name, ?limit, "tool call timed out");
+            audit::note(AuditOutcome::Timeout);
             CallToolResult::error(format!(
                 "tool `{name}` did not finish within {limit:?} and was stopped"
             ))
@@ -1472,6 +1422,7 @@ async fn call_as_task(
             guard.0 = None;
             task.set_abort(work.abort_handle());
             let created = task.created();
+            audit::note(AuditOutcome::Task);
             let server = server.clone();
             tokio::spawn(async move {
                 let outcome = match work.await {
@@ -1514,6 +1465,9 @@ async fn call_as_task(
             )));
         }
     };
+    if result.is_error == Some(true) {
+        audit::note(AuditOutcome::ToolError);
+    }
     encode(&mut result, version, server)
 }
 
@@ -1631,6 +1585,7 @@ fn input_required(
             "a handler waited for nothing".into(),
         ));
     };
+    audit::note(AuditOutcome::InputRequired);
     let questions = round.take_questions();
     let state = state::seal(server.state_key()?, binding, round.answers.clone())?;
     let value = serde_json::json!({

@@ -211,8 +211,10 @@ pub(crate) struct ServerOptions {
     pub(crate) tasks: TaskLimits,
     /// Limits on tool calls and completions.
     pub(crate) rate_limit: Option<Arc<crate::limit::RateLimit>>,
-    /// Where tool calls and resource reads are recorded.
+    /// Where every request is recorded.
     pub(crate) audit: Option<Arc<dyn crate::audit::AuditSink>>,
+    /// How many audit records may wait for the sink.
+    pub(crate) audit_queue: usize,
     /// How long a tool call may run, unless the tool says otherwise.
     pub(crate) tool_timeout: Option<std::time::Duration>,
     /// How many requests one session (or stdio connection) may have in
@@ -245,6 +247,7 @@ impl Default for ServerOptions {
             tasks: TaskLimits::default(),
             rate_limit: None,
             audit: Some(Arc::new(crate::audit::TracingAudit)),
+            audit_queue: 10_000,
             tool_timeout: None,
             max_in_flight: 64,
             max_message_bytes: 4 * 1024 * 1024,
@@ -290,6 +293,7 @@ pub(crate) struct ServerInner {
     state_key: Result<StateKey, getrandom::Error>,
     tasks: TaskStore,
     metrics: crate::metrics::Metrics,
+    audit: Option<crate::audit::AuditLog>,
     events: broadcast::Sender<ServerEvent>,
     /// Cancelled when a transport shuts down gracefully, so long-lived
     /// streams (`subscriptions/listen`, SSE) can end cleanly.
@@ -562,6 +566,23 @@ impl Server {
     pub(crate) fn shutdown_signal(&self) -> &CancellationToken {
         &self.inner.shutdown
     }
+
+    pub(crate) fn audit_log(&self) -> Option<&crate::audit::AuditLog> {
+        self.inner.audit.as_ref()
+    }
+
+    /// Waits until every audit record of the requests answered so far is
+    /// written by the sink (or given up on after its retries).
+    ///
+    /// The transports' graceful shutdowns do this before they return; an
+    /// application that serves through [`McpService`](crate::transport::http::McpService)
+    /// in its own server calls it after that server has stopped, before
+    /// the process exits.
+    pub async fn flush_audit(&self) {
+        if let Some(log) = self.audit_log() {
+            log.flush().await;
+        }
+    }
 }
 
 impl<D: ServerDefinition> From<D> for Server {
@@ -753,12 +774,21 @@ impl ServerBuilder {
         self
     }
 
-    /// Where the audit log goes: one record per tool call and resource
-    /// read. Default [`TracingAudit`](crate::audit::TracingAudit) (`tracing`
-    /// events, target `mcp::audit`).
+    /// Where the audit log goes: one record per request (see
+    /// [`audit`](crate::audit)). Default [`TracingAudit`](crate::audit::TracingAudit)
+    /// (`tracing` events, target `mcp::audit`).
     #[must_use]
     pub fn audit(mut self, sink: impl crate::audit::AuditSink) -> Self {
         self.options.audit = Some(Arc::new(sink));
+        self
+    }
+
+    /// How many audit records may wait for the sink (default 10,000).
+    /// Requests never wait on the audit log: past this many, records are
+    /// dropped and counted in `mcp_audit_records_dropped_total`.
+    #[must_use]
+    pub fn audit_queue(mut self, records: usize) -> Self {
+        self.options.audit_queue = records.max(1);
         self
     }
 
@@ -869,7 +899,10 @@ impl ServerBuilder {
     ///   2026-07-28 request states (at least 32 bytes);
     /// - `MCP_MAX_TASKS`, `MCP_MAX_TASKS_PER_CALLER`: how many 2026-07-28
     ///   tasks are kept in all and per caller; `MCP_TASK_RETENTION`: how
-    ///   long a finished one stays readable, such as `1h`.
+    ///   long a finished one stays readable, such as `1h`;
+    /// - `MCP_AUDIT`: `off` turns the audit log off; `MCP_AUDIT_FILE`:
+    ///   append it to this file as JSON lines instead of `tracing` events;
+    ///   `MCP_AUDIT_QUEUE`: how many records may wait for the sink.
     ///
     /// Unset variables leave the builder as it is.
     ///
@@ -1007,6 +1040,21 @@ impl ServerBuilder {
         if let Some(limit) = count("MCP_MAX_TASKS_PER_CALLER")? {
             self = self.max_tasks_per_caller(limit);
         }
+        if let Some(switch) = var("MCP_AUDIT") {
+            match switch.trim() {
+                "off" | "false" => self = self.no_audit(),
+                "on" | "true" => {}
+                _ => return Err(invalid("MCP_AUDIT", switch, "expected on or off".into())),
+            }
+        }
+        if let Some(path) = var("MCP_AUDIT_FILE") {
+            let sink = crate::audit::FileAudit::open(path.trim())
+                .map_err(|e| invalid("MCP_AUDIT_FILE", path.clone(), e.to_string()))?;
+            self = self.audit(sink);
+        }
+        if let Some(records) = count("MCP_AUDIT_QUEUE")? {
+            self = self.audit_queue(records);
+        }
         if let Some(retention) = var("MCP_TASK_RETENTION") {
             let parsed = parse_duration(&retention).ok_or_else(|| {
                 invalid(
@@ -1057,6 +1105,11 @@ impl ServerBuilder {
             None => StateKey::generate(self.options.random),
         };
         let tasks = TaskStore::new(self.options.tasks, self.options.random);
+        let audit = self
+            .options
+            .audit
+            .clone()
+            .map(|sink| crate::audit::AuditLog::new(sink, self.options.audit_queue));
         Server {
             inner: Arc::new(ServerInner {
                 info,
@@ -1068,6 +1121,7 @@ impl ServerBuilder {
                 state_key,
                 tasks,
                 metrics: crate::metrics::Metrics::new(),
+                audit,
                 events,
                 shutdown: CancellationToken::new(),
             }),

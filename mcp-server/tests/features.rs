@@ -689,8 +689,12 @@ async fn rate_limits_are_json_rpc_errors_on_stdio() {
 struct Collect(Arc<std::sync::Mutex<Vec<mcp_server::audit::AuditRecord>>>);
 
 impl mcp_server::audit::AuditSink for Collect {
-    fn record(&self, record: &mcp_server::audit::AuditRecord) {
-        self.0.lock().unwrap().push(record.clone());
+    fn write<'a>(
+        &'a self,
+        records: &'a [mcp_server::audit::AuditRecord],
+    ) -> mcp_server::audit::WriteFuture<'a> {
+        self.0.lock().unwrap().extend_from_slice(records);
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 
@@ -717,7 +721,7 @@ async fn lookup(
 }
 
 #[tokio::test]
-async fn every_tool_call_and_read_is_audited_once() {
+async fn every_request_is_audited_once() {
     let records = Collect::default();
     let server = Server::builder()
         .tool(maybe_fail::tool())
@@ -727,7 +731,7 @@ async fn every_tool_call_and_read_is_audited_once() {
         }))
         .audit(records.clone())
         .build();
-    let client = TestClient::connect(server, ProtocolVersion::V2025_11_25)
+    let client = TestClient::connect(server.clone(), ProtocolVersion::V2025_11_25)
         .await
         .unwrap();
     client
@@ -761,34 +765,43 @@ async fn every_tool_call_and_read_is_audited_once() {
         .await
         .unwrap();
 
-    let mut records = records.0.lock().unwrap().clone();
-    // A tool that opted in has its arguments recorded; no other does.
-    let opted_in = records.pop().unwrap();
-    assert_eq!(opted_in.target, "lookup");
-    assert_eq!(opted_in.arguments.as_deref(), Some(r#"{"word":"ledger"}"#));
-    assert!(records.iter().all(|r| r.arguments.is_none()));
-    let summary: Vec<(&str, &str, &str)> = records
+    server.flush_audit().await;
+    let records = records.0.lock().unwrap().clone();
+    // Every request is recorded, `initialize` and `tools/list` included.
+    let summary: Vec<(Option<&str>, Option<&str>, &str)> = records
         .iter()
-        .map(|r| (r.method.as_str(), r.target.as_str(), r.outcome.as_str()))
+        .map(|r| (r.method.as_deref(), r.target.as_deref(), r.outcome.as_str()))
         .collect();
     assert_eq!(
         summary,
         [
-            ("tools/call", "maybe_fail", "ok"),
-            ("tools/call", "maybe_fail", "tool_error"),
-            ("tools/call", "nope", "error"),
-            ("resources/read", "audit://r", "ok"),
+            (Some("initialize"), None, "ok"),
+            (Some("tools/call"), Some("maybe_fail"), "ok"),
+            (Some("tools/call"), Some("maybe_fail"), "tool_error"),
+            (Some("tools/call"), Some("nope"), "error"),
+            (Some("resources/read"), Some("audit://r"), "ok"),
+            (Some("tools/list"), None, "ok"),
+            (Some("tools/call"), Some("lookup"), "ok"),
         ]
     );
-    assert_eq!(records[0].read_only, Some(true));
-    assert_eq!(records[0].destructive, Some(false));
-    assert_eq!(records[0].arguments_sha256.as_ref().unwrap().len(), 64);
-    let line = serde_json::to_string(&records[0]).unwrap();
+    // A tool that opted in has its arguments recorded; no other does.
+    assert_eq!(records[6].arguments, Some(json!({"word": "ledger"})));
+    assert!(records[..6].iter().all(|r| r.arguments.is_none()));
+    let call = &records[1];
+    assert_eq!(call.read_only, Some(true));
+    assert_eq!(call.destructive, Some(false));
+    assert_eq!(call.arguments_sha256.as_ref().unwrap().len(), 64);
+    assert_eq!(call.protocol_version, Some(ProtocolVersion::V2025_11_25));
+    let line = serde_json::to_value(call).unwrap();
     assert!(
-        !line.contains("hunter2"),
+        !line.to_string().contains("hunter2"),
         "argument values are never recorded"
     );
-    assert!(records[2].error.as_ref().unwrap().contains("unknown tool"));
+    // Typed fields: booleans and the request id as sent, not their Debug text.
+    assert_eq!(line["read_only"], json!(true));
+    assert!(line["request_id"].is_number(), "{line}");
+    assert_eq!(line["outcome"], "ok");
+    assert!(records[3].error.as_ref().unwrap().contains("unknown tool"));
 
     // The file sink writes one JSON object per line.
     let path = std::env::temp_dir().join(format!("audit-{}.jsonl", std::process::id()));
@@ -797,7 +810,7 @@ async fn every_tool_call_and_read_is_audited_once() {
         .tool(maybe_fail::tool())
         .audit(mcp_server::audit::FileAudit::open(&path).unwrap())
         .build();
-    let client = TestClient::connect(server, ProtocolVersion::V2026_07_28)
+    let client = TestClient::connect(server.clone(), ProtocolVersion::V2026_07_28)
         .await
         .unwrap();
     for _ in 0..3 {
@@ -809,10 +822,12 @@ async fn every_tool_call_and_read_is_audited_once() {
             .await
             .unwrap();
     }
+    server.flush_audit().await;
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &Value| l["method"] == "tools/call")
         .collect();
     assert_eq!(lines.len(), 3);
     assert!(

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 /// Answer pong.
 #[mcp_tool]
 async fn ping_tool() -> &'static str {
+    tracing::info!("pinged");
     "pong"
 }
 
@@ -43,7 +44,7 @@ async fn a_callers_traceparent_continues_in_the_logs() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let server = Server::builder().tool(ping_tool::tool()).build();
-    let client = TestClient::connect(server, ProtocolVersion::V2026_07_28)
+    let client = TestClient::connect(server.clone(), ProtocolVersion::V2026_07_28)
         .await
         .unwrap();
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -54,18 +55,34 @@ async fn a_callers_traceparent_continues_in_the_logs() {
         )
         .await
         .unwrap();
+    server.flush_audit().await;
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    // The audit record is written inside the request's span, which carries
-    // the caller's trace.
-    let audit = logs
+    let lines: Vec<Value> = logs
         .lines()
-        .find(|l| l.contains("mcp::audit"))
-        .unwrap_or_else(|| panic!("no audit line in {logs}"));
-    let line: Value = serde_json::from_str(audit).unwrap();
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The request's own log lines run in its span, which carries the
+    // caller's trace.
+    let in_span = lines
+        .iter()
+        .find(|l| l["span"]["name"] == "mcp.request")
+        .unwrap_or_else(|| panic!("no line in the request's span: {logs}"));
     assert_eq!(
-        line["span"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
-        "{line}"
+        in_span["span"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "{in_span}"
     );
-    assert_eq!(line["span"]["parent_span_id"], "00f067aa0ba902b7");
-    assert_eq!(line["span"]["tool"], "ping_tool");
+    assert_eq!(in_span["span"]["parent_span_id"], "00f067aa0ba902b7");
+    assert_eq!(in_span["span"]["tool"], "ping_tool");
+    // The audit record, written off the request's path, names it too.
+    let audit = lines
+        .iter()
+        .find(|l| l["target"] == "mcp::audit" && l["fields"]["method"] == "tools/call")
+        .unwrap_or_else(|| panic!("no audit line in {logs}"));
+    assert_eq!(
+        audit["fields"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "{audit}"
+    );
+    assert_eq!(audit["fields"]["read_only"], Value::Null, "{audit}");
+    assert_eq!(audit["fields"]["request_id"], 1, "{audit}");
+    assert!(audit["fields"]["duration_ms"].is_f64(), "{audit}");
 }

@@ -25,12 +25,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::framing::{Frame, LineDecoder};
 use super::requests::{Admission, Requests, Slot};
+use crate::audit::Stop;
 use crate::auth::Principal;
 use crate::error::ServerError;
 use crate::router::{self, Wire};
 use crate::server::{Server, ServerEvent};
 use crate::session::Session;
 use crate::transport::{Delivered, Outbound, Outgoing};
+
+/// How long a closing connection waits for its audit records to be written.
+const AUDIT_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 
 /// How long in-flight requests may run on after the input closes.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -119,6 +123,7 @@ async fn run<R: AsyncRead + Unpin>(
         outbound,
         tasks: JoinSet::new(),
         requests,
+        stopping: server.shutdown_signal().child_token(),
     };
     let mut events = server.subscribe();
     let result = loop {
@@ -146,6 +151,14 @@ async fn run<R: AsyncRead + Unpin>(
         connection.start_ready();
     };
     connection.drain().await;
+    // Every request is answered: their audit records go out before the
+    // connection is done, within a bound should the sink hang.
+    if tokio::time::timeout(AUDIT_FLUSH_DEADLINE, server.flush_audit())
+        .await
+        .is_err()
+    {
+        tracing::warn!("audit records still unwritten when the connection closed");
+    }
     result
 }
 
@@ -185,6 +198,9 @@ struct Connection {
     outbound: Outbound,
     tasks: JoinSet<()>,
     requests: Requests,
+    /// Cancelled when the server shuts down, or when this connection stops
+    /// the requests it could not finish.
+    stopping: CancellationToken,
 }
 
 impl Connection {
@@ -228,7 +244,8 @@ impl Connection {
                     self.wire(principal),
                     request,
                     self.outbound.clone(),
-                    CancellationToken::new(),
+                    self.stop(CancellationToken::new()),
+                    None,
                 )
                 .await;
                 self.outbound.send(answer.message).await;
@@ -263,7 +280,8 @@ impl Connection {
             self.wire(slot.principal().cloned()),
             request,
             self.outbound.clone(),
-            slot.cancellation().clone(),
+            self.stop(slot.cancellation().clone()),
+            None,
         );
         // Boxed: the request future is large, and moving it into the task
         // by value would copy it.
@@ -307,6 +325,7 @@ impl Connection {
         let server = self.server.clone();
         let wire = self.wire(principal);
         let outbound = self.outbound.clone();
+        let stop = self.stop(CancellationToken::new());
         self.tasks.spawn(async move {
             let answers = futures_util::future::join_all(requests.into_iter().map(|request| {
                 router::handle_request(
@@ -314,7 +333,8 @@ impl Connection {
                     wire.clone(),
                     request,
                     outbound.clone(),
-                    CancellationToken::new(),
+                    stop.clone(),
+                    None,
                 )
             }))
             .await;
@@ -335,6 +355,14 @@ impl Connection {
                 self.requests.cancel(&id);
             }
             other => tracing::debug!(method = other, "ignoring notification"),
+        }
+    }
+
+    /// What tells a request's audit record why it stopped unanswered.
+    fn stop(&self, cancellation: CancellationToken) -> Stop {
+        Stop {
+            cancellation,
+            shutdown: self.stopping.clone(),
         }
     }
 
@@ -387,6 +415,8 @@ impl Connection {
             "requests still running {}s after the input closed were stopped",
             DRAIN_DEADLINE.as_secs()
         );
+        // Their audit records say the shutdown stopped them.
+        self.stopping.cancel();
         let stopped = self.requests.stop_all();
         // A client that no longer reads must not hold the process open.
         let _ = tokio::time::timeout(Duration::from_secs(1), async {

@@ -13,6 +13,9 @@ use super::{HostPolicy, HttpConfig, McpService};
 use crate::error::ServerError;
 use crate::server::Server;
 
+/// How long a stopping server waits for its audit records to be written.
+const AUDIT_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
+
 /// How long connections get to deliver the answers given at the shutdown
 /// deadline before they are closed.
 const FLUSH_MARGIN: Duration = Duration::from_secs(2);
@@ -195,6 +198,17 @@ impl HttpServer {
         connections.shutdown().await;
         service.shared.sessions.close_all();
         sweeper.abort();
+        // Every request is answered or stopped: their audit records go out
+        // before the process may exit.
+        if tokio::time::timeout(AUDIT_FLUSH_DEADLINE, service.shared.server.flush_audit())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "audit records still unwritten {} ms after the server stopped",
+                AUDIT_FLUSH_DEADLINE.as_millis()
+            );
+        }
         tracing::info!("stopped");
         Ok(())
     }

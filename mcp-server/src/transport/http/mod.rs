@@ -71,6 +71,7 @@ pub use config::{HostPolicy, HttpConfig};
 pub use forwarded::{Cidr, CidrError};
 pub use listener::{HttpServer, shutdown_signal};
 
+use crate::audit::AuditOutcome;
 use crate::server::Server;
 use sessions::Sessions;
 
@@ -334,7 +335,12 @@ impl McpService {
         {
             return response;
         }
+        let mcp_path = path == config.path
+            || (config.legacy_sse && (path == config.sse_path || path == config.messages_path));
         if let Err(response) = check_host_and_origin(config, request.headers(), request.uri()) {
+            if mcp_path {
+                audit_refusal(shared, &response, None, peer_of(&request));
+            }
             return *response;
         }
         if config.diagnostics_path.as_deref() == Some(path) {
@@ -366,31 +372,51 @@ impl McpService {
         {
             return resource_metadata(metadata, request.method());
         }
-        let mcp_path = path == config.path
-            || (config.legacy_sse && (path == config.sse_path || path == config.messages_path));
+        if !mcp_path {
+            return empty(StatusCode::NOT_FOUND);
+        }
         let mut request = request;
-        if mcp_path && let Some(authenticator) = &config.authenticator {
+        let client = peer_of(&request);
+        if let Some(authenticator) = &config.authenticator {
             match authenticator.authenticate(request.headers()).await {
                 Ok(principal) => {
                     request.extensions_mut().insert(Arc::new(principal));
                 }
                 Err(e) => {
                     shared.server.metrics().auth_failures.inc();
-                    return unauthorized(&e, authenticator.resource_metadata());
+                    let response = unauthorized(&e, authenticator.resource_metadata());
+                    audit_refusal(shared, &response, None, client);
+                    return response;
                 }
             }
         }
-        if mcp_path
-            && let Some(name) = &config.tenant_header
+        if let Some(name) = &config.tenant_header
             && let Some(value) = request.headers().get(name)
         {
             match tenant_principal(principal_of(&request), value) {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                 }
-                Err(response) => return *response,
+                Err(response) => {
+                    audit_refusal(shared, &response, principal_of(&request).as_deref(), client);
+                    return *response;
+                }
             }
         }
+        let principal = principal_of(&request);
+        let response = self.serve_mcp(request).await;
+        audit_refusal(shared, &response, principal.as_deref(), client);
+        response
+    }
+
+    /// The MCP endpoints, for an authenticated request.
+    async fn serve_mcp<B>(&self, request: Request<B>) -> Response<McpBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let shared = &self.shared;
+        let config = &shared.config;
         let path = request.uri().path();
         if path == config.path {
             return match *request.method() {
@@ -1105,6 +1131,62 @@ fn tenant_principal(
 }
 
 /// The principal the authenticator attached to a request, if any.
+/// Marks a response that answers a request the router handled, whose
+/// audit record is written already.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Audited;
+
+/// Writes the audit record of an MCP request the transport refused before
+/// the router saw it: a refusal not marked [`Audited`].
+fn audit_refusal(
+    shared: &Shared,
+    response: &Response<McpBody>,
+    principal: Option<&crate::auth::Principal>,
+    client_address: Option<std::net::IpAddr>,
+) {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<Audited>().is_some()
+    {
+        return;
+    }
+    let (outcome, reason) = match status {
+        StatusCode::UNAUTHORIZED => (AuditOutcome::Denied, "refused: no valid credential"),
+        StatusCode::FORBIDDEN => (
+            AuditOutcome::Denied,
+            "refused: the Host, Origin or tenant is not allowed",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => (
+            AuditOutcome::RateLimited,
+            "refused: over a rate, session or concurrency limit",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE if shared.drain.is_draining() => (
+            AuditOutcome::Shutdown,
+            "refused: the server is shutting down",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            AuditOutcome::RateLimited,
+            "refused: too many requests in progress",
+        ),
+        StatusCode::NOT_FOUND => (AuditOutcome::Error, "refused: unknown or expired session"),
+        StatusCode::PAYLOAD_TOO_LARGE => (AuditOutcome::Error, "refused: the body is too large"),
+        _ => (
+            AuditOutcome::Error,
+            status.canonical_reason().unwrap_or("refused"),
+        ),
+    };
+    crate::audit::refused(
+        &shared.server,
+        &crate::audit::Refusal {
+            outcome,
+            http_status: status.as_u16(),
+            reason,
+            principal,
+            client_address,
+        },
+    );
+}
+
 fn principal_of<B>(request: &Request<B>) -> Option<Arc<crate::auth::Principal>> {
     request
         .extensions()

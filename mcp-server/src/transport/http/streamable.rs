@@ -10,8 +10,7 @@ use http::header::HeaderValue;
 use http::{HeaderMap, Request, Response, StatusCode};
 use mcp_core::ProtocolVersion;
 use mcp_core::jsonrpc::{
-    ErrorObject, ErrorResponse, Incoming, Message, Notification, Request as RpcRequest, RequestId,
-    error_code,
+    ErrorResponse, Incoming, Message, Notification, Request as RpcRequest, RequestId, error_code,
 };
 use mcp_core::meta::MetaOnly;
 use mcp_core::method;
@@ -24,9 +23,10 @@ use super::drain::{self, Drain};
 use super::sessions::HttpSession;
 use super::shares::Caller;
 use super::{
-    Accept, Active, BoxError, McpBody, Shared, busy, empty, error, header_str, message_json,
-    method_not_allowed, read_json_body, sse_response,
+    Accept, Active, Audited, BoxError, McpBody, Shared, busy, empty, error, header_str,
+    message_json, method_not_allowed, read_json_body, sse_response,
 };
+use crate::audit::Stop;
 use crate::auth::Principal;
 use crate::router::{self, AbortOnDrop, Answer, AnswerStatus, Wire, WireHeaders};
 use crate::server::ServerEvent;
@@ -335,11 +335,16 @@ async fn initialize(
         },
         request,
         Outbound::new(tx),
-        session.closed.child_token(),
+        Stop {
+            cancellation: session.closed.child_token(),
+            shutdown: shared.server.shutdown_signal().clone(),
+        },
+        Some(shared.config.request_timeout),
     )
     .await;
     let ok = matches!(answer.message, Message::Response(_));
     let mut response = message_json(status_of(answer.status), &answer.message);
+    response.extensions_mut().insert(Audited);
     if ok {
         if let Ok(value) = HeaderValue::from_str(&session.id) {
             response.headers_mut().insert(SESSION_ID, value);
@@ -609,7 +614,7 @@ fn post_stream(
 }
 
 /// Runs one request to its answer: `None` when it was cancelled, an error
-/// when it was still running at the shutdown deadline.
+/// when it timed out or was still running at the shutdown deadline.
 async fn run(
     server: crate::Server,
     wire: Wire,
@@ -620,38 +625,18 @@ async fn run(
     drain: &Drain,
 ) -> Option<Answer> {
     let id = request.id.clone();
-    let work = router::handle_request(server, wire, request, outbound, cancellation.clone());
-    let timed = async {
-        match timeout {
-            Some(limit) => match tokio::time::timeout(limit, work).await {
-                Ok(answer) => answer,
-                Err(_) => {
-                    tracing::warn!(id = %id, "request timed out");
-                    Answer {
-                        message: Message::Error(ErrorResponse::new(
-                            Some(id.clone()),
-                            ErrorObject::new(
-                                error_code::INTERNAL_ERROR,
-                                format!(
-                                    "internal error: the request took longer than {}s and was stopped",
-                                    limit.as_secs()
-                                ),
-                            ),
-                        )),
-                        status: AnswerStatus::Ok,
-                    }
-                }
-            },
-            None => work.await,
-        }
+    let stop = Stop {
+        cancellation: cancellation.clone(),
+        shutdown: server.shutdown_signal().clone(),
     };
+    let work = router::handle_request(server, wire, request, outbound, stop, timeout);
     // In this order, a request answered at its first poll never waits on
     // the (shared) shutdown deadline.
     tokio::select! {
         biased;
-        answer = timed => Some(answer),
+        answer = work => Some(answer),
         () = cancellation.cancelled() => None,
-        () = drain.expired() => Some(drain.expired_answer(id.clone())),
+        () = drain.expired() => Some(drain.expired_answer(id)),
     }
 }
 
@@ -669,6 +654,7 @@ fn status_of(status: AnswerStatus) -> StatusCode {
 /// `WWW-Authenticate` challenge naming every scope the call needs.
 fn answer_json(answer: &Answer) -> Response<McpBody> {
     let mut response = message_json(status_of(answer.status), &answer.message);
+    response.extensions_mut().insert(Audited);
     if let AnswerStatus::TooManyRequests(seconds) = answer.status {
         response
             .headers_mut()

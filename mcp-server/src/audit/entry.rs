@@ -1,0 +1,267 @@
+//! A request's record in the making: started when the request reaches the
+//! router, written when it is answered, or, when its future is dropped
+//! unanswered, written with the reason it stopped.
+
+use std::cell::Cell;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use mcp_core::ProtocolVersion;
+use mcp_core::jsonrpc::Request;
+use mcp_core::method;
+use serde_json::value::RawValue;
+use tokio_util::sync::CancellationToken;
+
+use super::{AuditOutcome, AuditRecord};
+use crate::auth::Principal;
+use crate::server::Server;
+
+tokio::task_local! {
+    /// What the handler learned that its result does not show.
+    static NOTED: Noted;
+}
+
+#[derive(Default)]
+struct Noted {
+    outcome: Cell<Option<AuditOutcome>>,
+    version: Cell<Option<ProtocolVersion>>,
+    trace_id: Cell<Option<[u8; 32]>>,
+}
+
+/// What a request's handler noted for its record.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Notes {
+    /// An outcome its result does not show: a tool stopped at its time
+    /// limit answers with a tool error, yet timed out.
+    pub(crate) outcome: Option<AuditOutcome>,
+    /// The revision it was served on, where the session does not say (a
+    /// 2026-07-28 request on a connection).
+    pub(crate) version: Option<ProtocolVersion>,
+    /// The caller's trace id (32 hex digits).
+    pub(crate) trace_id: Option<[u8; 32]>,
+}
+
+/// Notes the request's outcome, where its result does not show it. The
+/// first note stands: a tool stopped at its time limit timed out, though
+/// it answers with a tool error.
+pub(crate) fn note(outcome: AuditOutcome) {
+    let _ = NOTED.try_with(|noted| {
+        if noted.outcome.get().is_none() {
+            noted.outcome.set(Some(outcome));
+        }
+    });
+}
+
+/// Notes the revision the request is served on.
+pub(crate) fn note_version(version: ProtocolVersion) {
+    let _ = NOTED.try_with(|noted| noted.version.set(Some(version)));
+}
+
+/// Notes the caller's trace id (32 lower-case hex digits, as checked).
+pub(crate) fn note_trace(trace_id: &str) {
+    if let Ok(id) = <[u8; 32]>::try_from(trace_id.as_bytes()) {
+        let _ = NOTED.try_with(|noted| noted.trace_id.set(Some(id)));
+    }
+}
+
+/// The outcome noted so far.
+pub(crate) fn noted() -> Option<AuditOutcome> {
+    NOTED.try_with(|noted| noted.outcome.get()).ok().flatten()
+}
+
+/// Runs `work` where [`note`] reaches, giving back what was noted.
+pub(crate) async fn noting<T>(work: impl Future<Output = T>) -> (T, Notes) {
+    NOTED
+        .scope(Noted::default(), async {
+            let output = work.await;
+            let notes = NOTED.with(|noted| Notes {
+                outcome: noted.outcome.get(),
+                version: noted.version.get(),
+                trace_id: noted.trace_id.get(),
+            });
+            (output, notes)
+        })
+        .await
+}
+
+/// Why a request that stops unanswered stopped.
+#[derive(Debug, Clone)]
+pub(crate) struct Stop {
+    /// Cancelled when the client cancels the request.
+    pub(crate) cancellation: CancellationToken,
+    /// Cancelled when the transport shuts down.
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// One request's record until it is written.
+pub(crate) struct Entry {
+    server: Server,
+    record: AuditRecord,
+    started: Instant,
+    stop: Stop,
+    written: bool,
+}
+
+impl Entry {
+    /// The record of `request`, if the server keeps an audit log.
+    pub(crate) fn start(
+        server: &Server,
+        request: &Request,
+        version: Option<ProtocolVersion>,
+        principal: Option<&Principal>,
+        client_address: Option<IpAddr>,
+        stop: &Stop,
+    ) -> Option<Self> {
+        server.audit_log()?;
+        let mut record = AuditRecord::empty(AuditOutcome::Ok);
+        if let Some(principal) = principal {
+            record.principal = Some(principal.id.clone());
+            record.tenant.clone_from(&principal.tenant);
+            record.issuer.clone_from(&principal.issuer);
+        }
+        record.client_address = client_address;
+        record.request_id = Some(request.id.clone());
+        record.protocol_version = version;
+        record.method = Some(request.method.clone());
+        describe_target(server, request, &mut record);
+        Some(Self {
+            server: server.clone(),
+            record,
+            started: Instant::now(),
+            stop: stop.clone(),
+            written: false,
+        })
+    }
+
+    /// Writes the record of an answered request.
+    pub(crate) fn finish(
+        mut self,
+        version: Option<ProtocolVersion>,
+        notes: Notes,
+        outcome: AuditOutcome,
+        error: Option<String>,
+    ) {
+        if version.is_some() {
+            self.record.protocol_version = version;
+        }
+        self.record.trace_id = notes
+            .trace_id
+            .and_then(|id| String::from_utf8(id.to_vec()).ok());
+        self.record.outcome = outcome;
+        self.record.error = error;
+        self.write();
+    }
+
+    fn write(&mut self) {
+        self.written = true;
+        let Some(log) = self.server.audit_log() else {
+            return;
+        };
+        let mut record = std::mem::replace(&mut self.record, AuditRecord::empty(AuditOutcome::Ok));
+        record.time = AuditRecord::now();
+        record.duration_ms = AuditRecord::millis(self.started.elapsed());
+        log.push(record, self.server.metrics());
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        if self.written {
+            return;
+        }
+        // Dropped unanswered: the transport stopped it.
+        let (outcome, why) = if self.stop.shutdown.is_cancelled() {
+            (
+                AuditOutcome::Shutdown,
+                "stopped: the server shut down before the request finished",
+            )
+        } else if self.stop.cancellation.is_cancelled() {
+            (AuditOutcome::Cancelled, "cancelled by the client")
+        } else {
+            (
+                AuditOutcome::Cancelled,
+                "abandoned: the client went away before the answer",
+            )
+        };
+        self.record.outcome = outcome;
+        self.record.error = Some(why.to_owned());
+        self.write();
+    }
+}
+
+/// The tool, prompt or resource a request names, with what the record may
+/// say of its arguments.
+fn describe_target(server: &Server, request: &Request, record: &mut AuditRecord) {
+    let names_target = matches!(
+        request.method.as_str(),
+        method::TOOLS_CALL
+            | method::PROMPTS_GET
+            | method::RESOURCES_READ
+            | method::RESOURCES_SUBSCRIBE
+            | method::RESOURCES_UNSUBSCRIBE
+    );
+    if !names_target {
+        return;
+    }
+    #[derive(serde::Deserialize)]
+    struct Target<'a> {
+        #[serde(borrow, default)]
+        name: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        uri: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        arguments: Option<&'a RawValue>,
+    }
+    let raw = request.params.as_deref().map_or("{}", RawValue::get);
+    let Ok(target) = serde_json::from_str::<Target<'_>>(raw) else {
+        return;
+    };
+    record.target = target.name.or(target.uri).map(std::borrow::Cow::into_owned);
+    let Some(arguments) = target.arguments else {
+        return;
+    };
+    record.arguments_sha256 = Some(AuditRecord::digest(arguments.get()));
+    if request.method != method::TOOLS_CALL {
+        return;
+    }
+    let tools = server.tools();
+    let Some(tool) = record.target.as_deref().and_then(|name| tools.get(name)) else {
+        return;
+    };
+    if let Some(annotations) = &tool.tool().annotations {
+        record.read_only = annotations.read_only_hint;
+        record.destructive = annotations.destructive_hint;
+    }
+    if tool.audits_arguments() {
+        record.arguments = serde_json::from_str(arguments.get()).ok();
+    }
+}
+
+/// A request refused before the router saw it (over HTTP: no credential,
+/// a forbidden Host, a full server).
+#[derive(Debug)]
+pub(crate) struct Refusal<'a> {
+    pub(crate) outcome: AuditOutcome,
+    pub(crate) http_status: u16,
+    pub(crate) reason: &'a str,
+    pub(crate) principal: Option<&'a Principal>,
+    pub(crate) client_address: Option<IpAddr>,
+}
+
+/// Writes the record of a refused request.
+pub(crate) fn refused(server: &Server, refusal: &Refusal<'_>) {
+    let Some(log) = server.audit_log() else {
+        return;
+    };
+    let mut record = AuditRecord::empty(refusal.outcome);
+    if let Some(principal) = refusal.principal {
+        record.principal = Some(principal.id.clone());
+        record.tenant.clone_from(&principal.tenant);
+        record.issuer.clone_from(&principal.issuer);
+    }
+    record.client_address = refusal.client_address;
+    record.http_status = Some(refusal.http_status);
+    record.error = Some(refusal.reason.to_owned());
+    record.time = AuditRecord::now();
+    log.push(record, server.metrics());
+}
