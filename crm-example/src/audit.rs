@@ -1,12 +1,16 @@
 //! The CRM keeps its audit log in its own database, next to the data it
 //! describes.
 
-use mcp_server::audit::{AuditRecord, AuditSink, TracingAudit};
+use mcp_server::audit::{AuditError, AuditRecord, AuditSink, TracingAudit, WriteFuture};
 
 use crate::db::Db;
 
-/// Writes audit records to the `audit_log` table, off the request path,
-/// and to `tracing` as well.
+/// Writes audit records to the `audit_log` table, a batch per
+/// transaction, and to `tracing` as well.
+///
+/// The server's audit writer calls it off the request path and waits for
+/// each batch, so records in flight at a graceful shutdown are written
+/// before the server stops.
 #[derive(Debug, Clone)]
 pub struct DbAudit {
     db: Db,
@@ -20,15 +24,13 @@ impl DbAudit {
 }
 
 impl AuditSink for DbAudit {
-    fn record(&self, record: &AuditRecord) {
-        TracingAudit.record(record);
-        let db = self.db.clone();
-        let record = record.clone();
-        // The insert runs beside the request so it never delays the answer.
-        tokio::spawn(async move {
-            if let Err(e) = db.write_audit(&record).await {
-                tracing::error!(error = %e, "audit record could not be stored");
-            }
-        });
+    fn write<'a>(&'a self, records: &'a [AuditRecord]) -> WriteFuture<'a> {
+        Box::pin(async move {
+            TracingAudit.write(records).await?;
+            self.db
+                .write_audit(records)
+                .await
+                .map_err(|e| AuditError::Store(Box::new(e)))
+        })
     }
 }

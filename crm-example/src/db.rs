@@ -107,6 +107,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_idempotency.sqlite.sql"),
         include_str!("../migrations/0004_idempotency.postgres.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/0005_audit_every_request.sqlite.sql"),
+        include_str!("../migrations/0005_audit_every_request.postgres.sql"),
+    ),
 ];
 
 /// The CRM database, as one tenant sees it: every read and write of
@@ -1024,51 +1029,60 @@ impl Db {
 
     // Audit.
 
-    /// Appends one audit record (in the shared log, whatever this handle's
-    /// tenant: the record names its own).
+    /// Appends audit records, in one transaction (to the shared log,
+    /// whatever this handle's tenant: each record names its own).
     ///
     /// # Errors
-    /// The database failed.
+    /// The database failed; none of the records is stored.
     pub async fn write_audit(
         &self,
-        record: &mcp_server::audit::AuditRecord,
+        records: &[mcp_server::audit::AuditRecord],
     ) -> Result<(), CrmError> {
-        let secs = record.time.max(0.0).floor();
-        // Whole seconds since the epoch fit u64 for any real clock.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let time = timestamp(secs as u64);
-        sqlx::query(
-            "INSERT INTO audit_log (time, principal, tenant, request_id, protocol_version, method, target,
-                                    read_only, destructive, arguments_sha256, outcome, error, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(time)
-        .bind(record.principal.as_deref())
-        .bind(record.tenant.as_deref())
-        .bind(&record.request_id)
-        .bind(&record.protocol_version)
-        .bind(&record.method)
-        .bind(&record.target)
-        .bind(record.read_only.map(i64::from))
-        .bind(record.destructive.map(i64::from))
-        .bind(record.arguments_sha256.as_deref())
-        .bind(&record.outcome)
-        .bind(record.error.as_deref())
-        .bind(record.duration_ms)
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        for record in records {
+            let secs = record.time.max(0.0).floor();
+            // Whole seconds since the epoch fit u64 for any real clock.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let time = timestamp(secs as u64);
+            sqlx::query(
+                "INSERT INTO audit_log (time, principal, tenant, issuer, client_address, request_id,
+                                        protocol_version, method, target, read_only, destructive,
+                                        arguments_sha256, outcome, error, http_status, duration_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(time)
+            .bind(record.principal.as_deref())
+            .bind(record.tenant.as_deref())
+            .bind(record.issuer.as_deref())
+            .bind(record.client_address.map(|a| a.to_string()))
+            .bind(record.request_id.as_ref().map(ToString::to_string))
+            .bind(record.protocol_version.map(|v| v.as_str()))
+            .bind(record.method.as_deref())
+            .bind(record.target.as_deref())
+            .bind(record.read_only.map(i64::from))
+            .bind(record.destructive.map(i64::from))
+            .bind(record.arguments_sha256.as_deref())
+            .bind(record.outcome.as_str())
+            .bind(record.error.as_deref())
+            .bind(record.http_status.map(i32::from))
+            .bind(record.duration_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     /// The most recent audit records of every tenant: (method, target,
-    /// outcome), newest first.
+    /// outcome), newest first; a request refused before it was read has
+    /// neither method nor target.
     ///
     /// # Errors
     /// The database failed.
     pub async fn recent_audit(
         &self,
         limit: i64,
-    ) -> Result<Vec<(String, String, String)>, CrmError> {
+    ) -> Result<Vec<(Option<String>, Option<String>, String)>, CrmError> {
         let rows =
             sqlx::query("SELECT method, target, outcome FROM audit_log ORDER BY id DESC LIMIT $1")
                 .bind(limit)

@@ -115,6 +115,7 @@ async fn main() -> ExitCode {
                 // REST answers to MCP's authenticator, tenant header and
                 // rate limit: one configuration for both.
                 let rest = RestApi::new(db).tenancy(tenancy);
+                let audited = server.clone();
                 let mcp = McpService::new(server, config);
                 let app = rest.router(mcp.clone());
                 axum::serve(
@@ -128,7 +129,16 @@ async fn main() -> ExitCode {
                     mcp.drain().await;
                 })
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+                // The records of the last requests, stopped ones included.
+                let flushed = std::time::Duration::from_secs(5);
+                if tokio::time::timeout(flushed, audited.flush_audit())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("audit records still unwritten 5s after the server stopped");
+                }
+                Ok(())
             }
             .await
         }
