@@ -109,7 +109,7 @@ check "the image's health-check program (deploy/docker/healthcheck.rs)" healthch
 # --- YAML ------------------------------------------------------------------------
 
 check "yamllint docker-compose.yml deploy/" \
-    "$venv/yamllint" --strict -c deploy/tools/yamllint.yaml docker-compose.yml deploy/k8s deploy/tools
+    "$venv/yamllint" --strict -c deploy/tools/yamllint.yaml docker-compose.yml deploy/k8s deploy/tools deploy/monitoring
 
 # --- docker compose --------------------------------------------------------------
 
@@ -135,6 +135,30 @@ for overlay in local production; do
     check "kustomize overlays/$overlay, Kubernetes ${k8s_versions[*]} schemas, policies" render_and_check "$overlay"
 done
 check "Secret templates against the Kubernetes schemas" validate_k8s deploy/k8s/base/secrets.template.yaml
+
+# The monitoring component as an overlay adds it: the production overlay
+# with components/monitoring. The schemas check the NetworkPolicy and the
+# rest (the ServiceMonitor and PrometheusRule have none here, hence
+# --no-warn); check_deploy.py what they must agree on.
+render_monitoring() {
+    local dir="$work/monitoring" out="$work/monitoring.yaml" version status=0
+    mkdir -p "$dir"
+    printf '%s\n' \
+        "apiVersion: kustomize.config.k8s.io/v1beta1" \
+        "kind: Kustomization" \
+        "namespace: mcp" \
+        "resources:" \
+        "  - $(realpath --relative-to="$dir" deploy/k8s/overlays/production)" \
+        "components:" \
+        "  - $(realpath --relative-to="$dir" deploy/k8s/components/monitoring)" \
+        > "$dir/kustomization.yaml"
+    "$venv/kubectl" kustomize "$dir" > "$out" || return 1
+    for version in "${k8s_versions[@]}"; do
+        "$venv/kubernetes-validate" --strict --quiet --no-warn -k "$version" "$out" || status=1
+    done
+    [ "$status" -eq 0 ] && "$venv/python" deploy/tools/check_deploy.py k8s-monitoring "$out"
+}
+check "overlays/production + components/monitoring: ServiceMonitor, PrometheusRule, NetworkPolicy" render_monitoring
 
 # --- MCP Bundles -----------------------------------------------------------------
 

@@ -5,6 +5,8 @@ expresses, run by scripts/deploy-checks.sh with deploy/tools/.venv's Python.
                                            .env.example, bundle manifests,
                                            client configurations
   check_deploy.py k8s OVERLAY RENDERED     one overlay's rendered manifests
+  check_deploy.py k8s-monitoring RENDERED  the production overlay rendered with
+                                           components/monitoring
 
 Every problem is printed; the exit status is 1 if there was any.
 """
@@ -387,7 +389,7 @@ def check_clients():
 
 # Secrets the production overlay expects to exist already (created from
 # base/secrets.template.yaml or a secret manager), and the TLS certificate.
-EXTERNAL_SECRETS = {"mcp-api-keys", "crm-database", "iam-rapidapi", "mcp-tls"}
+EXTERNAL_SECRETS = {"mcp-api-keys", "crm-database", "iam-rapidapi", "mcp-tls", "mcp-metrics-scraper"}
 
 
 def matches(selector, labels):
@@ -564,6 +566,52 @@ def check_k8s(overlay, rendered):
             problem(where, "Ingress without TLS")
 
 
+def check_k8s_monitoring(rendered):
+    """components/monitoring on top of the production overlay: the overlay's
+    own checks, and a ServiceMonitor that scrapes every server's /metrics
+    with credentials, a NetworkPolicy that lets the scraper in, and the
+    alert rules of deploy/monitoring/prometheus-rules.yaml."""
+    check_k8s("production", rendered)
+    where = "components/monitoring"
+    docs = [d for d in yaml.safe_load_all(Path(rendered).read_text()) if d]
+    by_kind = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    services = {n: s for n, s in by_kind.get("Service", {}).items() if s["spec"].get("type") != "ExternalName"}
+    monitors = by_kind.get("ServiceMonitor", {})
+    if not monitors:
+        problem(where, "has no ServiceMonitor")
+    scraped = set()
+    for name, monitor in monitors.items():
+        here = f"{where}: ServiceMonitor/{name}"
+        selector = monitor["spec"].get("selector", {}).get("matchLabels", {})
+        selected = {n: s for n, s in services.items() if matches(selector, s["metadata"].get("labels", {}))}
+        scraped |= set(selected)
+        for endpoint in monitor["spec"].get("endpoints", []):
+            if endpoint.get("path", "/metrics") != "/metrics":
+                problem(here, f"scrapes {endpoint.get('path')}, not /metrics")
+            for svc_name, svc in selected.items():
+                if endpoint.get("port") not in [p.get("name") for p in svc["spec"]["ports"]]:
+                    problem(here, f"scrapes port {endpoint.get('port')!r}, which Service/{svc_name} lacks")
+            # The servers set MCP_METRICS_AUTH=true: no credentials, no metrics.
+            secret = endpoint.get("authorization", {}).get("credentials", {}).get("name")
+            if endpoint.get("authorization", {}).get("type", "Bearer") != "Bearer" or not secret:
+                problem(here, "sends no Bearer credentials, and /metrics needs an API key")
+            elif secret not in EXTERNAL_SECRETS:
+                problem(here, f"reads Secret {secret}, which base/secrets.template.yaml does not describe")
+    if scraped != {"crm", "customer", "iam"}:
+        problem(where, f"scrapes Services {sorted(scraped)}, not crm, customer, iam")
+    if not any(p["spec"].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component")
+               == "mcp-server" and any(r.get("from") and any(f.get("namespaceSelector") for f in r["from"])
+                                       for r in p["spec"].get("ingress", []))
+               for n, p in by_kind.get("NetworkPolicy", {}).items() if n != "mcp-servers-ingress"):
+        problem(where, "no NetworkPolicy lets Prometheus's namespace reach the servers")
+    expected = load_yaml(ROOT / "deploy/monitoring/prometheus-rules.yaml")["groups"]
+    rules = by_kind.get("PrometheusRule", {})
+    if [r["spec"].get("groups") for r in rules.values()] != [expected]:
+        problem(where, "has no PrometheusRule with the groups of deploy/monitoring/prometheus-rules.yaml")
+
+
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "repo":
         bins, version = cargo_packages()
@@ -573,6 +621,8 @@ def main():
         check_clients()
     elif len(sys.argv) == 4 and sys.argv[1] == "k8s":
         check_k8s(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "k8s-monitoring":
+        check_k8s_monitoring(sys.argv[2])
     else:
         sys.exit(__doc__)
     for p in problems:
