@@ -7,7 +7,11 @@
 #   - each Kubernetes overlay, rendered by kustomize (the one built into the
 #     pinned kubectl), against the Kubernetes JSON schemas of 1.30 and 1.37
 #     (shipped inside kubernetes-validate), strictly: unknown fields fail;
-#     the Secret templates too;
+#     the Secret templates too; the production overlay with the monitoring
+#     component (ServiceMonitor, PrometheusRule);
+#   - scripts/deploy-local.sh and teardown-local.sh: shellcheck, and
+#     tests/deploy-local/run.sh against stand-in kubectl, docker, kind and
+#     minikube that record their calls;
 #   - each MCP Bundle manifest with `mcpb validate` and against the
 #     manifest JSON schema shipped in the same pinned package (no release
 #     build needed);
@@ -131,7 +135,7 @@ render_and_check() {
     echo "$(grep -c '^kind:' "$out") resources rendered"
     validate_k8s "$out" && "$venv/python" deploy/tools/check_deploy.py k8s "$overlay" "$out"
 }
-for overlay in local production; do
+for overlay in local production local-crm local-customer local-iam; do
     check "kustomize overlays/$overlay, Kubernetes ${k8s_versions[*]} schemas, policies" render_and_check "$overlay"
 done
 check "Secret templates against the Kubernetes schemas" validate_k8s deploy/k8s/base/secrets.template.yaml
@@ -159,6 +163,14 @@ render_monitoring() {
     [ "$status" -eq 0 ] && "$venv/python" deploy/tools/check_deploy.py k8s-monitoring "$out"
 }
 check "overlays/production + components/monitoring: ServiceMonitor, PrometheusRule, NetworkPolicy" render_monitoring
+
+# --- Local deploy scripts --------------------------------------------------------
+
+check "shellcheck: deploy-local, teardown-local, monitoring-check and their test" \
+    "$venv/shellcheck" -x scripts/deploy-local.sh scripts/teardown-local.sh scripts/lib/local-k8s.sh \
+    scripts/monitoring-check.sh tests/deploy-local/run.sh
+check "deploy-local.sh and teardown-local.sh with stand-in kubectl, docker, kind, minikube" \
+    bash tests/deploy-local/run.sh
 
 # --- MCP Bundles -----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ expresses, run by scripts/deploy-checks.sh with deploy/tools/.venv's Python.
                                            .env.example, bundle manifests,
                                            client configurations
   check_deploy.py k8s OVERLAY RENDERED     one overlay's rendered manifests
+                                           (local-SERVER: one server alone)
   check_deploy.py k8s-monitoring RENDERED  the production overlay rendered with
                                            components/monitoring
 
@@ -430,7 +431,18 @@ def check_shutdown_timing(where, spec, container, configmaps):
                 f"grace period and deadline {drain:g} s + {SHUTDOWN_MARGIN:g} s margin = {needed:g} s")
 
 
+# The one-server local overlays (scripts/deploy-local.sh): the API keys
+# Secret that the script creates, and the optional RapidAPI key.
+LOCAL_SCRIPT_SECRETS = {"mcp-local-api-keys", "iam-rapidapi"}
+
+
 def check_k8s(overlay, rendered):
+    # overlays/local-SERVER: SERVER alone, in mcp-SERVER, reached through a
+    # port-forward (no Ingress), with the script's Secrets.
+    single = overlay[len("local-"):] if overlay.startswith("local-") else None
+    namespace = f"mcp-{single}" if single else "mcp"
+    expected_servers = [single] if single else ["crm", "customer", "iam"]
+    external = EXTERNAL_SECRETS if overlay == "production" else LOCAL_SCRIPT_SECRETS if single else set()
     docs = [d for d in yaml.safe_load_all(Path(rendered).read_text()) if d]
     by_kind = {}
     for d in docs:
@@ -442,13 +454,15 @@ def check_k8s(overlay, rendered):
     configmaps = set(by_kind.get("ConfigMap", {}))
 
     for d in docs:
-        if d["kind"] != "Namespace" and d["metadata"].get("namespace") != "mcp":
-            problem(where, f"{d['kind']}/{d['metadata']['name']} is not in namespace mcp")
+        if d["kind"] != "Namespace" and d["metadata"].get("namespace") != namespace:
+            problem(where, f"{d['kind']}/{d['metadata']['name']} is not in namespace {namespace}")
+    if sorted(by_kind.get("Namespace", {})) != [namespace]:
+        problem(where, f"creates namespaces {sorted(by_kind.get('Namespace', {}))}, not {namespace}")
 
     servers = [n for n, w in workloads.items()
                if w["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "mcp-server"]
-    if sorted(servers) != ["crm", "customer", "iam"]:
-        problem(where, f"MCP server workloads are {sorted(servers)}, not crm, customer, iam")
+    if sorted(servers) != expected_servers:
+        problem(where, f"MCP server workloads are {sorted(servers)}, not {', '.join(expected_servers)}")
 
     for name, w in workloads.items():
         here = f"{where}: {w['kind']}/{name}"
@@ -482,7 +496,7 @@ def check_k8s(overlay, rendered):
             for env in c.get("env", []):
                 ref = env.get("valueFrom", {}).get("secretKeyRef")
                 if ref and ref["name"] not in secrets and not (
-                        overlay == "production" and ref["name"] in EXTERNAL_SECRETS) and not ref.get("optional"):
+                        ref["name"] in external) and not ref.get("optional"):
                     problem(cwhere, f"reads missing Secret {ref['name']}")
             if name in servers:
                 check_shutdown_timing(cwhere, spec, c, by_kind.get("ConfigMap", {}))
@@ -500,7 +514,7 @@ def check_k8s(overlay, rendered):
                     problem(cwhere, "does not expose exactly port 8080")
         for v in spec.get("volumes", []):
             secret = v.get("secret", {}).get("secretName")
-            if secret and secret not in secrets and not (overlay == "production" and secret in EXTERNAL_SECRETS):
+            if secret and secret not in secrets and secret not in external:
                 problem(here, f"mounts missing Secret {secret}")
 
     for name, svc in by_kind.get("Service", {}).items():
@@ -526,7 +540,7 @@ def check_k8s(overlay, rendered):
         if not any(matches(p["spec"]["selector"].get("matchLabels", {}), templates[name]["metadata"]["labels"])
                    for p in by_kind.get("PodDisruptionBudget", {}).values()):
             problem(where, f"no PodDisruptionBudget covers {name}")
-    for name in ["crm", "iam"]:
+    for name in [n for n in ["crm", "iam"] if n in expected_servers]:
         if name not in by_kind.get("HorizontalPodAutoscaler", {}):
             problem(where, f"no HorizontalPodAutoscaler for {name}")
 
@@ -536,7 +550,19 @@ def check_k8s(overlay, rendered):
         problem(where, "no default-deny ingress NetworkPolicy")
 
     ingresses = by_kind.get("Ingress", {})
-    if not ingresses:
+    if single:
+        if ingresses:
+            problem(where, "has an Ingress; scripts/deploy-local.sh reaches the server by port-forward")
+        if not any(v.get("secret", {}).get("secretName") == "mcp-local-api-keys"
+                   for v in templates.get(single, {}).get("spec", {}).get("volumes", [])):
+            problem(where, f"{single} does not read the Secret mcp-local-api-keys that deploy-local.sh creates")
+        if "mcp-api-keys" in {re.sub(r"-[a-z0-9]{10}$", "", s) for s in secrets}:
+            problem(where, "generates mcp-api-keys, the key in git, besides the script's")
+        if single == "crm" and "postgres" not in workloads:
+            problem(where, "has no PostgreSQL for the CRM")
+        if single != "crm" and "postgres" in workloads:
+            problem(where, "runs PostgreSQL, which only the CRM uses")
+    elif not ingresses:
         problem(where, "no Ingress")
     services = by_kind.get("Service", {})
     for name, ing in ingresses.items():
