@@ -9,6 +9,9 @@
 #     (shipped inside kubernetes-validate), strictly: unknown fields fail;
 #     the Secret templates too; the production overlay with the monitoring
 #     component (ServiceMonitor, PrometheusRule);
+#   - deploy/cloudrun/service.yaml, the customer server on Cloud Run, with
+#     check_deploy.py (one instance, the database on a volume, probes,
+#     shutdown within Cloud Run's 10 s);
 #   - scripts/deploy-local.sh and teardown-local.sh: shellcheck, and
 #     tests/deploy-local/run.sh against stand-in kubectl, docker, kind and
 #     minikube that record their calls;
@@ -113,7 +116,7 @@ check "the image's health-check program (deploy/docker/healthcheck.rs)" healthch
 # --- YAML ------------------------------------------------------------------------
 
 check "yamllint docker-compose.yml deploy/" \
-    "$venv/yamllint" --strict -c deploy/tools/yamllint.yaml docker-compose.yml deploy/k8s deploy/tools deploy/monitoring
+    "$venv/yamllint" --strict -c deploy/tools/yamllint.yaml docker-compose.yml deploy/k8s deploy/tools deploy/monitoring deploy/cloudrun
 
 # --- docker compose --------------------------------------------------------------
 
@@ -163,6 +166,11 @@ render_monitoring() {
     [ "$status" -eq 0 ] && "$venv/python" deploy/tools/check_deploy.py k8s-monitoring "$out"
 }
 check "overlays/production + components/monitoring: ServiceMonitor, PrometheusRule, NetworkPolicy" render_monitoring
+
+# --- Cloud Run --------------------------------------------------------------------
+
+check "deploy/cloudrun/service.yaml (Cloud Run): one instance, volume, probes, shutdown" \
+    "$venv/python" deploy/tools/check_deploy.py cloudrun deploy/cloudrun/service.yaml
 
 # --- Local deploy scripts --------------------------------------------------------
 

@@ -8,6 +8,8 @@ expresses, run by scripts/deploy-checks.sh with deploy/tools/.venv's Python.
                                            (local-SERVER: one server alone)
   check_deploy.py k8s-monitoring RENDERED  the production overlay rendered with
                                            components/monitoring
+  check_deploy.py cloudrun SERVICE         the customer server's Cloud Run
+                                           Service (deploy/cloudrun)
 
 Every problem is printed; the exit status is 1 if there was any.
 """
@@ -638,6 +640,84 @@ def check_k8s_monitoring(rendered):
         problem(where, "has no PrometheusRule with the groups of deploy/monitoring/prometheus-rules.yaml")
 
 
+
+# Cloud Run kills an instance this long after SIGTERM (fixed).
+CLOUD_RUN_STOP_SECONDS = 10.0
+
+
+def check_cloudrun(path):
+    """The customer server's Knative Service for Cloud Run: one instance at
+    most (one SQLite file), the database on a mounted volume, probes,
+    credentials for /metrics, and a shutdown that fits in Cloud Run's 10 s."""
+    where = str(Path(path).resolve().relative_to(ROOT)) if Path(path).resolve().is_relative_to(ROOT) else path
+    service = load_yaml(path)
+    if (service.get("apiVersion"), service.get("kind")) != ("serving.knative.dev/v1", "Service"):
+        problem(where, "is not a serving.knative.dev/v1 Service")
+        return
+    template = service.get("spec", {}).get("template", {})
+    notes = template.get("metadata", {}).get("annotations", {})
+    spec = template.get("spec", {})
+    if str(notes.get("autoscaling.knative.dev/maxScale")) != "1":
+        problem(where, "maxScale is not 1: two instances would both write the one SQLite file")
+    containers = spec.get("containers", [])
+    if len(containers) != 1:
+        problem(where, f"has {len(containers)} containers, not one")
+        return
+    c = containers[0]
+    if not re.search(r"/customer:[\w.-]+$", c.get("image", "")):
+        problem(where, f"image {c.get('image')} is not a tagged image of the customer server")
+    if [p.get("containerPort") for p in c.get("ports", [])] != [8080]:
+        problem(where, "does not expose exactly port 8080")
+    for probe in ["startupProbe", "livenessProbe"]:
+        get = c.get(probe, {}).get("httpGet", {})
+        if get.get("path") != "/health" or get.get("port", 8080) != 8080:
+            problem(where, f"{probe} is not GET /health on 8080")
+    env = {}
+    for variable in c.get("env", []):
+        env[variable["name"]] = variable.get("value")
+        if variable["name"] not in SERVER_ENV:
+            problem(where, f"sets {variable['name']}, which the servers do not read")
+    if env.get("MCP_API_KEYS"):
+        problem(where, "MCP_API_KEYS is a literal value: keep keys in Secret Manager")
+    exposed = metrics_exposed(env, need_authenticator=True)
+    if exposed:
+        problem(where, exposed)
+    needed = shutdown_time(env, where) + SHUTDOWN_MARGIN
+    if needed > CLOUD_RUN_STOP_SECONDS:
+        problem(where, f"MCP_SHUTDOWN_GRACE + MCP_SHUTDOWN_DEADLINE + {SHUTDOWN_MARGIN:g} s = {needed:g} s, "
+                f"over the {CLOUD_RUN_STOP_SECONDS:g} s Cloud Run leaves after SIGTERM")
+    request_timeout = parse_duration(env.get("MCP_REQUEST_TIMEOUT") or "5m") or 300
+    if spec.get("timeoutSeconds", 300) < request_timeout:
+        problem(where, f"timeoutSeconds {spec.get('timeoutSeconds', 300)} is under the server's "
+                f"request timeout ({request_timeout:g} s)")
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    for mount_path, name in mounts.items():
+        if name not in volumes:
+            problem(where, f"mounts {name} at {mount_path}, which is not a volume")
+    for name, volume in volumes.items():
+        if "secret" in volume and not all(i.get("key") and i.get("path") for i in volume["secret"].get("items", [{}])):
+            problem(where, f"secret volume {name} does not name a version (key) and a file (path)")
+    db_path = env.get("DB_PATH", "./data/customers.db")
+    if db_path != ":memory:":
+        directory = str(Path(db_path).parent)
+        volume = volumes.get(mounts.get(directory, ""), {})
+        csi = volume.get("csi", {})
+        if not volume:
+            problem(where, f"DB_PATH {db_path} is not on a mounted volume: the data would go with the instance")
+        elif csi.get("driver") == "gcsfuse.run.googleapis.com":
+            if not csi.get("volumeAttributes", {}).get("bucketName"):
+                problem(where, "the Cloud Storage volume names no bucket")
+            if notes.get("run.googleapis.com/execution-environment") != "gen2":
+                problem(where, "a Cloud Storage volume needs the gen2 execution environment")
+            if csi.get("readOnly"):
+                problem(where, "the database volume is read-only")
+    for name in ["MCP_API_KEYS_FILE"]:
+        value = env.get(name)
+        if value and not any(value.startswith(m.rstrip("/") + "/") for m in mounts):
+            problem(where, f"{name}={value} is not on a mounted volume")
+
+
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "repo":
         bins, version = cargo_packages()
@@ -649,6 +729,8 @@ def main():
         check_k8s(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 3 and sys.argv[1] == "k8s-monitoring":
         check_k8s_monitoring(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "cloudrun":
+        check_cloudrun(sys.argv[2])
     else:
         sys.exit(__doc__)
     for p in problems:
