@@ -25,7 +25,8 @@
 #  5. starts `kubectl port-forward service/SERVER PORT:80` in the
 #     background, waits until PORT answers, and saves its PID and port in
 #     ${XDG_DATA_HOME:-~/.local/share}/mcp-SERVER/ (port-forward.pid,
-#     port-forward.port; its output goes to port-forward.log).
+#     port-forward.port; its output goes to port-forward.log), and the
+#     context (context), which teardown-local.sh uses.
 #
 # Needs docker, kubectl, and kind or minikube for those clusters.
 set -euo pipefail
@@ -57,21 +58,8 @@ if (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 fi
 
 context=$(kubectl config current-context 2>/dev/null) || die "kubectl has no current context: start kind, minikube or Docker Desktop's Kubernetes"
-cluster="${LOCAL_CLUSTER:-}"
-if [ -z "$cluster" ]; then
-    case "$context" in
-        kind-*) cluster=kind ;;
-        minikube) cluster=minikube ;;
-        docker-desktop | docker-for-desktop) cluster=docker-desktop ;;
-        *)
-            if command -v minikube >/dev/null 2>&1 && minikube profile list -o json 2>/dev/null | grep -q "\"Name\":\"$context\""; then
-                cluster=minikube
-            else
-                die "the current context '$context' is not a kind, minikube or Docker Desktop cluster; set LOCAL_CLUSTER=kind|minikube|docker-desktop|none if it is a local one"
-            fi
-            ;;
-    esac
-fi
+cluster=$(local_cluster "$context") ||
+    die "the current context '$context' is not a kind, minikube or Docker Desktop cluster; set LOCAL_CLUSTER=kind|minikube|docker-desktop|none if it is a local one"
 k() { kubectl --context "$context" "$@"; }
 
 echo "==> building $image (BIN=$bin)"
@@ -97,6 +85,8 @@ esac
 
 mkdir -p "$state"
 chmod 700 "$state"
+# Teardown deletes the namespace in this cluster, whatever the context is then.
+echo "$context" > "$state/context"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 umask 077

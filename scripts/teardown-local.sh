@@ -8,8 +8,10 @@
 #     if that process is still `kubectl ... port-forward service/SERVER`
 #     (a PID the system has given to another process is left alone);
 #  2. deletes the namespace mcp-SERVER, and everything in it, from the
-#     cluster of kubectl's current context (nothing if it is not there);
-#  3. removes the saved PID, port, log and generated key.
+#     cluster deploy-local.sh deployed to (the saved context; with none
+#     saved, kubectl's current context, if it is a local cluster as
+#     deploy-local.sh decides it, or LOCAL_CLUSTER is set);
+#  3. removes the saved PID, port, log, context and generated key.
 #
 # The image mcp-SERVER:dev stays; `docker image rm mcp-SERVER:dev` removes it.
 set -euo pipefail
@@ -43,9 +45,16 @@ else
     echo "==> no port-forward recorded in $state"
 fi
 
-echo "==> deleting the namespace mcp-$server"
-kubectl delete namespace "mcp-$server" --ignore-not-found
+if [ -s "$state/context" ]; then
+    context=$(cat "$state/context")
+else
+    context=$(kubectl config current-context 2>/dev/null) || die "kubectl has no current context"
+    local_cluster "$context" >/dev/null ||
+        die "nothing was saved for $server, and the current context '$context' is not a kind, minikube or Docker Desktop cluster; set LOCAL_CLUSTER if it is a local one"
+fi
+echo "==> deleting the namespace mcp-$server (context $context)"
+kubectl --context "$context" delete namespace "mcp-$server" --ignore-not-found
 
-rm -f "$state/port-forward.pid" "$state/port-forward.port" "$state/port-forward.log" "$state/api-key"
+rm -f "$state/port-forward.pid" "$state/port-forward.port" "$state/port-forward.log" "$state/context" "$state/api-key"
 rmdir "$state" 2>/dev/null || true
 echo "==> $server removed"

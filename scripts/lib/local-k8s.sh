@@ -34,6 +34,28 @@ state_dir() {
     echo "${XDG_DATA_HOME:-$HOME/.local/share}/mcp-$1"
 }
 
+# local_cluster CONTEXT: what local cluster the kubectl context CONTEXT is
+# (kind, minikube or docker-desktop), from LOCAL_CLUSTER if set; fails for
+# any other, so a remote cluster is never changed by mistake.
+local_cluster() {
+    if [ -n "${LOCAL_CLUSTER:-}" ]; then
+        echo "$LOCAL_CLUSTER"
+        return 0
+    fi
+    case "$1" in
+        kind-*) echo kind ;;
+        minikube) echo minikube ;;
+        docker-desktop | docker-for-desktop) echo docker-desktop ;;
+        *)
+            if command -v minikube >/dev/null 2>&1 && minikube profile list -o json 2>/dev/null | grep -q "\"Name\":\"$1\""; then
+                echo minikube
+            else
+                return 1
+            fi
+            ;;
+    esac
+}
+
 # command_line PID: the process's command line, or nothing if it is gone
 # (or a zombie, whose command line is empty).
 command_line() {

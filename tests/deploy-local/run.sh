@@ -193,7 +193,7 @@ scripts/teardown-local.sh crm > "$work/out" 2>&1 || { cat "$work/out" >&2; fail 
 if [ -n "$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" ]; then
     fail "the port-forward $pid still runs after teardown"
 fi
-expect_calls "kubectl delete namespace mcp-crm --ignore-not-found"
+expect_calls "kubectl --context kind-mcp-test delete namespace mcp-crm --ignore-not-found"
 [ -e "$state" ] && fail "teardown left $state: $(ls -A "$state")"
 python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null &&
     fail "port $port still answers after teardown"
@@ -205,17 +205,23 @@ iam_pid=$(cat "$home_state/port-forward.pid")
 started+=("$iam_pid")
 kill "$iam_pid"
 echo "$bystander" > "$home_state/port-forward.pid"
+: > "$STUB_LOG"
 (unset XDG_DATA_HOME; scripts/teardown-local.sh iam) > "$work/out" 2>&1 || fail "teardown-local.sh iam failed"
+# The cluster deployed to, although the current context is another now.
+expect_calls "kubectl --context minikube delete namespace mcp-iam --ignore-not-found"
 kill -0 "$bystander" 2>/dev/null || fail "teardown killed PID $bystander, which is not a port-forward"
 grep -q "leaving it alone" "$work/out" || fail "teardown did not say it left PID $bystander alone"
 [ -e "$home_state/port-forward.pid" ] && fail "teardown left the PID file"
 kill "$bystander"
 bystander=""
 
-echo "--- teardown with nothing deployed"
+echo "--- teardown with nothing deployed: the current context, if it is a local cluster"
+rm -rf "$XDG_DATA_HOME/mcp-customer"
 : > "$STUB_LOG"
 scripts/teardown-local.sh customer > "$work/out" 2>&1 || fail "teardown-local.sh customer failed with nothing deployed"
-expect_calls "kubectl delete namespace mcp-customer --ignore-not-found"
+expect_calls "kubectl config current-context" \
+    "kubectl --context kind-mcp-test delete namespace mcp-customer --ignore-not-found"
+refused "teardown on a remote context" env STUB_CONTEXT=gke_prod_europe scripts/teardown-local.sh customer
 
 if [ "$failures" -ne 0 ]; then
     echo "deploy-local tests: $failures failure(s)" >&2
