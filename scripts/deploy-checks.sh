@@ -7,7 +7,14 @@
 #   - each Kubernetes overlay, rendered by kustomize (the one built into the
 #     pinned kubectl), against the Kubernetes JSON schemas of 1.30 and 1.37
 #     (shipped inside kubernetes-validate), strictly: unknown fields fail;
-#     the Secret templates too;
+#     the Secret templates too; the production overlay with the monitoring
+#     component (ServiceMonitor, PrometheusRule);
+#   - deploy/cloudrun/service.yaml, the customer server on Cloud Run, with
+#     check_deploy.py (one instance, the database on a volume, probes,
+#     shutdown within Cloud Run's 10 s);
+#   - scripts/deploy-local.sh and teardown-local.sh: shellcheck, and
+#     tests/deploy-local/run.sh against stand-in kubectl, docker, kind and
+#     minikube that record their calls;
 #   - each MCP Bundle manifest with `mcpb validate` and against the
 #     manifest JSON schema shipped in the same pinned package (no release
 #     build needed);
@@ -109,7 +116,7 @@ check "the image's health-check program (deploy/docker/healthcheck.rs)" healthch
 # --- YAML ------------------------------------------------------------------------
 
 check "yamllint docker-compose.yml deploy/" \
-    "$venv/yamllint" --strict -c deploy/tools/yamllint.yaml docker-compose.yml deploy/k8s deploy/tools
+    "$venv/yamllint" --strict -c deploy/tools/yamllint.yaml docker-compose.yml deploy/k8s deploy/tools deploy/monitoring deploy/cloudrun
 
 # --- docker compose --------------------------------------------------------------
 
@@ -131,10 +138,47 @@ render_and_check() {
     echo "$(grep -c '^kind:' "$out") resources rendered"
     validate_k8s "$out" && "$venv/python" deploy/tools/check_deploy.py k8s "$overlay" "$out"
 }
-for overlay in local production; do
+for overlay in local production local-crm local-customer local-iam; do
     check "kustomize overlays/$overlay, Kubernetes ${k8s_versions[*]} schemas, policies" render_and_check "$overlay"
 done
 check "Secret templates against the Kubernetes schemas" validate_k8s deploy/k8s/base/secrets.template.yaml
+
+# The monitoring component as an overlay adds it: the production overlay
+# with components/monitoring. The schemas check the NetworkPolicy and the
+# rest (the ServiceMonitor and PrometheusRule have none here, hence
+# --no-warn); check_deploy.py what they must agree on.
+render_monitoring() {
+    local dir="$work/monitoring" out="$work/monitoring.yaml" version status=0
+    mkdir -p "$dir"
+    printf '%s\n' \
+        "apiVersion: kustomize.config.k8s.io/v1beta1" \
+        "kind: Kustomization" \
+        "namespace: mcp" \
+        "resources:" \
+        "  - $(realpath --relative-to="$dir" deploy/k8s/overlays/production)" \
+        "components:" \
+        "  - $(realpath --relative-to="$dir" deploy/k8s/components/monitoring)" \
+        > "$dir/kustomization.yaml"
+    "$venv/kubectl" kustomize "$dir" > "$out" || return 1
+    for version in "${k8s_versions[@]}"; do
+        "$venv/kubernetes-validate" --strict --quiet --no-warn -k "$version" "$out" || status=1
+    done
+    [ "$status" -eq 0 ] && "$venv/python" deploy/tools/check_deploy.py k8s-monitoring "$out"
+}
+check "overlays/production + components/monitoring: ServiceMonitor, PrometheusRule, NetworkPolicy" render_monitoring
+
+# --- Cloud Run --------------------------------------------------------------------
+
+check "deploy/cloudrun/service.yaml (Cloud Run): one instance, volume, probes, shutdown" \
+    "$venv/python" deploy/tools/check_deploy.py cloudrun deploy/cloudrun/service.yaml
+
+# --- Local deploy scripts --------------------------------------------------------
+
+check "shellcheck: deploy-local, teardown-local, monitoring-check and their test" \
+    "$venv/shellcheck" -x scripts/deploy-local.sh scripts/teardown-local.sh scripts/lib/local-k8s.sh \
+    scripts/monitoring-check.sh tests/deploy-local/run.sh
+check "deploy-local.sh and teardown-local.sh with stand-in kubectl, docker, kind, minikube" \
+    bash tests/deploy-local/run.sh
 
 # --- MCP Bundles -----------------------------------------------------------------
 

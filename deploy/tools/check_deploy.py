@@ -5,6 +5,11 @@ expresses, run by scripts/deploy-checks.sh with deploy/tools/.venv's Python.
                                            .env.example, bundle manifests,
                                            client configurations
   check_deploy.py k8s OVERLAY RENDERED     one overlay's rendered manifests
+                                           (local-SERVER: one server alone)
+  check_deploy.py k8s-monitoring RENDERED  the production overlay rendered with
+                                           components/monitoring
+  check_deploy.py cloudrun SERVICE         the customer server's Cloud Run
+                                           Service (deploy/cloudrun)
 
 Every problem is printed; the exit status is 1 if there was any.
 """
@@ -387,7 +392,7 @@ def check_clients():
 
 # Secrets the production overlay expects to exist already (created from
 # base/secrets.template.yaml or a secret manager), and the TLS certificate.
-EXTERNAL_SECRETS = {"mcp-api-keys", "crm-database", "iam-rapidapi", "mcp-tls"}
+EXTERNAL_SECRETS = {"mcp-api-keys", "crm-database", "iam-rapidapi", "mcp-tls", "mcp-metrics-scraper"}
 
 
 def matches(selector, labels):
@@ -428,7 +433,18 @@ def check_shutdown_timing(where, spec, container, configmaps):
                 f"grace period and deadline {drain:g} s + {SHUTDOWN_MARGIN:g} s margin = {needed:g} s")
 
 
+# The one-server local overlays (scripts/deploy-local.sh): the API keys
+# Secret that the script creates, and the optional RapidAPI key.
+LOCAL_SCRIPT_SECRETS = {"mcp-local-api-keys", "iam-rapidapi"}
+
+
 def check_k8s(overlay, rendered):
+    # overlays/local-SERVER: SERVER alone, in mcp-SERVER, reached through a
+    # port-forward (no Ingress), with the script's Secrets.
+    single = overlay[len("local-"):] if overlay.startswith("local-") else None
+    namespace = f"mcp-{single}" if single else "mcp"
+    expected_servers = [single] if single else ["crm", "customer", "iam"]
+    external = EXTERNAL_SECRETS if overlay == "production" else LOCAL_SCRIPT_SECRETS if single else set()
     docs = [d for d in yaml.safe_load_all(Path(rendered).read_text()) if d]
     by_kind = {}
     for d in docs:
@@ -440,13 +456,15 @@ def check_k8s(overlay, rendered):
     configmaps = set(by_kind.get("ConfigMap", {}))
 
     for d in docs:
-        if d["kind"] != "Namespace" and d["metadata"].get("namespace") != "mcp":
-            problem(where, f"{d['kind']}/{d['metadata']['name']} is not in namespace mcp")
+        if d["kind"] != "Namespace" and d["metadata"].get("namespace") != namespace:
+            problem(where, f"{d['kind']}/{d['metadata']['name']} is not in namespace {namespace}")
+    if sorted(by_kind.get("Namespace", {})) != [namespace]:
+        problem(where, f"creates namespaces {sorted(by_kind.get('Namespace', {}))}, not {namespace}")
 
     servers = [n for n, w in workloads.items()
                if w["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "mcp-server"]
-    if sorted(servers) != ["crm", "customer", "iam"]:
-        problem(where, f"MCP server workloads are {sorted(servers)}, not crm, customer, iam")
+    if sorted(servers) != expected_servers:
+        problem(where, f"MCP server workloads are {sorted(servers)}, not {', '.join(expected_servers)}")
 
     for name, w in workloads.items():
         here = f"{where}: {w['kind']}/{name}"
@@ -480,7 +498,7 @@ def check_k8s(overlay, rendered):
             for env in c.get("env", []):
                 ref = env.get("valueFrom", {}).get("secretKeyRef")
                 if ref and ref["name"] not in secrets and not (
-                        overlay == "production" and ref["name"] in EXTERNAL_SECRETS) and not ref.get("optional"):
+                        ref["name"] in external) and not ref.get("optional"):
                     problem(cwhere, f"reads missing Secret {ref['name']}")
             if name in servers:
                 check_shutdown_timing(cwhere, spec, c, by_kind.get("ConfigMap", {}))
@@ -498,7 +516,7 @@ def check_k8s(overlay, rendered):
                     problem(cwhere, "does not expose exactly port 8080")
         for v in spec.get("volumes", []):
             secret = v.get("secret", {}).get("secretName")
-            if secret and secret not in secrets and not (overlay == "production" and secret in EXTERNAL_SECRETS):
+            if secret and secret not in secrets and secret not in external:
                 problem(here, f"mounts missing Secret {secret}")
 
     for name, svc in by_kind.get("Service", {}).items():
@@ -524,7 +542,7 @@ def check_k8s(overlay, rendered):
         if not any(matches(p["spec"]["selector"].get("matchLabels", {}), templates[name]["metadata"]["labels"])
                    for p in by_kind.get("PodDisruptionBudget", {}).values()):
             problem(where, f"no PodDisruptionBudget covers {name}")
-    for name in ["crm", "iam"]:
+    for name in [n for n in ["crm", "iam"] if n in expected_servers]:
         if name not in by_kind.get("HorizontalPodAutoscaler", {}):
             problem(where, f"no HorizontalPodAutoscaler for {name}")
 
@@ -534,7 +552,19 @@ def check_k8s(overlay, rendered):
         problem(where, "no default-deny ingress NetworkPolicy")
 
     ingresses = by_kind.get("Ingress", {})
-    if not ingresses:
+    if single:
+        if ingresses:
+            problem(where, "has an Ingress; scripts/deploy-local.sh reaches the server by port-forward")
+        if not any(v.get("secret", {}).get("secretName") == "mcp-local-api-keys"
+                   for v in templates.get(single, {}).get("spec", {}).get("volumes", [])):
+            problem(where, f"{single} does not read the Secret mcp-local-api-keys that deploy-local.sh creates")
+        if "mcp-api-keys" in {re.sub(r"-[a-z0-9]{10}$", "", s) for s in secrets}:
+            problem(where, "generates mcp-api-keys, the key in git, besides the script's")
+        if single == "crm" and "postgres" not in workloads:
+            problem(where, "has no PostgreSQL for the CRM")
+        if single != "crm" and "postgres" in workloads:
+            problem(where, "runs PostgreSQL, which only the CRM uses")
+    elif not ingresses:
         problem(where, "no Ingress")
     services = by_kind.get("Service", {})
     for name, ing in ingresses.items():
@@ -564,6 +594,130 @@ def check_k8s(overlay, rendered):
             problem(where, "Ingress without TLS")
 
 
+def check_k8s_monitoring(rendered):
+    """components/monitoring on top of the production overlay: the overlay's
+    own checks, and a ServiceMonitor that scrapes every server's /metrics
+    with credentials, a NetworkPolicy that lets the scraper in, and the
+    alert rules of deploy/monitoring/prometheus-rules.yaml."""
+    check_k8s("production", rendered)
+    where = "components/monitoring"
+    docs = [d for d in yaml.safe_load_all(Path(rendered).read_text()) if d]
+    by_kind = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    services = {n: s for n, s in by_kind.get("Service", {}).items() if s["spec"].get("type") != "ExternalName"}
+    monitors = by_kind.get("ServiceMonitor", {})
+    if not monitors:
+        problem(where, "has no ServiceMonitor")
+    scraped = set()
+    for name, monitor in monitors.items():
+        here = f"{where}: ServiceMonitor/{name}"
+        selector = monitor["spec"].get("selector", {}).get("matchLabels", {})
+        selected = {n: s for n, s in services.items() if matches(selector, s["metadata"].get("labels", {}))}
+        scraped |= set(selected)
+        for endpoint in monitor["spec"].get("endpoints", []):
+            if endpoint.get("path", "/metrics") != "/metrics":
+                problem(here, f"scrapes {endpoint.get('path')}, not /metrics")
+            for svc_name, svc in selected.items():
+                if endpoint.get("port") not in [p.get("name") for p in svc["spec"]["ports"]]:
+                    problem(here, f"scrapes port {endpoint.get('port')!r}, which Service/{svc_name} lacks")
+            # The servers set MCP_METRICS_AUTH=true: no credentials, no metrics.
+            secret = endpoint.get("authorization", {}).get("credentials", {}).get("name")
+            if endpoint.get("authorization", {}).get("type", "Bearer") != "Bearer" or not secret:
+                problem(here, "sends no Bearer credentials, and /metrics needs an API key")
+            elif secret not in EXTERNAL_SECRETS:
+                problem(here, f"reads Secret {secret}, which base/secrets.template.yaml does not describe")
+    if scraped != {"crm", "customer", "iam"}:
+        problem(where, f"scrapes Services {sorted(scraped)}, not crm, customer, iam")
+    if not any(p["spec"].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component")
+               == "mcp-server" and any(r.get("from") and any(f.get("namespaceSelector") for f in r["from"])
+                                       for r in p["spec"].get("ingress", []))
+               for n, p in by_kind.get("NetworkPolicy", {}).items() if n != "mcp-servers-ingress"):
+        problem(where, "no NetworkPolicy lets Prometheus's namespace reach the servers")
+    expected = load_yaml(ROOT / "deploy/monitoring/prometheus-rules.yaml")["groups"]
+    rules = by_kind.get("PrometheusRule", {})
+    if [r["spec"].get("groups") for r in rules.values()] != [expected]:
+        problem(where, "has no PrometheusRule with the groups of deploy/monitoring/prometheus-rules.yaml")
+
+
+
+# Cloud Run kills an instance this long after SIGTERM (fixed).
+CLOUD_RUN_STOP_SECONDS = 10.0
+
+
+def check_cloudrun(path):
+    """The customer server's Knative Service for Cloud Run: one instance at
+    most (one SQLite file), the database on a mounted volume, probes,
+    credentials for /metrics, and a shutdown that fits in Cloud Run's 10 s."""
+    where = str(Path(path).resolve().relative_to(ROOT)) if Path(path).resolve().is_relative_to(ROOT) else path
+    service = load_yaml(path)
+    if (service.get("apiVersion"), service.get("kind")) != ("serving.knative.dev/v1", "Service"):
+        problem(where, "is not a serving.knative.dev/v1 Service")
+        return
+    template = service.get("spec", {}).get("template", {})
+    notes = template.get("metadata", {}).get("annotations", {})
+    spec = template.get("spec", {})
+    if str(notes.get("autoscaling.knative.dev/maxScale")) != "1":
+        problem(where, "maxScale is not 1: two instances would both write the one SQLite file")
+    containers = spec.get("containers", [])
+    if len(containers) != 1:
+        problem(where, f"has {len(containers)} containers, not one")
+        return
+    c = containers[0]
+    if not re.search(r"/customer:[\w.-]+$", c.get("image", "")):
+        problem(where, f"image {c.get('image')} is not a tagged image of the customer server")
+    if [p.get("containerPort") for p in c.get("ports", [])] != [8080]:
+        problem(where, "does not expose exactly port 8080")
+    for probe in ["startupProbe", "livenessProbe"]:
+        get = c.get(probe, {}).get("httpGet", {})
+        if get.get("path") != "/health" or get.get("port", 8080) != 8080:
+            problem(where, f"{probe} is not GET /health on 8080")
+    env = {}
+    for variable in c.get("env", []):
+        env[variable["name"]] = variable.get("value")
+        if variable["name"] not in SERVER_ENV:
+            problem(where, f"sets {variable['name']}, which the servers do not read")
+    if env.get("MCP_API_KEYS"):
+        problem(where, "MCP_API_KEYS is a literal value: keep keys in Secret Manager")
+    exposed = metrics_exposed(env, need_authenticator=True)
+    if exposed:
+        problem(where, exposed)
+    needed = shutdown_time(env, where) + SHUTDOWN_MARGIN
+    if needed > CLOUD_RUN_STOP_SECONDS:
+        problem(where, f"MCP_SHUTDOWN_GRACE + MCP_SHUTDOWN_DEADLINE + {SHUTDOWN_MARGIN:g} s = {needed:g} s, "
+                f"over the {CLOUD_RUN_STOP_SECONDS:g} s Cloud Run leaves after SIGTERM")
+    request_timeout = parse_duration(env.get("MCP_REQUEST_TIMEOUT") or "5m") or 300
+    if spec.get("timeoutSeconds", 300) < request_timeout:
+        problem(where, f"timeoutSeconds {spec.get('timeoutSeconds', 300)} is under the server's "
+                f"request timeout ({request_timeout:g} s)")
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    for mount_path, name in mounts.items():
+        if name not in volumes:
+            problem(where, f"mounts {name} at {mount_path}, which is not a volume")
+    for name, volume in volumes.items():
+        if "secret" in volume and not all(i.get("key") and i.get("path") for i in volume["secret"].get("items", [{}])):
+            problem(where, f"secret volume {name} does not name a version (key) and a file (path)")
+    db_path = env.get("DB_PATH", "./data/customers.db")
+    if db_path != ":memory:":
+        directory = str(Path(db_path).parent)
+        volume = volumes.get(mounts.get(directory, ""), {})
+        csi = volume.get("csi", {})
+        if not volume:
+            problem(where, f"DB_PATH {db_path} is not on a mounted volume: the data would go with the instance")
+        elif csi.get("driver") == "gcsfuse.run.googleapis.com":
+            if not csi.get("volumeAttributes", {}).get("bucketName"):
+                problem(where, "the Cloud Storage volume names no bucket")
+            if notes.get("run.googleapis.com/execution-environment") != "gen2":
+                problem(where, "a Cloud Storage volume needs the gen2 execution environment")
+            if csi.get("readOnly"):
+                problem(where, "the database volume is read-only")
+    for name in ["MCP_API_KEYS_FILE"]:
+        value = env.get(name)
+        if value and not any(value.startswith(m.rstrip("/") + "/") for m in mounts):
+            problem(where, f"{name}={value} is not on a mounted volume")
+
+
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "repo":
         bins, version = cargo_packages()
@@ -573,6 +727,10 @@ def main():
         check_clients()
     elif len(sys.argv) == 4 and sys.argv[1] == "k8s":
         check_k8s(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "k8s-monitoring":
+        check_k8s_monitoring(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "cloudrun":
+        check_cloudrun(sys.argv[2])
     else:
         sys.exit(__doc__)
     for p in problems:

@@ -14,6 +14,8 @@
 //! # }
 //! ```
 
+pub mod logging;
+
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;

@@ -1,7 +1,8 @@
 //! The customer management server: HTTP on `PORT` (8080) by default,
 //! stdio with `--transport stdio`. Env: `HOST`, `PORT`, `DB_PATH`
 //! (`./data/customers.db`; `:memory:` for a throwaway database),
-//! `LOG_LEVEL` (`info`).
+//! `LOG_LEVEL` (`info`), `DEBUG` (`true`: `debug` logs unless `RUST_LOG`
+//! or `LOG_LEVEL` is set).
 #![allow(
     clippy::print_stderr,
     reason = "a binary reports bad arguments on stderr"
@@ -17,8 +18,17 @@ use mcp_server::transport::http::{HostPolicy, McpService, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // LOG_LEVEL and LOG_FORMAT, to stderr: on stdio, stdout carries MCP.
-    mcp_server::transport::stdio::init_stderr_logging();
+    // RUST_LOG, else LOG_LEVEL, else DEBUG's level, and LOG_FORMAT, to
+    // stderr: on stdio, stdout carries MCP.
+    let default_filter =
+        match customer::logging::default_filter(std::env::var("DEBUG").ok().as_deref()) {
+            Ok(filter) => filter,
+            Err(e) => {
+                eprintln!("customer: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    mcp_server::transport::stdio::init_stderr_logging_with_default(default_filter);
     // This server's published contract is HTTP on port 8080.
     let env = |name: &str| {
         std::env::var(name).ok().or_else(|| match name {

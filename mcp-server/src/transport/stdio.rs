@@ -81,6 +81,15 @@ impl Server {
 /// OTLP; call it from within the tokio runtime, and
 /// [`telemetry::shutdown`](crate::telemetry::shutdown) before exiting.
 pub fn init_stderr_logging() {
+    init_stderr_logging_with_default("info");
+}
+
+/// [`init_stderr_logging`] with `default_filter` (such as `debug`, or
+/// `info,my_crate=debug`) in place of `info` when neither `RUST_LOG` nor
+/// `LOG_LEVEL` gives a usable filter: for a binary's own switch (a `DEBUG`
+/// variable, a `--verbose` flag) that must not override an operator's
+/// explicit filter. An unusable `default_filter` means `info`.
+pub fn init_stderr_logging_with_default(default_filter: &str) {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -91,6 +100,7 @@ pub fn init_stderr_logging() {
                 .ok()
                 .and_then(|level| tracing_subscriber::EnvFilter::try_new(level).ok())
         })
+        .or_else(|| tracing_subscriber::EnvFilter::try_new(default_filter).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
     // An exporter is set up only when the subscriber can still be installed.
     #[cfg(feature = "otel")]
