@@ -36,7 +36,7 @@ impl Default for AgentConfig {
     fn default() -> Self {
         Self {
             max_turns: 10,
-            timeout: Duration::from_secs(300),
+            timeout: Duration::from_secs(240),
             max_tokens: 4096,
             max_context_bytes: 200_000,
         }

@@ -17,7 +17,11 @@ use std::sync::Arc;
 
 use agent_example::{Agent, AgentServer, Config, Store, Workspace};
 use mcp_server::Server;
-use mcp_server::transport::Transport;
+use mcp_server::transport::{Transport, TransportArgsError};
+
+const WORKSPACE_USAGE: &str = "usage: agent-mcp --workspace DIR [options]
+  --workspace DIR          the workspace the tools are confined to (env AGENT_WORKSPACE)
+  the AGENT_* settings (database, caps, turns, timeout, audit file): docs/examples/agent.md";
 
 /// Takes `--workspace DIR` or `--workspace=DIR` out of the arguments.
 fn split_workspace(args: Vec<String>) -> Result<(Option<String>, Vec<String>), String> {
@@ -53,8 +57,11 @@ async fn run() -> Result<(), (u8, String)> {
     let usage = |e: String| (2, e);
     let (workspace_flag, args) =
         split_workspace(std::env::args().skip(1).collect()).map_err(usage)?;
-    let transport = Transport::parse(args, |name| std::env::var(name).ok())
-        .map_err(|e| usage(e.to_string()))?;
+    let transport =
+        Transport::parse(args, |name| std::env::var(name).ok()).map_err(|e| match e {
+            TransportArgsError::Help => usage(format!("{WORKSPACE_USAGE}\n{e}")),
+            e => usage(e.to_string()),
+        })?;
     let config = Config::from_env(|name| std::env::var(name).ok(), workspace_flag)
         .map_err(|e| usage(e.to_string()))?;
     let workspace =

@@ -9,6 +9,8 @@ use super::{Workspace, WorkspaceError};
 
 /// How deep a recursive listing or a search goes.
 const MAX_DEPTH: usize = 32;
+/// The most files one search opens.
+const MAX_FILES: usize = 10_000;
 /// The longest line a search match quotes, in characters.
 const MAX_LINE: usize = 240;
 
@@ -67,7 +69,8 @@ pub struct SearchResult {
     pub files_searched: usize,
     /// Files left out: over the read limit, or not UTF-8 text.
     pub files_skipped: usize,
-    /// More matches exist than the limit let through.
+    /// The search stopped early: more matches than the limit, or more
+    /// than 10 000 files; search a narrower `path`.
     pub truncated: bool,
 }
 
@@ -195,6 +198,10 @@ impl Workspace {
             // Regular files only: links, devices and FIFOs are never opened.
             if !entry.file_type().is_file() {
                 continue;
+            }
+            if result.files_searched + result.files_skipped == MAX_FILES {
+                result.truncated = true;
+                break;
             }
             let shown = self.relative(entry.path());
             let Ok(text) = self.read_text(entry.path(), &shown) else {
