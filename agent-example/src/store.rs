@@ -1,6 +1,7 @@
 //! Conversations in SQLite, kept per owner across requests and restarts.
 
 use std::path::Path;
+use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mcp_server::RequestContext;
@@ -140,8 +141,14 @@ impl Store {
         if !memory && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
+        let options = if memory {
+            // Parsed, not set as a file name: sqlx gives `:memory:` its
+            // meaning only when it parses it.
+            SqliteConnectOptions::from_str("sqlite::memory:")?
+        } else {
+            SqliteConnectOptions::new().filename(path)
+        };
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)

@@ -303,3 +303,14 @@ async fn the_loop_audits_each_tool_call() {
     assert_eq!(records[0].principal.as_deref(), Some("alice"));
     assert!(records[0].arguments.is_none() && records[0].arguments_sha256.is_some());
 }
+
+#[tokio::test]
+async fn an_in_memory_store_writes_no_file() {
+    let store = agent_example::Store::open(":memory:").await.unwrap();
+    store
+        .append(&alice(), "c1", 0, &[Message::user("a")])
+        .await
+        .unwrap();
+    assert_eq!(store.load(&alice(), "c1").await.unwrap().len(), 1);
+    assert!(!std::path::Path::new(":memory:").exists());
+}

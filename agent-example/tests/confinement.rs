@@ -223,3 +223,18 @@ fn errors_never_show_the_workspace_location() {
         Err(WorkspaceError::NotFound(_))
     ));
 }
+
+#[test]
+fn a_write_replaces_a_hard_link_instead_of_writing_through_it() {
+    let f = fixture(Limits::default());
+    fs::hard_link(f.outside.join("secret.txt"), f.root.join("linked.txt")).unwrap();
+    f.ws.write("linked.txt", "replaced").unwrap();
+    assert_eq!(
+        fs::read_to_string(f.root.join("linked.txt")).unwrap(),
+        "replaced"
+    );
+    assert_eq!(
+        fs::read_to_string(f.outside.join("secret.txt")).unwrap(),
+        "TOP SECRET\n"
+    );
+}
