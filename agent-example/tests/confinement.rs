@@ -238,3 +238,20 @@ fn a_write_replaces_a_hard_link_instead_of_writing_through_it() {
         "TOP SECRET\n"
     );
 }
+
+#[test]
+fn listings_and_searches_stop_at_the_result_limit() {
+    let f = fixture(Limits {
+        max_results: 2,
+        ..Limits::default()
+    });
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        fs::write(f.root.join(name), "hello\nhello\n").unwrap();
+    }
+    let listing = f.ws.list(".", true).unwrap();
+    assert_eq!((listing.entries.len(), listing.truncated), (2, true));
+    let found = f.ws.search("hello", false, false, ".").unwrap();
+    assert_eq!((found.matches.len(), found.truncated), (2, true));
+    let all = f.ws.search("inner", false, false, "sub").unwrap();
+    assert_eq!((all.matches.len(), all.truncated), (1, false));
+}
