@@ -2,7 +2,9 @@
 # Runs the official MCP clients (TypeScript v1 and v2, Python) against the
 # hello example server: over stdio, then over HTTP (Streamable HTTP and the
 # legacy HTTP+SSE transport) on one listener; and the Python client against
-# the customer and CRM examples over HTTP and the job-search example over stdio.
+# the customer and CRM examples over HTTP, and the job-search example and the
+# workspace agent (answering its sampling requests with a scripted model)
+# over stdio.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -84,6 +86,11 @@ run tests/clients/.venv/bin/python tests/clients/py_crm.py
 cargo build --quiet -p iam-example
 IAM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/iam-mcp" \
     run env -u RAPIDAPI_KEY tests/clients/.venv/bin/python tests/clients/py_iam.py
+
+# About 5 s; the bound only matters if a sampling round trip hangs.
+cargo build --quiet -p agent-example
+AGENT_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/agent-mcp" \
+    run timeout 120 tests/clients/.venv/bin/python tests/clients/py_agent.py
 
 if [ "$failed" -ne 0 ]; then
     for log in "${logs[@]}"; do cat "$log" >&2; done
