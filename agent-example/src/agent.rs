@@ -5,9 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcp_server::audit::{AuditRecord, AuditSink};
+use mcp_server::audit::{AuditOutcome, AuditRecord, AuditSink};
 use mcp_server::core::client::{CreateMessageParams, CreateMessageResult, SamplingMessage};
 use mcp_server::core::content::{Content, Role as WireRole};
+use mcp_server::core::jsonrpc::RequestId;
 use mcp_server::{AskError, RequestContext};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,9 @@ pub struct CallInfo {
     pub request_id: String,
     /// The protocol revision.
     pub protocol_version: String,
+    /// The `ask_agent` request: the loop's records go to its server's
+    /// audit log, through its queue.
+    pub context: Option<RequestContext>,
 }
 
 impl CallInfo {
@@ -130,6 +134,7 @@ impl CallInfo {
             tenant: ctx.tenant().map(ToOwned::to_owned),
             request_id: ctx.request_id().to_string(),
             protocol_version: ctx.protocol_version().as_str().to_owned(),
+            context: Some(ctx.clone()),
         }
     }
 }
@@ -154,8 +159,8 @@ impl Agent {
         }
     }
 
-    /// Records each tool call of the loop in `sink` (method `agent/tool`),
-    /// as the server records each MCP tool call.
+    /// Records each tool call of a loop run outside a request in `sink`
+    /// (method `agent/tool`); inside one they go to its server's audit log.
     #[must_use]
     pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
         self.audit = Some(sink);
@@ -238,7 +243,8 @@ impl Agent {
                         serde_json::Value::Object(arguments.clone()).to_string(),
                     ));
                     let outcome = execute(&self.workspace, &name, arguments).await;
-                    self.record(call, turn, &name, digest, outcome.is_ok(), started);
+                    self.record(call, turn, &name, digest, outcome.is_ok(), started)
+                        .await;
                     calls.push(ToolCallSummary {
                         tool: name.clone(),
                         ok: outcome.is_ok(),
@@ -284,7 +290,9 @@ impl Agent {
             .collect()
     }
 
-    fn record(
+    /// Records one tool call of the loop: in the request's server's audit
+    /// log, or, outside a request, in the sink given to [`audit`](Self::audit).
+    async fn record(
         &self,
         call: &CallInfo,
         turn: u32,
@@ -293,28 +301,35 @@ impl Agent {
         ok: bool,
         started: Instant,
     ) {
-        let Some(sink) = &self.audit else {
-            return;
+        let outcome = if ok {
+            AuditOutcome::Ok
+        } else {
+            AuditOutcome::ToolError
         };
+        let mut record = AuditRecord::new("agent/tool", outcome);
         let info = tool_info(tool);
-        sink.record(&AuditRecord {
-            time: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
-            principal: call.principal.clone(),
-            tenant: call.tenant.clone(),
-            request_id: format!("{}/turn-{turn}", call.request_id),
-            protocol_version: call.protocol_version.clone(),
-            method: "agent/tool".into(),
-            target: tool.to_owned(),
-            read_only: info.map(|i| i.read_only),
-            destructive: info.map(|i| i.destructive),
-            arguments_sha256: Some(digest),
-            arguments: None,
-            outcome: if ok { "ok" } else { "tool_error" }.into(),
-            error: None,
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        });
+        record.time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        record.principal.clone_from(&call.principal);
+        record.tenant.clone_from(&call.tenant);
+        record.request_id = Some(RequestId::String(format!(
+            "{}/turn-{turn}",
+            call.request_id
+        )));
+        record.protocol_version = call.protocol_version.parse().ok();
+        record.target = Some(tool.to_owned());
+        record.read_only = info.map(|i| i.read_only);
+        record.destructive = info.map(|i| i.destructive);
+        record.arguments_sha256 = Some(digest);
+        record.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if let Some(ctx) = &call.context {
+            ctx.audit(record);
+        } else if let Some(sink) = &self.audit
+            && let Err(e) = sink.write(std::slice::from_ref(&record)).await
+        {
+            tracing::warn!(error = %e, "an agent audit record could not be written");
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use mcp_server::audit::{AuditRecord, AuditSink, FileAudit, TracingAudit};
+use mcp_server::audit::{AuditRecord, AuditSink, FileAudit, TracingAudit, WriteFuture};
 
 /// An audit sink shared by the server (which records every MCP tool call)
 /// and the agent (which records the tool calls of its loop).
@@ -11,8 +11,8 @@ use mcp_server::audit::{AuditRecord, AuditSink, FileAudit, TracingAudit};
 pub struct SharedAudit(pub Arc<dyn AuditSink>);
 
 impl AuditSink for SharedAudit {
-    fn record(&self, record: &AuditRecord) {
-        self.0.record(record);
+    fn write<'a>(&'a self, records: &'a [AuditRecord]) -> WriteFuture<'a> {
+        self.0.write(records)
     }
 }
 
@@ -22,9 +22,11 @@ impl AuditSink for SharedAudit {
 struct Both(FileAudit);
 
 impl AuditSink for Both {
-    fn record(&self, record: &AuditRecord) {
-        TracingAudit.record(record);
-        self.0.record(record);
+    fn write<'a>(&'a self, records: &'a [AuditRecord]) -> WriteFuture<'a> {
+        Box::pin(async move {
+            TracingAudit.write(records).await?;
+            self.0.write(records).await
+        })
     }
 }
 

@@ -13,7 +13,6 @@
 )]
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use agent_example::{Agent, AgentServer, Config, Store, Workspace};
 use mcp_server::Server;
@@ -87,7 +86,7 @@ async fn run() -> Result<(), (u8, String)> {
             );
         }
     }
-    let agent = Agent::new(workspace, store, config.agent).audit(Arc::clone(&audit.0));
+    let agent = Agent::new(workspace, store, config.agent);
     tracing::info!(workspace = %agent.workspace().root().display(), "serving the workspace");
     let builder = Server::builder()
         .definition(AgentServer::new(agent))

@@ -274,6 +274,7 @@ async fn the_loop_audits_each_tool_call() {
         tenant: Some("acme".into()),
         request_id: "7".into(),
         protocol_version: "2025-11-25".into(),
+        context: None,
     };
     agent
         .ask(&alice(), "c1", "go", &model, &call)
@@ -284,8 +285,8 @@ async fn the_loop_audits_each_tool_call() {
         .iter()
         .map(|r| {
             (
-                r.method.as_str(),
-                r.target.as_str(),
+                r.method.as_deref().unwrap(),
+                r.target.as_deref().unwrap(),
                 r.read_only,
                 r.destructive,
                 r.outcome.as_str(),
@@ -299,7 +300,16 @@ async fn the_loop_audits_each_tool_call() {
             ("agent/tool", "read_file", Some(true), Some(false), "ok"),
         ]
     );
-    assert_eq!(records[0].request_id, "7/turn-1");
+    assert_eq!(
+        records[0].request_id,
+        Some(mcp_server::core::jsonrpc::RequestId::String(
+            "7/turn-1".into()
+        ))
+    );
+    assert_eq!(
+        records[0].protocol_version,
+        Some(mcp_server::ProtocolVersion::V2025_11_25)
+    );
     assert_eq!(records[0].principal.as_deref(), Some("alice"));
     assert!(records[0].arguments.is_none() && records[0].arguments_sha256.is_some());
 }

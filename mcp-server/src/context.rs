@@ -202,6 +202,46 @@ impl RequestContext {
         &self.inner.server
     }
 
+    /// Adds `record` to the server's audit log, for something this request
+    /// did beside its own answer (a step of an agent loop, a call to
+    /// another system). What the record leaves empty of the caller (principal,
+    /// tenant, issuer, address), the request id and the revision is filled
+    /// in from this request. Never waits; without an audit log it does
+    /// nothing.
+    ///
+    /// ```
+    /// use mcp_server::audit::{AuditOutcome, AuditRecord};
+    /// use mcp_server::prelude::*;
+    ///
+    /// fn step_done(ctx: &RequestContext, tool: &str) {
+    ///     let mut record = AuditRecord::new("agent/tool", AuditOutcome::Ok);
+    ///     record.target = Some(tool.to_owned());
+    ///     ctx.audit(record);
+    /// }
+    /// ```
+    pub fn audit(&self, mut record: crate::audit::AuditRecord) {
+        let server = &self.inner.server;
+        let Some(log) = server.audit_log() else {
+            return;
+        };
+        if record.principal.is_none()
+            && let Some(principal) = self.principal()
+        {
+            record.principal = Some(principal.id.clone());
+            record.tenant.clone_from(&principal.tenant);
+            record.issuer.clone_from(&principal.issuer);
+        }
+        record.client_address = record.client_address.or(self.peer());
+        if record.request_id.is_none() {
+            record.request_id = Some(self.inner.id.clone());
+        }
+        record.protocol_version = record.protocol_version.or(Some(self.protocol_version()));
+        if record.time <= 0.0 {
+            record.time = crate::audit::AuditRecord::now();
+        }
+        log.push(record, server.metrics());
+    }
+
     /// Whether the client declared `capability`.
     pub fn has_capability(&self, capability: ClientCapability) -> bool {
         let capabilities = &self.inner.envelope.capabilities;

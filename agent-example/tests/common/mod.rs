@@ -116,7 +116,8 @@ impl Model for SilentModel {
 pub struct Recorded(pub Arc<Mutex<Vec<AuditRecord>>>);
 
 impl AuditSink for Recorded {
-    fn record(&self, record: &AuditRecord) {
-        self.0.lock().unwrap().push(record.clone());
+    fn write<'a>(&'a self, records: &'a [AuditRecord]) -> mcp_server::audit::WriteFuture<'a> {
+        self.0.lock().unwrap().extend_from_slice(records);
+        Box::pin(std::future::ready(Ok(())))
     }
 }

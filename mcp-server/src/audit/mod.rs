@@ -133,7 +133,16 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    fn empty(outcome: AuditOutcome) -> Self {
+    /// A record of `method` (such as `agent/tool`) that ended with
+    /// `outcome`, its other fields empty: set those that apply, then hand
+    /// it to [`RequestContext::audit`](crate::RequestContext::audit).
+    pub fn new(method: impl Into<String>, outcome: AuditOutcome) -> Self {
+        let mut record = Self::empty(outcome);
+        record.method = Some(method.into());
+        record
+    }
+
+    pub(crate) fn empty(outcome: AuditOutcome) -> Self {
         Self {
             time: 0.0,
             principal: None,
