@@ -127,6 +127,14 @@ async fn authorize(State(mcp): State<McpService>, request: Request, next: Next) 
     }
 }
 
+/// The web application: `routes` (checked with MCP's authenticator,
+/// tenant header and rate limit: one configuration for both), then MCP
+/// and its probes, behind the gateway's header rules.
+pub fn router(mcp: McpService, routes: Router, gateway: Gateway) -> Router {
+    let routes = routes.layer(middleware::from_fn_with_state(mcp.clone(), authorize));
+    gateway.guard(routes.fallback_service(mcp))
+}
+
 /// Serves `server` on `transport`: stdio as is; HTTP with `routes` and the
 /// gateway's rules in front of MCP (`/mcp`, `/health`, `/ready`,
 /// `/metrics`), draining on SIGTERM.
@@ -151,10 +159,7 @@ pub async fn serve(
             }
             tracing::info!("{what} on http://{local}: MCP at /mcp");
             let mcp = McpService::new(server, config);
-            // The REST routes answer to MCP's authenticator, tenant header
-            // and rate limit: one configuration for both.
-            let routes = routes.layer(middleware::from_fn_with_state(mcp.clone(), authorize));
-            let app = gateway.guard(routes.fallback_service(mcp.clone()));
+            let app = router(mcp.clone(), routes, gateway);
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -87,14 +87,14 @@ impl MockJira {
         &self.jira
     }
 
-    /// How many requests it answered whose `METHOD /path` starts with
-    /// `prefix`, such as `POST /rest/api/3/issue`.
-    pub fn calls(&self, prefix: &str) -> usize {
+    /// How many requests it answered that were exactly `METHOD /path`,
+    /// such as `POST /rest/api/3/issue`.
+    pub fn calls(&self, request: &str) -> usize {
         self.log
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .filter(|line| line.starts_with(prefix))
+            .filter(|line| *line == request)
             .count()
     }
 }
