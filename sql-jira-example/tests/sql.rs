@@ -193,7 +193,9 @@ async fn writes_are_refused(postgres: bool) {
     let db = seeded(postgres).await;
     let reader = Reader::open(&db.store).await.unwrap();
     let before = db.count("SELECT COUNT(*) FROM customers").await;
-    let stock = db.count("SELECT CAST(SUM(stock) AS BIGINT) FROM products").await;
+    let stock = db
+        .count("SELECT CAST(SUM(stock) AS BIGINT) FROM products")
+        .await;
     for sql in [
         "INSERT INTO customers (tenant, name, email, country, created_on) VALUES ($1, 'x', 'x', 'x', 'x') RETURNING id",
         "UPDATE products SET stock = 0 WHERE tenant = $1 RETURNING sku",
@@ -208,7 +210,11 @@ async fn writes_are_refused(postgres: bool) {
         );
     }
     assert_eq!(db.count("SELECT COUNT(*) FROM customers").await, before);
-    assert_eq!(db.count("SELECT CAST(SUM(stock) AS BIGINT) FROM products").await, stock);
+    assert_eq!(
+        db.count("SELECT CAST(SUM(stock) AS BIGINT) FROM products")
+            .await,
+        stock
+    );
     // The reader still works afterwards.
     let ok = reader
         .run(
