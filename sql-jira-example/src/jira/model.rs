@@ -220,7 +220,7 @@ pub fn issue_from_wire(value: &Value) -> Result<Issue, String> {
         priority: named("priority"),
         labels: fields["labels"]
             .as_array()
-            .map(|l| l.iter().filter_map(|v| text(v)).collect())
+            .map(|l| l.iter().filter_map(&text).collect())
             .unwrap_or_default(),
         description: match &fields["description"] {
             Value::Null => None,
