@@ -109,8 +109,8 @@ impl McpHttpClient {
             .await
     }
 
-    /// Posts one message; a notification (no `params`... and a
-    /// `notifications/` method) expects no answer.
+    /// Posts one message and returns its result and the session id the
+    /// server gave; a `notifications/...` method expects no answer.
     async fn post(
         &self,
         method: &str,
