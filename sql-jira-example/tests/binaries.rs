@@ -152,3 +152,58 @@ async fn the_demo_calls_every_tool_of_both_binaries() {
     sql.kill().await.unwrap();
     jira.kill().await.unwrap();
 }
+
+/// With REDIS_URL, replicas share one rate limit: what one allowed, the
+/// other counts.
+#[tokio::test]
+async fn replicas_share_the_rate_limit_through_redis() {
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let address = redis
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    if let Err(e) = tokio::net::TcpStream::connect(&address).await {
+        panic!("Redis is required for this test ({redis}): {e}; set TEST_REDIS_URL");
+    }
+    let dir = std::env::temp_dir().join(common::unique("sqljira_redis"));
+    let env = |name: &str| {
+        vec![
+            (
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.join(name).display()),
+            ),
+            ("MCP_API_KEYS", format!("demo@acme:{KEY}")),
+            ("MCP_RATE_LIMIT", "5/min".to_owned()),
+            ("REDIS_URL", redis.clone()),
+            ("MCP_RATE_LIMIT_PREFIX", common::unique("sqljira:rl")),
+        ]
+    };
+    let first = env("a.db");
+    let mut second = env("b.db");
+    second[4] = first[4].clone();
+    let (mut a, a_url) = start(env!("CARGO_BIN_EXE_sql-mcp"), &first).await;
+    let (mut b, b_url) = start(env!("CARGO_BIN_EXE_sql-mcp"), &second).await;
+    let http = http_client().unwrap();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{url}/templates"))
+                .header("Authorization", format!("Bearer {KEY}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for n in 0..5 {
+        let url = if n % 2 == 0 { &a_url } else { &b_url };
+        assert_eq!(get(url.clone()).await, 200, "request {n}");
+    }
+    assert_eq!(get(a_url.clone()).await, 429);
+    assert_eq!(get(b_url.clone()).await, 429);
+    a.kill().await.unwrap();
+    b.kill().await.unwrap();
+}
