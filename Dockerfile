@@ -35,7 +35,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
         crm-mcp) package=crm-example ;; \
         customer) package=customer ;; \
         iam-mcp) package=iam-example ;; \
-        *) echo "unknown BIN '$BIN': use crm-mcp, customer or iam-mcp" >&2; exit 1 ;; \
+        sql-mcp) package=sql-jira-example ;; \
+        jira-mcp) package=sql-jira-example ;; \
+        *) echo "unknown BIN '$BIN': use crm-mcp, customer, iam-mcp, sql-mcp or jira-mcp" >&2; exit 1 ;; \
     esac; \
     cargo build --release --locked -p "$package" --bin "$BIN"; \
     install -D -m 0755 "target/release/$BIN" /out/server; \

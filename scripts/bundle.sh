@@ -2,7 +2,7 @@
 # Builds an example's release binary and packs it as an MCP Bundle (.mcpb)
 # for this machine's platform, with the pinned mcpb tool (deploy/mcpb).
 #
-# Usage: scripts/bundle.sh crm|customer|iam
+# Usage: scripts/bundle.sh crm|customer|iam|sql|jira
 #   -> dist/<name>-<version>-<os>-<arch>.mcpb
 #
 # The bundle is the manifest of deploy/mcpb/<example>/manifest.json (with
@@ -20,7 +20,9 @@ case "$example" in
     crm) package=crm-example; bin=crm-mcp ;;
     customer) package=customer; bin=customer ;;
     iam) package=iam-example; bin=iam-mcp ;;
-    *) echo "usage: scripts/bundle.sh crm|customer|iam" >&2; exit 2 ;;
+    sql) package=sql-jira-example; bin=sql-mcp ;;
+    jira) package=sql-jira-example; bin=jira-mcp ;;
+    *) echo "usage: scripts/bundle.sh crm|customer|iam|sql|jira" >&2; exit 2 ;;
 esac
 
 case "$(uname -s)" in

@@ -29,6 +29,15 @@ EXAMPLES = {
     "crm": ("crm-example", "crm-mcp"),
     "customer": ("examples/customer", "customer"),
     "iam": ("iam-example", "iam-mcp"),
+    "sql": ("sql-jira-example", "sql-mcp"),
+    "jira": ("sql-jira-example", "jira-mcp"),
+}
+
+# Where an example's tools are defined, when its package holds several
+# servers (default: the package's src/).
+TOOL_SOURCES = {
+    "sql": "sql-jira-example/src/sql",
+    "jira": "sql-jira-example/src/jira",
 }
 
 # What the servers read from the environment (the transport, logging and
@@ -47,6 +56,8 @@ SERVER_ENV = [
     "MCP_MAX_BODY_BYTES", "MCP_REQUEST_TIMEOUT", "MCP_HEADER_TIMEOUT", "MCP_BODY_TIMEOUT",
     "MCP_MAX_CONCURRENT_REQUESTS", "MCP_SESSION_IDLE_TIMEOUT", "MCP_KEEP_ALIVE",
     "DATABASE_URL", "DB_PATH", "RAPIDAPI_KEY", "RAPIDAPI_HOST", "IAM_DATA_ROOT",
+    "SQL_ROW_CAP", "SQL_STATEMENT_TIMEOUT", "IDEMPOTENCY_TTL",
+    "JIRA_BASE_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_OFFLINE",
 ]
 
 # The servers' shutdown timing (mcp-server's HttpConfig defaults), and the
@@ -129,10 +140,10 @@ def cargo_packages():
     return bins, workspace["workspace"]["package"]["version"]
 
 
-def tool_names(directory):
-    """The tools a package defines: each #[mcp_tool] function, or its name = "..."."""
+def tool_names(source):
+    """The tools defined under a source folder: each #[mcp_tool] function, or its name = "..."."""
     names = set()
-    for path in (ROOT / directory / "src").rglob("*.rs"):
+    for path in (ROOT / source).rglob("*.rs"):
         text = path.read_text()
         for m in re.finditer(r"#\[mcp_tool(\((?P<args>[^\]]*)\))?\]", text):
             explicit = re.search(r'name\s*=\s*"([^"]+)"', m.group("args") or "")
@@ -324,7 +335,7 @@ def check_bundles(bins, version):
                 # placeholder; a default keeps it well-defined.
                 problem(where, f"optional user_config.{name} has no default")
         listed = {t["name"] for t in manifest.get("tools", [])}
-        defined = tool_names(directory)
+        defined = tool_names(TOOL_SOURCES.get(example, f"{directory}/src"))
         if listed != defined:
             problem(where, f"lists tools {sorted(listed)}, the server defines {sorted(defined)}")
         for key in config.get("env", {}):

@@ -1,0 +1,2 @@
+DROP TABLE audit_logs;
+DELETE FROM schema_migrations WHERE version = 1
