@@ -165,15 +165,12 @@ pub(crate) async fn handle_request(
     );
     let method = request.method.clone();
     let started = std::time::Instant::now();
-    let work = AssertUnwindSafe(audit::noting(route(
-        &server,
-        wire,
-        request,
-        outbound,
-        stop.cancellation,
-    )))
-    .catch_unwind()
-    .instrument(span);
+    // Boxed once, here: the routing future is large, and every wrapper
+    // below would otherwise copy it.
+    let routed = Box::pin(route(&server, wire, request, outbound, stop.cancellation));
+    let work = AssertUnwindSafe(audit::noting(routed))
+        .catch_unwind()
+        .instrument(span);
     let routed = match timeout {
         Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| limit),
         None => Ok(work.await),
@@ -270,14 +267,14 @@ async fn route(
             audit::note_version(ProtocolVersion::LATEST);
             let meta: MetaOnly = parse_params(request.params.as_deref())
                 .map_err(|e| (e, ProtocolVersion::LATEST))?;
-            return route_stateless(
+            return Box::pin(route_stateless(
                 server,
                 request,
                 meta.meta.unwrap_or_default(),
                 Arrival::Http(&headers),
                 outbound,
                 cancellation,
-            )
+            ))
             .await;
         }
         Wire::Session { session, principal } => (session, principal),
@@ -295,8 +292,15 @@ async fn route(
             Ok(version) if version.is_stateless() => {
                 audit::note_version(version);
                 let arrival = Arrival::Session(&session, principal);
-                return route_stateless(server, request, meta, arrival, outbound, cancellation)
-                    .await;
+                return Box::pin(route_stateless(
+                    server,
+                    request,
+                    meta,
+                    arrival,
+                    outbound,
+                    cancellation,
+                ))
+                .await;
             }
             Ok(_) => {} // a stateful revision named in `_meta`: the session decides
             Err(_) if session.version().is_some() => {}
@@ -346,7 +350,17 @@ async fn route(
         method::RESOURCES_SUBSCRIBE | method::RESOURCES_UNSUBSCRIBE => {
             subscribe(server, &session, &request, version)
         }
-        _ => dispatch(server, request, envelope, None, outbound, cancellation).await,
+        _ => {
+            Box::pin(dispatch(
+                server,
+                request,
+                envelope,
+                None,
+                outbound,
+                cancellation,
+            ))
+            .await
+        }
     };
     result.map_err(|e| (e, version))
 }
@@ -917,7 +931,18 @@ async fn dispatch(
                 next_cursor,
             },
         ),
-        method::PROMPTS_GET => get_prompt(server, request, envelope, outbound, cancellation).await,
+        // Boxed, as the other rarer branches: the largest branch sets the
+        // size of every call's future.
+        method::PROMPTS_GET => {
+            Box::pin(get_prompt(
+                server,
+                request,
+                envelope,
+                outbound,
+                cancellation,
+            ))
+            .await
+        }
         method::RESOURCES_LIST => list(
             server,
             ListKind::Resources,
@@ -943,11 +968,18 @@ async fn dispatch(
             },
         ),
         method::RESOURCES_READ => {
-            read_resource(server, request, envelope, outbound, cancellation).await
+            Box::pin(read_resource(
+                server,
+                request,
+                envelope,
+                outbound,
+                cancellation,
+            ))
+            .await
         }
         method::COMPLETION_COMPLETE => {
             check_rate(server, &envelope, None).await?;
-            complete(server, params, version).await
+            Box::pin(complete(server, params, version)).await
         }
         other => Err(ProtocolError::MethodNotFound(other.to_owned())),
     }

@@ -163,6 +163,11 @@ impl HttpServer {
                     continue;
                 }
             };
+            // Answers are small writes that must leave at once, not wait
+            // for Nagle's algorithm to batch them with the next.
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(%peer, error = %e, "TCP_NODELAY could not be set");
+            }
             let per_connection = service.clone();
             let tagged = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
