@@ -1,0 +1,74 @@
+//! Requests as sent, and answers as checked.
+
+use serde_json::{Value, json};
+
+use crate::{Error, MESSAGE, SESSION_VERSION};
+
+/// The `tools/call` body, with the 2026-07-28 `_meta` when `stateless`.
+pub(crate) fn call(id: u64, stateless: bool) -> String {
+    let mut params = json!({"name": "echo", "arguments": {"message": MESSAGE}});
+    if stateless {
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        });
+    }
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}).to_string()
+}
+
+/// The `initialize` body.
+pub(crate) fn initialize(id: u64) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {
+        "protocolVersion": SESSION_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "loadgen", "version": "0.0.0"},
+    }})
+    .to_string()
+}
+
+/// The `notifications/initialized` body.
+pub(crate) const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+
+/// The id of a JSON-RPC response, or `None` for a server request or
+/// notification (which the load generator skips).
+pub(crate) fn response_id(message: &Value) -> Option<u64> {
+    if message.get("method").is_some() {
+        return None;
+    }
+    message.get("id").and_then(Value::as_u64)
+}
+
+/// Checks that `message` answers a call with the message echoed as text.
+pub(crate) fn echoed(message: &Value) -> Result<(), Error> {
+    let text = message
+        .pointer("/result/content/0/text")
+        .and_then(Value::as_str);
+    if text == Some(MESSAGE) {
+        Ok(())
+    } else {
+        Err(format!("not the echoed message: {message}").into())
+    }
+}
+
+/// Checks that `message` is a successful `initialize` answer.
+pub(crate) fn initialized(message: &Value) -> Result<(), Error> {
+    if message.pointer("/result/protocolVersion").is_some() {
+        Ok(())
+    } else {
+        Err(format!("initialize failed: {message}").into())
+    }
+}
+
+/// The JSON-RPC response in an HTTP body: the body itself when it is JSON,
+/// or the SSE event whose data is a response.
+pub(crate) fn http_response(content_type: &str, body: &[u8]) -> Result<Value, Error> {
+    if !content_type.starts_with("text/event-stream") {
+        return Ok(serde_json::from_slice(body)?);
+    }
+    let text = std::str::from_utf8(body)?;
+    text.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str::<Value>(data.trim_start()).ok())
+        .find(|message| response_id(message).is_some())
+        .ok_or_else(|| format!("no response in the event stream: {text:?}").into())
+}
