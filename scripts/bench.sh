@@ -103,7 +103,8 @@ load_tests() {
     before="$(rss_kib "$server_pid" VmRSS)"
     "$bench_bin/loadgen" sessions --url "http://127.0.0.1:$port/mcp" --count "$idle_sessions" >/dev/null
     after="$(rss_kib "$server_pid" VmRSS)"
-    result["memory per idle session (KiB)|$framework"]="$(( (after - before) / idle_sessions ))"
+    result["memory per idle session (KiB)|$framework"]="$(awk -v a="$after" -v b="$before" -v n="$idle_sessions" \
+        'BEGIN { printf "%.1f", (a - b) / n }')"
     stop_http
 }
 

@@ -10,7 +10,7 @@ bench_bin="$bench_target/release"
 # divided: start-up, the handshake, the warm-up and shutdown cancel out.
 CALLGRIND_WARMUP="${CALLGRIND_WARMUP:-200}"
 CALLGRIND_N1="${CALLGRIND_N1:-100}"
-CALLGRIND_N2="${CALLGRIND_N2:-600}"
+CALLGRIND_N2="${CALLGRIND_N2:-1100}"
 
 install_valgrind() {
     if command -v valgrind >/dev/null 2>&1; then
