@@ -63,12 +63,11 @@ impl Client {
         })
     }
 
-    /// POSTs `body`; the status, the session id header and the response
-    /// message, if any.
+    /// POSTs `body` (stateless, it must be a `tools/call` of `echo`); the
+    /// status, the session id header and the response message, if any.
     async fn post(
         &mut self,
         body: String,
-        method: Option<&str>,
     ) -> Result<(StatusCode, Option<String>, Option<Value>), Error> {
         let mut request = Request::post(&self.path)
             .header("host", &self.authority)
@@ -77,7 +76,7 @@ impl Client {
         if self.stateless {
             request = request
                 .header("mcp-protocol-version", "2026-07-28")
-                .header("mcp-method", method.unwrap_or("tools/call"))
+                .header("mcp-method", "tools/call")
                 .header("mcp-name", "echo");
         } else if let Some(session) = &self.session {
             request = request
@@ -108,11 +107,11 @@ impl Client {
 
     /// `initialize` and `notifications/initialized`: the session is open.
     async fn open_session(&mut self) -> Result<(), Error> {
-        let (status, session, message) = self.post(check::initialize(0), None).await?;
+        let (status, session, message) = self.post(check::initialize(0)).await?;
         let message = message.ok_or_else(|| format!("initialize: {status}, no body"))?;
         check::initialized(&message)?;
         self.session = Some(session.ok_or("initialize: no Mcp-Session-Id")?);
-        let (status, _, _) = self.post(check::INITIALIZED.to_owned(), None).await?;
+        let (status, _, _) = self.post(check::INITIALIZED.to_owned()).await?;
         if !status.is_success() {
             return Err(format!("notifications/initialized: {status}").into());
         }
@@ -120,7 +119,7 @@ impl Client {
     }
 
     async fn call(&mut self, id: u64) -> Result<(), Error> {
-        let (status, _, message) = self.post(check::call(id, self.stateless), None).await?;
+        let (status, _, message) = self.post(check::call(id, self.stateless)).await?;
         let message = message.ok_or_else(|| format!("tools/call: {status}, no body"))?;
         check::echoed(&message)
     }
