@@ -122,3 +122,32 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Args, TransportArg};
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::parse_from(args.iter().map(|arg| (*arg).to_owned()))
+    }
+
+    #[test]
+    fn stdio_by_default_http_on_request() -> Result<(), String> {
+        assert_eq!(parse(&[])?.transport, TransportArg::Stdio);
+        let http = parse(&["--transport", "http", "--port", "4100"])?;
+        assert_eq!((http.transport, http.port), (TransportArg::Http, 4100));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused() {
+        for args in [
+            &["--transport", "sse"][..],
+            &["--port", "70000"],
+            &["--port"],
+            &["--verbose", "yes"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?} was accepted");
+        }
+    }
+}

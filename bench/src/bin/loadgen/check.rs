@@ -72,3 +72,37 @@ pub(crate) fn http_response(content_type: &str, body: &[u8]) -> Result<Value, Er
         .find(|message| response_id(message).is_some())
         .ok_or_else(|| format!("no response in the event stream: {text:?}").into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{echoed, http_response};
+    use crate::{Error, MESSAGE};
+
+    #[test]
+    fn answers_are_found_in_json_and_in_event_streams() -> Result<(), Error> {
+        let answer = format!(
+            r#"{{"jsonrpc":"2.0","id":3,"result":{{"content":[{{"type":"text","text":"{MESSAGE}"}}]}}}}"#
+        );
+        echoed(&http_response("application/json", answer.as_bytes())?)?;
+        // A priming event with empty data, a server notification, then the
+        // answer, as rmcp and ours send them.
+        let stream = format!(
+            "data: \nid: 0\nretry: 3000\n\n\
+             data: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{{}}}}\n\n\
+             data: {answer}\n\n"
+        );
+        echoed(&http_response("text/event-stream", stream.as_bytes())?)?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_wrong_or_missing_answer_is_an_error() -> Result<(), Error> {
+        let other =
+            r#"{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"no"}]}}"#;
+        assert!(echoed(&http_response("application/json", other.as_bytes())?).is_err());
+        let failed = r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"bad"}}"#;
+        assert!(echoed(&http_response("application/json", failed.as_bytes())?).is_err());
+        assert!(http_response("text/event-stream", b"data: \n\n").is_err());
+        Ok(())
+    }
+}
