@@ -4,7 +4,8 @@
 # and on one Streamable HTTP connection (session, and stateless
 # 2026-07-28), and fails when one exceeds its budget in bench/budgets.toml.
 # Instruction counts do not depend on the machine's load, so the check is
-# stable on a busy CI runner. Builds only echo-ours and loadgen (not rmcp).
+# stable on a busy CI runner. Builds only echo-ours and loadgen (not rmcp),
+# into target/bench/check.
 #
 #   bash scripts/bench-check.sh
 #
@@ -15,6 +16,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 # shellcheck source=lib/bench.sh
 source "$root/scripts/lib/bench.sh"
+# Without rmcp the dependencies are built with other features: a directory
+# of their own, so that alternating with scripts/bench.sh rebuilds nothing.
+bench_target="$bench_target/check"
+bench_bin="$bench_target/release"
 
 budgets="$root/bench/budgets.toml"
 # `key = value` from a [section] of budgets.toml.
