@@ -1,0 +1,89 @@
+# Shared by scripts/bench.sh and scripts/bench-check.sh: building the bench
+# crate, and counting a server's instructions per tools/call under callgrind.
+# Sourced with $root set to the repository.
+
+# Valgrind from Debian, pinned like the other tools the scripts install.
+VALGRIND_DEB_VERSION="1:3.19.0-1"
+bench_target="${CARGO_TARGET_DIR:-$root/target}/bench"
+bench_bin="$bench_target/release"
+# Calls before counting, and the two counted runs whose difference is
+# divided: start-up, the handshake, the warm-up and shutdown cancel out.
+CALLGRIND_WARMUP="${CALLGRIND_WARMUP:-200}"
+CALLGRIND_N1="${CALLGRIND_N1:-100}"
+CALLGRIND_N2="${CALLGRIND_N2:-1100}"
+
+install_valgrind() {
+    if command -v valgrind >/dev/null 2>&1; then
+        return 0
+    fi
+    command -v apt-get >/dev/null 2>&1 || {
+        echo "bench: valgrind is needed; install Debian's valgrind package ($VALGRIND_DEB_VERSION)" >&2
+        exit 1
+    }
+    local as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || { echo "bench: installing valgrind needs root or sudo" >&2; exit 1; }
+        as_root=(sudo)
+    fi
+    echo "bench: installing valgrind=$VALGRIND_DEB_VERSION with apt-get"
+    if ! apt-cache show "valgrind=$VALGRIND_DEB_VERSION" >/dev/null 2>&1; then
+        "${as_root[@]}" apt-get update -qq
+    fi
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends \
+        "valgrind=$VALGRIND_DEB_VERSION" >/dev/null
+}
+
+# bench_build [--features rmcp] [--bin NAME]...: the release build, in its
+# own target directory (the bench crate is a workspace of its own).
+bench_build() {
+    nice cargo build --quiet --release --locked --manifest-path "$root/bench/Cargo.toml" \
+        --target-dir "$bench_target" "$@"
+}
+
+# A free TCP port on loopback.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# The instruction total in a callgrind output file.
+callgrind_total() {
+    awk '/^(summary|totals):/ { print $2; exit }' "$1"
+}
+
+# callgrind_run SERVER TRANSPORT KIND CALLS OUT: runs SERVER (a binary in
+# $bench_bin) under callgrind for the handshake, the warm-up and CALLS
+# sequential calls over TRANSPORT (stdio, or http with KIND session or
+# stateless, on one connection), writing the profile to OUT.
+callgrind_run() {
+    local server="$1" transport="$2" kind="$3" calls="$4" out="$5"
+    local valgrind=(valgrind --tool=callgrind --callgrind-out-file="$out")
+    if [ "$transport" = stdio ]; then
+        "$bench_bin/loadgen" stdio --mode seq --warmup "$CALLGRIND_WARMUP" --calls "$calls" \
+            -- "${valgrind[@]}" "$bench_bin/$server" --transport stdio >/dev/null
+    else
+        local port pid status=0
+        port="$(free_port)"
+        "${valgrind[@]}" "$bench_bin/$server" --transport http --port "$port" 2>/dev/null &
+        pid=$!
+        "$bench_bin/loadgen" http --url "http://127.0.0.1:$port/mcp" --kind "$kind" \
+            --concurrency 1 --warmup "$CALLGRIND_WARMUP" --calls "$calls" >/dev/null || status=$?
+        kill -TERM "$pid"
+        wait "$pid" || true
+        [ "$status" -eq 0 ] || return "$status"
+    fi
+}
+
+# instructions_per_call SERVER TRANSPORT KIND: (I(N2) - I(N1)) / (N2 - N1).
+# Leaves the N2 profile in $bench_target/callgrind/SERVER-TRANSPORT-KIND.out
+# for callgrind_annotate.
+instructions_per_call() {
+    local server="$1" transport="$2" kind="$3"
+    local dir="$bench_target/callgrind" name="$1-$2-$3"
+    mkdir -p "$dir"
+    callgrind_run "$server" "$transport" "$kind" "$CALLGRIND_N1" "$dir/$name.n1.out"
+    callgrind_run "$server" "$transport" "$kind" "$CALLGRIND_N2" "$dir/$name.out"
+    local i1 i2
+    i1="$(callgrind_total "$dir/$name.n1.out")"
+    i2="$(callgrind_total "$dir/$name.out")"
+    echo $(( (i2 - i1) / (CALLGRIND_N2 - CALLGRIND_N1) ))
+}
