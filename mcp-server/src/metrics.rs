@@ -22,10 +22,7 @@ fn latency_histogram() -> Histogram {
 /// A server's metrics.
 pub(crate) struct Metrics {
     registry: Registry,
-    pub(crate) requests: Family<Labels, Counter>,
-    pub(crate) request_seconds: Family<Labels, Histogram, fn() -> Histogram>,
     pub(crate) tool_calls: Family<Labels, Counter>,
-    pub(crate) by_revision: Family<Labels, Counter>,
     pub(crate) rate_limited: Counter,
     pub(crate) auth_failures: Counter,
     pub(crate) sessions: Gauge,
@@ -33,6 +30,18 @@ pub(crate) struct Metrics {
     pub(crate) active_requests: Gauge,
     pub(crate) rate_limit_store_up: Gauge,
     pub(crate) audit_dropped: Family<Labels, Counter>,
+    /// The series of each known method (and `other`), made once: a
+    /// request finds its own without building labels or hashing them.
+    by_method: Vec<MethodSeries>,
+    /// Each revision's counter, in `ProtocolVersion::ALL`'s order.
+    revisions: Vec<(mcp_core::ProtocolVersion, Counter)>,
+}
+
+/// One method's request counters and latency histogram.
+struct MethodSeries {
+    ok: Counter,
+    error: Counter,
+    seconds: Histogram,
 }
 
 impl fmt::Debug for Metrics {
@@ -109,11 +118,39 @@ impl Metrics {
         for reason in ["queue_full", "write_failed", "no_runtime"] {
             let _ = audit_dropped.get_or_create(&vec![("reason", reason.to_owned())]);
         }
+        let series = |method: &str| {
+            let labels = |outcome: &str| {
+                vec![
+                    ("method", method.to_owned()),
+                    ("outcome", outcome.to_owned()),
+                ]
+            };
+            // One statement each: the guard `get_or_create` returns holds
+            // the family's lock until the statement ends.
+            let ok = requests.get_or_create(&labels("ok")).clone();
+            let error = requests.get_or_create(&labels("error")).clone();
+            let seconds = request_seconds
+                .get_or_create(&vec![("method", method.to_owned())])
+                .clone();
+            MethodSeries { ok, error, seconds }
+        };
+        let by_method = KNOWN_METHODS
+            .iter()
+            .copied()
+            .chain(["other"])
+            .map(series)
+            .collect();
+        let revisions = mcp_core::ProtocolVersion::ALL
+            .iter()
+            .map(|v| {
+                let counter = by_revision
+                    .get_or_create(&vec![("revision", v.as_str().to_owned())])
+                    .clone();
+                (*v, counter)
+            })
+            .collect();
         Self {
             registry,
-            requests,
-            request_seconds,
-            by_revision,
             tool_calls,
             rate_limited,
             auth_failures,
@@ -122,38 +159,35 @@ impl Metrics {
             active_requests,
             rate_limit_store_up,
             audit_dropped,
+            by_method,
+            revisions,
         }
     }
 
-    pub(crate) fn request(&self, method: &str, outcome: &'static str, seconds: f64) {
-        // Unknown methods are one label, so a client cannot grow the series.
-        let method = if KNOWN_METHODS.contains(&method) {
-            method.to_owned()
-        } else {
-            "other".to_owned()
-        };
-        self.requests
-            .get_or_create(&vec![
-                ("method", method.clone()),
-                ("outcome", outcome.to_owned()),
-            ])
-            .inc();
-        self.request_seconds
-            .get_or_create(&vec![("method", method)])
-            .observe(seconds);
+    pub(crate) fn request(&self, method: &str, ok: bool, seconds: f64) {
+        // Unknown methods are one series, so a client cannot grow them.
+        let index = KNOWN_METHODS
+            .iter()
+            .position(|known| *known == method)
+            .unwrap_or(KNOWN_METHODS.len());
+        if let Some(series) = self.by_method.get(index) {
+            if ok { &series.ok } else { &series.error }.inc();
+            series.seconds.observe(seconds);
+        }
     }
 
     pub(crate) fn revision(&self, version: mcp_core::ProtocolVersion) {
-        self.by_revision
-            .get_or_create(&vec![("revision", version.as_str().to_owned())])
-            .inc();
+        if let Some((_, counter)) = self.revisions.iter().find(|(v, _)| *v == version) {
+            counter.inc();
+        }
     }
 
     /// Requests served so far on `version`.
     pub(crate) fn revision_count(&self, version: mcp_core::ProtocolVersion) -> u64 {
-        self.by_revision
-            .get(&vec![("revision", version.as_str().to_owned())])
-            .map_or(0, |c| c.get())
+        self.revisions
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map_or(0, |(_, counter)| counter.get())
     }
 
     pub(crate) fn tool_call(&self, tool: &str, outcome: &str) {

@@ -175,14 +175,10 @@ pub(crate) async fn handle_request(
         Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| limit),
         None => Ok(work.await),
     };
-    let outcome = if matches!(routed, Ok(Ok((Ok(_), _)))) {
-        "ok"
-    } else {
-        "error"
-    };
+    let ok = matches!(routed, Ok(Ok((Ok(_), _))));
     server
         .metrics()
-        .request(&method, outcome, started.elapsed().as_secs_f64());
+        .request(&method, ok, started.elapsed().as_secs_f64());
     let (outcome, notes) = match routed {
         Ok(Ok((outcome, notes))) => (outcome, notes),
         Ok(Err(panic)) => {
