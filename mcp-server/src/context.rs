@@ -227,9 +227,7 @@ impl RequestContext {
         if record.principal.is_none()
             && let Some(principal) = self.principal()
         {
-            record.principal = Some(principal.id.clone());
-            record.tenant.clone_from(&principal.tenant);
-            record.issuer.clone_from(&principal.issuer);
+            record.set_caller(principal);
         }
         record.client_address = record.client_address.or(self.peer());
         if record.request_id.is_none() {

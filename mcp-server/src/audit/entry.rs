@@ -115,9 +115,7 @@ impl Entry {
         server.audit_log()?;
         let mut record = AuditRecord::empty(AuditOutcome::Ok);
         if let Some(principal) = principal {
-            record.principal = Some(principal.id.clone());
-            record.tenant.clone_from(&principal.tenant);
-            record.issuer.clone_from(&principal.issuer);
+            record.set_caller(principal);
         }
         record.client_address = client_address;
         record.request_id = Some(request.id.clone());
@@ -255,9 +253,7 @@ pub(crate) fn refused(server: &Server, refusal: &Refusal<'_>) {
     };
     let mut record = AuditRecord::empty(refusal.outcome);
     if let Some(principal) = refusal.principal {
-        record.principal = Some(principal.id.clone());
-        record.tenant.clone_from(&principal.tenant);
-        record.issuer.clone_from(&principal.issuer);
+        record.set_caller(principal);
     }
     record.client_address = refusal.client_address;
     record.http_status = Some(refusal.http_status);

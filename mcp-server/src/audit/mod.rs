@@ -165,6 +165,13 @@ impl AuditRecord {
         }
     }
 
+    /// Names `principal` as the caller: its id, tenant and issuer.
+    pub(crate) fn set_caller(&mut self, principal: &crate::auth::Principal) {
+        self.principal = Some(principal.id.clone());
+        self.tenant.clone_from(&principal.tenant);
+        self.issuer.clone_from(&principal.issuer);
+    }
+
     pub(crate) fn digest(arguments: &str) -> String {
         crate::hex(&Sha256::digest(arguments.as_bytes()))
     }
