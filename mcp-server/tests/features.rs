@@ -892,29 +892,31 @@ async fn timeouts_in_flight_limits_and_message_size_on_stdio() {
     assert_eq!(text(&rested), "rested");
 
     // Two requests in progress fill the session; a third waits its turn and
-    // runs once one of them has answered.
-    let finished = std::sync::atomic::AtomicUsize::new(0);
-    let call = |params: serde_json::Value| {
-        let finished = &finished;
-        let request = client.request("tools/call", params);
-        async move {
-            let result = request.await;
-            (
-                result,
-                finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
-            )
-        }
-    };
+    // runs once one of them has answered. The naps hold their slots for at
+    // least 150ms, so the third cannot have answered sooner. `join3` polls in
+    // order, so the naps are sent first (`join!` starts from a rotating
+    // future, and so does not say which request the server sees first).
     let nap = json!({"name": "nap", "arguments": {"ms": 150}});
-    let ((first, _), (second, _), (third, order)) = tokio::join!(
-        call(nap.clone()),
-        call(nap),
-        call(json!({"name": "ping_tool"}))
-    );
+    let third = async {
+        let started = std::time::Instant::now();
+        let result = client
+            .request("tools/call", json!({"name": "ping_tool"}))
+            .await;
+        (result, started.elapsed())
+    };
+    let (first, second, (third, waited)) = futures_util::future::join3(
+        client.request("tools/call", nap.clone()),
+        client.request("tools/call", nap),
+        third,
+    )
+    .await;
     assert_eq!(text(&first.unwrap()), "rested");
     assert_eq!(text(&second.unwrap()), "rested");
     assert_eq!(text(&third.unwrap()), "pong");
-    assert!(order >= 1, "the third request ran before a slot was free");
+    assert!(
+        waited >= std::time::Duration::from_millis(150),
+        "the third request ran before a slot was free ({waited:?})"
+    );
 
     // A message over the size limit is a parse error; the next one is fine.
     let huge = json!({
