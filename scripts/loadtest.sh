@@ -110,7 +110,9 @@ start_server() {
     local clean=(env -u MCP_API_KEYS -u MCP_API_KEYS_FILE -u MCP_OAUTH_ISSUER -u MCP_TENANT_HEADER
         -u MCP_RATE_LIMIT -u MCP_TOOL_RATE_LIMITS -u REDIS_URL -u RUST_LOG -u MCP_TRANSPORT
         -u RAPIDAPI_KEY -u JIRA_BASE_URL -u JIRA_EMAIL -u JIRA_API_TOKEN
-        LOG_LEVEL="$log_level" HOST=127.0.0.1 PORT="$port")
+        LOG_LEVEL="$log_level" HOST=127.0.0.1 PORT="$port"
+        # Stop at once after a run: no one is left to drain for.
+        MCP_SHUTDOWN_GRACE=0)
     case "$name" in
         crm|crm-rest)
             local url
@@ -157,8 +159,13 @@ start_server() {
 }
 
 build() {
-    local flags=()
-    [ "$profile" = release ] && flags+=(--release)
+    # Debug: every binary of the workspace, so the features are those of
+    # any workspace build whichever servers run (a different -p set would
+    # unify other features and rebuild). Release: only the servers' packages.
+    if [ "$profile" = debug ]; then
+        cargo build --quiet --workspace --bins
+        return
+    fi
     local packages=()
     for name in "${servers[@]}"; do
         case "$name" in
@@ -169,7 +176,7 @@ build() {
             agent) packages+=(-p agent-example) ;;
         esac
     done
-    cargo build --quiet --bins "${flags[@]}" "${packages[@]}"
+    cargo build --quiet --release --bins "${packages[@]}"
 }
 build
 
