@@ -5,6 +5,7 @@
 #   docker build --build-arg BIN=crm-mcp  -t mcp-crm .       # package crm-example
 #   docker build --build-arg BIN=customer -t mcp-customer .  # package customer
 #   docker build --build-arg BIN=iam-mcp  -t mcp-iam .       # package iam-example
+#   docker build --build-arg BIN=agent-mcp -t mcp-agent .    # package agent-example (also sql-mcp, jira-mcp)
 #
 # Every image serves HTTP on port 8080 (MCP at /mcp, probes at /health and
 # /ready), runs as uid 65532, keeps its data in the /data volume and works
@@ -37,7 +38,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
         iam-mcp) package=iam-example ;; \
         sql-mcp) package=sql-jira-example ;; \
         jira-mcp) package=sql-jira-example ;; \
-        *) echo "unknown BIN '$BIN': use crm-mcp, customer, iam-mcp, sql-mcp or jira-mcp" >&2; exit 1 ;; \
+        agent-mcp) package=agent-example ;; \
+        *) echo "unknown BIN '$BIN': use crm-mcp, customer, iam-mcp, sql-mcp, jira-mcp or agent-mcp" >&2; exit 1 ;; \
     esac; \
     cargo build --release --locked -p "$package" --bin "$BIN"; \
     install -D -m 0755 "target/release/$BIN" /out/server; \

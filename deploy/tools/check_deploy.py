@@ -35,6 +35,12 @@ EXAMPLES = {
 
 # Where an example's tools are defined, when its package holds several
 # servers (default: the package's src/).
+# Examples with an image (the Dockerfile's BIN), Kubernetes manifests and
+# client configurations in deploy/clients, but no bundle or compose service.
+IMAGE_ONLY = {
+    "agent": ("agent-example", "agent-mcp"),
+}
+
 TOOL_SOURCES = {
     "sql": "sql-jira-example/src/sql",
     "jira": "sql-jira-example/src/jira",
@@ -58,6 +64,7 @@ SERVER_ENV = [
     "DATABASE_URL", "DB_PATH", "RAPIDAPI_KEY", "RAPIDAPI_HOST", "IAM_DATA_ROOT",
     "SQL_ROW_CAP", "SQL_STATEMENT_TIMEOUT", "IDEMPOTENCY_TTL",
     "JIRA_BASE_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_OFFLINE",
+    "AGENT_WORKSPACE", "AGENT_DB",
 ]
 
 # The servers' shutdown timing (mcp-server's HttpConfig defaults), and the
@@ -126,10 +133,11 @@ def metrics_exposed(env, need_authenticator):
 # --- The workspace --------------------------------------------------------------
 
 
-def cargo_packages():
-    """{binary: package name} and the workspace version, from the Cargo.tomls."""
+def cargo_packages(examples=None):
+    """{binary: package name} of `examples` (default EXAMPLES) and the
+    workspace version, from the Cargo.tomls."""
     bins = {}
-    for directory, binary in EXAMPLES.values():
+    for directory, binary in (examples or EXAMPLES).values():
         manifest = tomllib.loads((ROOT / directory / "Cargo.toml").read_text())
         package = manifest["package"]["name"]
         names = [b["name"] for b in manifest.get("bin", [])] or [package]
@@ -353,7 +361,7 @@ def check_bundles(bins, version):
 
 def check_clients():
     pins = set()
-    for example, (_, binary) in EXAMPLES.items():
+    for example, (_, binary) in {**EXAMPLES, **IMAGE_ONLY}.items():
         folder = ROOT / "deploy/clients" / example
         for name in ["claude_desktop_config.json", "claude_desktop_config.remote.json", "cursor.mcp.json"]:
             where = f"deploy/clients/{example}/{name}"
@@ -403,7 +411,14 @@ def check_clients():
 
 # Secrets the production overlay expects to exist already (created from
 # base/secrets.template.yaml or a secret manager), and the TLS certificate.
-EXTERNAL_SECRETS = {"mcp-api-keys", "crm-database", "iam-rapidapi", "mcp-tls", "mcp-metrics-scraper"}
+EXTERNAL_SECRETS = {"mcp-api-keys", "crm-database", "iam-rapidapi", "mcp-tls", "mcp-metrics-scraper",
+                    "sql-jira-database", "jira-credentials"}
+
+
+# The MCP servers of the base (sorted), and those that keep one SQLite file
+# on a ReadWriteOnce volume, so run as one replica.
+K8S_SERVERS = ["agent", "crm", "customer", "iam", "jira", "sql"]
+SINGLE_REPLICA = {"customer", "agent"}
 
 
 def matches(selector, labels):
@@ -446,7 +461,7 @@ def check_shutdown_timing(where, spec, container, configmaps):
 
 # The one-server local overlays (scripts/deploy-local.sh): the API keys
 # Secret that the script creates, and the optional RapidAPI key.
-LOCAL_SCRIPT_SECRETS = {"mcp-local-api-keys", "iam-rapidapi"}
+LOCAL_SCRIPT_SECRETS = {"mcp-local-api-keys", "iam-rapidapi", "jira-credentials"}
 
 
 def check_k8s(overlay, rendered):
@@ -454,7 +469,7 @@ def check_k8s(overlay, rendered):
     # port-forward (no Ingress), with the script's Secrets.
     single = overlay[len("local-"):] if overlay.startswith("local-") else None
     namespace = f"mcp-{single}" if single else "mcp"
-    expected_servers = [single] if single else ["crm", "customer", "iam"]
+    expected_servers = [single] if single else K8S_SERVERS
     external = EXTERNAL_SECRETS if overlay == "production" else LOCAL_SCRIPT_SECRETS if single else set()
     docs = [d for d in yaml.safe_load_all(Path(rendered).read_text()) if d]
     by_kind = {}
@@ -543,8 +558,8 @@ def check_k8s(overlay, rendered):
         elif "replicas" in by_kind[target["kind"]][target["name"]]["spec"]:
             problem(where, f"{target['kind']}/{target['name']} sets replicas, which every apply would "
                     "reset under its HorizontalPodAutoscaler")
-        elif target["name"] == "customer":
-            problem(where, "the customer server (one SQLite file) must not be scaled out")
+        elif target["name"] in SINGLE_REPLICA:
+            problem(where, f"the {target['name']} server (one SQLite file) must not be scaled out")
     for name, pdb in by_kind.get("PodDisruptionBudget", {}).items():
         selector = pdb["spec"]["selector"].get("matchLabels", {})
         if not any(matches(selector, t["metadata"]["labels"]) for t in templates.values()):
@@ -553,7 +568,7 @@ def check_k8s(overlay, rendered):
         if not any(matches(p["spec"]["selector"].get("matchLabels", {}), templates[name]["metadata"]["labels"])
                    for p in by_kind.get("PodDisruptionBudget", {}).values()):
             problem(where, f"no PodDisruptionBudget covers {name}")
-    for name in [n for n in ["crm", "iam"] if n in expected_servers]:
+    for name in [n for n in K8S_SERVERS if n not in SINGLE_REPLICA and n in expected_servers]:
         if name not in by_kind.get("HorizontalPodAutoscaler", {}):
             problem(where, f"no HorizontalPodAutoscaler for {name}")
 
@@ -638,8 +653,8 @@ def check_k8s_monitoring(rendered):
                 problem(here, "sends no Bearer credentials, and /metrics needs an API key")
             elif secret not in EXTERNAL_SECRETS:
                 problem(here, f"reads Secret {secret}, which base/secrets.template.yaml does not describe")
-    if scraped != {"crm", "customer", "iam"}:
-        problem(where, f"scrapes Services {sorted(scraped)}, not crm, customer, iam")
+    if scraped != set(K8S_SERVERS):
+        problem(where, f"scrapes Services {sorted(scraped)}, not {', '.join(K8S_SERVERS)}")
     if not any(p["spec"].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component")
                == "mcp-server" and any(r.get("from") and any(f.get("namespaceSelector") for f in r["from"])
                                        for r in p["spec"].get("ingress", []))
@@ -732,7 +747,7 @@ def check_cloudrun(path):
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "repo":
         bins, version = cargo_packages()
-        check_dockerfile(bins)
+        check_dockerfile(cargo_packages({**EXAMPLES, **IMAGE_ONLY})[0])
         check_compose(bins)
         check_bundles(bins, version)
         check_clients()
