@@ -1,20 +1,27 @@
-//! URI templates: the server's matcher and the macro's check.
+//! URI templates: `mcp_core::uri_template`, which both the server and the
+//! `#[mcp_resource]` check use.
 //!
-//! The input's first line is a template and its second a URI: the macro and
-//! the server must agree on whether the template is valid and on its
-//! variables, and matching the URI must not panic. The bytes after the
-//! second line generate a template and values for its variables: the URI
-//! they expand to must match, the variables it gives must expand to the
-//! same URI, and where the template leaves no choice they must be the
-//! values themselves. Matching time is bounded by the fuzzer's timeout.
+//! The input's first line is a template and its second a URI: a resource
+//! template must be valid exactly when the template parses, with the same
+//! variables, and matching the URI must not panic; the variables of a URI
+//! that matches must expand (with `mcp_core`'s expansion) to one that
+//! does. The bytes after the second line generate a template and values
+//! for its variables: the URI they expand to must match, the variables it
+//! gives must expand to the same URI, and where the template leaves no
+//! choice they must be the values themselves. Matching time is bounded by the fuzzer's timeout.
 
 use std::collections::BTreeMap;
 
 use arbitrary::{Arbitrary, Unstructured};
+use mcp_server::core::uri_template::UriTemplate;
 use mcp_server::{ResourceCall, ResourceTemplateDef};
 
-#[path = "../../mcp-macros/src/uri_template.rs"]
-mod macro_side;
+/// The variables of `template` as the `#[mcp_resource]` check reads them.
+fn macro_side(template: &str) -> Result<Vec<String>, String> {
+    UriTemplate::parse(template)
+        .map(|t| t.variables().into_iter().map(str::to_owned).collect())
+        .map_err(|e| e.to_string())
+}
 
 /// One input.
 pub fn run(data: &[u8]) {
@@ -34,7 +41,7 @@ fn define(template: &str) -> Result<ResourceTemplateDef, mcp_server::UriTemplate
 
 fn raw(template: &str, uri: &str) {
     let server = define(template);
-    match (&server, macro_side::template_variables(template)) {
+    match (&server, macro_side(template)) {
         (Ok(def), Ok(variables)) => assert_eq!(
             def.variables(),
             variables,
@@ -52,6 +59,13 @@ fn raw(template: &str, uri: &str) {
             assert!(
                 names.contains(&name.as_str()),
                 "`{uri}` gave `{name}`, not a variable of `{template}`"
+            );
+        }
+        if let Ok(parsed) = UriTemplate::parse(template) {
+            let again = parsed.expand(&variables);
+            assert!(
+                parsed.matches(&again).is_some(),
+                "`{uri}` matched `{template}` as {variables:?}, which expands to `{again}`, which does not"
             );
         }
     }
@@ -173,7 +187,7 @@ impl Generated {
             Ok(def) => def,
             Err(e) => panic!("a generated template is invalid: {e}"),
         };
-        match macro_side::template_variables(&template) {
+        match macro_side(&template) {
             Ok(variables) => assert_eq!(def.variables(), variables),
             Err(e) => panic!("the macro rejects the generated `{template}`: {e}"),
         }

@@ -31,6 +31,7 @@ pub mod prompt;
 pub mod resource;
 pub mod subscription;
 pub mod tool;
+pub mod uri_template;
 pub mod version;
 
 pub use error::ProtocolError;

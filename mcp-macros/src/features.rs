@@ -5,6 +5,7 @@
 //! arguments are strings parsed with `FromStr`; resource parameters are the
 //! variables of the URI template, checked against it here.
 
+use mcp_core::uri_template::{UriTemplate, UriTemplateError};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
@@ -13,7 +14,6 @@ use syn::{LitStr, Signature, Token, Type};
 
 use crate::attr::ToolAttr;
 use crate::model::{Param, ToolFn, is_option};
-use crate::uri_template::template_variables;
 use crate::validate::{Errors, Place};
 
 /// `#[mcp_prompt(name = "..", title = "..", description = "..")]`.
@@ -352,6 +352,30 @@ impl PromptFn {
     }
 }
 
+/// The error for an invalid template, at the offending character where the
+/// compiler can point inside a string literal (nightly), else at the literal
+/// with the rest of the template from that character quoted.
+fn template_error(uri: &LitStr, error: &UriTemplateError) -> syn::Error {
+    let template = &error.template;
+    let at = template.get(error.offset..).unwrap_or_default();
+    // The literal's source is the template in quotes only without escapes
+    // or a raw string's hashes; otherwise byte offsets do not line up.
+    let plain = uri.token().to_string() == format!("\"{template}\"");
+    let start = error.offset + 1;
+    let end = start + at.chars().next().map_or(1, char::len_utf8);
+    let span = plain
+        .then(|| uri.token().subspan(start..end))
+        .flatten()
+        .unwrap_or_else(|| uri.span());
+    syn::Error::new(
+        span,
+        format!(
+            "invalid URI template: {}, at `{at}` (byte {})",
+            error.kind, error.offset
+        ),
+    )
+}
+
 /// A resource function, lifted and checked against its URI template.
 pub(crate) struct ResourceFn {
     pub(crate) attr: ResourceAttr,
@@ -369,13 +393,14 @@ impl ResourceFn {
     ) -> Self {
         let f = ToolFn::lift(ToolAttr::default(), attrs, sig);
         common(&f, "resource", place, errors);
-        let variables = match template_variables(&attr.uri.value()) {
-            Ok(variables) => variables,
-            Err(why) => {
-                errors.push(syn::Error::new(
-                    attr.uri.span(),
-                    format!("invalid URI template: {why}"),
-                ));
+        let variables = match UriTemplate::parse(&attr.uri.value()) {
+            Ok(template) => template
+                .variables()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            Err(error) => {
+                errors.push(template_error(&attr.uri, &error));
                 Vec::new()
             }
         };

@@ -9,7 +9,6 @@ mod attr;
 mod expand;
 mod features;
 mod model;
-mod uri_template;
 mod validate;
 
 use proc_macro::TokenStream;

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Transaction};
 
-use crate::store::{Store, StoreError, civil};
+use crate::store::{Store, StoreError};
 
 /// The tenants seeded on first run: the default one and two more, so
 /// tenant isolation can be seen without loading data.
@@ -52,9 +52,14 @@ impl Lcg {
     }
 }
 
+/// The date `days` days after 1970-01-01, as `YYYY-MM-DD`.
 fn date(days: i64) -> String {
-    let (y, m, d) = civil(days);
-    format!("{y:04}-{m:02}-{d:02}")
+    let epoch = time::OffsetDateTime::UNIX_EPOCH.date();
+    // The seed's days are a few decades from 1970, far inside the range.
+    let day = epoch
+        .checked_add(time::Duration::days(days))
+        .unwrap_or(epoch);
+    crate::store::date(day)
 }
 
 /// Seeds every tenant of [`SEEDED_TENANTS`] when no customer exists yet;
