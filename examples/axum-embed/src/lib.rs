@@ -1,9 +1,12 @@
 //! An existing axum application with MCP mounted next to its own routes.
 //!
 //! The app keeps a list of notes. People use its REST API (`/api/notes`);
-//! AI clients use the same store through MCP tools at `/mcp` (Streamable
-//! HTTP) and `/sse` + `/messages` (the legacy transport). Both sides share
-//! one process, one listener and one state.
+//! AI clients use the same store through MCP tools, mounted once under
+//! `/mcp`: Streamable HTTP at `/mcp`, the legacy transport at `/mcp/sse` +
+//! `/mcp/messages`. Both sides share one process, one listener, one state
+//! and one stack of layers: the app's own request-id layer and MCP's
+//! `Host`/`Origin` protection, taken as a layer so it guards the REST API
+//! too.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -12,13 +15,17 @@
 //! # }
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use mcp_server::prelude::*;
+use mcp_server::transport::http::layers::HostOriginLayer;
 use mcp_server::transport::http::{HttpConfig, McpService};
 
 /// The application's state: a shared list of notes.
@@ -73,17 +80,47 @@ impl Notes {
     }
 }
 
-/// The whole application: the REST API and MCP on one router.
+/// The whole application with the default configuration: loopback `Host`
+/// names only (see [`app_with`]).
 pub fn app(notes: Notes) -> Router {
-    let mcp = McpService::new(Server::new(notes.clone()), HttpConfig::default());
+    app_with(notes, HttpConfig::default())
+}
+
+/// The whole application: the REST API and MCP on one router, behind one
+/// stack of layers.
+///
+/// `config` governs MCP and the `Host`/`Origin` check of every route.
+/// Its host policy defaults to loopback names only: served on `0.0.0.0`
+/// and reached as `notes.example.com`, every request gets 403 until
+/// `config.allowed_hosts(["notes.example.com"])` (env `MCP_ALLOWED_HOSTS`
+/// for the binary).
+pub fn app_with(notes: Notes, config: HttpConfig) -> Router {
+    let mcp = McpService::new(Server::new(notes.clone()), config.clone());
     Router::new()
         .route("/api/notes", get(list_notes).post(add_note))
-        // `route_service` keeps the request path, which the MCP service
-        // matches whole.
-        .route_service("/mcp", mcp.clone())
-        .route_service("/sse", mcp.clone())
-        .route_service("/messages", mcp)
         .with_state(notes)
+        // Streamable HTTP at /mcp, legacy SSE at /mcp/sse + /mcp/messages.
+        .nest_service("/mcp", mcp)
+        // MCP's DNS-rebinding protection, for the REST API as well; the
+        // MCP service sees the request passed it and does not check again.
+        .layer(HostOriginLayer::new(&config))
+        // The app's own layer, outermost: every response, MCP's included,
+        // carries a request id.
+        .layer(middleware::from_fn(stamp_request_id))
+}
+
+/// The response header naming each request.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Numbers every request and stamps the number on its response.
+async fn stamp_request_id(request: Request, next: Next) -> Response {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(REQUEST_ID, HeaderValue::from(id));
+    response
 }
 
 async fn list_notes(State(notes): State<Notes>) -> axum::Json<Vec<String>> {

@@ -3,11 +3,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::{Request, Response};
+use mcp_core::jsonrpc::RequestId;
 
 use super::{
-    McpBody, McpService, check_session_rate, client_of, principal_of, tenant_principal,
+    McpBody, McpService, Shared, client_of, principal_of, tenant_principal, too_many_requests,
     unauthorized,
 };
 use crate::auth::Principal;
@@ -59,7 +61,7 @@ impl McpService {
         // Read now, so the future holds no reference to the body, which
         // need not be `Sync`.
         let headers = request.headers();
-        let peer = client_of(&self.shared.config, request);
+        let peer = client_of(&self.shared.config.trusted_proxies, request);
         let attached = principal_of(request);
         async move {
             let shared = &self.shared;
@@ -85,5 +87,43 @@ impl McpService {
                 .map_err(|r| *r)?;
             Ok(principal.map(Arc::unwrap_or_clone))
         }
+    }
+}
+
+/// Takes a session-opening request (`initialize`, or a legacy SSE stream)
+/// from the caller's rate limit, the one its tool calls count against;
+/// `Err` is the 429 refusing it.
+pub(super) async fn check_session_rate(
+    shared: &Shared,
+    principal: Option<&crate::auth::Principal>,
+    peer: Option<std::net::IpAddr>,
+    id: Option<RequestId>,
+) -> Result<(), Box<Response<McpBody>>> {
+    match crate::router::check_caller_rate(&shared.server, principal, peer, None).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let retry_after = match e {
+                mcp_core::ProtocolError::RateLimited { retry_after_secs } => retry_after_secs,
+                _ => 1,
+            };
+            let error = e.to_error_object(mcp_core::ProtocolVersion::LATEST);
+            Err(Box::new(too_many_requests(id, error, retry_after)))
+        }
+    }
+}
+
+/// Counts a running request until dropped.
+pub(super) struct Active(Arc<AtomicUsize>);
+
+impl Active {
+    pub(super) fn new(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(counter))
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -39,6 +39,11 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
     let (out_tx, out_rx) = mpsc::channel::<Outgoing>(256);
     let principal = super::principal_of(&request);
     let peer = super::peer_of(&request);
+    // Under a prefix the client must POST where it reached the stream.
+    let messages_path = match request.extensions().get::<super::mount::MountedAt>() {
+        Some(mounted) => mounted.path(super::mount::MESSAGES),
+        None => shared.config.messages_path.clone(),
+    };
     drop(request);
     // Opening a stream opens a session: it counts against the caller's
     // rate limit and session caps as `initialize` does.
@@ -63,7 +68,7 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
     body::named_event(
         &mut first,
         "endpoint",
-        &format!("{}?session_id={id}", shared.config.messages_path),
+        &format!("{messages_path}?session_id={id}"),
     );
     let state = StreamState {
         first: Some(first),

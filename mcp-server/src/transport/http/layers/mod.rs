@@ -1,0 +1,91 @@
+//! The HTTP transport's production concerns as [`tower_layer::Layer`]s,
+//! to take, leave out, reorder or replace around an
+//! [`McpService`](super::McpService) or an application's own routes.
+//!
+//! [`McpService`](super::McpService) applies the same checks itself, in
+//! the same order, from its [`HttpConfig`](super::HttpConfig), so a
+//! standalone server needs none of these. Put one of them in front when a
+//! check should also cover routes next to MCP, or should run earlier in an
+//! application's stack: a request that passed [`HostOriginLayer`],
+//! [`AuthLayer`] or [`TenantLayer`] is not checked again by the service,
+//! and the identity they establish reaches the service and the tools
+//! through request extensions: the [`Principal`](crate::auth::Principal)
+//! as `Arc<Principal>`, the client's address as [`ClientAddr`].
+//!
+//! | Layer | Concern | Refuses with |
+//! |---|---|---|
+//! | [`ClientAddrLayer`] | the client's address behind trusted proxies | never |
+//! | [`HostOriginLayer`] | DNS-rebinding protection (`Host`, `Origin`) | 403 |
+//! | [`AuthLayer`] | API keys, OAuth bearer tokens, any [`Authenticator`](crate::auth::Authenticator) | 401, 503 |
+//! | [`TenantLayer`] | the trusted tenant header | 400, 403 |
+//! | [`SecurityHeadersLayer`] | hardening response headers | never |
+//! | [`cors_layer`] | CORS, as tower-http's `CorsLayer` from [`HttpConfig::cors_origins`](super::HttpConfig::cors_origins) | never |
+//!
+//! Refusals carry the same JSON-RPC error bodies, status codes and
+//! `WWW-Authenticate` challenges as the service's own. A response that
+//! passed through one of these layers has the body [`LayerBody`]: the
+//! layer's refusal or the inner service's body.
+//!
+//! Limits on bodies, time and concurrency are tower-http's and tower's
+//! (`RequestBodyLimitLayer`, `TimeoutLayer`, `ConcurrencyLimitLayer`) for
+//! an application's routes; the service keeps its own, which answer with
+//! JSON-RPC errors.
+
+pub(crate) mod auth;
+pub(crate) mod headers;
+pub(crate) mod origin;
+pub(crate) mod peer;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::Response;
+use http_body_util::Either;
+
+pub use auth::{Auth, AuthLayer, Tenant, TenantLayer};
+pub use headers::{SecurityHeaders, SecurityHeadersLayer, cors_layer};
+pub use origin::{HostOrigin, HostOriginLayer};
+pub use peer::{ClientAddr, ClientAddrLayer, ClientAddrService};
+
+use super::McpBody;
+
+/// The body of a response from one of these layers: the layer's own
+/// refusal, or the inner service's body.
+pub type LayerBody<B> = Either<McpBody, B>;
+
+/// The future of these layers' services.
+pub type LayerFuture<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<LayerBody<B>>, E>> + Send + 'static>>;
+
+fn refused<B, E>(response: Response<McpBody>) -> LayerFuture<B, E>
+where
+    B: Send + 'static,
+    E: Send + 'static,
+{
+    Box::pin(std::future::ready(Ok(response.map(Either::Left))))
+}
+
+fn passed<B>(response: Response<B>) -> Response<LayerBody<B>> {
+    response.map(Either::Right)
+}
+
+/// Forwards a request the layer let through.
+fn forward<F, B, E>(response: F) -> LayerFuture<B, E>
+where
+    F: Future<Output = Result<Response<B>, E>> + Send + 'static,
+{
+    Box::pin(async move { response.await.map(passed) })
+}
+
+/// Marks a request whose `Host` and `Origin` an outer [`HostOriginLayer`]
+/// accepted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HostOriginChecked;
+
+/// Marks a request an outer [`AuthLayer`] authenticated.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Authenticated;
+
+/// Marks a request whose tenant header an outer [`TenantLayer`] applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TenantResolved;

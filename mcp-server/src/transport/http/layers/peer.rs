@@ -1,0 +1,116 @@
+//! Who is calling: the client's address, behind trusted proxies too.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::Request;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::transport::http::{Cidr, forwarded};
+
+/// The address of the client that sent a request, when the listener knows
+/// it. [`HttpServer`](crate::transport::http::HttpServer) attaches it; an embedding app may insert it too, so
+/// rate limits of anonymous callers work per client and loopback clients
+/// can read `/diagnostics`. With the `axum` feature, axum's `ConnectInfo`
+/// serves as well (serve the app with
+/// `into_make_service_with_connect_info::<SocketAddr>()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+/// The client's address: the connection's peer, or, when that is a
+/// trusted proxy, the client its forwarding headers name.
+pub(crate) fn client_of<B>(
+    trusted_proxies: &[Cidr],
+    request: &Request<B>,
+) -> Option<std::net::IpAddr> {
+    let peer = peer_of(request)?;
+    if trusted_proxies.is_empty() {
+        return Some(peer);
+    }
+    Some(forwarded::client_address(
+        peer,
+        request.headers(),
+        trusted_proxies,
+    ))
+}
+
+/// Behind trusted proxies, the client is who they say: attaches the
+/// [`ClientAddr`] their forwarding headers name (`Forwarded`,
+/// `X-Forwarded-For`), so every later look at the address (rate limits,
+/// session caps, audit, diagnostics) sees the client rather than the
+/// proxy. The connection's own address comes from a [`ClientAddr`] the
+/// listener attached or, with the `axum` feature, axum's `ConnectInfo`.
+#[derive(Debug, Clone)]
+pub struct ClientAddrLayer {
+    trusted_proxies: Arc<[Cidr]>,
+}
+
+impl ClientAddrLayer {
+    /// Trusts the forwarding headers of connections from these networks
+    /// (as [`HttpConfig::trusted_proxies`](crate::transport::http::HttpConfig::trusted_proxies)).
+    pub fn new(trusted_proxies: impl IntoIterator<Item = Cidr>) -> Self {
+        Self {
+            trusted_proxies: trusted_proxies.into_iter().collect(),
+        }
+    }
+}
+
+impl<S> Layer<S> for ClientAddrLayer {
+    type Service = ClientAddrService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ClientAddrService {
+            inner,
+            trusted_proxies: Arc::clone(&self.trusted_proxies),
+        }
+    }
+}
+
+/// The service of [`ClientAddrLayer`].
+#[derive(Debug, Clone)]
+pub struct ClientAddrService<S> {
+    inner: S,
+    trusted_proxies: Arc<[Cidr]>,
+}
+
+impl<S, ReqBody> Service<Request<ReqBody>> for ClientAddrService<S>
+where
+    S: Service<Request<ReqBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        resolve_client(&self.trusted_proxies, &mut request);
+        self.inner.call(request)
+    }
+}
+
+/// Replaces the peer address by the client's, when a trusted proxy
+/// forwarded the request.
+pub(crate) fn resolve_client<B>(trusted_proxies: &[Cidr], request: &mut Request<B>) {
+    if let (Some(peer), Some(client)) = (peer_of(request), client_of(trusted_proxies, request))
+        && client != peer
+    {
+        let addr = std::net::SocketAddr::new(client, 0);
+        request.extensions_mut().insert(ClientAddr(addr));
+    }
+}
+
+pub(crate) fn peer_of<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
+    let extensions = request.extensions();
+    let addr = extensions.get::<ClientAddr>().map(|a| a.0);
+    #[cfg(feature = "axum")]
+    let addr = addr.or_else(|| {
+        extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0)
+    });
+    addr.map(|a| a.ip())
+}
