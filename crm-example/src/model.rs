@@ -8,11 +8,17 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use utoipa::ToSchema;
+
 use crate::db::CrmError;
 use crate::limits;
 
+mod changes;
+
+pub use changes::{ActivityChange, CompanyChange, DealChange, NewCompany};
+
 /// A stage of the sales pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// A first contact.
@@ -80,7 +86,7 @@ impl FromStr for Stage {
 }
 
 /// What kind of activity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
     /// A note.
@@ -109,7 +115,7 @@ impl ActivityKind {
 }
 
 /// A company.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Company {
     /// Id.
     pub id: i64,
@@ -142,7 +148,7 @@ impl Company {
 }
 
 /// A person.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Contact {
     /// Id.
     pub id: i64,
@@ -197,7 +203,7 @@ impl Contact {
 }
 
 /// A deal in the pipeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Deal {
     /// Id.
     pub id: i64,
@@ -247,7 +253,7 @@ impl Deal {
 }
 
 /// A note, call, e-mail, meeting or task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Activity {
     /// Id.
     pub id: i64,
@@ -290,7 +296,7 @@ impl Activity {
 }
 
 /// A contact with what surrounds them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct ContactDetails {
     /// The contact.
     pub contact: Contact,
@@ -337,7 +343,7 @@ pub struct UpcomingTask {
 }
 
 /// A new contact.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct NewContact {
     /// First name.
     pub first_name: String,
@@ -352,6 +358,7 @@ pub struct NewContact {
     /// Company name; created if new.
     pub company: Option<String>,
     /// Tags.
+    #[serde(default)]
     pub tags: Vec<String>,
 }
 
@@ -377,7 +384,7 @@ impl NewContact {
 }
 
 /// Fields to change on a contact; `None` keeps a field.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ContactChange {
     /// First name.
     pub first_name: Option<String>,
@@ -435,7 +442,7 @@ impl ContactChange {
 }
 
 /// A new deal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewDeal {
     /// What is being sold.
     pub title: String,
@@ -466,18 +473,9 @@ impl NewDeal {
         )?;
         limits::check_opt("owner", self.owner.as_deref(), limits::OWNER)?;
         non_empty("title", &self.title)?;
-        if !self.amount.is_finite() || self.amount < 0.0 || self.amount > 1e12 {
-            return Err(CrmError::Invalid(format!(
-                "invalid amount {}: give a non-negative value",
-                self.amount
-            )));
-        }
-        if let Some(currency) = &self.currency
-            && (currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()))
-        {
-            return Err(CrmError::Invalid(format!(
-                "invalid currency `{currency}`: use a three-letter code such as EUR"
-            )));
+        valid_amount(self.amount)?;
+        if let Some(currency) = &self.currency {
+            valid_currency(currency)?;
         }
         if let Some(date) = &self.expected_close {
             valid_date(date)?;
@@ -486,15 +484,38 @@ impl NewDeal {
     }
 
     pub(crate) fn amount_cents(&self) -> i64 {
-        // Validated to be finite and at most 1e12, so it fits.
-        #[allow(clippy::cast_possible_truncation)]
-        let cents = (self.amount * 100.0).round() as i64;
-        cents
+        cents(self.amount)
     }
 }
 
+/// An amount in cents; validated amounts are finite and at most 1e12, so
+/// they fit.
+fn cents(amount: f64) -> i64 {
+    #[allow(clippy::cast_possible_truncation)]
+    let cents = (amount * 100.0).round() as i64;
+    cents
+}
+
+fn valid_amount(amount: f64) -> Result<(), CrmError> {
+    if !amount.is_finite() || !(0.0..=1e12).contains(&amount) {
+        return Err(CrmError::Invalid(format!(
+            "invalid amount {amount}: give a value from 0 to 1000000000000"
+        )));
+    }
+    Ok(())
+}
+
+fn valid_currency(currency: &str) -> Result<(), CrmError> {
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(CrmError::Invalid(format!(
+            "invalid currency `{currency}`: use a three-letter code such as EUR"
+        )));
+    }
+    Ok(())
+}
+
 /// A new activity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewActivity {
     /// What kind.
     pub kind: ActivityKind,
