@@ -79,6 +79,7 @@ timeout 150 "$venv/bin/st" run "$base/api/openapi.json" \
     --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
     --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-10}" \
     --generation-deterministic \
+    --generation-with-security-parameters false \
     --request-timeout 10 \
     --workers 2 || status=$?
 if [ "$status" -ne 0 ]; then

@@ -346,19 +346,26 @@ pub struct UpcomingTask {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct NewContact {
     /// First name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub first_name: String,
     /// Last name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub last_name: String,
     /// E-mail address.
+    #[schema(max_length = 320, pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")]
     pub email: Option<String>,
     /// Phone number.
+    #[schema(max_length = 50, pattern = r"^[0-9+() .-]+$")]
     pub phone: Option<String>,
     /// Job title.
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     /// Company name; created if new.
+    #[schema(max_length = 200)]
     pub company: Option<String>,
     /// Tags.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
 }
 
@@ -387,18 +394,25 @@ impl NewContact {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ContactChange {
     /// First name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub first_name: Option<String>,
     /// Last name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub last_name: Option<String>,
     /// E-mail address.
+    #[schema(max_length = 320, pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")]
     pub email: Option<String>,
     /// Phone number.
+    #[schema(max_length = 50, pattern = r"^[0-9+() .-]+$")]
     pub phone: Option<String>,
     /// Job title.
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     /// Company name; created if new.
+    #[schema(max_length = 200)]
     pub company: Option<String>,
     /// Tags, replacing the old ones.
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -445,6 +459,7 @@ impl ContactChange {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewDeal {
     /// What is being sold.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     /// The buyer.
     pub company_id: i64,
@@ -453,12 +468,16 @@ pub struct NewDeal {
     /// Starting stage (default lead).
     pub stage: Option<Stage>,
     /// Value.
+    #[schema(minimum = 0.0, maximum = 1e12)]
     pub amount: f64,
     /// Currency (default USD).
+    #[schema(pattern = r"^[A-Za-z]{3}$")]
     pub currency: Option<String>,
     /// Expected close date (`YYYY-MM-DD`).
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub expected_close: Option<String>,
     /// Owner.
+    #[schema(max_length = 100)]
     pub owner: Option<String>,
 }
 
@@ -520,16 +539,20 @@ pub struct NewActivity {
     /// What kind.
     pub kind: ActivityKind,
     /// One line.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub subject: String,
     /// Details.
+    #[schema(max_length = 10000)]
     pub body: Option<String>,
     /// The contact it concerns.
     pub contact_id: Option<i64>,
     /// The deal it concerns.
     pub deal_id: Option<i64>,
     /// When it is due (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`).
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$")]
     pub due_at: Option<String>,
     /// Owner.
+    #[schema(max_length = 100)]
     pub owner: Option<String>,
 }
 

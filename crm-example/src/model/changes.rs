@@ -12,7 +12,7 @@ use crate::limits;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct NewCompany {
     /// Name; unique within the tenant (case-insensitively).
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// Web domain, such as `example.com`.
     #[schema(max_length = 200)]
@@ -36,7 +36,7 @@ impl NewCompany {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct CompanyChange {
     /// Name; unique within the tenant (case-insensitively).
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// Web domain.
     #[schema(max_length = 200)]
@@ -65,7 +65,7 @@ impl CompanyChange {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct DealChange {
     /// What is being sold.
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
     /// The main contact's id.
     pub contact_id: Option<i64>,
@@ -75,13 +75,13 @@ pub struct DealChange {
     #[schema(minimum = 0.0, maximum = 1e12)]
     pub amount: Option<f64>,
     /// Three-letter currency code.
-    #[schema(min_length = 3, max_length = 3)]
+    #[schema(pattern = r"^[A-Za-z]{3}$")]
     pub currency: Option<String>,
     /// Expected close date, `YYYY-MM-DD`.
-    #[schema(max_length = 10)]
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub expected_close: Option<String>,
     /// Who owns the deal.
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub owner: Option<String>,
 }
 
@@ -131,18 +131,18 @@ impl DealChange {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ActivityChange {
     /// One line.
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub subject: Option<String>,
     /// Details.
     #[schema(max_length = 10000)]
     pub body: Option<String>,
     /// When it is due: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`.
-    #[schema(max_length = 20)]
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$")]
     pub due_at: Option<String>,
     /// Whether it is done (tasks).
     pub done: Option<bool>,
     /// Who owns it.
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub owner: Option<String>,
 }
 
