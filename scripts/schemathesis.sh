@@ -54,7 +54,7 @@ DATABASE_URL="sqlite://$work/crm.db" \
     MCP_API_KEYS="schemathesis:$key:crm:read+crm:write" \
     CRM_REST_READ_SCOPES=crm:read CRM_REST_WRITE_SCOPES=crm:write \
     LOG_LEVEL=info LOG_FORMAT=text \
-    target/debug/crm-mcp --transport http --host 127.0.0.1 --port 0 >"$work/server.log" 2>&1 &
+    "${CARGO_TARGET_DIR:-target}/debug/crm-mcp" --transport http --host 127.0.0.1 --port 0 >"$work/server.log" 2>&1 &
 server_pid=$!
 
 # Wait (at most 30 s) for the address the server logs once it listens.
