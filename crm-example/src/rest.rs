@@ -1,4 +1,8 @@
-//! A small REST API for web clients, next to MCP on the same router.
+//! A REST API for web clients, next to MCP on the same router: contacts,
+//! companies, deals and activities, read (`GET`), created (`POST`, with an
+//! `Idempotency-Key`), changed (`PATCH`, partial) and deleted (`DELETE`)
+//! through the same [`Db`] functions as the tools, and described by an
+//! OpenAPI 3.1 document at `GET /api/openapi.json` ([`openapi()`]).
 //!
 //! Every `/api` request passes the MCP service's own checks
 //! ([`McpService::authorize`]): its authenticator (`MCP_API_KEYS`,
@@ -144,7 +148,9 @@ impl RestApi {
     /// MCP server's own sink (such as [`DbAudit`](crate::audit::DbAudit))
     /// so REST calls land in the same log as tool calls. The record's
     /// `method` is the HTTP method, its `target` the path, and
-    /// `arguments_sha256` the body's digest. Default none.
+    /// `arguments_sha256` the body's digest. The record is written before
+    /// the answer is sent, so no write is answered unrecorded. Default
+    /// none.
     #[must_use]
     pub fn audit(mut self, sink: impl AuditSink) -> Self {
         self.audit = Some(Arc::new(sink));
