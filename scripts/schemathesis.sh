@@ -73,7 +73,9 @@ fi
 echo "schemathesis: CRM on $base"
 
 status=0
-timeout 150 "$venv/bin/st" run "$base/api/openapi.json" \
+# Run from the temporary directory, where schemathesis keeps its caches.
+venv_bin="$PWD/$venv/bin"
+(cd "$work" && timeout 150 "$venv_bin/st" run "$base/api/openapi.json" \
     --url "$base" \
     --header "X-API-Key: $key" \
     --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
@@ -81,7 +83,7 @@ timeout 150 "$venv/bin/st" run "$base/api/openapi.json" \
     --generation-deterministic \
     --generation-with-security-parameters false \
     --request-timeout 10 \
-    --workers 2 || status=$?
+    --workers 2) || status=$?
 if [ "$status" -ne 0 ]; then
     echo "schemathesis: failed ($status); the server's log:" >&2
     tail -n 50 "$work/server.log" >&2
