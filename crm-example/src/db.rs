@@ -17,12 +17,19 @@ use crate::model::{
 };
 use crate::tenant::DEFAULT_TENANT;
 
+mod records;
+
 /// Why a CRM operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CrmError {
     /// The input is wrong; nothing was written.
     #[error("{0}")]
     Invalid(String),
+    /// The input clashes with what is stored (a taken e-mail address or
+    /// company name, a record still in use, an idempotency key used for
+    /// another call); nothing was written.
+    #[error("{0}")]
+    Conflict(String),
     /// The record does not exist.
     #[error("{kind} {id} not found")]
     NotFound {
@@ -68,7 +75,7 @@ impl From<sqlx::Error> for CrmError {
 fn email_taken(e: sqlx::Error, email: Option<&str>) -> CrmError {
     match (&e, email) {
         (sqlx::Error::Database(d), Some(email)) if d.is_unique_violation() => {
-            CrmError::Invalid(format!(
+            CrmError::Conflict(format!(
                 "another contact already has the e-mail address {}",
                 email.trim()
             ))
@@ -450,7 +457,7 @@ impl Db {
         match created {
             Some(id) => Ok(id),
             None => find(tx).await?.ok_or_else(|| {
-                CrmError::Invalid(format!(
+                CrmError::Conflict(format!(
                     "company `{name}` is being changed by another request: retry"
                 ))
             }),
@@ -615,7 +622,7 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(id) = taken {
-                return Err(CrmError::Invalid(format!(
+                return Err(CrmError::Conflict(format!(
                     "contact {id} already has the e-mail address {}",
                     email.trim()
                 )));
@@ -680,7 +687,7 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(other) = taken {
-                return Err(CrmError::Invalid(format!(
+                return Err(CrmError::Conflict(format!(
                     "contact {other} already has the e-mail address {}",
                     email.trim()
                 )));

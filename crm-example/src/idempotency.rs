@@ -153,14 +153,14 @@ impl<'a> Call<'a> {
             let tool: String = row.try_get("tool")?;
             let fingerprint: String = row.try_get("fingerprint")?;
             if tool != self.tool {
-                return Err(CrmError::Invalid(format!(
+                return Err(CrmError::Conflict(format!(
                     "idempotency key `{}` was already used by `{tool}`: use a new key for a new call",
                     self.key
                 )));
             }
             // Keys stored before fingerprints were kept have none.
             if !fingerprint.is_empty() && fingerprint != self.fingerprint {
-                return Err(CrmError::Invalid(format!(
+                return Err(CrmError::Conflict(format!(
                     "idempotency key `{}` was already used with different arguments: \
                      retry with the same arguments, or use a new key for a new call",
                     self.key
@@ -168,7 +168,7 @@ impl<'a> Call<'a> {
             }
             return Ok(Some(row.try_get("result")?));
         }
-        Err(CrmError::Invalid(format!(
+        Err(CrmError::Conflict(format!(
             "idempotency key `{}` is in use by a call still in progress: retry shortly",
             self.key
         )))

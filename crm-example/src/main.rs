@@ -5,7 +5,9 @@
 //! (`off` or `required`), `CRM_IDEMPOTENCY_TTL` (default `24h`),
 //! `MCP_TRANSPORT`, `HOST`, `PORT`, `LOG_LEVEL`,
 //! `MCP_API_KEYS`, `MCP_API_KEYS_FILE`, `MCP_OAUTH_*`, `MCP_TENANT_HEADER`,
-//! `MCP_RATE_LIMIT` (MCP and REST alike); flags `--transport`, `--host`,
+//! `MCP_RATE_LIMIT` (MCP and REST alike), `CRM_REST_READ_SCOPES` and
+//! `CRM_REST_WRITE_SCOPES` (the scopes REST reads and writes need,
+//! separated by spaces or commas; default none); flags `--transport`, `--host`,
 //! `--port`.
 #![allow(
     clippy::print_stderr,
@@ -114,7 +116,13 @@ async fn main() -> ExitCode {
                 tracing::info!(%tenancy, "CRM on http://{local}: MCP at /mcp, REST at /api");
                 // REST answers to MCP's authenticator, tenant header and
                 // rate limit: one configuration for both.
-                let rest = RestApi::new(db).tenancy(tenancy);
+                let rest = RestApi::new(db.clone())
+                    .tenancy(tenancy)
+                    .scopes(
+                        scopes("CRM_REST_READ_SCOPES"),
+                        scopes("CRM_REST_WRITE_SCOPES"),
+                    )
+                    .audit(crm_example::audit::DbAudit::new(db));
                 let audited = server.clone();
                 let mcp = McpService::new(server, config);
                 let app = rest.router(mcp.clone());
@@ -155,6 +163,17 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The scopes an environment variable names, separated by spaces or
+/// commas; none when it is unset.
+fn scopes(name: &str) -> Vec<String> {
+    std::env::var(name)
+        .unwrap_or_default()
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// An error with its cause: the operator, unlike a tool's caller, is told

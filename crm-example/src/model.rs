@@ -8,11 +8,17 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use utoipa::ToSchema;
+
 use crate::db::CrmError;
 use crate::limits;
 
+mod changes;
+
+pub use changes::{ActivityChange, CompanyChange, DealChange, NewCompany};
+
 /// A stage of the sales pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// A first contact.
@@ -80,7 +86,7 @@ impl FromStr for Stage {
 }
 
 /// What kind of activity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
     /// A note.
@@ -109,7 +115,7 @@ impl ActivityKind {
 }
 
 /// A company.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Company {
     /// Id.
     pub id: i64,
@@ -142,7 +148,7 @@ impl Company {
 }
 
 /// A person.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Contact {
     /// Id.
     pub id: i64,
@@ -197,7 +203,7 @@ impl Contact {
 }
 
 /// A deal in the pipeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Deal {
     /// Id.
     pub id: i64,
@@ -247,7 +253,7 @@ impl Deal {
 }
 
 /// A note, call, e-mail, meeting or task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Activity {
     /// Id.
     pub id: i64,
@@ -290,7 +296,7 @@ impl Activity {
 }
 
 /// A contact with what surrounds them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct ContactDetails {
     /// The contact.
     pub contact: Contact,
@@ -337,21 +343,29 @@ pub struct UpcomingTask {
 }
 
 /// A new contact.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct NewContact {
     /// First name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub first_name: String,
     /// Last name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub last_name: String,
     /// E-mail address.
+    #[schema(max_length = 320, pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")]
     pub email: Option<String>,
     /// Phone number.
+    #[schema(max_length = 50, pattern = r"^[0-9+() .-]+$")]
     pub phone: Option<String>,
     /// Job title.
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     /// Company name; created if new.
+    #[schema(max_length = 200)]
     pub company: Option<String>,
     /// Tags.
+    #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
 }
 
@@ -377,21 +391,28 @@ impl NewContact {
 }
 
 /// Fields to change on a contact; `None` keeps a field.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ContactChange {
     /// First name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub first_name: Option<String>,
     /// Last name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub last_name: Option<String>,
     /// E-mail address.
+    #[schema(max_length = 320, pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")]
     pub email: Option<String>,
     /// Phone number.
+    #[schema(max_length = 50, pattern = r"^[0-9+() .-]+$")]
     pub phone: Option<String>,
     /// Job title.
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     /// Company name; created if new.
+    #[schema(max_length = 200)]
     pub company: Option<String>,
     /// Tags, replacing the old ones.
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -435,9 +456,10 @@ impl ContactChange {
 }
 
 /// A new deal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewDeal {
     /// What is being sold.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     /// The buyer.
     pub company_id: i64,
@@ -446,12 +468,16 @@ pub struct NewDeal {
     /// Starting stage (default lead).
     pub stage: Option<Stage>,
     /// Value.
+    #[schema(minimum = 0.0, maximum = 1e12)]
     pub amount: f64,
     /// Currency (default USD).
+    #[schema(pattern = r"^[A-Za-z]{3}$")]
     pub currency: Option<String>,
     /// Expected close date (`YYYY-MM-DD`).
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub expected_close: Option<String>,
     /// Owner.
+    #[schema(max_length = 100)]
     pub owner: Option<String>,
 }
 
@@ -466,18 +492,9 @@ impl NewDeal {
         )?;
         limits::check_opt("owner", self.owner.as_deref(), limits::OWNER)?;
         non_empty("title", &self.title)?;
-        if !self.amount.is_finite() || self.amount < 0.0 || self.amount > 1e12 {
-            return Err(CrmError::Invalid(format!(
-                "invalid amount {}: give a non-negative value",
-                self.amount
-            )));
-        }
-        if let Some(currency) = &self.currency
-            && (currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()))
-        {
-            return Err(CrmError::Invalid(format!(
-                "invalid currency `{currency}`: use a three-letter code such as EUR"
-            )));
+        valid_amount(self.amount)?;
+        if let Some(currency) = &self.currency {
+            valid_currency(currency)?;
         }
         if let Some(date) = &self.expected_close {
             valid_date(date)?;
@@ -486,29 +503,56 @@ impl NewDeal {
     }
 
     pub(crate) fn amount_cents(&self) -> i64 {
-        // Validated to be finite and at most 1e12, so it fits.
-        #[allow(clippy::cast_possible_truncation)]
-        let cents = (self.amount * 100.0).round() as i64;
-        cents
+        cents(self.amount)
     }
 }
 
+/// An amount in cents; validated amounts are finite and at most 1e12, so
+/// they fit.
+fn cents(amount: f64) -> i64 {
+    #[allow(clippy::cast_possible_truncation)]
+    let cents = (amount * 100.0).round() as i64;
+    cents
+}
+
+fn valid_amount(amount: f64) -> Result<(), CrmError> {
+    if !amount.is_finite() || !(0.0..=1e12).contains(&amount) {
+        return Err(CrmError::Invalid(format!(
+            "invalid amount {amount}: give a value from 0 to 1000000000000"
+        )));
+    }
+    Ok(())
+}
+
+fn valid_currency(currency: &str) -> Result<(), CrmError> {
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(CrmError::Invalid(format!(
+            "invalid currency `{currency}`: use a three-letter code such as EUR"
+        )));
+    }
+    Ok(())
+}
+
 /// A new activity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewActivity {
     /// What kind.
     pub kind: ActivityKind,
     /// One line.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub subject: String,
     /// Details.
+    #[schema(max_length = 10000)]
     pub body: Option<String>,
     /// The contact it concerns.
     pub contact_id: Option<i64>,
     /// The deal it concerns.
     pub deal_id: Option<i64>,
     /// When it is due (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`).
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$")]
     pub due_at: Option<String>,
     /// Owner.
+    #[schema(max_length = 100)]
     pub owner: Option<String>,
 }
 

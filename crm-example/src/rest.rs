@@ -1,4 +1,8 @@
-//! A small REST API for web clients, next to MCP on the same router.
+//! A REST API for web clients, next to MCP on the same router: contacts,
+//! companies, deals and activities, read (`GET`), created (`POST`, with an
+//! `Idempotency-Key`), changed (`PATCH`, partial) and deleted (`DELETE`)
+//! through the same [`Db`] functions as the tools, and described by an
+//! OpenAPI 3.1 document at `GET /api/openapi.json` ([`openapi()`]).
 //!
 //! Every `/api` request passes the MCP service's own checks
 //! ([`McpService::authorize`]): its authenticator (`MCP_API_KEYS`,
@@ -10,21 +14,37 @@
 //! (local development) requests are anonymous, and with tenancy required
 //! only the trusted header can name a tenant.
 
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, body::Body};
 use mcp_server::Server;
+use mcp_server::audit::{AuditOutcome, AuditRecord, AuditSink};
 use mcp_server::auth::Principal;
 use mcp_server::transport::http::{HttpConfig, McpBody, McpService};
-use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::db::{CrmError, Db};
-use crate::model::Stage;
 use crate::tenant::Tenancy;
+
+mod extract;
+mod openapi;
+mod read;
+mod write;
+
+pub use openapi::document as openapi;
+
+/// The largest request body the API reads: a contact with twenty tags or
+/// an activity with a 10,000-character body is a few tens of kilobytes.
+const MAX_BODY: usize = 256 * 1024;
 
 impl IntoResponse for CrmError {
     fn into_response(self) -> Response {
@@ -34,6 +54,7 @@ impl IntoResponse for CrmError {
             // the request is authenticated, so it is not allowed (403).
             CrmError::TenantRequired => StatusCode::FORBIDDEN,
             CrmError::NotFound { .. } => StatusCode::NOT_FOUND,
+            CrmError::Conflict(_) => StatusCode::CONFLICT,
             // The database's own message was logged where it arose.
             CrmError::Migration { .. } | CrmError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -108,6 +129,7 @@ pub struct RestApi {
     tenancy: Tenancy,
     read_scopes: Vec<String>,
     write_scopes: Vec<String>,
+    audit: Option<Arc<dyn AuditSink>>,
 }
 
 impl RestApi {
@@ -118,7 +140,21 @@ impl RestApi {
             tenancy: Tenancy::Off,
             read_scopes: Vec::new(),
             write_scopes: Vec::new(),
+            audit: None,
         }
+    }
+
+    /// Where each request's audit record goes, once answered: give the
+    /// MCP server's own sink (such as [`DbAudit`](crate::audit::DbAudit))
+    /// so REST calls land in the same log as tool calls. The record's
+    /// `method` is the HTTP method, its `target` the path, and
+    /// `arguments_sha256` the body's digest. The record is written before
+    /// the answer is sent, so no write is answered unrecorded. Default
+    /// none.
+    #[must_use]
+    pub fn audit(mut self, sink: impl AuditSink) -> Self {
+        self.audit = Some(Arc::new(sink));
+        self
     }
 
     /// Whether requests must name a tenant and see only its rows; give
@@ -155,8 +191,9 @@ impl RestApi {
     }
 
     /// The whole web application: `/api/contacts`, `/api/companies`,
-    /// `/api/deals` (with `/{id}`), MCP at `/mcp` (and the legacy `/sse`),
-    /// `/health` and `/ready`.
+    /// `/api/deals`, `/api/activities` (with `/{id}`), the OpenAPI
+    /// document at `/api/openapi.json`, MCP at `/mcp` (and the legacy
+    /// `/sse`), `/health` and `/ready`.
     pub fn app(self, server: Server, config: HttpConfig) -> Router {
         self.router(McpService::new(server, config))
     }
@@ -164,26 +201,66 @@ impl RestApi {
     /// [`RestApi::app`] around a given MCP service, so the caller keeps a
     /// handle on it to [`drain`](McpService::drain) it at shutdown. The
     /// REST routes are checked with the service's authenticator, tenant
-    /// header and rate limit.
+    /// header and rate limit; the OpenAPI document is public, as it tells
+    /// nothing of the data.
     pub fn router(self, mcp: McpService) -> Router {
         let guard = Guard {
             api: self,
             mcp: mcp.clone(),
         };
-        Router::new()
-            .route("/api/contacts", get(contacts))
-            .route("/api/contacts/{id}", get(contact))
-            .route("/api/companies", get(companies))
-            .route("/api/companies/{id}", get(company))
-            .route("/api/deals", get(deals))
-            .route("/api/deals/{id}", get(deal))
+        let api = Router::new()
+            .route(
+                "/api/contacts",
+                get(read::contacts).post(write::create_contact),
+            )
+            .route(
+                "/api/contacts/{id}",
+                get(read::contact)
+                    .patch(write::update_contact)
+                    .delete(write::delete_contact),
+            )
+            .route(
+                "/api/companies",
+                get(read::companies).post(write::create_company),
+            )
+            .route(
+                "/api/companies/{id}",
+                get(read::company)
+                    .patch(write::update_company)
+                    .delete(write::delete_company),
+            )
+            .route("/api/deals", get(read::deals).post(write::create_deal))
+            .route(
+                "/api/deals/{id}",
+                get(read::deal)
+                    .patch(write::update_deal)
+                    .delete(write::delete_deal),
+            )
+            .route(
+                "/api/activities",
+                get(read::activities).post(write::create_activity),
+            )
+            .route(
+                "/api/activities/{id}",
+                get(read::activity)
+                    .patch(write::update_activity)
+                    .delete(write::delete_activity),
+            )
             // Around every route and method, including those answered 405,
             // so an unauthenticated caller learns nothing of the API.
-            .layer(middleware::from_fn_with_state(guard, admit))
+            .layer(middleware::from_fn_with_state(guard, admit));
+        Router::new()
+            .route("/api/openapi.json", get(openapi_json))
+            .merge(api)
             // Everything else is the MCP service's: /mcp, the legacy SSE
             // endpoints, probes, /metrics, /diagnostics, OAuth metadata.
             .fallback_service(mcp)
     }
+}
+
+/// `GET /api/openapi.json`.
+async fn openapi_json() -> Response {
+    axum::Json(openapi::document()).into_response()
 }
 
 /// What the REST routes are checked with.
@@ -198,19 +275,92 @@ struct Guard {
 struct TenantDb(Db);
 
 /// Authenticates the request, checks its scopes and finds its tenant; the
-/// handler gets the tenant's database.
-async fn admit(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
+/// handler gets the tenant's database. Every admitted request, answered or
+/// refused for its scopes, is audited.
+async fn admit(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
     let principal = match guard.mcp.authorize(&request).await {
         Ok(principal) => principal,
         Err(refusal) => return rest_refusal(refusal).await,
     };
     let api = &guard.api;
+    let mut record = AuditRecord::new(request.method().as_str(), AuditOutcome::Ok);
+    record.target = Some(request.uri().path().to_owned());
+    record.read_only = Some(matches!(*request.method(), Method::GET | Method::HEAD));
+    record.destructive = Some(request.method() == Method::DELETE);
+    record.client_address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    if let Some(principal) = &principal {
+        record.principal = Some(principal.id.clone());
+        record.tenant.clone_from(&principal.tenant);
+        record.issuer.clone_from(&principal.issuer);
+    }
+    let (request, digest) = match read_body(request).await {
+        Ok(read) => read,
+        Err(refusal) => return refusal,
+    };
+    record.arguments_sha256 = digest;
+    let response = answer(api, principal.as_ref(), request, next).await;
+    if let Some(sink) = &api.audit {
+        let status = response.status();
+        record.outcome = match status.as_u16() {
+            200..=399 => AuditOutcome::Ok,
+            401 | 403 => AuditOutcome::Denied,
+            429 => AuditOutcome::RateLimited,
+            _ => AuditOutcome::Error,
+        };
+        if record.outcome != AuditOutcome::Ok {
+            record.error = Some(status.to_string());
+        }
+        record.http_status = Some(status.as_u16());
+        record.time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        record.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // A lost record is logged, not the caller's failure: the write
+        // has happened.
+        if let Err(e) = sink.write(std::slice::from_ref(&record)).await {
+            tracing::error!(error = %e, "could not write a REST audit record");
+        }
+    }
+    response
+}
+
+/// The request with its body read (at most [`MAX_BODY`], else 413), and
+/// the body's SHA-256 digest when it has one.
+async fn read_body(request: Request) -> Result<(Request, Option<String>), Response> {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return Err(error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is too large: at most {MAX_BODY} bytes"),
+        ));
+    };
+    let digest = (!bytes.is_empty()).then(|| {
+        let mut hex = String::with_capacity(64);
+        for byte in Sha256::digest(&bytes) {
+            let _ = write!(hex, "{byte:02x}");
+        }
+        hex
+    });
+    Ok((Request::from_parts(parts, Body::from(bytes)), digest))
+}
+
+/// Checks the principal's scopes and tenant, then runs the handler.
+async fn answer(
+    api: &RestApi,
+    principal: Option<&Principal>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let required = if matches!(*request.method(), Method::GET | Method::HEAD) {
         &api.read_scopes
     } else {
         &api.write_scopes
     };
-    if let Some(principal) = &principal
+    if let Some(principal) = principal
         && !principal.has_scopes(required)
     {
         tracing::info!(principal = %principal.id, ?required, "refused a REST request lacking scopes");
@@ -219,7 +369,7 @@ async fn admit(State(guard): State<Guard>, mut request: Request, next: Next) -> 
         }
         .into_response();
     }
-    match api.scope(principal.as_ref()) {
+    match api.scope(principal) {
         Ok(db) => {
             request.extensions_mut().insert(TenantDb(db));
             next.run(request).await
@@ -251,94 +401,8 @@ async fn rest_refusal(refusal: axum::http::Response<McpBody>) -> Response {
     response
 }
 
-#[derive(Debug, Deserialize)]
-struct ContactQuery {
-    #[serde(default)]
-    q: String,
-    company_id: Option<i64>,
-    tag: Option<String>,
-    #[serde(default = "default_limit")]
-    limit: i64,
-    #[serde(default)]
-    offset: i64,
-}
-
-fn default_limit() -> i64 {
-    50
-}
-
-#[derive(Debug, Deserialize)]
-struct CompanyQuery {
-    q: Option<String>,
-    #[serde(default = "default_limit")]
-    limit: i64,
-    #[serde(default)]
-    offset: i64,
-}
-
-#[derive(Debug, Deserialize)]
-struct DealQuery {
-    stage: Option<String>,
-    owner: Option<String>,
-    company_id: Option<i64>,
-}
-
-async fn contacts(
-    Extension(TenantDb(db)): Extension<TenantDb>,
-    Query(q): Query<ContactQuery>,
-) -> Result<Response, RestError> {
-    let limit = q.limit.clamp(1, 200);
-    let (contacts, total) = db
-        .search_contacts(&q.q, q.company_id, q.tag.as_deref(), limit, q.offset.max(0))
-        .await?;
-    Ok(axum::Json(serde_json::json!({ "total": total, "contacts": contacts })).into_response())
-}
-
-async fn contact(
-    Extension(TenantDb(db)): Extension<TenantDb>,
-    Path(id): Path<i64>,
-) -> Result<Response, RestError> {
-    Ok(axum::Json(db.contact_details(id).await?).into_response())
-}
-
-async fn companies(
-    Extension(TenantDb(db)): Extension<TenantDb>,
-    Query(q): Query<CompanyQuery>,
-) -> Result<Response, RestError> {
-    let companies = db
-        .list_companies(q.q.as_deref(), q.limit.clamp(1, 200), q.offset.max(0))
-        .await?;
-    Ok(axum::Json(serde_json::json!({ "companies": companies })).into_response())
-}
-
-async fn company(
-    Extension(TenantDb(db)): Extension<TenantDb>,
-    Path(id): Path<i64>,
-) -> Result<Response, RestError> {
-    Ok(axum::Json(db.company(id).await?).into_response())
-}
-
-async fn deals(
-    Extension(TenantDb(db)): Extension<TenantDb>,
-    Query(q): Query<DealQuery>,
-) -> Result<Response, RestError> {
-    let stage = q.stage.as_deref().map(str::parse::<Stage>).transpose()?;
-    let deals = db
-        .list_deals(stage, q.owner.as_deref(), q.company_id)
-        .await?;
-    Ok(axum::Json(serde_json::json!({ "deals": deals })).into_response())
-}
-
-async fn deal(
-    Extension(TenantDb(db)): Extension<TenantDb>,
-    Path(id): Path<i64>,
-) -> Result<Response, RestError> {
-    Ok(axum::Json(db.deal(id).await?).into_response())
-}
-
-/// The whole web application with tenancy off: `/api/contacts`,
-/// `/api/companies`, `/api/deals` (with `/{id}`), MCP at `/mcp` (and the
-/// legacy `/sse`), `/health` and `/ready`. [`RestApi`] configures tenancy.
+/// The whole web application with tenancy off (see [`RestApi::app`]);
+/// [`RestApi`] configures tenancy, scopes and auditing.
 pub fn app(db: Db, server: Server, config: HttpConfig) -> Router {
     RestApi::new(db).app(server, config)
 }

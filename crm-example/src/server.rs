@@ -172,7 +172,7 @@ async fn company_details(db: &Db, id: i64) -> Result<CompanyDetails, CrmError> {
 fn not_found(uri: &str, e: CrmError) -> ResourceError {
     match e {
         CrmError::NotFound { .. } => ResourceError::NotFound(uri.to_owned()),
-        CrmError::Invalid(message) => ResourceError::Invalid(message),
+        CrmError::Invalid(message) | CrmError::Conflict(message) => ResourceError::Invalid(message),
         // A client error, answered -32602 with the explanation.
         e @ CrmError::TenantRequired => ResourceError::Invalid(e.to_string()),
         e @ (CrmError::Migration { .. } | CrmError::Database(_)) => {
