@@ -17,10 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ask::{AskError, ElicitForm, Elicited, InputRound, Question, form_schema};
 use crate::auth::Principal;
+use crate::outbound::Outbound;
 use crate::server::Server;
 use crate::session::Session;
 use crate::task::{TASKS_EXTENSION, TaskOwner, TaskSlot};
-use crate::transport::Outbound;
 
 /// The request a handler is serving: its revision, the client, progress,
 /// logging and cancellation.

@@ -34,6 +34,7 @@ mod error;
 mod handler;
 pub mod limit;
 mod metrics;
+mod outbound;
 mod prompt;
 mod random;
 mod resource;

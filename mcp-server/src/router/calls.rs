@@ -21,12 +21,12 @@ use tokio_util::sync::CancellationToken;
 use crate::audit::{self, AuditOutcome};
 use crate::completion::{CompletionRequest, Completions};
 use crate::context::{Envelope, RequestContext, tasks_declared};
+use crate::outbound::Outbound;
 use crate::prompt::PromptCall;
 use crate::server::Server;
 use crate::state::Binding;
 use crate::task::TaskSlot;
 use crate::tool::ToolCall;
-use crate::transport::Outbound;
 
 use super::{
     WireHeaders, encode,

@@ -13,9 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::audit::{self};
 use crate::auth::Principal;
 use crate::context::{ClientLink, Envelope, LogPolicy};
+use crate::outbound::Outbound;
 use crate::server::Server;
 use crate::session::Session;
-use crate::transport::Outbound;
 
 use super::{
     Failure, Wire, WireHeaders, dispatch, encode_empty,

@@ -33,9 +33,9 @@ use tracing::Instrument;
 use crate::audit::{self, AuditOutcome, Stop};
 use crate::auth::Principal;
 use crate::context::Envelope;
+use crate::outbound::Outbound;
 use crate::server::{ListKind, Registry, Server};
 use crate::session::Session;
-use crate::transport::Outbound;
 
 use calls::{call_tool, complete, get_prompt, read_resource};
 use envelope::route;

@@ -11,9 +11,9 @@ use mcp_core::{ProtocolError, ProtocolVersion};
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
+use crate::outbound::Outbound;
 use crate::server::{Server, ServerEvent};
 use crate::session::Session;
-use crate::transport::Outbound;
 
 use super::{encode_empty, parse_params};
 
