@@ -316,3 +316,23 @@ pub(super) async fn timed(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_tool_past_its_limit_is_stopped_with_an_error_result() {
+        let limit = Some(std::time::Duration::from_millis(10));
+        let stopped = timed("slow", limit, std::future::pending()).await;
+        assert_eq!(stopped.is_error, Some(true));
+        let text = serde_json::to_string(&stopped.content).unwrap();
+        assert!(text.contains("did not finish"), "{text}");
+        // Within its limit, or with none, the tool's own result comes back.
+        let quick = timed("quick", limit, async { CallToolResult::default() }).await;
+        assert_ne!(quick.is_error, Some(true));
+        let unlimited = timed("any", None, async { CallToolResult::error("own") }).await;
+        let text = serde_json::to_string(&unlimited.content).unwrap();
+        assert!(text.contains("own"), "{text}");
+    }
+}

@@ -402,3 +402,118 @@ pub(crate) fn decode_header_value(value: &str) -> Option<std::borrow::Cow<'_, st
         .ok()?;
     String::from_utf8(bytes).ok().map(std::borrow::Cow::Owned)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::fixtures::request;
+    use super::*;
+
+    fn headers(method: Option<&str>, name: Option<&str>) -> WireHeaders {
+        WireHeaders {
+            method: method.map(str::to_owned),
+            name: name.map(str::to_owned),
+            ..WireHeaders::default()
+        }
+    }
+
+    fn rejected(result: Result<(), ProtocolError>) -> String {
+        match result {
+            Err(ProtocolError::HeaderMismatch(message)) => message,
+            other => panic!("expected a header mismatch, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn routing_headers_that_mirror_the_body_are_accepted() {
+        let call = request("tools/call", json!({"name": "add", "arguments": {}}));
+        check_routing_headers(&headers(Some("tools/call"), Some("add")), &call).unwrap();
+        // Surrounding whitespace is not part of a header value.
+        check_routing_headers(&headers(Some(" tools/call "), Some(" add ")), &call).unwrap();
+        let read = request("resources/read", json!({"uri": "file:///ü"}));
+        let encoded = "=?base64?ZmlsZTovLy/DvA==?=";
+        check_routing_headers(&headers(Some("resources/read"), Some(encoded)), &read).unwrap();
+        // Methods without a routed name need only Mcp-Method.
+        let list = request("tools/list", serde_json::Value::Null);
+        check_routing_headers(&headers(Some("tools/list"), None), &list).unwrap();
+    }
+
+    #[test]
+    fn routing_headers_that_disagree_or_are_missing_are_rejected() {
+        let call = request("tools/call", json!({"name": "add"}));
+        let missing = rejected(check_routing_headers(&headers(None, Some("add")), &call));
+        assert!(
+            missing.contains("Mcp-Method header is required"),
+            "{missing}"
+        );
+        let wrong = rejected(check_routing_headers(
+            &headers(Some("tools/list"), Some("add")),
+            &call,
+        ));
+        assert!(wrong.contains("`tools/list`"), "{wrong}");
+        let no_name = rejected(check_routing_headers(
+            &headers(Some("tools/call"), None),
+            &call,
+        ));
+        assert!(no_name.contains("Mcp-Name header is required"), "{no_name}");
+        let other = rejected(check_routing_headers(
+            &headers(Some("tools/call"), Some("sub")),
+            &call,
+        ));
+        assert!(other.contains("`sub`"), "{other}");
+        let broken = rejected(check_routing_headers(
+            &headers(Some("tools/call"), Some("=?base64?***?=")),
+            &call,
+        ));
+        assert!(broken.contains("not valid"), "{broken}");
+        // A task id is routed as a name.
+        let task = request("tasks/get", json!({"taskId": "t1"}));
+        rejected(check_routing_headers(
+            &headers(Some("tasks/get"), Some("t2")),
+            &task,
+        ));
+        check_routing_headers(&headers(Some("tasks/get"), Some("t1")), &task).unwrap();
+    }
+
+    #[test]
+    fn param_headers_must_equal_their_arguments() {
+        let declared = [("region".to_owned(), "region".to_owned())];
+        let with = |value: &str| WireHeaders {
+            params: vec![("region".to_owned(), value.to_owned())],
+            ..WireHeaders::default()
+        };
+        let args = serde_json::value::to_raw_value(&json!({"region": "eu", "n": 1})).unwrap();
+        check_param_headers(&declared, &with("eu"), Some(&args)).unwrap();
+        rejected(check_param_headers(&declared, &with("us"), Some(&args)));
+        // Required when the argument is given, optional when it is not.
+        rejected(check_param_headers(
+            &declared,
+            &WireHeaders::default(),
+            Some(&args),
+        ));
+        check_param_headers(&declared, &WireHeaders::default(), None).unwrap();
+        // Numbers and booleans compare by value, not by spelling.
+        let numbers = [("n".to_owned(), "n".to_owned())];
+        let n = |value: &str| WireHeaders {
+            params: vec![("n".to_owned(), value.to_owned())],
+            ..WireHeaders::default()
+        };
+        check_param_headers(&numbers, &n("1"), Some(&args)).unwrap();
+        check_param_headers(&numbers, &n("1.0"), Some(&args)).unwrap();
+        rejected(check_param_headers(&numbers, &n("2"), Some(&args)));
+        rejected(check_param_headers(&numbers, &n("one"), Some(&args)));
+    }
+
+    #[test]
+    fn header_values_are_decoded_only_when_base64_wrapped() {
+        assert_eq!(decode_header_value("plain").as_deref(), Some("plain"));
+        assert_eq!(
+            decode_header_value("=?base64?aMOp?=").as_deref(),
+            Some("hé")
+        );
+        assert_eq!(decode_header_value("=?base64?not base64?="), None);
+        // Valid base64 of bytes that are not UTF-8.
+        assert_eq!(decode_header_value("=?base64?/w==?="), None);
+    }
+}

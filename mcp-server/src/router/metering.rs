@@ -77,3 +77,64 @@ pub(crate) async fn check_caller_rate(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::fixtures::request;
+    use super::*;
+
+    #[test]
+    fn the_tool_name_is_read_from_the_params() {
+        let call = request("tools/call", json!({"name": "add", "arguments": {"a": 1}}));
+        assert_eq!(tool_name(&call), "add");
+        // Missing or malformed params name no tool rather than failing.
+        assert_eq!(
+            tool_name(&request("tools/call", serde_json::Value::Null)),
+            ""
+        );
+        assert_eq!(tool_name(&request("tools/call", json!({"name": 7}))), "");
+        assert_eq!(tool_name(&request("tools/call", json!([1, 2]))), "");
+    }
+
+    #[test]
+    fn only_list_and_read_methods_are_metered_here() {
+        for metered in ["tools/list", "prompts/get", "resources/read"] {
+            assert!(is_metered(metered), "{metered}");
+        }
+        // Calls and completions take from the limit themselves.
+        for free in ["tools/call", "completion/complete", "ping", "initialize"] {
+            assert!(!is_metered(free), "{free}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_counts_each_caller_apart() {
+        let quota: crate::limit::Quota = "1/min".parse().unwrap();
+        let server = Server::builder()
+            .rate_limit(crate::limit::RateLimit::per_caller(quota))
+            .no_audit()
+            .build();
+        let first: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let second: std::net::IpAddr = "198.51.100.1".parse().unwrap();
+        check_caller_rate(&server, None, Some(first), None)
+            .await
+            .unwrap();
+        let refused = check_caller_rate(&server, None, Some(first), None).await;
+        assert!(
+            matches!(refused, Err(ProtocolError::RateLimited { retry_after_secs }) if retry_after_secs > 0),
+            "{refused:?}"
+        );
+        check_caller_rate(&server, None, Some(second), None)
+            .await
+            .unwrap();
+        // Without a limit every request passes.
+        let open = Server::builder().no_audit().build();
+        for _ in 0..3 {
+            check_caller_rate(&open, None, Some(first), None)
+                .await
+                .unwrap();
+        }
+    }
+}

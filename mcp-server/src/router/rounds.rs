@@ -77,3 +77,23 @@ pub(super) fn input_required(
     codec::encode_value(value, version, Some(&server.info().implementation))
         .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn without_a_round_a_handler_runs_to_its_end() {
+        assert_eq!(run_parkable(None, async { 7 }).await, Some(7));
+    }
+
+    #[test]
+    fn a_handler_that_waited_for_nothing_is_an_internal_error() {
+        let server = Server::builder().no_audit().build();
+        let refused = input_required(&server, None, ProtocolVersion::V2026_07_28);
+        assert!(
+            matches!(refused, Err(ProtocolError::Internal(_))),
+            "{refused:?}"
+        );
+    }
+}

@@ -173,3 +173,23 @@ pub(super) fn tasks_method(
     serde_json::value::to_raw_value(&value)
         .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dropping_the_guard_aborts_its_work_and_disarming_it_does_not() {
+        let work = tokio::spawn(std::future::pending::<()>());
+        drop(AbortOnDrop(Some(work.abort_handle())));
+        let ended = work.await.unwrap_err();
+        assert!(ended.is_cancelled());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let work = tokio::spawn(async move { rx.await.is_ok() });
+        let mut guard = AbortOnDrop(Some(work.abort_handle()));
+        guard.0 = None;
+        drop(guard);
+        tx.send(()).unwrap();
+        assert!(work.await.unwrap(), "the disarmed guard stopped its work");
+    }
+}
