@@ -1,0 +1,415 @@
+//! Resource definitions: concrete resources (`resources/list`) and URI
+//! templates (`resources/templates/list`), both read with `resources/read`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use mcp_core::ProtocolError;
+use mcp_core::content::{BlobResourceContents, ResourceContents, TextResourceContents};
+use mcp_core::resource::{Resource, ResourceTemplate};
+
+use crate::completion::{Completer, CompletionRequest, Completions};
+use crate::context::RequestContext;
+use crate::tool::BoxFuture;
+
+mod contents;
+mod uri_template;
+
+pub use contents::IntoResourceContents;
+pub use uri_template::UriTemplateError;
+
+pub(crate) use uri_template::UriTemplate;
+
+/// Why a resource could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResourceError {
+    /// No such resource: -32002 up to 2025-11-25, -32602 with `data.uri` on
+    /// 2026-07-28.
+    #[error("resource not found: `{0}`")]
+    NotFound(String),
+    /// The URI names a resource but is malformed (-32602).
+    #[error("invalid resource URI: {0}")]
+    Invalid(String),
+    /// Reading failed (-32603).
+    #[error("reading the resource failed: {0}")]
+    Failed(String),
+}
+
+impl From<ResourceError> for ProtocolError {
+    fn from(e: ResourceError) -> Self {
+        match e {
+            ResourceError::NotFound(uri) => ProtocolError::ResourceNotFound { uri },
+            ResourceError::Invalid(message) => ProtocolError::InvalidParams(message),
+            ResourceError::Failed(message) => ProtocolError::Internal(message),
+        }
+    }
+}
+
+/// One `resources/read`: the URI, the template's variables, the context.
+#[derive(Debug)]
+pub struct ResourceCall {
+    uri: String,
+    mime_type: Option<String>,
+    variables: BTreeMap<String, String>,
+    context: RequestContext,
+}
+
+impl ResourceCall {
+    /// The URI being read.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The resource's MIME type, as declared.
+    pub fn mime_type(&self) -> Option<&str> {
+        self.mime_type.as_deref()
+    }
+
+    /// A template variable's value, percent-decoded.
+    pub fn variable(&self, name: &str) -> Option<&str> {
+        self.variables.get(name).map(String::as_str)
+    }
+
+    /// Parses a template variable with `FromStr`.
+    ///
+    /// # Errors
+    /// -32602 when it is missing or does not parse.
+    pub fn parse<T>(&self, name: &str) -> Result<T, ResourceError>
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        let value = self
+            .variable(name)
+            .ok_or_else(|| ResourceError::Invalid(format!("`{}` has no `{name}`", self.uri)))?;
+        value
+            .parse()
+            .map_err(|e| ResourceError::Invalid(format!("`{name}` in `{}`: {e}", self.uri)))
+    }
+
+    /// The request context.
+    pub fn context(&self) -> &RequestContext {
+        &self.context
+    }
+
+    /// Text contents for this URI, with the resource's MIME type.
+    pub fn text(&self, text: impl Into<String>) -> ResourceContents {
+        ResourceContents::Text(TextResourceContents {
+            uri: self.uri.clone(),
+            mime_type: self.mime_type.clone(),
+            text: text.into(),
+            meta: None,
+        })
+    }
+
+    /// Binary contents (base64) for this URI, with the resource's MIME type.
+    pub fn blob(&self, base64: impl Into<String>) -> ResourceContents {
+        ResourceContents::Blob(BlobResourceContents {
+            uri: self.uri.clone(),
+            mime_type: self.mime_type.clone(),
+            blob: base64.into(),
+            meta: None,
+        })
+    }
+}
+
+type Handler = Arc<
+    dyn Fn(ResourceCall) -> BoxFuture<Result<Vec<ResourceContents>, ResourceError>> + Send + Sync,
+>;
+
+fn wrap<F, Fut, R>(f: F) -> Handler
+where
+    F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoResourceContents,
+{
+    Arc::new(move |call: ResourceCall| {
+        let uri = call.uri.clone();
+        let mime_type = call.mime_type.clone();
+        let fut = f(call);
+        Box::pin(async move { fut.await.into_contents(&uri, mime_type.as_deref()) })
+    })
+}
+
+/// A concrete resource with a fixed URI.
+///
+/// ```
+/// use mcp_server::prelude::*;
+///
+/// let readme = ResourceDef::new(
+///     "docs://readme",
+///     "readme",
+///     Some("text/markdown"),
+///     |_call| async { "# Hello" },
+/// );
+/// let server = Server::builder().resource(readme).build();
+/// ```
+#[derive(Clone)]
+pub struct ResourceDef {
+    resource: Arc<Resource>,
+    uri: Arc<str>,
+    handler: Handler,
+}
+
+impl ResourceDef {
+    /// A resource at `uri` named `name`, read by `handler`.
+    pub fn new<F, Fut, R>(
+        uri: impl Into<String>,
+        name: impl Into<String>,
+        mime_type: Option<&str>,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResourceContents,
+    {
+        Self::from_resource(
+            Resource {
+                uri: uri.into(),
+                name: name.into(),
+                title: None,
+                description: None,
+                mime_type: mime_type.map(str::to_owned),
+                size: None,
+                annotations: None,
+                icons: None,
+                meta: None,
+            },
+            handler,
+        )
+    }
+
+    /// A resource from its full listing entry.
+    pub fn from_resource<F, Fut, R>(resource: Resource, handler: F) -> Self
+    where
+        F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResourceContents,
+    {
+        Self {
+            uri: Arc::from(resource.uri.as_str()),
+            resource: Arc::new(resource),
+            handler: wrap(handler),
+        }
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.resource).description = Some(description.into());
+        self
+    }
+
+    /// What `resources/list` shows.
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// The URI.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    pub(crate) fn shared_uri(&self) -> &Arc<str> {
+        &self.uri
+    }
+
+    pub(crate) async fn read(
+        &self,
+        context: RequestContext,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        let call = ResourceCall {
+            uri: self.resource.uri.clone(),
+            mime_type: self.resource.mime_type.clone(),
+            variables: BTreeMap::new(),
+            context,
+        };
+        non_empty(&self.resource.uri, (self.handler)(call).await)
+    }
+}
+
+impl fmt::Debug for ResourceDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceDef")
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
+}
+
+fn non_empty(
+    uri: &str,
+    contents: Result<Vec<ResourceContents>, ResourceError>,
+) -> Result<Vec<ResourceContents>, ResourceError> {
+    match contents {
+        // The spec forbids empty contents: nothing to read is "not found".
+        Ok(contents) if contents.is_empty() => Err(ResourceError::NotFound(uri.to_owned())),
+        other => other,
+    }
+}
+
+/// A family of resources named by an RFC 6570 URI template, such as
+/// `users://{id}/profile`. `{var}` matches one path segment, `{+var}` any
+/// text, `{?a,b}` query parameters.
+///
+/// ```
+/// use mcp_server::prelude::*;
+///
+/// let profile = ResourceTemplateDef::new(
+///     "users://{id}/profile",
+///     "profile",
+///     Some("application/json"),
+///     |call| async move {
+///         let id: u64 = call.parse("id")?;
+///         Ok::<_, ResourceError>(format!(r#"{{"id":{id}}}"#))
+///     },
+/// )
+/// .unwrap();
+/// let server = Server::builder().resource_template(profile).build();
+/// ```
+#[derive(Clone)]
+pub struct ResourceTemplateDef {
+    template: Arc<ResourceTemplate>,
+    key: Arc<str>,
+    matcher: Arc<UriTemplate>,
+    handler: Handler,
+    completers: Arc<HashMap<String, Completer>>,
+}
+
+impl ResourceTemplateDef {
+    /// A template named `name`, read by `handler`.
+    ///
+    /// # Errors
+    /// The template is not valid RFC 6570 (an unclosed `{`, an empty or
+    /// repeated variable, an operator this matcher cannot invert).
+    pub fn new<F, Fut, R>(
+        uri_template: &str,
+        name: impl Into<String>,
+        mime_type: Option<&str>,
+        handler: F,
+    ) -> Result<Self, UriTemplateError>
+    where
+        F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResourceContents,
+    {
+        Self::from_template(
+            ResourceTemplate {
+                uri_template: uri_template.to_owned(),
+                name: name.into(),
+                title: None,
+                description: None,
+                mime_type: mime_type.map(str::to_owned),
+                annotations: None,
+                icons: None,
+                meta: None,
+            },
+            handler,
+        )
+    }
+
+    /// A template from its full listing entry.
+    ///
+    /// # Errors
+    /// See [`ResourceTemplateDef::new`].
+    pub fn from_template<F, Fut, R>(
+        template: ResourceTemplate,
+        handler: F,
+    ) -> Result<Self, UriTemplateError>
+    where
+        F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResourceContents,
+    {
+        let matcher = UriTemplate::parse(&template.uri_template)?;
+        Ok(Self {
+            key: Arc::from(template.uri_template.as_str()),
+            template: Arc::new(template),
+            matcher: Arc::new(matcher),
+            handler: wrap(handler),
+            completers: Arc::default(),
+        })
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.template).description = Some(description.into());
+        self
+    }
+
+    /// Completes the variable `variable` with `completer`.
+    #[must_use]
+    pub fn complete<F, Fut>(mut self, variable: &str, completer: F) -> Self
+    where
+        F: Fn(CompletionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Completions> + Send + 'static,
+    {
+        Arc::make_mut(&mut self.completers).insert(variable.to_owned(), Completer::new(completer));
+        self
+    }
+
+    /// What `resources/templates/list` shows.
+    pub fn template(&self) -> &ResourceTemplate {
+        &self.template
+    }
+
+    /// The variables of the template, in order.
+    pub fn variables(&self) -> Vec<&str> {
+        self.matcher.variables()
+    }
+
+    pub(crate) fn shared_key(&self) -> &Arc<str> {
+        &self.key
+    }
+
+    pub(crate) fn completer(&self, variable: &str) -> Option<&Completer> {
+        self.completers.get(variable)
+    }
+
+    /// The template's variables in `uri`, percent-decoded, if `uri` is one
+    /// of this template's resources: what `resources/read` of `uri` hands
+    /// the handler. Takes time linear in the length of `uri`.
+    ///
+    /// ```
+    /// use mcp_server::prelude::*;
+    ///
+    /// let file = ResourceTemplateDef::new("file:///{+path}{?rev}", "file", None, |_call| async {
+    ///     "contents"
+    /// })
+    /// .unwrap();
+    /// let variables = file.matches("file:///docs/a%20b.md?rev=3").unwrap();
+    /// assert_eq!(variables["path"], "docs/a b.md");
+    /// assert_eq!(variables["rev"], "3");
+    /// assert!(file.matches("http://example.com/").is_none());
+    /// ```
+    pub fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
+        self.matcher.matches(uri)
+    }
+
+    pub(crate) async fn read(
+        &self,
+        uri: &str,
+        variables: BTreeMap<String, String>,
+        context: RequestContext,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        let call = ResourceCall {
+            uri: uri.to_owned(),
+            mime_type: self.template.mime_type.clone(),
+            variables,
+            context,
+        };
+        non_empty(uri, (self.handler)(call).await)
+    }
+}
+
+impl fmt::Debug for ResourceTemplateDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceTemplateDef")
+            .field("template", &self.template)
+            .finish_non_exhaustive()
+    }
+}
