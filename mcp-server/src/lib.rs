@@ -28,9 +28,11 @@
 mod ask;
 pub mod audit;
 pub mod auth;
+mod capability;
 mod completion;
 mod context;
 mod error;
+mod events;
 mod handler;
 pub mod limit;
 mod metrics;
@@ -92,8 +94,9 @@ mod readme {}
 pub mod __private;
 
 pub use ask::{AskError, ElicitForm, Elicited};
+pub use capability::{ClientCapability, MissingCapability};
 pub use completion::{CompletionRequest, Completions};
-pub use context::{ClientCapability, MissingCapability, RequestContext};
+pub use context::RequestContext;
 pub use error::ServerError;
 pub use handler::{IntoToolOutput, Json, ToolArg, ToolResult};
 pub use mcp_macros::{mcp_prompt, mcp_resource, mcp_server, mcp_tool};

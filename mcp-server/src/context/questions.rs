@@ -6,8 +6,9 @@ use mcp_core::client::{CreateMessageParams, CreateMessageResult, ListRootsResult
 use mcp_core::jsonrpc::{Message, Request};
 
 use crate::ask::{AskError, ElicitForm, Elicited, Question, form_schema};
+use crate::capability::ClientCapability;
 
-use super::{ClientCapability, ClientLink, RequestContext};
+use super::{ClientLink, RequestContext};
 
 impl RequestContext {
     /// Asks the user to fill in a form `T` (`elicitation/create`).

@@ -12,7 +12,7 @@ use mcp_core::resource::{Resource, ResourceTemplate};
 
 use crate::completion::{Completer, CompletionRequest, Completions};
 use crate::context::RequestContext;
-use crate::tool::BoxFuture;
+use crate::handler::BoxFuture;
 
 mod contents;
 mod uri_template;

@@ -23,6 +23,7 @@ use crate::tool::ToolDef;
 pub use builder::ServerBuilder;
 pub use settings::SettingsError;
 
+pub(crate) use crate::events::ServerEvent;
 pub(crate) use options::ServerOptions;
 pub(crate) use registry::{Keyed, Registry};
 pub(crate) use settings::parse_duration_or_zero;
@@ -99,15 +100,6 @@ pub trait ServerDefinition: Send + Sync + Sized + 'static {
     ) -> impl Future<Output = Result<(), ServerError>> + Send {
         self.into_server().serve_http(addr)
     }
-}
-
-/// Something that changed on the server, broadcast to every connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ServerEvent {
-    ToolsChanged,
-    PromptsChanged,
-    ResourcesChanged,
-    ResourceUpdated(Arc<str>),
 }
 
 /// The lists a server serves, for per-list settings.
