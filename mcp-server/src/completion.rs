@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mcp_core::completion::Completion;
 
-use crate::tool::BoxFuture;
+use crate::handler::BoxFuture;
 
 /// What the client has typed, and the other arguments already chosen.
 #[derive(Debug, Clone)]

@@ -12,6 +12,9 @@ use serde_json::{Map, Value};
 
 use crate::schema;
 
+/// A boxed, sendable future.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
+
 /// The result of a tool call, built by hand for full control.
 pub type ToolResult = CallToolResult;
 

@@ -23,17 +23,47 @@
 //!     Calc.serve_stdio().await
 //! }
 //! ```
+//!
+//! # Architecture
+//!
+//! Each layer imports only the layers below it:
+//!
+//! ```text
+//!  transport/   stdio · http · lines        testing · telemetry
+//!      │  router::handle_request(Server, Wire, Request, Outbound) -> Answer
+//!      ▼
+//!  router/      mod (entry, panic net, method table) · envelope · lifecycle
+//!               subscriptions · lists · calls · tasks · rounds · metering
+//!      ▼
+//!  server/ · tool · prompt · resource · context/ · audit/   (one cycle)
+//!      ▼
+//!  session · ask · task · completion · limit · state · metrics · auth
+//!  outbound · events · capability · handler · schema
+//!      ▼
+//!  mcp_core: the protocol model
+//! ```
+//!
+//! `Outbound`, `ServerEvent` and `ClientCapability` have modules of their
+//! own so that the router never imports a transport and sessions never
+//! import the server. The cycle left follows from the API: a server holds
+//! its handlers, a handler receives a [`RequestContext`], and
+//! [`RequestContext::server`] returns the server (an audit entry, too,
+//! reads the server's registries and log). `bash scripts/module-cycles.sh`
+//! prints the cycles between modules.
 #![warn(missing_docs)]
 
 mod ask;
 pub mod audit;
 pub mod auth;
+mod capability;
 mod completion;
 mod context;
 mod error;
+mod events;
 mod handler;
 pub mod limit;
 mod metrics;
+mod outbound;
 mod prompt;
 mod random;
 mod resource;
@@ -91,8 +121,9 @@ mod readme {}
 pub mod __private;
 
 pub use ask::{AskError, ElicitForm, Elicited};
+pub use capability::{ClientCapability, MissingCapability};
 pub use completion::{CompletionRequest, Completions};
-pub use context::{ClientCapability, MissingCapability, RequestContext};
+pub use context::RequestContext;
 pub use error::ServerError;
 pub use handler::{IntoToolOutput, Json, ToolArg, ToolResult};
 pub use mcp_macros::{mcp_prompt, mcp_resource, mcp_server, mcp_tool};

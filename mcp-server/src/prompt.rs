@@ -12,7 +12,7 @@ use mcp_core::prompt::{GetPromptResult, Prompt, PromptMessage};
 
 use crate::completion::{Completer, Completions};
 use crate::context::RequestContext;
-use crate::tool::BoxFuture;
+use crate::handler::BoxFuture;
 
 type Handler =
     Arc<dyn Fn(PromptCall) -> BoxFuture<Result<GetPromptResult, ProtocolError>> + Send + Sync>;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::ask::PendingRequests;
 use crate::auth::Principal;
-use crate::server::ServerEvent;
+use crate::events::ServerEvent;
 
 /// What `initialize` settled.
 #[derive(Debug, Clone)]

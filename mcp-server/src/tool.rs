@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use mcp_core::tool::{CallToolResult, Tool};
@@ -11,8 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::context::RequestContext;
 
-/// A boxed, sendable future.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub use crate::handler::BoxFuture;
 
 type Handler = Arc<dyn Fn(ToolCall) -> BoxFuture<CallToolResult> + Send + Sync>;
 

@@ -1,8 +1,5 @@
 //! Transports carry JSON-RPC messages between a client and the router.
 
-use mcp_core::jsonrpc::Message;
-use tokio::sync::mpsc;
-
 mod framing;
 pub mod http;
 pub(crate) mod lines;
@@ -11,6 +8,8 @@ mod select;
 pub mod stdio;
 
 pub use select::{ServeExt, Transport, TransportArgsError, USAGE};
+
+pub(crate) use crate::outbound::{Outbound, Outgoing};
 
 /// The request a `notifications/cancelled` names; `None` (logged) when the
 /// notification is malformed.
@@ -38,42 +37,4 @@ pub(crate) fn cancelled_request(
 pub(crate) struct Delivered {
     pub(crate) bytes: bytes::Bytes,
     pub(crate) principal: Option<std::sync::Arc<crate::auth::Principal>>,
-}
-
-/// What a connection writes: one message, or the answer to a batch.
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    One(Message),
-    Batch(Vec<Message>),
-}
-
-/// Where messages for one request's client go. Cheap to clone.
-#[derive(Debug, Clone)]
-pub(crate) struct Outbound {
-    tx: mpsc::Sender<Outgoing>,
-}
-
-impl Outbound {
-    pub(crate) fn new(tx: mpsc::Sender<Outgoing>) -> Self {
-        Self { tx }
-    }
-
-    /// Sends a message; waits while the writer is behind. A closed connection
-    /// drops it, since nobody is left to read it.
-    pub(crate) async fn send(&self, message: Message) {
-        if self.tx.send(Outgoing::One(message)).await.is_err() {
-            tracing::debug!("connection closed; message dropped");
-        }
-    }
-
-    /// Completes when nobody reads this outbound any more.
-    pub(crate) async fn closed(&self) {
-        self.tx.closed().await;
-    }
-
-    pub(crate) async fn send_batch(&self, messages: Vec<Message>) {
-        if self.tx.send(Outgoing::Batch(messages)).await.is_err() {
-            tracing::debug!("connection closed; batch response dropped");
-        }
-    }
 }

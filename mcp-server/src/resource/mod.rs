@@ -9,11 +9,17 @@ use std::sync::Arc;
 use mcp_core::ProtocolError;
 use mcp_core::content::{BlobResourceContents, ResourceContents, TextResourceContents};
 use mcp_core::resource::{Resource, ResourceTemplate};
-use mcp_core::uri_template::UriTemplate;
 
 use crate::completion::{Completer, CompletionRequest, Completions};
 use crate::context::RequestContext;
-use crate::tool::BoxFuture;
+use crate::handler::BoxFuture;
+
+mod contents;
+
+pub use contents::IntoResourceContents;
+pub use mcp_core::uri_template::UriTemplateError;
+
+use mcp_core::uri_template::UriTemplate;
 
 /// Why a resource could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,112 +112,6 @@ impl ResourceCall {
             blob: base64.into(),
             meta: None,
         })
-    }
-}
-
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not resource contents",
-    note = "return `String` for text, `Vec<u8>` for binary data, `Json<T>`, `ResourceContents`, a `Vec` of those, or `Result<T, ResourceError>`"
-)]
-/// A value a resource handler can return: `String` (text), `Vec<u8>`
-/// (binary), `ResourceContents`, a `Vec` of those, or a `Result` of those
-/// with a [`ResourceError`] (or anything `Display`, read as a failure).
-pub trait IntoResourceContents {
-    /// Converts the value into the contents of the resource at `uri`.
-    ///
-    /// # Errors
-    /// The resource could not be read.
-    fn into_contents(
-        self,
-        uri: &str,
-        mime_type: Option<&str>,
-    ) -> Result<Vec<ResourceContents>, ResourceError>;
-}
-
-fn text(uri: &str, mime_type: Option<&str>, text: String) -> ResourceContents {
-    ResourceContents::Text(TextResourceContents {
-        uri: uri.to_owned(),
-        mime_type: mime_type.map(str::to_owned),
-        text,
-        meta: None,
-    })
-}
-
-impl IntoResourceContents for String {
-    fn into_contents(
-        self,
-        uri: &str,
-        mime_type: Option<&str>,
-    ) -> Result<Vec<ResourceContents>, ResourceError> {
-        Ok(vec![text(uri, mime_type, self)])
-    }
-}
-
-impl IntoResourceContents for &'static str {
-    fn into_contents(
-        self,
-        uri: &str,
-        mime_type: Option<&str>,
-    ) -> Result<Vec<ResourceContents>, ResourceError> {
-        Ok(vec![text(uri, mime_type, self.to_owned())])
-    }
-}
-
-impl IntoResourceContents for Vec<u8> {
-    fn into_contents(
-        self,
-        uri: &str,
-        mime_type: Option<&str>,
-    ) -> Result<Vec<ResourceContents>, ResourceError> {
-        use base64::Engine as _;
-        Ok(vec![ResourceContents::Blob(BlobResourceContents {
-            uri: uri.to_owned(),
-            mime_type: mime_type.map(str::to_owned),
-            blob: base64::engine::general_purpose::STANDARD.encode(self),
-            meta: None,
-        })])
-    }
-}
-
-impl IntoResourceContents for ResourceContents {
-    fn into_contents(
-        self,
-        _uri: &str,
-        _mime_type: Option<&str>,
-    ) -> Result<Vec<ResourceContents>, ResourceError> {
-        Ok(vec![self])
-    }
-}
-
-impl IntoResourceContents for Vec<ResourceContents> {
-    fn into_contents(
-        self,
-        _uri: &str,
-        _mime_type: Option<&str>,
-    ) -> Result<Vec<ResourceContents>, ResourceError> {
-        Ok(self)
-    }
-}
-
-impl<T: serde::Serialize> IntoResourceContents for crate::Json<T> {
-    fn into_contents(
-        self,
-        uri: &str,
-        mime_type: Option<&str>,
-    ) -> Result<Vec<ResourceContents>, ResourceError> {
-        serde_json::to_string(&self.0)
-            .map(|json| vec![text(uri, mime_type.or(Some("application/json")), json)])
-            .map_err(|e| ResourceError::Failed(format!("could not encode JSON: {e}")))
-    }
-}
-
-impl<T: IntoResourceContents> IntoResourceContents for Result<T, ResourceError> {
-    fn into_contents(
-        self,
-        uri: &str,
-        mime_type: Option<&str>,
-    ) -> Result<Vec<ResourceContents>, ResourceError> {
-        self?.into_contents(uri, mime_type)
     }
 }
 
@@ -512,5 +412,3 @@ impl fmt::Debug for ResourceTemplateDef {
             .finish_non_exhaustive()
     }
 }
-
-pub use mcp_core::uri_template::UriTemplateError;

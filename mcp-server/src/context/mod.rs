@@ -4,9 +4,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use mcp_core::client::{CreateMessageParams, CreateMessageResult, ListRootsResult};
 use mcp_core::codec;
-use mcp_core::jsonrpc::{Message, Request, RequestId};
+use mcp_core::jsonrpc::RequestId;
 use mcp_core::lifecycle::{ClientCapabilities, Implementation};
 use mcp_core::logging::{LoggingLevel, LoggingMessageParams};
 use mcp_core::meta::RequestMeta;
@@ -15,12 +14,16 @@ use mcp_core::{ProtocolError, ProtocolVersion};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::ask::{AskError, ElicitForm, Elicited, InputRound, Question, form_schema};
+use crate::ask::InputRound;
 use crate::auth::Principal;
+use crate::outbound::Outbound;
 use crate::server::Server;
 use crate::session::Session;
 use crate::task::{TASKS_EXTENSION, TaskOwner, TaskSlot};
-use crate::transport::Outbound;
+
+mod questions;
+
+use crate::capability::{ClientCapability, MissingCapability};
 
 /// The request a handler is serving: its revision, the client, progress,
 /// logging and cancellation.
@@ -85,39 +88,6 @@ struct Inner {
     cancellation: CancellationToken,
     /// Last progress value sent, as f64 bits; progress must increase.
     last_progress: AtomicU64,
-}
-
-/// A client capability a handler can depend on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientCapability {
-    /// `sampling/createMessage`: the client can run the model for the server.
-    Sampling,
-    /// `elicitation/create`: the client can ask the user.
-    Elicitation,
-    /// `roots/list`: the client can list its roots.
-    Roots,
-    /// The tasks extension (2026-07-28).
-    Tasks,
-}
-
-impl fmt::Display for ClientCapability {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Sampling => "sampling",
-            Self::Elicitation => "elicitation",
-            Self::Roots => "roots",
-            Self::Tasks => "io.modelcontextprotocol/tasks extension",
-        })
-    }
-}
-
-/// The client did not declare a capability the handler needs.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the client did not declare the `{capability}` capability this tool needs")]
-pub struct MissingCapability {
-    /// The capability that is missing.
-    pub capability: ClientCapability,
 }
 
 /// Whether `capabilities` declare the tasks extension.
@@ -369,161 +339,6 @@ impl RequestContext {
     /// result (a task fails with it).
     pub fn reject(&self, error: ProtocolError) {
         self.escalate(error);
-    }
-
-    /// Asks the user to fill in a form `T` (`elicitation/create`).
-    ///
-    /// `key` names the question; it must be the same on every run of the
-    /// handler, since on 2026-07-28 the handler runs again from the top
-    /// with the answers so far. Ask first, act after: side effects placed
-    /// after the questions happen once.
-    ///
-    /// ```no_run
-    /// # use mcp_server::prelude::*;
-    /// # use mcp_server::{Elicited};
-    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
-    /// struct Confirm {
-    ///     /// Really delete?
-    ///     ok: bool,
-    /// }
-    ///
-    /// # async fn delete(ctx: &RequestContext, id: u64) -> Result<String, String> {
-    /// match ctx.elicit::<Confirm>("confirm", format!("Delete {id}?")).await {
-    ///     Ok(Elicited::Accepted(Confirm { ok: true })) => Ok(format!("deleted {id}")),
-    ///     Ok(_) => Ok(format!("kept {id}")),
-    ///     Err(e) => Err(e.to_string()),
-    /// }
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    /// The client cannot elicit ([`AskError::Unavailable`]), refused, or
-    /// answered with something that is not a `T`; or `T` is not a flat form.
-    pub async fn elicit<T: ElicitForm>(
-        &self,
-        key: &str,
-        message: impl Into<String>,
-    ) -> Result<Elicited<T>, AskError> {
-        let schema = form_schema::<T>()?;
-        let answer = self.elicit_raw(key, message.into(), schema).await?;
-        crate::ask::elicited(answer)
-    }
-
-    /// [`RequestContext::elicit`] with a hand-written restricted schema.
-    ///
-    /// # Errors
-    /// As for [`RequestContext::elicit`].
-    pub async fn elicit_with_schema(
-        &self,
-        key: &str,
-        message: impl Into<String>,
-        schema: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Elicited<serde_json::Map<String, serde_json::Value>>, AskError> {
-        crate::ask::check_flat(&schema)?;
-        let answer = self.elicit_raw(key, message.into(), schema).await?;
-        crate::ask::elicited(answer)
-    }
-
-    async fn elicit_raw(
-        &self,
-        key: &str,
-        message: String,
-        schema: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<serde_json::Value, AskError> {
-        let version = self.protocol_version();
-        let form_mode = version == ProtocolVersion::V2025_11_25 || version.is_stateless();
-        self.ask(Question::elicit(key, message, schema, form_mode)?)
-            .await
-    }
-
-    /// Asks the client's model to generate a message (`sampling/createMessage`).
-    ///
-    /// # Errors
-    /// The client cannot sample, refused, or answered malformed.
-    pub async fn sample(
-        &self,
-        key: &str,
-        params: CreateMessageParams,
-    ) -> Result<CreateMessageResult, AskError> {
-        let answer = self.ask(Question::sample(key, &params)?).await?;
-        crate::ask::sampled(answer)
-    }
-
-    /// Asks for the client's roots (`roots/list`).
-    ///
-    /// # Errors
-    /// The client has no roots capability, refused, or answered malformed.
-    pub async fn roots(&self, key: &str) -> Result<ListRootsResult, AskError> {
-        let answer = self.ask(Question::roots(key)).await?;
-        crate::ask::listed_roots(answer)
-    }
-
-    async fn ask(&self, question: Question) -> Result<serde_json::Value, AskError> {
-        // Elicitation arrived in 2025-06-18; older clients cannot be asked.
-        let exists = question.capability != ClientCapability::Elicitation
-            || self.protocol_version().has_elicitation();
-        if !exists || !self.has_capability(question.capability) {
-            return Err(AskError::Unavailable(question.capability));
-        }
-        if let Some(task) = self.inner.envelope.task.as_ref().and_then(|s| s.task()) {
-            let request = mcp_core::client::InputRequest {
-                method: question.method.to_owned(),
-                params: Some(question.params),
-            };
-            let answer = task
-                .ask(question.key, request)
-                .await
-                .ok_or(AskError::Closed)?;
-            return if crate::ask::answer_fits(question.method, &answer) {
-                Ok(answer)
-            } else {
-                Err(AskError::InvalidAnswer(format!(
-                    "not a `{}` result",
-                    question.method
-                )))
-            };
-        }
-        match &self.inner.envelope.link {
-            ClientLink::None => Err(AskError::Unavailable(question.capability)),
-            ClientLink::Round(round) => {
-                if let Some(answer) = round.answers.get(&question.key)
-                    && crate::ask::answer_fits(question.method, answer)
-                {
-                    return Ok(answer.clone());
-                }
-                round.park(question);
-                // The dispatcher drops this handler and answers with the
-                // questions; the retry runs it again with the answers.
-                std::future::pending().await
-            }
-            ClientLink::Session(session) => {
-                let (id, answer) = session.pending.register();
-                let params = serde_json::value::to_raw_value(&question.params)
-                    .map_err(|e| AskError::InvalidAnswer(e.to_string()))?;
-                self.inner
-                    .outbound
-                    .send(Message::Request(Request {
-                        id: id.clone(),
-                        method: question.method.to_owned(),
-                        params: Some(params),
-                    }))
-                    .await;
-                tokio::select! {
-                    answer = answer => match answer {
-                        Ok(Ok(value)) => Ok(value),
-                        Ok(Err(error)) => Err(AskError::Refused {
-                            code: error.code,
-                            message: error.message,
-                        }),
-                        Err(_) => Err(AskError::Closed),
-                    },
-                    () = self.cancelled() => {
-                        session.pending.forget(&id);
-                        Err(AskError::Closed)
-                    }
-                }
-            }
-        }
     }
 
     /// The request's `_meta`.

@@ -1,0 +1,338 @@
+//! Running handlers: `tools/call`, `prompts/get`, `resources/read` and
+//! `completion/complete`.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use mcp_core::codec;
+use mcp_core::completion::{CompleteParams, CompleteResult, CompletionReference};
+use mcp_core::jsonrpc::Request;
+use mcp_core::lifecycle::CacheScope;
+use mcp_core::method;
+use mcp_core::prompt::GetPromptParams;
+use mcp_core::resource::{ReadResourceResult, UriParams};
+use mcp_core::tool::{CallToolParams, CallToolResult};
+use mcp_core::{ProtocolError, ProtocolVersion};
+use serde_json::value::RawValue;
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::{self, AuditOutcome};
+use crate::completion::{CompletionRequest, Completions};
+use crate::context::{Envelope, RequestContext, tasks_declared};
+use crate::outbound::Outbound;
+use crate::prompt::PromptCall;
+use crate::server::Server;
+use crate::state::Binding;
+use crate::task::TaskSlot;
+use crate::tool::ToolCall;
+
+use super::{
+    WireHeaders, encode,
+    envelope::check_param_headers,
+    lists::add_cache_hints,
+    metering::check_rate,
+    panic_message, parse_params,
+    rounds::{input_required, open_round, run_parkable},
+    tasks::call_as_task,
+};
+
+pub(super) async fn get_prompt(
+    server: &Server,
+    request: Request,
+    envelope: Envelope,
+    outbound: Outbound,
+    cancellation: CancellationToken,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let params: GetPromptParams = parse_params(request.params.as_deref())?;
+    let prompts = server.prompts();
+    let Some(prompt) = prompts.get(&params.name) else {
+        return Err(ProtocolError::InvalidParams(format!(
+            "unknown prompt `{}`",
+            params.name
+        )));
+    };
+    let version = envelope.version;
+    let mut envelope = envelope;
+    let round = if version.is_stateless() {
+        let arguments = params
+            .arguments
+            .as_ref()
+            .and_then(|a| serde_json::to_value(a).ok());
+        let binding = Binding::new(method::PROMPTS_GET, &params.name, arguments.as_ref());
+        Some(open_round(server, &request, &mut envelope, binding)?)
+    } else {
+        None
+    };
+    let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+    let call = PromptCall::new(params.arguments.unwrap_or_default(), context.clone());
+    let outcome = run_parkable(
+        round.as_ref().map(|(r, _)| r),
+        AssertUnwindSafe(prompt.get(call)).catch_unwind(),
+    )
+    .await;
+    if let Some(error) = context.take_escalation() {
+        return Err(error);
+    }
+    let Some(outcome) = outcome else {
+        return input_required(server, round, version);
+    };
+    let mut result = match outcome {
+        Ok(result) => result?,
+        Err(panic) => {
+            tracing::error!(
+                prompt = prompt.name(),
+                panic = panic_message(&panic),
+                "prompt panicked"
+            );
+            return Err(ProtocolError::Internal(format!(
+                "prompt `{}` failed",
+                prompt.name()
+            )));
+        }
+    };
+    encode(&mut result, version, server)
+}
+
+pub(super) async fn read_resource(
+    server: &Server,
+    request: Request,
+    envelope: Envelope,
+    outbound: Outbound,
+    cancellation: CancellationToken,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let params: UriParams = parse_params(request.params.as_deref())?;
+    let version = envelope.version;
+    let mut envelope = envelope;
+    let round = if version.is_stateless() {
+        let binding = Binding::new(method::RESOURCES_READ, &params.uri, None);
+        Some(open_round(server, &request, &mut envelope, binding)?)
+    } else {
+        None
+    };
+    let parked = round.as_ref().map(|(r, _)| r);
+    let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+    let resources = server.resources();
+    let read = if let Some(resource) = resources.get(&params.uri) {
+        run_parkable(
+            parked,
+            AssertUnwindSafe(resource.read(context.clone())).catch_unwind(),
+        )
+        .await
+    } else {
+        let templates = server.resource_templates();
+        let matched = templates
+            .defs()
+            .iter()
+            .find_map(|t| t.matches(&params.uri).map(|vars| (t, vars)));
+        let Some((template, variables)) = matched else {
+            return Err(ProtocolError::ResourceNotFound { uri: params.uri });
+        };
+        run_parkable(
+            parked,
+            AssertUnwindSafe(template.read(&params.uri, variables, context.clone())).catch_unwind(),
+        )
+        .await
+    };
+    if let Some(error) = context.take_escalation() {
+        return Err(error);
+    }
+    let Some(read) = read else {
+        return input_required(server, round, version);
+    };
+    let contents = match read {
+        Ok(contents) => contents?,
+        Err(panic) => {
+            tracing::error!(uri = %params.uri, panic = panic_message(&panic), "resource handler panicked");
+            return Err(ProtocolError::Internal(format!(
+                "reading `{}` failed",
+                params.uri
+            )));
+        }
+    };
+    let mut result = ReadResourceResult { contents };
+    if version.is_stateless() {
+        let mut value = serde_json::to_value(&result)
+            .map_err(|e| ProtocolError::Internal(format!("contents could not be encoded: {e}")))?;
+        // What a read returns may depend on who asks: not shared, not kept.
+        add_cache_hints(&mut value, 0, CacheScope::Private);
+        return codec::encode_value(value, version, Some(&server.info().implementation))
+            .map_err(|e| ProtocolError::Internal(format!("contents could not be encoded: {e}")));
+    }
+    encode(&mut result, version, server)
+}
+
+pub(super) async fn complete(
+    server: &Server,
+    params: Option<&RawValue>,
+    version: ProtocolVersion,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let params: CompleteParams = parse_params(params)?;
+    let request = CompletionRequest {
+        argument: params.argument.name.clone(),
+        value: params.argument.value,
+        context: params.context.map(|c| c.arguments).unwrap_or_default(),
+    };
+    let completer = match &params.reference {
+        CompletionReference::Prompt { name } => {
+            let prompts = server.prompts();
+            let Some(prompt) = prompts.get(name) else {
+                return Err(ProtocolError::InvalidParams(format!(
+                    "unknown prompt `{name}`"
+                )));
+            };
+            prompt.completer(&params.argument.name).cloned()
+        }
+        CompletionReference::Resource { uri } => {
+            let templates = server.resource_templates();
+            let Some(template) = templates.get(uri) else {
+                return Err(ProtocolError::InvalidParams(format!(
+                    "unknown resource template `{uri}`"
+                )));
+            };
+            template.completer(&params.argument.name).cloned()
+        }
+    };
+    let completions = match completer {
+        Some(completer) => completer.complete(request).await,
+        None => Completions::default(),
+    };
+    let mut result = CompleteResult {
+        completion: completions.into_completion(),
+    };
+    encode(&mut result, version, server)
+}
+
+pub(super) async fn call_tool(
+    server: &Server,
+    request: Request,
+    envelope: Envelope,
+    headers: Option<&WireHeaders>,
+    outbound: Outbound,
+    cancellation: CancellationToken,
+) -> Result<Box<RawValue>, ProtocolError> {
+    if request.params.is_none() {
+        return Err(ProtocolError::InvalidParams(
+            "`tools/call` needs params with the tool `name`".into(),
+        ));
+    }
+    let params: CallToolParams = parse_params(request.params.as_deref())?;
+    let tools = server.tools();
+    let Some(tool) = tools.get(&params.name) else {
+        return Err(ProtocolError::UnknownTool(params.name));
+    };
+    let version = envelope.version;
+    tracing::Span::current().record("tool", params.name.as_str());
+    if let Some(principal) = envelope.principal.as_deref()
+        && !principal.has_scopes(tool.scopes())
+    {
+        return Err(ProtocolError::InsufficientScope {
+            required: tool.scopes().to_vec(),
+        });
+    }
+    check_rate(server, &envelope, Some(tool.name())).await?;
+    if let Some(headers) = headers
+        && !tool.header_params().is_empty()
+    {
+        check_param_headers(tool.header_params(), headers, params.arguments.as_deref())?;
+    }
+    let mut envelope = envelope;
+    let round = if version.is_stateless() {
+        let arguments = params
+            .arguments
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok());
+        let binding = Binding::new(method::TOOLS_CALL, &params.name, arguments.as_ref());
+        Some(open_round(server, &request, &mut envelope, binding)?)
+    } else {
+        None
+    };
+    if version.is_stateless() && tool.supports_tasks() && tasks_declared(&envelope.capabilities) {
+        let slot = Arc::new(TaskSlot::new(envelope.task_owner()));
+        envelope.task = Some(Arc::clone(&slot));
+        let context =
+            RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+        let call = ToolCall::new(
+            Arc::clone(tool.shared_name()),
+            params.arguments,
+            context.clone(),
+        );
+        return call_as_task(server, tool.clone(), call, context, slot, round, version).await;
+    }
+    let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+    let call = ToolCall::new(
+        Arc::clone(tool.shared_name()),
+        params.arguments,
+        context.clone(),
+    );
+    let limit = tool.timeout().or(server.options().tool_timeout);
+    let outcome = run_parkable(
+        round.as_ref().map(|(r, _)| r),
+        AssertUnwindSafe(timed(tool.name(), limit, tool.call(call))).catch_unwind(),
+    )
+    .await;
+    if let Some(error) = context.take_escalation() {
+        return Err(error);
+    }
+    let Some(outcome) = outcome else {
+        return input_required(server, round, version);
+    };
+    let mut result = match outcome {
+        Ok(result) => result,
+        Err(panic) => {
+            tracing::error!(
+                tool = tool.name(),
+                panic = panic_message(&panic),
+                "tool panicked"
+            );
+            CallToolResult::error(format!("tool `{}` failed: it panicked", tool.name()))
+        }
+    };
+    if result.is_error == Some(true) {
+        audit::note(AuditOutcome::ToolError);
+    }
+    encode(&mut result, version, server)
+}
+
+/// A tool call, stopped after `limit`: dropping the handler's future
+/// cancels its work, and the caller learns why.
+pub(super) async fn timed(
+    name: &str,
+    limit: Option<std::time::Duration>,
+    call: impl Future<Output = CallToolResult>,
+) -> CallToolResult {
+    let Some(limit) = limit else {
+        return call.await;
+    };
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(tool = name, ?limit, "tool call timed out");
+            audit::note(AuditOutcome::Timeout);
+            CallToolResult::error(format!(
+                "tool `{name}` did not finish within {limit:?} and was stopped"
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_tool_past_its_limit_is_stopped_with_an_error_result() {
+        let limit = Some(std::time::Duration::from_millis(10));
+        let stopped = timed("slow", limit, std::future::pending()).await;
+        assert_eq!(stopped.is_error, Some(true));
+        let text = serde_json::to_string(&stopped.content).unwrap();
+        assert!(text.contains("did not finish"), "{text}");
+        // Within its limit, or with none, the tool's own result comes back.
+        let quick = timed("quick", limit, async { CallToolResult::default() }).await;
+        assert_ne!(quick.is_error, Some(true));
+        let unlimited = timed("any", None, async { CallToolResult::error("own") }).await;
+        let text = serde_json::to_string(&unlimited.content).unwrap();
+        assert!(text.contains("own"), "{text}");
+    }
+}

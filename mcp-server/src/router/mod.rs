@@ -1,0 +1,409 @@
+//! Routes each request to its handler, for whichever revision it speaks.
+//!
+//! The router first settles the request's envelope: the revision, the client
+//! and its capabilities, and the log level, taken from `_meta` on 2026-07-28
+//! and from the session on older revisions. Handlers below it never look at
+//! where that came from.
+
+mod calls;
+mod envelope;
+mod lifecycle;
+mod lists;
+mod metering;
+mod rounds;
+mod subscriptions;
+mod tasks;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use mcp_core::codec;
+use mcp_core::jsonrpc::{ErrorResponse, Message, Request, Response};
+use mcp_core::method;
+use mcp_core::prompt::ListPromptsResult;
+use mcp_core::resource::{ListResourceTemplatesResult, ListResourcesResult};
+use mcp_core::tool::ListToolsResult;
+use mcp_core::{ProtocolError, ProtocolVersion};
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::audit::{self, AuditOutcome, Stop};
+use crate::auth::Principal;
+use crate::context::Envelope;
+use crate::outbound::Outbound;
+use crate::server::{ListKind, Registry, Server};
+use crate::session::Session;
+
+use calls::{call_tool, complete, get_prompt, read_resource};
+use envelope::route;
+use lists::list;
+use metering::{check_rate, is_metered, tool_name};
+
+pub(crate) use metering::check_caller_rate;
+pub(crate) use tasks::AbortOnDrop;
+
+/// A protocol error together with the revision whose codes it should use.
+type Failure = (ProtocolError, ProtocolVersion);
+
+/// How a request reached the router.
+#[derive(Debug, Clone)]
+pub(crate) enum Wire {
+    /// A connection or session that may hold an `initialize` handshake:
+    /// stdio, legacy SSE, a Streamable HTTP session. A request whose `_meta`
+    /// names 2026-07-28 is still served statelessly.
+    Session {
+        session: Arc<Session>,
+        /// Who sent this request, by its own credential: scopes and tenant
+        /// come from here, never from the session's opener.
+        principal: Option<Arc<Principal>>,
+    },
+    /// A 2026-07-28 request over Streamable HTTP, with the headers that must
+    /// agree with its body.
+    Stateless(Arc<WireHeaders>),
+}
+
+/// The Streamable HTTP headers a 2026-07-28 request is checked against.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WireHeaders {
+    pub(crate) protocol_version: Option<String>,
+    pub(crate) method: Option<String>,
+    pub(crate) name: Option<String>,
+    /// `Mcp-Param-*` headers: (lower-case suffix, value).
+    pub(crate) params: Vec<(String, String)>,
+    /// Who sent the request, when the transport authenticates.
+    pub(crate) principal: Option<Arc<crate::auth::Principal>>,
+    /// The client's address.
+    pub(crate) peer: Option<std::net::IpAddr>,
+}
+
+/// A request's response, and how an HTTP transport should label it.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) message: Message,
+    pub(crate) status: AnswerStatus,
+}
+
+/// The HTTP status the spec assigns to an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnswerStatus {
+    Ok,
+    BadRequest,
+    NotFound,
+    Forbidden,
+    TooManyRequests(u64),
+}
+
+impl AnswerStatus {
+    fn of(error: &ProtocolError, version: ProtocolVersion) -> Self {
+        match error {
+            ProtocolError::Parse(_) | ProtocolError::InvalidRequest(_) => Self::BadRequest,
+            ProtocolError::InsufficientScope { .. } => Self::Forbidden,
+            ProtocolError::RateLimited { retry_after_secs }
+            | ProtocolError::LimitReached {
+                retry_after_secs, ..
+            } => Self::TooManyRequests(*retry_after_secs),
+            _ if !version.is_stateless() => Self::Ok,
+            ProtocolError::InvalidEnvelope(_)
+            | ProtocolError::HeaderMismatch(_)
+            | ProtocolError::UnsupportedProtocolVersion { .. }
+            | ProtocolError::MissingRequiredClientCapability(_) => Self::BadRequest,
+            ProtocolError::MethodNotFound(_) => Self::NotFound,
+            _ => Self::Ok,
+        }
+    }
+}
+
+/// Handles one request and returns its response, within `timeout` when
+/// there is one. Its audit record is written when it is answered, or, when
+/// the transport drops this future first, with the reason `stop` gives.
+pub(crate) async fn handle_request(
+    server: Server,
+    wire: Wire,
+    request: Request,
+    outbound: Outbound,
+    stop: Stop,
+    timeout: Option<std::time::Duration>,
+) -> Answer {
+    let id = request.id.clone();
+    let span = tracing::info_span!(
+        "mcp.request",
+        method = %request.method,
+        id = %id,
+        tool = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        parent_span_id = tracing::field::Empty,
+    );
+    // The OpenTelemetry parent is fixed when the span is first entered.
+    #[cfg(feature = "otel")]
+    crate::telemetry::continue_trace_from_params(&span, request.params.as_deref());
+    let (session, principal, client) = match &wire {
+        Wire::Session { session, principal } => {
+            (Some(Arc::clone(session)), principal.clone(), session.peer())
+        }
+        Wire::Stateless(headers) => (None, headers.principal.clone(), headers.peer),
+    };
+    let fallback = session.as_ref().map_or(ProtocolVersion::LATEST, |s| {
+        s.version().unwrap_or(ProtocolVersion::LATEST_STATEFUL)
+    });
+    let entry = audit::Entry::start(
+        &server,
+        &request,
+        session
+            .as_ref()
+            .map_or(Some(ProtocolVersion::LATEST), |s| s.version()),
+        principal.as_deref(),
+        client,
+        &stop,
+    );
+    let method = request.method.clone();
+    let started = std::time::Instant::now();
+    // Boxed once, here: the routing future is large, and every wrapper
+    // below would otherwise copy it.
+    let routed = Box::pin(route(&server, wire, request, outbound, stop.cancellation));
+    let work = AssertUnwindSafe(audit::noting(routed))
+        .catch_unwind()
+        .instrument(span);
+    let routed = match timeout {
+        Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| limit),
+        None => Ok(work.await),
+    };
+    let ok = matches!(routed, Ok(Ok((Ok(_), _))));
+    server
+        .metrics()
+        .request(&method, ok, started.elapsed().as_secs_f64());
+    let (outcome, notes) = match routed {
+        Ok(Ok((outcome, notes))) => (outcome, notes),
+        Ok(Err(panic)) => {
+            tracing::error!(panic = panic_message(&panic), "request handler panicked");
+            let error = ProtocolError::Internal("the request handler panicked".into());
+            (Err((error, fallback)), audit::Notes::default())
+        }
+        Err(limit) => {
+            tracing::warn!(id = %id, ?limit, "request timed out");
+            let error = ProtocolError::Internal(format!(
+                "the request took longer than {}s and was stopped",
+                limit.as_secs()
+            ));
+            let notes = audit::Notes {
+                outcome: Some(AuditOutcome::Timeout),
+                ..audit::Notes::default()
+            };
+            (Err((error, fallback)), notes)
+        }
+    };
+    // The revision is known once routed: a session's after `initialize`.
+    let served = match &session {
+        Some(session) => notes.version.or_else(|| session.version()),
+        None => Some(ProtocolVersion::LATEST),
+    };
+    if let Some(version) = served {
+        server.metrics().revision(version);
+    }
+    if let Some(entry) = entry {
+        let (judged, error) = match &outcome {
+            Ok(_) => (AuditOutcome::Ok, None),
+            Err((error, _)) => (failure_outcome(error), Some(error.to_string())),
+        };
+        entry.finish(served, notes, notes.outcome.unwrap_or(judged), error);
+    }
+    match outcome {
+        Ok(result) => Answer {
+            message: Message::Response(Response { id, result }),
+            status: AnswerStatus::Ok,
+        },
+        Err((error, version)) => {
+            tracing::debug!(%error, "request failed");
+            Answer {
+                status: AnswerStatus::of(&error, version),
+                message: Message::Error(ErrorResponse::new(
+                    Some(id),
+                    error.to_error_object(version),
+                )),
+            }
+        }
+    }
+}
+
+/// The audit outcome of a request answered with `error`.
+fn failure_outcome(error: &ProtocolError) -> AuditOutcome {
+    match error {
+        ProtocolError::InsufficientScope { .. } => AuditOutcome::Denied,
+        ProtocolError::RateLimited { .. } | ProtocolError::LimitReached { .. } => {
+            AuditOutcome::RateLimited
+        }
+        _ => AuditOutcome::Error,
+    }
+}
+
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string panic payload")
+}
+
+fn parse_params<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, ProtocolError> {
+    let json = params.map_or("{}", RawValue::get);
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = crate::tool::without_position(&e.into_inner());
+        if path == "." {
+            ProtocolError::InvalidParams(inner)
+        } else {
+            ProtocolError::InvalidParams(format!("`{path}`: {inner}"))
+        }
+    })
+}
+
+fn encode<T: serde::Serialize + codec::Shape>(
+    result: &mut T,
+    version: ProtocolVersion,
+    server: &Server,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let info = version
+        .is_stateless()
+        .then_some(&server.info().implementation);
+    codec::encode_result(result, version, info)
+        .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
+}
+
+fn encode_empty(version: ProtocolVersion, server: &Server) -> Result<Box<RawValue>, ProtocolError> {
+    let info = version
+        .is_stateless()
+        .then_some(&server.info().implementation);
+    codec::encode_value(serde_json::json!({}), version, info)
+        .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
+}
+
+/// The methods every revision serves the same way, given an envelope.
+async fn dispatch(
+    server: &Server,
+    request: Request,
+    envelope: Envelope,
+    headers: Option<&WireHeaders>,
+    outbound: Outbound,
+    cancellation: CancellationToken,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let version = envelope.version;
+    let params = request.params.as_deref();
+    if is_metered(&request.method) {
+        check_rate(server, &envelope, None).await?;
+    }
+    match request.method.as_str() {
+        method::TOOLS_LIST => {
+            let tools = server.tools();
+            let scoped = tools.defs().iter().any(|d| !d.scopes().is_empty());
+            let visible = match envelope.principal.as_deref() {
+                // Tools the caller may not use are not shown.
+                Some(principal) if scoped => Arc::new(Registry::new(
+                    tools
+                        .defs()
+                        .iter()
+                        .filter(|d| principal.has_scopes(d.scopes()))
+                        .cloned()
+                        .collect(),
+                )),
+                _ => tools,
+            };
+            list(
+                server,
+                ListKind::Tools,
+                &visible,
+                params,
+                version,
+                |d| d.tool().clone(),
+                |tools, next_cursor| ListToolsResult { tools, next_cursor },
+            )
+        }
+        method::TOOLS_CALL => {
+            let tool = tool_name(&request);
+            let result =
+                call_tool(server, request, envelope, headers, outbound, cancellation).await;
+            // Only registered tools get their own series.
+            let label = if server.tools().get(&tool).is_some() {
+                tool.as_str()
+            } else {
+                "unknown"
+            };
+            let outcome = match &result {
+                Ok(_) => audit::noted().map_or("ok", AuditOutcome::as_str),
+                Err(_) => "error",
+            };
+            server.metrics().tool_call(label, outcome);
+            result
+        }
+        method::PROMPTS_LIST => list(
+            server,
+            ListKind::Prompts,
+            &server.prompts(),
+            params,
+            version,
+            |d| d.prompt().clone(),
+            |prompts, next_cursor| ListPromptsResult {
+                prompts,
+                next_cursor,
+            },
+        ),
+        // Boxed, as the other rarer branches: the largest branch sets the
+        // size of every call's future.
+        method::PROMPTS_GET => {
+            Box::pin(get_prompt(
+                server,
+                request,
+                envelope,
+                outbound,
+                cancellation,
+            ))
+            .await
+        }
+        method::RESOURCES_LIST => list(
+            server,
+            ListKind::Resources,
+            &server.resources(),
+            params,
+            version,
+            |d| d.resource().clone(),
+            |resources, next_cursor| ListResourcesResult {
+                resources,
+                next_cursor,
+            },
+        ),
+        method::RESOURCES_TEMPLATES_LIST => list(
+            server,
+            ListKind::ResourceTemplates,
+            &server.resource_templates(),
+            params,
+            version,
+            |d| d.template().clone(),
+            |resource_templates, next_cursor| ListResourceTemplatesResult {
+                resource_templates,
+                next_cursor,
+            },
+        ),
+        method::RESOURCES_READ => {
+            Box::pin(read_resource(
+                server,
+                request,
+                envelope,
+                outbound,
+                cancellation,
+            ))
+            .await
+        }
+        method::COMPLETION_COMPLETE => {
+            check_rate(server, &envelope, None).await?;
+            Box::pin(complete(server, params, version)).await
+        }
+        other => Err(ProtocolError::MethodNotFound(other.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;
