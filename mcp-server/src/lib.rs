@@ -116,7 +116,7 @@ pub use serde;
 
 /// Everything a server author needs, in one import.
 pub mod prelude {
-    pub use crate::transport::{ServeExt, Transport};
+    pub use crate::transport::{ServeExt, Stdio, Transport, TransportArgs};
     pub use crate::{
         Completions, Content, IntoToolOutput, Json, LoggingLevel, PromptCall, PromptDef,
         ProtocolVersion, RequestContext, ResourceCall, ResourceDef, ResourceError,
