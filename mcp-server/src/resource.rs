@@ -110,12 +110,12 @@ impl ResourceCall {
 
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not resource contents",
-    note = "return `String` for text, `Vec<u8>` for binary data, `Json<T>`, `ResourceContents`, a `Vec` of those, or `Result<T, ResourceError>`"
+    note = "return `String` for text, `Vec<u8>` for binary data, `Structured<T>`, `ResourceContents`, a `Vec` of those, or `Result<T, ResourceError>`"
 )]
 /// A value a resource handler can return: `String` (text), `Vec<u8>`
 /// (binary), `ResourceContents`, a `Vec` of those, or a `Result` of those
 /// with a [`ResourceError`] (or anything `Display`, read as a failure).
-pub trait IntoResourceContents {
+pub trait IntoResourceResult {
     /// Converts the value into the contents of the resource at `uri`.
     ///
     /// # Errors
@@ -136,7 +136,7 @@ fn text(uri: &str, mime_type: Option<&str>, text: String) -> ResourceContents {
     })
 }
 
-impl IntoResourceContents for String {
+impl IntoResourceResult for String {
     fn into_contents(
         self,
         uri: &str,
@@ -146,7 +146,7 @@ impl IntoResourceContents for String {
     }
 }
 
-impl IntoResourceContents for &'static str {
+impl IntoResourceResult for &'static str {
     fn into_contents(
         self,
         uri: &str,
@@ -156,7 +156,7 @@ impl IntoResourceContents for &'static str {
     }
 }
 
-impl IntoResourceContents for Vec<u8> {
+impl IntoResourceResult for Vec<u8> {
     fn into_contents(
         self,
         uri: &str,
@@ -172,7 +172,7 @@ impl IntoResourceContents for Vec<u8> {
     }
 }
 
-impl IntoResourceContents for ResourceContents {
+impl IntoResourceResult for ResourceContents {
     fn into_contents(
         self,
         _uri: &str,
@@ -182,7 +182,7 @@ impl IntoResourceContents for ResourceContents {
     }
 }
 
-impl IntoResourceContents for Vec<ResourceContents> {
+impl IntoResourceResult for Vec<ResourceContents> {
     fn into_contents(
         self,
         _uri: &str,
@@ -192,7 +192,7 @@ impl IntoResourceContents for Vec<ResourceContents> {
     }
 }
 
-impl<T: serde::Serialize> IntoResourceContents for crate::Json<T> {
+impl<T: serde::Serialize> IntoResourceResult for crate::Structured<T> {
     fn into_contents(
         self,
         uri: &str,
@@ -204,7 +204,7 @@ impl<T: serde::Serialize> IntoResourceContents for crate::Json<T> {
     }
 }
 
-impl<T: IntoResourceContents> IntoResourceContents for Result<T, ResourceError> {
+impl<T: IntoResourceResult> IntoResourceResult for Result<T, ResourceError> {
     fn into_contents(
         self,
         uri: &str,
@@ -222,7 +222,7 @@ fn wrap<F, Fut, R>(f: F) -> Handler
 where
     F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = R> + Send + 'static,
-    R: IntoResourceContents,
+    R: IntoResourceResult,
 {
     Arc::new(move |call: ResourceCall| {
         let uri = call.uri.clone();
@@ -263,7 +263,7 @@ impl ResourceDef {
     where
         F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
-        R: IntoResourceContents,
+        R: IntoResourceResult,
     {
         Self::from_resource(
             Resource {
@@ -286,7 +286,7 @@ impl ResourceDef {
     where
         F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
-        R: IntoResourceContents,
+        R: IntoResourceResult,
     {
         Self {
             uri: Arc::from(resource.uri.as_str()),
@@ -392,7 +392,7 @@ impl ResourceTemplateDef {
     where
         F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
-        R: IntoResourceContents,
+        R: IntoResourceResult,
     {
         Self::from_template(
             ResourceTemplate {
@@ -420,7 +420,7 @@ impl ResourceTemplateDef {
     where
         F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
-        R: IntoResourceContents,
+        R: IntoResourceResult,
     {
         let matcher = UriTemplate::parse(&template.uri_template)?;
         Ok(Self {

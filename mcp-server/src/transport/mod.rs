@@ -17,7 +17,7 @@ mod stream;
 #[cfg(unix)]
 mod unix;
 
-pub use select::{ServeExt, TransportArgs, TransportArgsError, USAGE};
+pub use select::{TransportArgs, TransportArgsError, USAGE};
 pub use serve::{Http, Transport};
 pub use stdio::Stdio;
 pub use stream::{Duplex, Stream, duplex};

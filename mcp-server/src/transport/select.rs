@@ -6,7 +6,7 @@ use std::fmt;
 use super::http::{HostPolicy, HttpConfig};
 use super::{Http, Stdio, Transport};
 use crate::error::ServerError;
-use crate::server::{Server, ServerDefinition};
+use crate::server::Server;
 
 /// The usage text for the flags [`TransportArgs::from_args`] reads.
 pub const USAGE: &str = "\
@@ -475,22 +475,6 @@ impl Transport for TransportArgs {
         }
     }
 }
-
-/// Serving a `#[mcp_server]` type directly.
-pub trait ServeExt: ServerDefinition {
-    /// Serves on `transport`; see [`Server::serve`].
-    ///
-    /// # Errors
-    /// See [`Server::serve`].
-    fn serve<T: Transport>(
-        self,
-        transport: T,
-    ) -> impl Future<Output = Result<(), ServerError>> + Send {
-        self.into_server().serve(transport)
-    }
-}
-
-impl<D: ServerDefinition> ServeExt for D {}
 
 #[cfg(test)]
 mod tests {

@@ -47,29 +47,6 @@ impl Transport for Stdio {
     }
 }
 
-impl Server {
-    /// Serves on stdin/stdout until stdin closes: `self.serve(Stdio)`.
-    ///
-    /// # Errors
-    /// See [`Stdio`].
-    pub async fn serve_stdio(self) -> Result<(), ServerError> {
-        self.serve(Stdio).await
-    }
-
-    /// Serves newline-delimited JSON-RPC over `reader` and `writer`:
-    /// `self.serve(Stream::new(reader, writer))`.
-    ///
-    /// # Errors
-    /// Reading `reader` or writing `writer` failed.
-    pub async fn serve_io<R, W>(self, reader: R, writer: W) -> Result<(), ServerError>
-    where
-        R: tokio::io::AsyncRead + Unpin + Send,
-        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        self.serve(super::Stream::new(reader, writer)).await
-    }
-}
-
 /// Installs a stderr `tracing` subscriber unless one is already set.
 ///
 /// The filter comes from `RUST_LOG`, else `LOG_LEVEL`, else `info`; the
