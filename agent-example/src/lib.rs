@@ -15,7 +15,7 @@
 //! let workspace = Workspace::open("/srv/workspace", Limits::default())?;
 //! let store = Store::open("data/agent.db").await?;
 //! let agent = Agent::new(workspace, store, AgentConfig::default());
-//! mcp_server::Server::new(AgentServer::new(agent)).serve_stdio().await?;
+//! mcp_server::Server::new(AgentServer::new(agent)).serve(mcp_server::transport::Stdio).await?;
 //! # Ok(())
 //! # }
 //! ```

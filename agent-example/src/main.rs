@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use agent_example::{Agent, AgentServer, Config, Store, Workspace};
 use mcp_server::Server;
-use mcp_server::transport::{Transport, TransportArgsError};
+use mcp_server::transport::{TransportArgs, TransportArgsError};
 
 const WORKSPACE_USAGE: &str = "usage: agent-mcp --workspace DIR [options]
   --workspace DIR          the workspace the tools are confined to (env AGENT_WORKSPACE)
@@ -57,7 +57,7 @@ async fn run() -> Result<(), (u8, String)> {
     let (workspace_flag, args) =
         split_workspace(std::env::args().skip(1).collect()).map_err(usage)?;
     let transport =
-        Transport::parse(args, |name| std::env::var(name).ok()).map_err(|e| match e {
+        TransportArgs::parse(args, |name| std::env::var(name).ok()).map_err(|e| match e {
             TransportArgsError::Help => usage(format!("{WORKSPACE_USAGE}\n{e}")),
             e => usage(e.to_string()),
         })?;
@@ -76,7 +76,7 @@ async fn run() -> Result<(), (u8, String)> {
     })?;
     let audit = agent_example::audit::sink(config.audit_file.as_deref())
         .map_err(|e| (1, format!("cannot open AGENT_AUDIT_FILE: {e}")))?;
-    if matches!(transport, Transport::Http { .. }) {
+    if matches!(transport, TransportArgs::Http { .. }) {
         let keys = ["MCP_API_KEYS", "MCP_API_KEYS_FILE", "MCP_OAUTH_ISSUER"]
             .iter()
             .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));

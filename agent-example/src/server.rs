@@ -99,8 +99,8 @@ impl AgentServer {
         /// The file, relative to the workspace root, such as `src/main.rs`.
         #[arg(length(min = 1, max = PATH))]
         path: String,
-    ) -> Result<Json<FileContent>, WorkspaceError> {
-        self.blocking(move |w| w.read(&path)).await.map(Json)
+    ) -> Result<Structured<FileContent>, WorkspaceError> {
+        self.blocking(move |w| w.read(&path)).await.map(Structured)
     }
 
     /// Create or replace a text file of the workspace (missing directories are created).
@@ -112,10 +112,10 @@ impl AgentServer {
         path: String,
         /// The whole new content.
         content: String,
-    ) -> Result<Json<WriteResult>, WorkspaceError> {
+    ) -> Result<Structured<WriteResult>, WorkspaceError> {
         self.blocking(move |w| w.write(&path, &content))
             .await
-            .map(Json)
+            .map(Structured)
     }
 
     /// List a directory of the workspace (symbolic links are listed, not followed).
@@ -128,10 +128,10 @@ impl AgentServer {
         /// List the whole tree below it.
         #[arg(default = false)]
         recursive: bool,
-    ) -> Result<Json<Listing>, WorkspaceError> {
+    ) -> Result<Structured<Listing>, WorkspaceError> {
         self.blocking(move |w| w.list(&path, recursive))
             .await
-            .map(Json)
+            .map(Structured)
     }
 
     /// Find the lines of the workspace's text files that contain a string or match a regular expression.
@@ -150,10 +150,10 @@ impl AgentServer {
         /// The directory to search, relative to the workspace root.
         #[arg(default = ".", length(max = PATH))]
         path: String,
-    ) -> Result<Json<SearchResult>, WorkspaceError> {
+    ) -> Result<Structured<SearchResult>, WorkspaceError> {
         self.blocking(move |w| w.search(&pattern, regex, case_insensitive, &path))
             .await
-            .map(Json)
+            .map(Structured)
     }
 
     /// A unified diff from a workspace file to another file, or to proposed content.
@@ -168,10 +168,10 @@ impl AgentServer {
         against: Option<String>,
         /// Proposed content to compare it with (instead of `against`).
         content: Option<String>,
-    ) -> Result<Json<DiffResult>, WorkspaceError> {
+    ) -> Result<Structured<DiffResult>, WorkspaceError> {
         self.blocking(move |w| w.diff(&path, against.as_deref(), content.as_deref()))
             .await
-            .map(Json)
+            .map(Structured)
     }
 
     /// Ask the workspace agent: it works on the task with your own model (sampling) and the workspace tools, and answers. The same conversation_id continues a conversation.
@@ -185,7 +185,7 @@ impl AgentServer {
         #[arg(length(min = 1, max = PROMPT))]
         prompt: String,
         ctx: &RequestContext,
-    ) -> Result<Json<Answer>, ConversationError> {
+    ) -> Result<Structured<Answer>, ConversationError> {
         check_id(&conversation_id)?;
         let owner = Owner::of(ctx);
         let call = CallInfo::of(ctx);
@@ -193,7 +193,7 @@ impl AgentServer {
             .agent
             .ask(&owner, &conversation_id, &prompt, ctx, &call)
             .await?;
-        Ok(Json(answer))
+        Ok(Structured(answer))
     }
 
     /// The messages of one of your conversations with the agent.
@@ -204,7 +204,7 @@ impl AgentServer {
         #[arg(length(min = 1, max = CONVERSATION_ID))]
         conversation_id: String,
         ctx: &RequestContext,
-    ) -> Result<Json<Conversation>, ConversationError> {
+    ) -> Result<Structured<Conversation>, ConversationError> {
         check_id(&conversation_id)?;
         let messages = self
             .agent
@@ -212,7 +212,7 @@ impl AgentServer {
             .load(&Owner::of(ctx), &conversation_id)
             .await
             .map_err(AgentError::from)?;
-        Ok(Json(Conversation {
+        Ok(Structured(Conversation {
             conversation_id,
             messages,
         }))
@@ -226,7 +226,7 @@ impl AgentServer {
         #[arg(length(min = 1, max = CONVERSATION_ID))]
         conversation_id: String,
         ctx: &RequestContext,
-    ) -> Result<Json<Deleted>, ConversationError> {
+    ) -> Result<Structured<Deleted>, ConversationError> {
         check_id(&conversation_id)?;
         let deleted = self
             .agent
@@ -234,7 +234,7 @@ impl AgentServer {
             .delete(&Owner::of(ctx), &conversation_id)
             .await
             .map_err(AgentError::from)?;
-        Ok(Json(Deleted {
+        Ok(Structured(Deleted {
             conversation_id,
             deleted,
         }))

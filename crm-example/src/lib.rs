@@ -9,7 +9,7 @@
 //!
 //! let db = Db::connect("sqlite://data/crm.db").await?;
 //! db.seed_if_empty().await?;
-//! mcp_server::Server::new(Crm::new(db)).serve_stdio().await?;
+//! mcp_server::Server::new(Crm::new(db)).serve(mcp_server::transport::Stdio).await?;
 //! # Ok(())
 //! # }
 //! ```

@@ -19,14 +19,14 @@ use std::process::ExitCode;
 use crm_example::rest::RestApi;
 use crm_example::{Crm, Db, Tenancy};
 use mcp_server::Server;
-use mcp_server::transport::Transport;
+use mcp_server::transport::TransportArgs;
 use mcp_server::transport::http::{HostPolicy, McpService, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // LOG_LEVEL and LOG_FORMAT, to stderr: on stdio, stdout carries MCP.
     mcp_server::transport::stdio::init_stderr_logging();
-    let transport = match Transport::from_args() {
+    let transport = match TransportArgs::from_args() {
         Ok(transport) => transport,
         Err(e) => {
             eprintln!("crm-mcp: {e}");
@@ -63,10 +63,10 @@ async fn main() -> ExitCode {
             }
         },
     };
-    // Transport::from_args read and checked it; REST goes by the same.
+    // TransportArgs::from_args read and checked it; REST goes by the same.
     let tenant_header = std::env::var("MCP_TENANT_HEADER").is_ok_and(|h| !h.trim().is_empty());
     if tenancy == Tenancy::Required {
-        if !matches!(transport, Transport::Http { .. }) {
+        if !matches!(transport, TransportArgs::Http { .. }) {
             eprintln!(
                 "crm-mcp: CRM_TENANCY=required needs --transport http: over stdio no request names a tenant"
             );
@@ -104,7 +104,7 @@ async fn main() -> ExitCode {
         }
     };
     let result = match transport {
-        Transport::Http { addr, mut config } => {
+        TransportArgs::Http { addr, mut config } => {
             async {
                 let listener = tokio::net::TcpListener::bind(&addr)
                     .await

@@ -210,13 +210,13 @@ impl Crm {
         #[arg(default = 0, range(min = 0))]
         offset: i64,
         ctx: &RequestContext,
-    ) -> Result<Json<ContactPage>, CrmError> {
+    ) -> Result<Structured<ContactPage>, CrmError> {
         let (contacts, total) = self
             .tenant_db(ctx)?
             .search_contacts(&query, company_id, tag.as_deref(), limit, offset)
             .await?;
         let seen = offset + i64::try_from(contacts.len()).unwrap_or(0);
-        Ok(Json(ContactPage {
+        Ok(Structured(ContactPage {
             total,
             next_offset: (seen < total).then_some(seen),
             contacts,
@@ -230,8 +230,11 @@ impl Crm {
         /** The contact's id. */
         id: i64,
         ctx: &RequestContext,
-    ) -> Result<Json<ContactDetails>, CrmError> {
-        self.tenant_db(ctx)?.contact_details(id).await.map(Json)
+    ) -> Result<Structured<ContactDetails>, CrmError> {
+        self.tenant_db(ctx)?
+            .contact_details(id)
+            .await
+            .map(Structured)
     }
 
     /// Create a contact; the company is created if it is new.
@@ -263,7 +266,7 @@ impl Crm {
         #[arg(length(max = limits::KEY))]
         idempotency_key: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Contact>, CrmError> {
+    ) -> Result<Structured<Contact>, CrmError> {
         let db = self.tenant_db(ctx)?;
         let new = NewContact {
             first_name,
@@ -276,7 +279,7 @@ impl Crm {
         };
         db.create_contact_once(&new, idempotency_key.as_deref())
             .await
-            .map(Json)
+            .map(Structured)
     }
 
     /// Change a contact's fields; fields left out keep their values.
@@ -307,7 +310,7 @@ impl Crm {
         #[arg(length(max = limits::TAGS))]
         tags: Option<Vec<String>>,
         ctx: &RequestContext,
-    ) -> Result<Json<Contact>, CrmError> {
+    ) -> Result<Structured<Contact>, CrmError> {
         let db = self.tenant_db(ctx)?;
         let change = ContactChange {
             first_name,
@@ -318,7 +321,7 @@ impl Crm {
             company,
             tags,
         };
-        db.update_contact(id, &change).await.map(Json)
+        db.update_contact(id, &change).await.map(Structured)
     }
 
     /// Delete a contact and their activities, after the user confirms.
@@ -367,13 +370,13 @@ impl Crm {
         #[arg(default = 0, range(min = 0))]
         offset: i64,
         ctx: &RequestContext,
-    ) -> Result<Json<CompanyPage>, CrmError> {
+    ) -> Result<Structured<CompanyPage>, CrmError> {
         let companies = self
             .tenant_db(ctx)?
             .list_companies(query.as_deref(), limit, offset)
             .await?;
         let full = i64::try_from(companies.len()).unwrap_or(0) == limit;
-        Ok(Json(CompanyPage {
+        Ok(Structured(CompanyPage {
             next_offset: full.then_some(offset + limit),
             companies,
         }))
@@ -386,8 +389,10 @@ impl Crm {
         /** The company's id. */
         id: i64,
         ctx: &RequestContext,
-    ) -> Result<Json<CompanyDetails>, CrmError> {
-        company_details(&self.tenant_db(ctx)?, id).await.map(Json)
+    ) -> Result<Structured<CompanyDetails>, CrmError> {
+        company_details(&self.tenant_db(ctx)?, id)
+            .await
+            .map(Structured)
     }
 
     /// Create a deal for a company.
@@ -418,7 +423,7 @@ impl Crm {
         #[arg(length(max = limits::KEY))]
         idempotency_key: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Deal>, CrmError> {
+    ) -> Result<Structured<Deal>, CrmError> {
         let db = self.tenant_db(ctx)?;
         let new = NewDeal {
             title,
@@ -432,7 +437,7 @@ impl Crm {
         };
         db.create_deal_once(&new, idempotency_key.as_deref())
             .await
-            .map(Json)
+            .map(Structured)
     }
 
     /// Move a deal to another pipeline stage.
@@ -444,11 +449,11 @@ impl Crm {
         /// The new stage.
         stage: Stage,
         ctx: &RequestContext,
-    ) -> Result<Json<Deal>, CrmError> {
+    ) -> Result<Structured<Deal>, CrmError> {
         self.tenant_db(ctx)?
             .update_deal_stage(id, stage)
             .await
-            .map(Json)
+            .map(Structured)
     }
 
     /// List deals, optionally by stage, owner or company.
@@ -463,12 +468,12 @@ impl Crm {
         /// Only deals of this company.
         company_id: Option<i64>,
         ctx: &RequestContext,
-    ) -> Result<Json<DealList>, CrmError> {
+    ) -> Result<Structured<DealList>, CrmError> {
         let deals = self
             .tenant_db(ctx)?
             .list_deals(stage, owner.as_deref(), company_id)
             .await?;
-        Ok(Json(DealList {
+        Ok(Structured(DealList {
             count: deals.len(),
             deals,
         }))
@@ -500,7 +505,7 @@ impl Crm {
         #[arg(length(max = limits::KEY))]
         idempotency_key: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Activity>, CrmError> {
+    ) -> Result<Structured<Activity>, CrmError> {
         let db = self.tenant_db(ctx)?;
         let new = NewActivity {
             kind,
@@ -513,7 +518,7 @@ impl Crm {
         };
         db.log_activity_once(&new, idempotency_key.as_deref())
             .await
-            .map(Json)
+            .map(Structured)
     }
 
     /// Open tasks due within the next days, overdue ones first.
@@ -527,12 +532,12 @@ impl Crm {
         #[arg(length(max = limits::OWNER))]
         owner: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<TaskList>, CrmError> {
+    ) -> Result<Structured<TaskList>, CrmError> {
         let tasks = self
             .tenant_db(ctx)?
             .upcoming_tasks(days, owner.as_deref())
             .await?;
-        Ok(Json(TaskList {
+        Ok(Structured(TaskList {
             count: tasks.len(),
             tasks,
         }))
@@ -543,8 +548,11 @@ impl Crm {
     async fn pipeline_summary(
         &self,
         ctx: &RequestContext,
-    ) -> Result<Json<PipelineSummary>, CrmError> {
-        self.tenant_db(ctx)?.pipeline_summary().await.map(Json)
+    ) -> Result<Structured<PipelineSummary>, CrmError> {
+        self.tenant_db(ctx)?
+            .pipeline_summary()
+            .await
+            .map(Structured)
     }
 
     /// One contact with their company, open deals and recent activities.

@@ -1,6 +1,6 @@
 //! One newline-delimited connection, driven through the public
-//! [`Server::serve_io`], and the check that every request got exactly one
-//! answer.
+//! [`Stream`](mcp_server::transport::Stream), and the check that every
+//! request got exactly one answer.
 //!
 //! What the server must answer is worked out from the bytes alone, the way
 //! the framing contract states it: a line ends at `\n` (the last one at the
@@ -267,7 +267,10 @@ fn parse(text: &str) -> Message {
 pub async fn converse(server: Server, chunks: Vec<&[u8]>, expect: &Expectations) -> Transcript {
     let (client, server_side) = tokio::io::duplex(1 << 16);
     let (server_read, server_write) = tokio::io::split(server_side);
-    let serving = tokio::spawn(server.serve_io(server_read, server_write));
+    let serving = tokio::spawn(server.serve(mcp_server::transport::Stream::new(
+        server_read,
+        server_write,
+    )));
     let (client_read, mut writer) = tokio::io::split(client);
     // A reader of its own, so a server with much to say never blocks on a
     // client that is still writing.

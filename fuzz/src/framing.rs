@@ -1,5 +1,5 @@
 //! Line framing: arbitrary bytes, cut into writes at arbitrary offsets,
-//! through the public [`mcp_server::Server::serve_io`].
+//! through the public [`mcp_server::transport::Stream`].
 //!
 //! The first four bytes seed the cuts; the rest is the stream: lines of
 //! JSON-RPC, or not, with `\r`, NUL, invalid UTF-8 and lines over the

@@ -8,7 +8,7 @@
 //!   of generated templates, and the macro's template check against the
 //!   server's;
 //! - [`framing`]: arbitrary bytes, split at arbitrary offsets, over the
-//!   newline-delimited connection ([`Server::serve_io`]);
+//!   newline-delimited connection ([`Stream`]);
 //! - [`http`]: arbitrary requests through `McpService::handle`.
 //!
 //! Each target reads its input as text where it can (JSON lines, a request
@@ -19,7 +19,7 @@
 //! as soon as nothing else can run, so a tool that sleeps five minutes
 //! costs nothing and a run is deterministic.
 //!
-//! [`Server::serve_io`]: mcp_server::Server::serve_io
+//! [`Stream`]: mcp_server::transport::Stream
 
 #[path = "../../examples/everything/src/lib.rs"]
 #[allow(missing_docs, unreachable_pub, dead_code)]

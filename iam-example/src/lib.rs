@@ -11,7 +11,7 @@
 //! use iam_example::server::{Iam, server};
 //!
 //! let iam = Iam::new(Arc::new(OfflineProvider::bundled()?), "./data/iam");
-//! server(iam).serve_stdio().await?;
+//! server(iam).serve(mcp_server::transport::Stdio).await?;
 //! # Ok(())
 //! # }
 //! ```

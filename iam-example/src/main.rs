@@ -10,13 +10,13 @@
 use std::process::ExitCode;
 
 use iam_example::server::Iam;
-use mcp_server::transport::Transport;
+use mcp_server::transport::TransportArgs;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // LOG_LEVEL and LOG_FORMAT, to stderr: on stdio, stdout carries MCP.
     mcp_server::transport::stdio::init_stderr_logging();
-    let transport = match Transport::from_args() {
+    let transport = match TransportArgs::from_args() {
         Ok(transport) => transport,
         Err(e) => {
             eprintln!("iam-mcp: {e}");

@@ -5,9 +5,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mcp_server::BoxFuture;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// The future a provider method returns: boxed, so the trait stays
+/// object safe.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// One job posting, as JSearch describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

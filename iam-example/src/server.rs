@@ -219,7 +219,7 @@ impl Iam {
         num_jobs: u32,
         /// Cut each description to this many characters (0 drops it).
         description_chars: Option<u32>,
-    ) -> Result<Json<JobSearch>, IamError> {
+    ) -> Result<Structured<JobSearch>, IamError> {
         if role.trim().is_empty() {
             return Err(IamError::Invalid("the role must not be empty".into()));
         }
@@ -246,7 +246,7 @@ impl Iam {
                 };
             }
         }
-        Ok(Json(JobSearch {
+        Ok(Structured(JobSearch {
             source: self.source(),
             count: jobs.len(),
             jobs,
@@ -259,8 +259,8 @@ impl Iam {
         &self,
         /** The job's id. */
         job_id: String,
-    ) -> Result<Json<Job>, IamError> {
-        Ok(Json(self.provider.details(job_id).await?))
+    ) -> Result<Structured<Job>, IamError> {
+        Ok(Structured(self.provider.details(job_id).await?))
     }
 
     /// Salary estimates for a job title in a place.
@@ -272,9 +272,9 @@ impl Iam {
         /// The place, such as "Berlin" or "remote".
         #[arg(default = "anywhere")]
         location: String,
-    ) -> Result<Json<Salaries>, IamError> {
+    ) -> Result<Structured<Salaries>, IamError> {
         let estimates = self.provider.salary(job_title, location).await?;
-        Ok(Json(Salaries {
+        Ok(Structured(Salaries {
             source: self.source(),
             estimates,
         }))
@@ -289,7 +289,7 @@ impl Iam {
         /// `markdown` (default) or `json`.
         format: Option<SaveFormat>,
         ctx: &RequestContext,
-    ) -> Result<Json<SavedJobs>, IamError> {
+    ) -> Result<Structured<SavedJobs>, IamError> {
         if job_ids.is_empty() {
             return Err(IamError::Invalid("give at least one job id".into()));
         }
@@ -335,7 +335,7 @@ impl Iam {
             });
         }
         ctx.server().resource_updated("iam://jobs");
-        Ok(Json(SavedJobs { saved }))
+        Ok(Structured(SavedJobs { saved }))
     }
 
     /// The saved jobs: ids and resource URIs.

@@ -5,6 +5,10 @@ use serde_json::{Map, Value};
 
 use crate::content::Icon;
 
+/// The tasks extension's identifier, as a key of the `extensions` of
+/// client and server capabilities.
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
 /// Name and version of a client or server implementation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

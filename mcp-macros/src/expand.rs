@@ -594,10 +594,10 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
     // reported there rather than at the attribute.
     let convert = match &tool.sig.output {
         ReturnType::Default => {
-            quote!(::mcp_server::__private::IntoToolOutput::into_tool_result(#invocation))
+            quote!(::mcp_server::__private::IntoToolResult::into_tool_result(#invocation))
         }
         ReturnType::Type(_, ty) => quote_spanned! {ty.span()=>
-            ::mcp_server::__private::IntoToolOutput::into_tool_result(#invocation)
+            ::mcp_server::__private::IntoToolResult::into_tool_result(#invocation)
         },
     };
     quote! {{
@@ -615,7 +615,7 @@ fn handler(tool: &ToolFn, call: impl FnOnce(Vec<TokenStream>) -> TokenStream) ->
             #title,
             #description,
             ::mcp_server::__private::input_schema_for::<__McpArgs>(),
-            <#output_check as ::mcp_server::__private::IntoToolOutput>::output_schema(),
+            <#output_check as ::mcp_server::__private::IntoToolResult>::output_schema(),
             ::mcp_server::__private::annotations(#title, #read_only, #destructive, #idempotent, #open_world),
             &[#(#icons),*],
         );

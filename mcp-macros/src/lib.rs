@@ -23,7 +23,7 @@ use proc_macro::TokenStream;
 /// impl Crm {
 ///     /// Find a contact.
 ///     #[mcp_tool(read_only)]
-///     async fn find(&self, /** Email address. */ email: String) -> Result<Json<Contact>, CrmError> { .. }
+///     async fn find(&self, /** Email address. */ email: String) -> Result<Structured<Contact>, CrmError> { .. }
 /// }
 /// ```
 #[proc_macro_attribute]

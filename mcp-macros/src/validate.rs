@@ -159,7 +159,7 @@ pub(crate) fn tool(tool: &ToolFn, place: Place, errors: &mut Errors) {
     {
         errors.push(syn::Error::new_spanned(
             ty,
-            "tools cannot return `impl Trait`: name the type, such as `String`, `Json<T>` or `Result<T, E>`",
+            "tools cannot return `impl Trait`: name the type, such as `String`, `Structured<T>` or `Result<T, E>`",
         ));
     }
 }

@@ -32,8 +32,8 @@ impl Bench {
         name: String,
         /** Tags. */
         tags: Vec<String>,
-    ) -> Json<serde_json::Value> {
-        Json(json!({ "name": name, "tags": tags }))
+    ) -> Structured<serde_json::Value> {
+        Structured(json!({ "name": name, "tags": tags }))
     }
 }
 

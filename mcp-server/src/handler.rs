@@ -21,15 +21,15 @@ pub type ToolResult = CallToolResult;
 /// A value a tool can return.
 ///
 /// Implemented for text (`String`, `&'static str`, numbers, `bool`), content
-/// (`Content`, `Vec<Content>`), structured output ([`Json<T>`]), [`ToolResult`]
+/// (`Content`, `Vec<Content>`), structured output ([`Structured<T>`]), [`ToolResult`]
 /// and `Result<T, E>` where `E: Display`: an `Err` becomes a result with
 /// `isError: true`, which the model can read and act on, not a protocol error.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a tool result",
     label = "this return type cannot be turned into a tool result",
-    note = "return `String` for text, `Json<T>` for structured output, `Content` or `Vec<Content>`, `ToolResult`, or `Result<T, E>` with `E: Display`; or implement `IntoToolOutput`"
+    note = "return `String` for text, `Structured<T>` for structured output, `Content` or `Vec<Content>`, `ToolResult`, or `Result<T, E>` with `E: Display`; or implement `IntoToolResult`"
 )]
-pub trait IntoToolOutput {
+pub trait IntoToolResult {
     /// The JSON Schema of the structured output, for the tool's `outputSchema`.
     fn output_schema() -> Option<Map<String, Value>> {
         None
@@ -49,13 +49,13 @@ pub trait IntoToolOutput {
 /// #[derive(serde::Serialize, schemars::JsonSchema)]
 /// struct Stats { words: u64 }
 ///
-/// let result = Json(Stats { words: 2 }).into_tool_result();
+/// let result = Structured(Stats { words: 2 }).into_tool_result();
 /// assert_eq!(result.structured_content, Some(serde_json::json!({ "words": 2 })));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Json<T>(pub T);
+pub struct Structured<T>(pub T);
 
-impl<T: Serialize + JsonSchema> IntoToolOutput for Json<T> {
+impl<T: Serialize + JsonSchema> IntoToolResult for Structured<T> {
     fn output_schema() -> Option<Map<String, Value>> {
         Some(schema::output_schema_for::<T>())
     }
@@ -75,43 +75,43 @@ impl<T: Serialize + JsonSchema> IntoToolOutput for Json<T> {
     }
 }
 
-impl IntoToolOutput for CallToolResult {
+impl IntoToolResult for CallToolResult {
     fn into_tool_result(self) -> CallToolResult {
         self
     }
 }
 
-impl IntoToolOutput for Content {
+impl IntoToolResult for Content {
     fn into_tool_result(self) -> CallToolResult {
         CallToolResult::success(vec![self])
     }
 }
 
-impl IntoToolOutput for Vec<Content> {
+impl IntoToolResult for Vec<Content> {
     fn into_tool_result(self) -> CallToolResult {
         CallToolResult::success(self)
     }
 }
 
-impl IntoToolOutput for String {
+impl IntoToolResult for String {
     fn into_tool_result(self) -> CallToolResult {
         CallToolResult::success(vec![Content::text(self)])
     }
 }
 
-impl IntoToolOutput for &'static str {
+impl IntoToolResult for &'static str {
     fn into_tool_result(self) -> CallToolResult {
         CallToolResult::success(vec![Content::text(self)])
     }
 }
 
-impl IntoToolOutput for Cow<'static, str> {
+impl IntoToolResult for Cow<'static, str> {
     fn into_tool_result(self) -> CallToolResult {
         CallToolResult::success(vec![Content::text(self)])
     }
 }
 
-impl IntoToolOutput for () {
+impl IntoToolResult for () {
     fn into_tool_result(self) -> CallToolResult {
         CallToolResult::success(Vec::new())
     }
@@ -119,7 +119,7 @@ impl IntoToolOutput for () {
 
 macro_rules! display_output {
     ($($t:ty),*) => {$(
-        impl IntoToolOutput for $t {
+        impl IntoToolResult for $t {
             fn into_tool_result(self) -> CallToolResult {
                 CallToolResult::success(vec![Content::text(self.to_string())])
             }
@@ -130,7 +130,7 @@ display_output!(
     bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64
 );
 
-impl<T: IntoToolOutput, E: Display> IntoToolOutput for Result<T, E> {
+impl<T: IntoToolResult, E: Display> IntoToolResult for Result<T, E> {
     fn output_schema() -> Option<Map<String, Value>> {
         T::output_schema()
     }
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn json_mirrors_structured_content_as_text() {
-        let result = Json(serde_json::json!({"a": 1})).into_tool_result();
+        let result = Structured(serde_json::json!({"a": 1})).into_tool_result();
         assert_eq!(result.content[0].as_text(), Some(r#"{"a":1}"#));
         assert_eq!(result.structured_content, Some(serde_json::json!({"a": 1})));
     }

@@ -20,7 +20,7 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), mcp_server::ServerError> {
-//!     Calc.serve_stdio().await
+//!     Calc.serve(Stdio).await
 //! }
 //! ```
 //!
@@ -125,16 +125,15 @@ pub use capability::{ClientCapability, MissingCapability};
 pub use completion::{CompletionRequest, Completions};
 pub use context::RequestContext;
 pub use error::ServerError;
-pub use handler::{IntoToolOutput, Json, ToolArg, ToolResult};
+pub use handler::{IntoToolResult, Structured, ToolArg, ToolResult};
 pub use mcp_macros::{mcp_prompt, mcp_resource, mcp_server, mcp_tool};
 pub use prompt::{IntoPromptResult, PromptCall, PromptDef};
 pub use resource::{
-    IntoResourceContents, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
+    IntoResourceResult, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
     UriTemplateError,
 };
 pub use server::{ListKind, Server, ServerBuilder, ServerDefinition, ServerInfo, SettingsError};
-pub use task::TASKS_EXTENSION;
-pub use tool::{BoxFuture, ToolCall, ToolDef};
+pub use tool::{ToolCall, ToolDef};
 
 /// The protocol model: messages, revisions, errors and the codec.
 pub use mcp_core as core;
@@ -147,12 +146,12 @@ pub use serde;
 
 /// Everything a server author needs, in one import.
 pub mod prelude {
-    pub use crate::transport::{ServeExt, Transport};
+    pub use crate::transport::{Http, Stdio, Transport, TransportArgs};
     pub use crate::{
-        Completions, Content, IntoToolOutput, Json, LoggingLevel, PromptCall, PromptDef,
-        ProtocolVersion, RequestContext, ResourceCall, ResourceDef, ResourceError,
-        ResourceTemplateDef, Server, ServerDefinition, ToolCall, ToolDef, ToolResult, mcp_prompt,
-        mcp_resource, mcp_server, mcp_tool,
+        Completions, Content, IntoToolResult, LoggingLevel, PromptCall, PromptDef, ProtocolVersion,
+        RequestContext, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef, Server,
+        ServerDefinition, Structured, ToolCall, ToolDef, ToolResult, mcp_prompt, mcp_resource,
+        mcp_server, mcp_tool,
     };
     pub use mcp_core::prompt::PromptMessage;
     pub use schemars::JsonSchema;

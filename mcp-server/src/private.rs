@@ -9,7 +9,7 @@ pub use mcp_core::content::Icon;
 pub use mcp_core::tool::{CallToolResult, Tool, ToolAnnotations};
 
 pub use crate::context::RequestContext;
-pub use crate::handler::{IntoToolOutput, ToolArg};
+pub use crate::handler::{IntoToolResult, ToolArg};
 pub use crate::schema::{input_schema_for, output_schema_for};
 pub use crate::server::{ServerDefinition, ServerInfo};
 pub use crate::tool::{BoxFuture, ToolCall, ToolDef};
@@ -129,7 +129,7 @@ pub const fn assert_tool_arg<T: ToolArg>() {}
 pub async fn into_result<F>(future: F) -> CallToolResult
 where
     F: std::future::Future,
-    F::Output: IntoToolOutput,
+    F::Output: IntoToolResult,
 {
     future.await.into_tool_result()
 }
@@ -201,7 +201,7 @@ pub fn annotations(
 pub use crate::completion::{CompletionRequest, Completions};
 pub use crate::prompt::{IntoPromptResult, PromptCall, PromptDef};
 pub use crate::resource::{
-    IntoResourceContents, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
+    IntoResourceResult, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
     UriTemplateError,
 };
 pub use mcp_core::ProtocolError;
@@ -333,7 +333,7 @@ pub fn template_definition(
 #[derive(Debug)]
 pub struct ResourceOutcome(pub Result<Vec<ResourceContents>, ResourceError>);
 
-impl IntoResourceContents for ResourceOutcome {
+impl IntoResourceResult for ResourceOutcome {
     fn into_contents(
         self,
         _uri: &str,
@@ -344,7 +344,7 @@ impl IntoResourceContents for ResourceOutcome {
 }
 
 /// Converts a resource handler's return value for `call`'s URI.
-pub fn resource_outcome<R: IntoResourceContents>(
+pub fn resource_outcome<R: IntoResourceResult>(
     value: R,
     uri: &str,
     mime_type: Option<&str>,
@@ -353,7 +353,7 @@ pub fn resource_outcome<R: IntoResourceContents>(
 }
 
 /// Compile-time check of a resource handler's return type.
-pub const fn assert_resource_output<R: IntoResourceContents>() {}
+pub const fn assert_resource_output<R: IntoResourceResult>() {}
 
 /// A template the macro validated; logged and skipped if it still fails.
 pub fn template_or_log(

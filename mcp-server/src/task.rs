@@ -21,8 +21,7 @@ use tokio::sync::{Notify, oneshot};
 
 pub(crate) use store::{TaskLimits, TaskOwner, TaskStore};
 
-/// The extension's identifier.
-pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+pub(crate) use mcp_core::lifecycle::TASKS_EXTENSION;
 
 /// How often clients should poll.
 const POLL_INTERVAL_MS: u64 = 500;

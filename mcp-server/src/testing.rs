@@ -203,13 +203,8 @@ impl TestClient {
     /// requests that come before `initialize`. Requests carry no `_meta`
     /// unless the revision is 2026-07-28.
     pub fn connect_raw(server: Server, version: ProtocolVersion) -> Self {
-        let (client_side, server_side) = tokio::io::duplex(1 << 20);
-        let (server_read, server_write) = tokio::io::split(server_side);
-        let server = tokio::spawn(crate::transport::lines::serve(
-            server,
-            server_read,
-            server_write,
-        ));
+        let (transport, client_side) = crate::transport::duplex(1 << 20);
+        let server = tokio::spawn(server.serve(transport));
         let (read, writer) = tokio::io::split(client_side);
         let writer = Arc::new(Mutex::new(writer));
         let script = Arc::new(std::sync::RwLock::new(Arc::new(ClientScript::new())));

@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use mcp_server::auth::ApiKeys;
 use mcp_server::prelude::*;
-use mcp_server::transport::Transport;
+use mcp_server::transport::TransportArgs;
 use mcp_server::transport::http::{HttpConfig, HttpServer};
 use serde_json::{Value, json};
 
@@ -1357,8 +1357,8 @@ async fn metrics_auth_from_the_environment_puts_metrics_behind_the_keys() {
             _ => None,
         }
     };
-    let config = |auth| match Transport::parse(["--port", "0"], env(auth)).unwrap() {
-        Transport::Http { config, .. } => config,
+    let config = |auth| match TransportArgs::parse(["--port", "0"], env(auth)).unwrap() {
+        TransportArgs::Http { config, .. } => config,
         other => panic!("http expected: {other:?}"),
     };
 

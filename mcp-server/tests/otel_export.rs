@@ -116,7 +116,7 @@ async fn export_child() {
         return;
     }
     mcp_server::transport::stdio::init_stderr_logging();
-    // As `serve_stdio` does after the application: a no-op.
+    // As serving on `Stdio` does after the application: a no-op.
     mcp_server::transport::stdio::init_stderr_logging();
     let server = Server::builder().tool(ping_tool::tool()).build();
     let client = TestClient::connect(server, ProtocolVersion::V2026_07_28)

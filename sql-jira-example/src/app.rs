@@ -11,7 +11,7 @@ use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use mcp_server::auth::Principal;
-use mcp_server::transport::Transport;
+use mcp_server::transport::TransportArgs;
 use mcp_server::transport::http::{HostPolicy, McpService, shutdown_signal};
 use mcp_server::{Server, ServerBuilder, SettingsError};
 
@@ -143,13 +143,13 @@ pub fn router(mcp: McpService, routes: Router, gateway: Gateway) -> Router {
 /// The listener or the server failed.
 pub async fn serve(
     server: Server,
-    transport: Transport,
+    transport: TransportArgs,
     routes: Router,
     gateway: Gateway,
     what: &str,
 ) -> Result<(), String> {
     match transport {
-        Transport::Http { addr, mut config } => {
+        TransportArgs::Http { addr, mut config } => {
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

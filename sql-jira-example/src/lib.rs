@@ -17,7 +17,7 @@
 //! seed_if_empty(&store).await?;
 //! let reader = Reader::open(&store).await?;
 //! let reports = SqlReports::new(reader, store.dialect(), Limits::default());
-//! sql_jira_example::sql::builder(reports).build().serve_stdio().await?;
+//! sql_jira_example::sql::builder(reports).build().serve(mcp_server::transport::Stdio).await?;
 //! # Ok(())
 //! # }
 //! ```

@@ -4,7 +4,8 @@
 # legacy HTTP+SSE transport) on one listener; and the Python client against
 # the customer and CRM examples over HTTP, and the job-search example and the
 # workspace agent (answering its sampling requests with a scripted model)
-# over stdio.
+# over stdio; and the Python client over a Unix socket to the unix-socket
+# example.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -86,6 +87,22 @@ run tests/clients/.venv/bin/python tests/clients/py_crm.py
 cargo build --quiet -p iam-example
 IAM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/iam-mcp" \
     run env -u RAPIDAPI_KEY tests/clients/.venv/bin/python tests/clients/py_iam.py
+
+# The unix-socket example, on a socket in the scratch directory: the Python
+# SDK's ClientSession over streams built on anyio.connect_unix.
+cargo build --quiet -p unix-socket
+socket="$data_dir/mcp.sock"
+log=$(mktemp)
+logs+=("$log")
+RUST_LOG=warn "${CARGO_TARGET_DIR:-$root/target}/debug/unix-socket" "$socket" >"$log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 300); do
+    [ -S "$socket" ] && break
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.1
+done
+[ -S "$socket" ] || { echo "the unix-socket server did not come up:" >&2; cat "$log" >&2; exit 1; }
+UNIX_SOCKET="$socket" run timeout 120 tests/clients/.venv/bin/python tests/clients/py_unix.py
 
 # About 5 s; the bound only matters if a sampling round trip hangs.
 cargo build --quiet -p agent-example

@@ -45,7 +45,10 @@ async fn main() -> ExitCode {
     mcp_server::transport::stdio::init_stderr_logging();
     let server = Server::builder().definition(Echo).build();
     let result = match args.transport {
-        TransportArg::Stdio => server.serve_stdio().await.map_err(|e| e.to_string()),
+        TransportArg::Stdio => server
+            .serve(mcp_server::transport::Stdio)
+            .await
+            .map_err(|e| e.to_string()),
         TransportArg::Http => {
             let service = McpService::new(server, HttpConfig::default());
             serve_hyper(args.port, move |peer, mut request| {

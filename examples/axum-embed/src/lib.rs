@@ -75,8 +75,8 @@ impl Notes {
 
     /// List every note.
     #[mcp_tool(read_only)]
-    async fn list_notes(&self) -> Json<NoteList> {
-        Json(NoteList { notes: self.all() })
+    async fn list_notes(&self) -> Structured<NoteList> {
+        Structured(NoteList { notes: self.all() })
     }
 }
 

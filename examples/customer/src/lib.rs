@@ -426,8 +426,8 @@ impl Customers {
         &self,
         /** The customer's id. */
         id: i64,
-    ) -> Result<Json<Customer>, CustomerError> {
-        self.store.get(id).await.map(Json)
+    ) -> Result<Structured<Customer>, CustomerError> {
+        self.store.get(id).await.map(Structured)
     }
 
     /// List customers, optionally only those with a status.
@@ -436,9 +436,9 @@ impl Customers {
         &self,
         /// Only customers with this status: `active` or `disabled`.
         status: Option<Status>,
-    ) -> Result<Json<CustomerList>, CustomerError> {
+    ) -> Result<Structured<CustomerList>, CustomerError> {
         let customers = self.store.list(status).await?;
-        Ok(Json(CustomerList {
+        Ok(Structured(CustomerList {
             count: customers.len(),
             customers,
         }))
@@ -454,11 +454,11 @@ impl Customers {
         email: Option<String>,
         /// Phone number.
         phone: Option<String>,
-    ) -> Result<Json<Customer>, CustomerError> {
+    ) -> Result<Structured<Customer>, CustomerError> {
         self.store
             .add(&name, email.as_deref(), phone.as_deref())
             .await
-            .map(Json)
+            .map(Structured)
     }
 
     /// Change a customer's name, e-mail, phone or status; fields left out
@@ -476,14 +476,14 @@ impl Customers {
         phone: Option<String>,
         /// A new status: `active` or `disabled`.
         status: Option<Status>,
-    ) -> Result<Json<Customer>, CustomerError> {
+    ) -> Result<Structured<Customer>, CustomerError> {
         let change = Change {
             name: name.as_deref(),
             email: email.as_deref(),
             phone: phone.as_deref(),
             status,
         };
-        self.store.update(id, change).await.map(Json)
+        self.store.update(id, change).await.map(Structured)
     }
 
     /// Disable a customer; the record is kept.
@@ -492,12 +492,12 @@ impl Customers {
         &self,
         /** The customer's id. */
         id: i64,
-    ) -> Result<Json<Customer>, CustomerError> {
+    ) -> Result<Structured<Customer>, CustomerError> {
         let change = Change {
             status: Some(Status::Disabled),
             ..Change::default()
         };
-        self.store.update(id, change).await.map(Json)
+        self.store.update(id, change).await.map(Structured)
     }
 
     /// Re-activate a disabled customer.
@@ -506,12 +506,12 @@ impl Customers {
         &self,
         /** The customer's id. */
         id: i64,
-    ) -> Result<Json<Customer>, CustomerError> {
+    ) -> Result<Structured<Customer>, CustomerError> {
         let change = Change {
             status: Some(Status::Active),
             ..Change::default()
         };
-        self.store.update(id, change).await.map(Json)
+        self.store.update(id, change).await.map(Structured)
     }
 }
 

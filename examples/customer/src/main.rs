@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use customer::{Customers, Store};
 use mcp_server::Server;
-use mcp_server::transport::Transport;
+use mcp_server::transport::TransportArgs;
 use mcp_server::transport::http::{HostPolicy, McpService, shutdown_signal};
 
 #[tokio::main]
@@ -37,7 +37,7 @@ async fn main() -> ExitCode {
             _ => None,
         })
     };
-    let transport = match Transport::parse(std::env::args().skip(1), env) {
+    let transport = match TransportArgs::parse(std::env::args().skip(1), env) {
         Ok(transport) => transport,
         Err(e) => {
             eprintln!("customer: {e}");
@@ -64,7 +64,7 @@ async fn main() -> ExitCode {
     };
     let server = builder.build();
     let result = match transport {
-        Transport::Http { addr, config } => serve_http(server, &addr, config).await,
+        TransportArgs::Http { addr, config } => serve_http(server, &addr, config).await,
         other => server.serve(other).await.map_err(|e| e.to_string()),
     };
     // Spans still batched for an OpenTelemetry collector (feature otel).

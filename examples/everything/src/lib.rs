@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), mcp_server::ServerError> {
-//! everything::server().serve_http("127.0.0.1:3001").await
+//! everything::server().serve(mcp_server::transport::Http::bind("127.0.0.1:3001")).await
 //! # }
 //! ```
 

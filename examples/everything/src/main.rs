@@ -6,11 +6,11 @@
 
 use std::process::ExitCode;
 
-use mcp_server::transport::Transport;
+use mcp_server::transport::TransportArgs;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let transport = match Transport::from_args() {
+    let transport = match TransportArgs::from_args() {
         Ok(transport) => transport,
         Err(e) => {
             eprintln!("everything: {e}");

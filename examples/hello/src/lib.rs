@@ -83,8 +83,8 @@ impl Hello {
         &self,
         /// The text to measure.
         text: String,
-    ) -> Json<WordStats> {
-        Json(WordStats {
+    ) -> Structured<WordStats> {
+        Structured(WordStats {
             words: text.split_whitespace().count() as u64,
             characters: text.chars().count() as u64,
             lines: text.lines().count() as u64,

@@ -11,7 +11,7 @@ use mcp_server::prelude::*;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let transport = match Transport::from_args() {
+    let transport = match TransportArgs::from_args() {
         Ok(transport) => transport,
         Err(e) => {
             eprintln!("hello: {e}");

@@ -6,12 +6,12 @@ use super::ResourceError;
 
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not resource contents",
-    note = "return `String` for text, `Vec<u8>` for binary data, `Json<T>`, `ResourceContents`, a `Vec` of those, or `Result<T, ResourceError>`"
+    note = "return `String` for text, `Vec<u8>` for binary data, `Structured<T>`, `ResourceContents`, a `Vec` of those, or `Result<T, ResourceError>`"
 )]
 /// A value a resource handler can return: `String` (text), `Vec<u8>`
 /// (binary), `ResourceContents`, a `Vec` of those, or a `Result` of those
 /// with a [`ResourceError`] (or anything `Display`, read as a failure).
-pub trait IntoResourceContents {
+pub trait IntoResourceResult {
     /// Converts the value into the contents of the resource at `uri`.
     ///
     /// # Errors
@@ -32,7 +32,7 @@ fn text(uri: &str, mime_type: Option<&str>, text: String) -> ResourceContents {
     })
 }
 
-impl IntoResourceContents for String {
+impl IntoResourceResult for String {
     fn into_contents(
         self,
         uri: &str,
@@ -42,7 +42,7 @@ impl IntoResourceContents for String {
     }
 }
 
-impl IntoResourceContents for &'static str {
+impl IntoResourceResult for &'static str {
     fn into_contents(
         self,
         uri: &str,
@@ -52,7 +52,7 @@ impl IntoResourceContents for &'static str {
     }
 }
 
-impl IntoResourceContents for Vec<u8> {
+impl IntoResourceResult for Vec<u8> {
     fn into_contents(
         self,
         uri: &str,
@@ -68,7 +68,7 @@ impl IntoResourceContents for Vec<u8> {
     }
 }
 
-impl IntoResourceContents for ResourceContents {
+impl IntoResourceResult for ResourceContents {
     fn into_contents(
         self,
         _uri: &str,
@@ -78,7 +78,7 @@ impl IntoResourceContents for ResourceContents {
     }
 }
 
-impl IntoResourceContents for Vec<ResourceContents> {
+impl IntoResourceResult for Vec<ResourceContents> {
     fn into_contents(
         self,
         _uri: &str,
@@ -88,7 +88,7 @@ impl IntoResourceContents for Vec<ResourceContents> {
     }
 }
 
-impl<T: serde::Serialize> IntoResourceContents for crate::Json<T> {
+impl<T: serde::Serialize> IntoResourceResult for crate::Structured<T> {
     fn into_contents(
         self,
         uri: &str,
@@ -100,7 +100,7 @@ impl<T: serde::Serialize> IntoResourceContents for crate::Json<T> {
     }
 }
 
-impl<T: IntoResourceContents> IntoResourceContents for Result<T, ResourceError> {
+impl<T: IntoResourceResult> IntoResourceResult for Result<T, ResourceError> {
     fn into_contents(
         self,
         uri: &str,

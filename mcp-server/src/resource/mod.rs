@@ -16,7 +16,7 @@ use crate::handler::BoxFuture;
 
 mod contents;
 
-pub use contents::IntoResourceContents;
+pub use contents::IntoResourceResult;
 pub use mcp_core::uri_template::UriTemplateError;
 
 use mcp_core::uri_template::UriTemplate;
@@ -123,7 +123,7 @@ fn wrap<F, Fut, R>(f: F) -> Handler
 where
     F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = R> + Send + 'static,
-    R: IntoResourceContents,
+    R: IntoResourceResult,
 {
     Arc::new(move |call: ResourceCall| {
         let uri = call.uri.clone();
@@ -164,7 +164,7 @@ impl ResourceDef {
     where
         F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
-        R: IntoResourceContents,
+        R: IntoResourceResult,
     {
         Self::from_resource(
             Resource {
@@ -187,7 +187,7 @@ impl ResourceDef {
     where
         F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
-        R: IntoResourceContents,
+        R: IntoResourceResult,
     {
         Self {
             uri: Arc::from(resource.uri.as_str()),
@@ -293,7 +293,7 @@ impl ResourceTemplateDef {
     where
         F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
-        R: IntoResourceContents,
+        R: IntoResourceResult,
     {
         Self::from_template(
             ResourceTemplate {
@@ -321,7 +321,7 @@ impl ResourceTemplateDef {
     where
         F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
-        R: IntoResourceContents,
+        R: IntoResourceResult,
     {
         let matcher = UriTemplate::parse(&template.uri_template)?;
         Ok(Self {

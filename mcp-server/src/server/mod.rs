@@ -82,23 +82,16 @@ pub trait ServerDefinition: Send + Sync + Sized + 'static {
         Server::builder().definition(self).build()
     }
 
-    /// Serves this definition over stdio until stdin closes.
+    /// Serves this definition on `transport` until it is done:
+    /// `Calc.serve(Stdio).await`. See [`Server::serve`].
     ///
     /// # Errors
-    /// See [`Server::serve_stdio`].
-    fn serve_stdio(self) -> impl Future<Output = Result<(), ServerError>> + Send {
-        self.into_server().serve_stdio()
-    }
-
-    /// Serves this definition over HTTP at `addr` until SIGINT or SIGTERM.
-    ///
-    /// # Errors
-    /// See [`Server::serve_http`].
-    fn serve_http(
+    /// See [`Transport::serve`](crate::transport::Transport::serve).
+    fn serve<T: crate::transport::Transport>(
         self,
-        addr: impl tokio::net::ToSocketAddrs + Send,
+        transport: T,
     ) -> impl Future<Output = Result<(), ServerError>> + Send {
-        self.into_server().serve_http(addr)
+        self.into_server().serve(transport)
     }
 }
 
@@ -135,7 +128,7 @@ pub enum ListKind {
 /// }
 ///
 /// # async fn run() -> Result<(), mcp_server::ServerError> {
-/// Server::new(Calc).serve_stdio().await
+/// Server::new(Calc).serve(Stdio).await
 /// # }
 /// ```
 #[derive(Clone)]

@@ -39,8 +39,14 @@ const AUDIT_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 /// How long in-flight requests may run on after the input closes.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Serves one connection until its input ends.
-pub(crate) async fn serve<R, W>(server: Server, reader: R, writer: W) -> Result<(), ServerError>
+/// Serves one connection until its input ends or `stop` is cancelled;
+/// either way the requests in flight are drained before it returns.
+pub(crate) async fn serve<R, W>(
+    server: Server,
+    reader: R,
+    writer: W,
+    stop: CancellationToken,
+) -> Result<(), ServerError>
 where
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -49,7 +55,7 @@ where
     let writer = tokio::spawn(write_loop(writer, rx));
     let max = server.options().max_message_bytes;
     let source = Source::Lines(FramedRead::new(reader, LineDecoder::new(max)));
-    let result = run(server, source, tx, None, None).await;
+    let result = run(server, source, tx, None, None, stop).await;
     writer.await??;
     result
 }
@@ -65,8 +71,16 @@ pub(crate) async fn serve_messages(
     peer: Option<std::net::IpAddr>,
 ) {
     let source: Source<tokio::io::Empty> = Source::Messages(incoming);
-    // A channel source never fails.
-    let _ = run(server, source, outgoing, principal, peer).await;
+    // A channel source never fails; it stops when its sender closes it.
+    let _ = run(
+        server,
+        source,
+        outgoing,
+        principal,
+        peer,
+        CancellationToken::new(),
+    )
+    .await;
 }
 
 /// Where a connection's messages come from. Both kinds of
@@ -105,6 +119,7 @@ async fn run<R: AsyncRead + Unpin>(
     tx: mpsc::Sender<Outgoing>,
     principal: Option<Arc<Principal>>,
     peer: Option<std::net::IpAddr>,
+    stop: CancellationToken,
 ) -> Result<(), ServerError> {
     let outbound = Outbound::new(tx);
     let session = Arc::new(Session::new());
@@ -147,6 +162,8 @@ async fn run<R: AsyncRead + Unpin>(
                 connection.finished(done);
             }
             event = events.recv() => connection.on_event(event).await,
+            // Read no more: what is in flight is drained as at end of input.
+            () = stop.cancelled() => break Ok(()),
         }
         connection.start_ready();
     };

@@ -1,13 +1,25 @@
 //! Transports carry JSON-RPC messages between a client and the router.
+//!
+//! Every one implements [`Transport`] and is served the same way:
+//! `server.serve(transport).await`.
 
 mod framing;
 pub mod http;
-pub(crate) mod lines;
+mod lines;
 mod requests;
 mod select;
+mod serve;
 pub mod stdio;
+mod stream;
+#[cfg(unix)]
+mod unix;
 
-pub use select::{ServeExt, Transport, TransportArgsError, USAGE};
+pub use select::{TransportArgs, TransportArgsError, USAGE};
+pub use serve::{Http, Transport};
+pub use stdio::Stdio;
+pub use stream::{Duplex, Stream, duplex};
+#[cfg(unix)]
+pub use unix::UnixListener;
 
 pub(crate) use crate::outbound::{Outbound, Outgoing};
 

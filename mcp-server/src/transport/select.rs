@@ -3,11 +3,12 @@
 
 use std::fmt;
 
-use super::http::{HostPolicy, HttpConfig, HttpServer};
+use super::http::{HostPolicy, HttpConfig};
+use super::{Http, Stdio, Transport};
 use crate::error::ServerError;
-use crate::server::{Server, ServerDefinition};
+use crate::server::Server;
 
-/// The usage text for the flags [`Transport::from_args`] reads.
+/// The usage text for the flags [`TransportArgs::from_args`] reads.
 pub const USAGE: &str = "\
 options:
   --transport stdio|http   how to serve (env MCP_TRANSPORT; default stdio)
@@ -47,21 +48,23 @@ environment:
   MCP_SESSION_IDLE_TIMEOUT an idle session expires after this, e.g. 30m (default)
   MCP_KEEP_ALIVE           keep-alive period of quiet SSE streams, e.g. 15s (default)";
 
-/// How to serve: stdio, or HTTP on an address.
+/// How to serve, as the command line and the environment chose: stdio, or
+/// HTTP on an address. It is a [`Transport`]: serve it with
+/// [`Server::serve`].
 ///
 /// ```
-/// use mcp_server::transport::Transport;
+/// use mcp_server::transport::TransportArgs;
 ///
-/// let transport = Transport::parse(["--transport", "http", "--port", "8080"], |_| None).unwrap();
+/// let transport = TransportArgs::parse(["--transport", "http", "--port", "8080"], |_| None).unwrap();
 /// assert_eq!(transport.to_string(), "http://127.0.0.1:8080/mcp");
 ///
-/// let transport = Transport::parse(Vec::<String>::new(), |_| None).unwrap();
-/// assert!(matches!(transport, Transport::Stdio));
+/// let transport = TransportArgs::parse(Vec::<String>::new(), |_| None).unwrap();
+/// assert!(matches!(transport, TransportArgs::Stdio));
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 #[allow(clippy::large_enum_variant, reason = "made once per process")]
-pub enum Transport {
+pub enum TransportArgs {
     /// Newline-delimited JSON-RPC on stdin and stdout.
     Stdio,
     /// Streamable HTTP and legacy SSE on one listener.
@@ -73,7 +76,7 @@ pub enum Transport {
     },
 }
 
-/// A command line or environment [`Transport::from_args`] cannot use.
+/// A command line or environment [`TransportArgs::from_args`] cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportArgsError {
@@ -108,15 +111,7 @@ pub enum TransportArgsError {
     ApiKeys(#[from] crate::auth::ApiKeysError),
 }
 
-impl Transport {
-    /// HTTP on `addr` with the default configuration.
-    pub fn http(addr: impl Into<String>) -> Self {
-        Self::Http {
-            addr: addr.into(),
-            config: HttpConfig::default(),
-        }
-    }
-
+impl TransportArgs {
     /// Reads the process's arguments and environment: `--transport
     /// stdio|http`, `--host`, `--port` (which implies http), and the
     /// variables [`USAGE`] lists (such as `MCP_MAX_SESSIONS_PER_CLIENT` and
@@ -128,11 +123,11 @@ impl Transport {
         Self::parse(std::env::args().skip(1), |name| std::env::var(name).ok())
     }
 
-    /// [`Transport::from_args`] over given arguments (without the program
+    /// [`TransportArgs::from_args`] over given arguments (without the program
     /// name) and environment lookup.
     ///
     /// # Errors
-    /// See [`Transport::from_args`].
+    /// See [`TransportArgs::from_args`].
     pub fn parse<I, S>(
         args: I,
         env: impl Fn(&str) -> Option<String>,
@@ -462,7 +457,7 @@ fn split_list(list: &str) -> Vec<String> {
         .collect()
 }
 
-impl fmt::Display for Transport {
+impl fmt::Display for TransportArgs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Stdio => f.write_str("stdio"),
@@ -471,62 +466,33 @@ impl fmt::Display for Transport {
     }
 }
 
-impl Server {
-    /// Serves on `transport` until stdin closes (stdio) or SIGINT/SIGTERM
-    /// (HTTP).
-    ///
-    /// ```no_run
-    /// # use mcp_server::prelude::*;
-    /// # async fn run(server: Server) -> Result<(), Box<dyn std::error::Error>> {
-    /// use mcp_server::transport::Transport;
-    ///
-    /// server.serve(Transport::from_args()?).await?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// The transport failed: see [`Server::serve_stdio`] and [`HttpServer`].
-    pub async fn serve(self, transport: Transport) -> Result<(), ServerError> {
-        match transport {
-            Transport::Stdio => self.serve_stdio().await,
-            Transport::Http { addr, config } => {
-                super::stdio::init_stderr_logging();
-                HttpServer::bind(self, addr, config).await?.serve().await
-            }
+impl Transport for TransportArgs {
+    /// Serves on [`Stdio`] or [`Http`], whichever was chosen.
+    async fn serve(self, server: Server) -> Result<(), ServerError> {
+        match self {
+            Self::Stdio => Stdio.serve(server).await,
+            Self::Http { addr, config } => Http::bind(addr).config(config).serve(server).await,
         }
     }
 }
-
-/// Serving a `#[mcp_server]` type directly.
-pub trait ServeExt: ServerDefinition {
-    /// Serves on `transport`; see [`Server::serve`].
-    ///
-    /// # Errors
-    /// See [`Server::serve`].
-    fn serve(self, transport: Transport) -> impl Future<Output = Result<(), ServerError>> + Send {
-        self.into_server().serve(transport)
-    }
-}
-
-impl<D: ServerDefinition> ServeExt for D {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Transport, TransportArgsError> {
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<TransportArgs, TransportArgsError> {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        Transport::parse(args.iter().copied(), move |name| {
+        TransportArgs::parse(args.iter().copied(), move |name| {
             env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         })
     }
 
     #[test]
     fn flags_and_environment() {
-        assert!(matches!(parse(&[], &[]), Ok(Transport::Stdio)));
+        assert!(matches!(parse(&[], &[]), Ok(TransportArgs::Stdio)));
         assert_eq!(
             parse(&["--port", "9000"], &[]).unwrap().to_string(),
             "http://127.0.0.1:9000/mcp"
@@ -549,12 +515,12 @@ mod tests {
         // Arguments win over the environment.
         assert!(matches!(
             parse(&["--transport", "stdio"], &[("MCP_TRANSPORT", "http")]),
-            Ok(Transport::Stdio)
+            Ok(TransportArgs::Stdio)
         ));
         // PORT alone (as containers set it) does not switch transports.
         assert!(matches!(
             parse(&[], &[("PORT", "8080")]),
-            Ok(Transport::Stdio)
+            Ok(TransportArgs::Stdio)
         ));
         assert_eq!(
             parse(&["--transport", "carrier-pigeon"], &[]).unwrap_err(),
@@ -572,7 +538,7 @@ mod tests {
             parse(&["--verbose"], &[]).unwrap_err(),
             TransportArgsError::UnknownArgument("--verbose".into())
         );
-        let Transport::Http { config, .. } =
+        let TransportArgs::Http { config, .. } =
             parse(&["--port", "1"], &[("MCP_API_KEYS", "ci:key-1:a+b")]).unwrap()
         else {
             panic!("http expected");
@@ -586,7 +552,7 @@ mod tests {
 
     #[test]
     fn session_limits_from_the_environment() {
-        let Transport::Http { config, .. } = parse(
+        let TransportArgs::Http { config, .. } = parse(
             &["--port", "1"],
             &[
                 ("MCP_MAX_SESSIONS", "500"),
@@ -619,7 +585,7 @@ mod tests {
     #[test]
     fn shutdown_timing_from_the_environment() {
         let config = |env: &[(&str, &str)]| match parse(&["--port", "1"], env) {
-            Ok(Transport::Http { config, .. }) => format!("{config:?}"),
+            Ok(TransportArgs::Http { config, .. }) => format!("{config:?}"),
             other => panic!("http expected: {other:?}"),
         };
         let defaults = config(&[]);
@@ -642,8 +608,8 @@ mod tests {
 
     fn http_config(env: &[(&str, &str)]) -> Result<HttpConfig, TransportArgsError> {
         match parse(&["--port", "1"], env)? {
-            Transport::Http { config, .. } => Ok(config),
-            Transport::Stdio => panic!("http expected"),
+            TransportArgs::Http { config, .. } => Ok(config),
+            TransportArgs::Stdio => panic!("http expected"),
         }
     }
 

@@ -2,68 +2,48 @@
 //!
 //! stdout carries only MCP messages; logs go to stderr.
 
+use tokio_util::sync::CancellationToken;
+
+use super::Transport;
 use crate::error::ServerError;
 use crate::server::Server;
 
-impl Server {
-    /// Serves the server on stdin/stdout until stdin closes.
-    ///
-    /// Requests run concurrently; a protocol error is answered and never ends
-    /// the session. If no `tracing` subscriber is installed, one that writes
-    /// to stderr (filtered by `RUST_LOG`, default `info`) is installed, so
-    /// nothing but MCP messages ever reaches stdout.
-    ///
-    /// # Errors
-    /// Reading stdin or writing stdout failed, or the server cannot serve
-    /// at all ([`ServerError::Randomness`]).
-    pub async fn serve_stdio(self) -> Result<(), ServerError> {
+/// Newline-delimited JSON-RPC on stdin and stdout, until stdin closes.
+///
+/// Requests run concurrently; a protocol error is answered and never ends
+/// the session. If no `tracing` subscriber is installed, one that writes
+/// to stderr (filtered by `RUST_LOG`, default `info`) is installed, so
+/// nothing but MCP messages ever reaches stdout.
+///
+/// ```no_run
+/// use mcp_server::prelude::*;
+/// use mcp_server::transport::Stdio;
+///
+/// # async fn run(server: Server) -> Result<(), mcp_server::ServerError> {
+/// server.serve(Stdio).await
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stdio;
+
+impl Transport for Stdio {
+    async fn serve(self, server: Server) -> Result<(), ServerError> {
         init_stderr_logging();
-        self.check_ready()?;
+        server.check_ready()?;
         tracing::info!(
-            name = %self.info().implementation.name,
-            version = %self.info().implementation.version,
+            name = %server.info().implementation.name,
+            version = %server.info().implementation.version,
             "serving MCP on stdio"
         );
-        let result = super::lines::serve(self, tokio::io::stdin(), tokio::io::stdout()).await;
+        let result = super::lines::serve(
+            server,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+            CancellationToken::new(),
+        )
+        .await;
         tracing::info!("stdin closed; stopped serving");
         result
-    }
-}
-
-impl Server {
-    /// Serves newline-delimited JSON-RPC, exactly as on stdio, over any
-    /// byte stream: a Unix socket, a child process's pipes, an in-memory
-    /// pipe. Returns once `reader` ends and the requests in flight have
-    /// answered (those still running ten seconds later are cancelled).
-    /// Unlike [`Server::serve_stdio`], it installs no logging.
-    ///
-    /// ```
-    /// use mcp_server::prelude::*;
-    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let (client, server_side) = tokio::io::duplex(4096);
-    /// let (reader, writer) = tokio::io::split(server_side);
-    /// let serving = tokio::spawn(Server::builder().build().serve_io(reader, writer));
-    /// let (mut from_server, mut to_server) = tokio::io::split(client);
-    /// to_server.write_all(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).await.unwrap();
-    /// to_server.shutdown().await.unwrap(); // end of input: the server answers, then stops
-    /// let mut output = String::new();
-    /// from_server.read_to_string(&mut output).await.unwrap();
-    /// assert!(output.starts_with(r#"{"jsonrpc":"2.0","id":1,"#));
-    /// serving.await.unwrap().unwrap();
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    /// Reading `reader` or writing `writer` failed.
-    pub async fn serve_io<R, W>(self, reader: R, writer: W) -> Result<(), ServerError>
-    where
-        R: tokio::io::AsyncRead + Unpin + Send,
-        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        super::lines::serve(self, reader, writer).await
     }
 }
 

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_server::BoxFuture;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -14,6 +13,10 @@ use super::model::{
     Comment, Created, Issue, IssueUpdate, NewIssue, Project, SearchResult, Transition,
     comment_from_wire, issue_from_wire, to_adf,
 };
+
+/// The future a provider method returns: boxed, so the trait stays
+/// object safe.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// The fields a search or a read asks Jira for.
 pub const FIELDS: &str =

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use mcp_server::BoxFuture;
+use super::client::BoxFuture;
 
 use super::client::{JiraApi, JiraError};
 use super::model::{

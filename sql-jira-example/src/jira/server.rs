@@ -129,9 +129,9 @@ impl Jira {
         max_results: u32,
         /// The `next_page_token` of the previous page, for the next one.
         next_page_token: Option<String>,
-    ) -> Result<Json<SearchResult>, JiraToolError> {
+    ) -> Result<Structured<SearchResult>, JiraToolError> {
         required("jql", &jql)?;
-        Ok(Json(
+        Ok(Structured(
             self.api.search(jql, max_results, next_page_token).await?,
         ))
     }
@@ -142,8 +142,8 @@ impl Jira {
         &self,
         /// The issue's key, such as DEMO-1.
         issue_key: String,
-    ) -> Result<Json<Issue>, JiraToolError> {
-        Ok(Json(self.api.issue(issue_key).await?))
+    ) -> Result<Structured<Issue>, JiraToolError> {
+        Ok(Structured(self.api.issue(issue_key).await?))
     }
 
     /// Create an issue in a project.
@@ -166,7 +166,7 @@ impl Jira {
         /// Any unique text; a retry with the same key returns the first result instead of creating again.
         idempotency_key: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Created>, JiraToolError> {
+    ) -> Result<Structured<Created>, JiraToolError> {
         required("project", &project)?;
         required("summary", &summary)?;
         let new = NewIssue {
@@ -189,7 +189,7 @@ impl Jira {
                 || api.create(keyed),
             )
             .await?;
-        Ok(Json(created))
+        Ok(Structured(created))
     }
 
     /// Change an issue's summary, description, labels or priority; fields left out stay as they are.
@@ -209,7 +209,7 @@ impl Jira {
         /// Any unique text; a retry with the same key returns the first result instead of updating again.
         idempotency_key: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Updated>, JiraToolError> {
+    ) -> Result<Structured<Updated>, JiraToolError> {
         let update = IssueUpdate {
             summary,
             description,
@@ -250,7 +250,7 @@ impl Jira {
                 || async move { api.update(key, keyed).await.map(|()| result) },
             )
             .await?;
-        Ok(Json(updated))
+        Ok(Structured(updated))
     }
 
     /// Move an issue through its workflow, by transition id or name (such as Done).
@@ -264,7 +264,7 @@ impl Jira {
         /// Any unique text; a retry with the same key returns the first result instead of moving again.
         idempotency_key: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Transitioned>, JiraToolError> {
+    ) -> Result<Structured<Transitioned>, JiraToolError> {
         required("transition", &transition)?;
         let api = Arc::clone(&self.api);
         let arguments = (&issue_key, &transition);
@@ -306,7 +306,7 @@ impl Jira {
                 },
             )
             .await?;
-        Ok(Json(moved))
+        Ok(Structured(moved))
     }
 
     /// Add a comment to an issue.
@@ -320,7 +320,7 @@ impl Jira {
         /// Any unique text; a retry with the same key returns the first result instead of commenting again.
         idempotency_key: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Comment>, JiraToolError> {
+    ) -> Result<Structured<Comment>, JiraToolError> {
         required("body", &body)?;
         let api = Arc::clone(&self.api);
         let arguments = (&issue_key, &body);
@@ -335,7 +335,7 @@ impl Jira {
                 || api.comment(key, text),
             )
             .await?;
-        Ok(Json(comment))
+        Ok(Structured(comment))
     }
 
     /// Assign an issue to an account, or unassign it (no account_id); replaces the current assignee.
@@ -349,7 +349,7 @@ impl Jira {
         /// Any unique text; a retry with the same key returns the first result instead of assigning again.
         idempotency_key: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Assigned>, JiraToolError> {
+    ) -> Result<Structured<Assigned>, JiraToolError> {
         let api = Arc::clone(&self.api);
         let account = account_id.filter(|a| !a.trim().is_empty());
         let arguments = (&issue_key, &account);
@@ -368,7 +368,7 @@ impl Jira {
                 || async move { api.assign(key, keyed).await.map(|()| result) },
             )
             .await?;
-        Ok(Json(assigned))
+        Ok(Structured(assigned))
     }
 
     /// List the projects the account can see, optionally those whose key or name contains a text.
@@ -380,9 +380,9 @@ impl Jira {
         /// How many at most.
         #[arg(default = 50, range(min = 1, max = 100))]
         max_results: u32,
-    ) -> Result<Json<ProjectList>, JiraToolError> {
+    ) -> Result<Structured<ProjectList>, JiraToolError> {
         let projects = self.api.projects(query, max_results).await?;
-        Ok(Json(ProjectList { projects }))
+        Ok(Structured(ProjectList { projects }))
     }
 }
 

@@ -83,13 +83,13 @@ impl SqlReports {
         template: &Template,
         params: Vec<Param>,
         ctx: &RequestContext,
-    ) -> Result<Json<Report>, ReportError> {
+    ) -> Result<Structured<Report>, ReportError> {
         let tenant = tenant_of(ctx);
         tracing::info!(template = template.name, tenant, "running report");
         self.reader
             .run(template, tenant, &params, self.limits)
             .await
-            .map(Json)
+            .map(Structured)
     }
 }
 
@@ -104,7 +104,7 @@ impl SqlReports {
         /// Last order date included (YYYY-MM-DD); default: the latest.
         end_date: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Report>, ReportError> {
+    ) -> Result<Structured<Report>, ReportError> {
         let params = vec![
             date("start_date", start_date, "0001-01-01")?,
             date("end_date", end_date, "9999-12-31")?,
@@ -124,7 +124,7 @@ impl SqlReports {
         #[arg(default = 10, range(min = 1, max = 100))]
         limit: i64,
         ctx: &RequestContext,
-    ) -> Result<Json<Report>, ReportError> {
+    ) -> Result<Structured<Report>, ReportError> {
         let params = vec![
             date("start_date", start_date, "0001-01-01")?,
             date("end_date", end_date, "9999-12-31")?,
@@ -144,7 +144,7 @@ impl SqlReports {
         /// Last order date included (YYYY-MM-DD); default: the latest.
         end_date: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Report>, ReportError> {
+    ) -> Result<Structured<Report>, ReportError> {
         let params = vec![
             text(category, 100)?,
             date("start_date", start_date, "0001-01-01")?,
@@ -163,7 +163,7 @@ impl SqlReports {
         #[arg(default = 1, range(min = 1, max = 3650))]
         min_days_overdue: i64,
         ctx: &RequestContext,
-    ) -> Result<Json<Report>, ReportError> {
+    ) -> Result<Structured<Report>, ReportError> {
         let params = vec![
             date("as_of", Some(as_of), "")?,
             Param::Integer(min_days_overdue.max(1)),
@@ -180,7 +180,7 @@ impl SqlReports {
         /// Only orders in this status: pending, paid, shipped or cancelled (default: all).
         status: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Report>, ReportError> {
+    ) -> Result<Structured<Report>, ReportError> {
         let params = vec![Param::Integer(customer_id), text(status, 20)?];
         self.run(&templates::CUSTOMER_ORDERS, params, ctx).await
     }
@@ -192,7 +192,7 @@ impl SqlReports {
         /// Only this category: hardware, garden or office (default: all).
         category: Option<String>,
         ctx: &RequestContext,
-    ) -> Result<Json<Report>, ReportError> {
+    ) -> Result<Structured<Report>, ReportError> {
         let params = vec![text(category, 100)?];
         self.run(&templates::LOW_STOCK, params, ctx).await
     }

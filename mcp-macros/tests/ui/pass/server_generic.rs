@@ -51,9 +51,9 @@ where
         limit: u32,
         /// Only this company.
         company: Option<String>,
-    ) -> Json<Vec<Contact>> {
+    ) -> Structured<Vec<Contact>> {
         let _ = (limit, company);
-        Json(vec![Contact { name: format!("{query} in {}", self.repo.name()) }])
+        Structured(vec![Contact { name: format!("{query} in {}", self.repo.name()) }])
     }
 
     /// Fetch one contact.

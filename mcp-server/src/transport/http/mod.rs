@@ -15,11 +15,12 @@
 //! Defaults protect a local server: only loopback `Host` and `Origin`
 //! values pass (DNS-rebinding protection), bodies, time, sessions and
 //! concurrency are bounded, and [`HttpServer`] binds where it is told
-//! (`127.0.0.1` in [`Server::serve_http`] examples) and shuts down
+//! (`127.0.0.1` in the examples of [`Http`](crate::transport::Http)) and shuts down
 //! gracefully on SIGINT or SIGTERM.
 //!
 //! ```no_run
 //! use mcp_server::prelude::*;
+//! use mcp_server::transport::Http;
 //!
 //! struct Calc;
 //!
@@ -34,7 +35,7 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), mcp_server::ServerError> {
-//!     Server::new(Calc).serve_http("127.0.0.1:3001").await
+//!     Server::new(Calc).serve(Http::bind("127.0.0.1:3001")).await
 //! }
 //! ```
 

@@ -1,4 +1,4 @@
-//! [`McpService`] as a hyper and a tower service, and [`Server::serve_http`].
+//! [`McpService`] as a hyper and a tower service.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -9,8 +9,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response};
 
-use super::{BoxError, HttpConfig, HttpServer, McpBody, McpService};
-use crate::server::Server;
+use super::{BoxError, McpBody, McpService};
 
 impl fmt::Debug for McpService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -55,27 +54,5 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         hyper::service::Service::call(self, request)
-    }
-}
-
-impl Server {
-    /// Serves over HTTP at `addr` with the default [`HttpConfig`] until
-    /// SIGINT or SIGTERM, then shuts down gracefully.
-    ///
-    /// Binding a non-loopback address (such as `0.0.0.0` in a container)
-    /// turns the loopback-only `Host` check off, since a public server is
-    /// reached by other names; configure [`HttpConfig::allowed_hosts`] with
-    /// [`HttpServer::bind`] to keep it.
-    ///
-    /// # Errors
-    /// The address could not be bound, or accepting connections failed.
-    pub async fn serve_http(
-        self,
-        addr: impl tokio::net::ToSocketAddrs,
-    ) -> Result<(), crate::ServerError> {
-        HttpServer::bind(self, addr, HttpConfig::default())
-            .await?
-            .serve()
-            .await
     }
 }
