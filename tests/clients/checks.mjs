@@ -16,6 +16,20 @@ export async function check(name, fn) {
 
 export const text = (result) => result.content.find((c) => c.type === 'text')?.text;
 
+/** A successful tool result's structured content (or its JSON text). */
+export function data(result) {
+    assert.notEqual(result.isError, true, `tool error: ${text(result)}`);
+    return result.structuredContent ?? JSON.parse(text(result));
+}
+
+/** An unknown tool is a JSON-RPC invalid-params error, not a crash. */
+export async function rejectsUnknownTool(client) {
+    await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }), (e) => {
+        assert.equal(e.code, -32602);
+        return true;
+    });
+}
+
 export function checkToolList(tools, version) {
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     assert.deepEqual(tools.map((t) => t.name), ['greet', 'add', 'word_stats', 'countdown', 'divide']);

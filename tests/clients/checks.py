@@ -15,6 +15,14 @@ def text(result):
     return next(c.text for c in result.content if c.type == "text")
 
 
+def data(result):
+    """A successful tool result's structured content (or its JSON text)."""
+    assert not result.is_error, result
+    if result.structured_content is not None:
+        return result.structured_content
+    return json.loads(text(result))
+
+
 async def check(name, fn):
     global passed, failed
     try:

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Runs the official MCP clients (TypeScript v1 and v2, Python) against the
 # hello example server: over stdio, then over HTTP (Streamable HTTP and the
-# legacy HTTP+SSE transport) on one listener; and the Python client against
-# the customer and CRM examples over HTTP, and the job-search example and the
-# workspace agent (answering its sampling requests with a scripted model)
-# over stdio; and the Python client over a Unix socket to the unix-socket
-# example.
+# legacy HTTP+SSE transport) on one listener; the Python client against
+# the customer and CRM examples over HTTP and the job-search example over
+# stdio; both clients against the SQL report and Jira servers over stdio and
+# HTTP; the workspace agent, answering its sampling requests with a
+# scripted model, with the TypeScript client over stdio and the Python client
+# over stdio and HTTP; and the Python client over a Unix socket to the
+# unix-socket example.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
 bash tests/clients/setup.sh
-cargo build --quiet -p hello
-export HELLO_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/hello"
+cargo build --quiet -p hello -p sql-jira-example -p agent-example
+bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
+export HELLO_BIN="$bin_dir/hello"
 
 passed=0
 failed=0
@@ -104,10 +107,30 @@ done
 [ -S "$socket" ] || { echo "the unix-socket server did not come up:" >&2; cat "$log" >&2; exit 1; }
 UNIX_SOCKET="$socket" run timeout 120 tests/clients/.venv/bin/python tests/clients/py_unix.py
 
-# About 5 s; the bound only matters if a sampling round trip hangs.
-cargo build --quiet -p agent-example
-AGENT_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/agent-mcp" \
-    run timeout 120 tests/clients/.venv/bin/python tests/clients/py_agent.py
+# The Jira server serves its offline sample project; both take a fresh
+# SQLite file. A high rate limit: every client here is one caller.
+export SQL_BIN="$bin_dir/sql-mcp" JIRA_BIN="$bin_dir/jira-mcp"
+port=$(free_port)
+start_http sql "$port" env DATABASE_URL="sqlite://$data_dir/sql-reports.db" MCP_RATE_LIMIT=10000/min \
+    "$SQL_BIN" --transport http --host 127.0.0.1 --port "$port"
+export SQL_URL="http://127.0.0.1:$port"
+port=$(free_port)
+start_http jira "$port" env -u JIRA_BASE_URL -u JIRA_EMAIL -u JIRA_API_TOKEN JIRA_OFFLINE=true \
+    DATABASE_URL="sqlite://$data_dir/jira-mcp.db" MCP_RATE_LIMIT=10000/min \
+    "$JIRA_BIN" --transport http --host 127.0.0.1 --port "$port"
+export JIRA_URL="http://127.0.0.1:$port"
+run timeout 120 node tests/clients/ts_sql_jira.mjs
+run timeout 120 tests/clients/.venv/bin/python tests/clients/py_sql_jira.py
+
+# About 5 s a scenario; the bound only matters if a sampling round trip hangs.
+export AGENT_BIN="$bin_dir/agent-mcp"
+mkdir -p "$data_dir/agent/workspace"
+port=$(free_port)
+start_http agent "$port" env AGENT_DB="$data_dir/agent/agent.db" AGENT_MAX_TURNS=6 AGENT_TIMEOUT=20s \
+    "$AGENT_BIN" --workspace "$data_dir/agent/workspace" --transport http --host 127.0.0.1 --port "$port"
+run timeout 60 node tests/clients/ts_agent.mjs
+AGENT_URL="http://127.0.0.1:$port" AGENT_HTTP_WORKSPACE="$data_dir/agent/workspace" \
+    run timeout 180 tests/clients/.venv/bin/python tests/clients/py_agent.py
 
 if [ "$failed" -ne 0 ]; then
     for log in "${logs[@]}"; do cat "$log" >&2; done

@@ -289,23 +289,43 @@ pub fn find(name: &str) -> Option<&'static Template> {
     TEMPLATES.iter().find(|t| t.name == name)
 }
 
-/// Checks a `YYYY-MM-DD` date argument.
+/// Checks a `YYYY-MM-DD` date argument: the form, and that the day exists
+/// in its month (PostgreSQL refuses `2025-02-30`, SQLite would compare it
+/// as text, so both must never see one).
 pub(crate) fn check_date(name: &str, value: &str) -> Result<(), String> {
-    let bytes = value.as_bytes();
-    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
-    let ok = bytes.len() == 10
-        && bytes[4] == b'-'
-        && bytes[7] == b'-'
-        && digits(0..4)
-        && digits(5..7)
-        && digits(8..10)
-        && (1..=12).contains(&value[5..7].parse::<u8>().unwrap_or(0))
-        && (1..=31).contains(&value[8..10].parse::<u8>().unwrap_or(0));
-    if ok {
+    if is_calendar_date(value) {
         Ok(())
     } else {
-        Err(format!("`{name}` must be a date written YYYY-MM-DD"))
+        Err(format!(
+            "`{name}` must be a date written YYYY-MM-DD, a day that exists"
+        ))
     }
+}
+
+fn is_calendar_date(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        bytes[range.clone()]
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| value[range].parse::<u32>().ok())
+            .flatten()
+    };
+    let (Some(year), Some(month), Some(day)) = (number(0..4), number(5..7), number(8..10)) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days_in_month).contains(&day)
 }
 
 #[cfg(test)]
@@ -330,8 +350,15 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert!(check_date("d", "2025-01-31").is_ok());
+        for good in ["2025-01-31", "2024-02-29", "2000-02-29", "2025-12-31"] {
+            assert!(check_date("d", good).is_ok(), "{good}");
+        }
         for bad in [
+            "2025-02-29",
+            "1900-02-29",
+            "2025-02-30",
+            "2025-04-31",
+            "2025-+1-01",
             "2025-1-31",
             "2025-13-01",
             "2025-01-00",
