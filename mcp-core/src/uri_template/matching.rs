@@ -47,6 +47,15 @@ impl Matcher {
     }
 }
 
+/// One character percent-encoded as UTF-8: one to four `%XX` escapes, a
+/// lead byte and its continuation bytes. Matching whole characters keeps
+/// two adjacent variables from splitting one between them (which would
+/// leave each with bytes that do not decode).
+const ESCAPED_CHAR: &str = "(?:%[0-7][0-9A-Fa-f]\
+    |%[CDcd][0-9A-Fa-f]%[89ABab][0-9A-Fa-f]\
+    |%[Ee][0-9A-Fa-f](?:%[89ABab][0-9A-Fa-f]){2}\
+    |%[Ff][0-7](?:%[89ABab][0-9A-Fa-f]){3})";
+
 /// The regular expression that matches what `parts` expand to, and what
 /// each of its groups captures.
 fn pattern(parts: &[Part]) -> (String, Vec<Group>) {
@@ -55,9 +64,10 @@ fn pattern(parts: &[Part]) -> (String, Vec<Group>) {
     for (i, part) in parts.iter().enumerate() {
         match part {
             Part::Literal(literal) => pattern.push_str(&regex::escape(literal)),
-            // A value never splits a `%XX` escape, so it always decodes.
+            // A value never splits the escapes of one UTF-8 character, so
+            // it always decodes, whichever variable takes it.
             Part::Simple(name) => {
-                pattern.push_str("((?:[^/?#%]|%[0-9A-Fa-f]{2})+)");
+                pattern.push_str(&format!("((?:[^/?#%]|{ESCAPED_CHAR})+)"));
                 groups.push(Group::Variable(name.clone()));
             }
             Part::Reserved(name) | Part::Fragment(name) => {
@@ -68,11 +78,8 @@ fn pattern(parts: &[Part]) -> (String, Vec<Group>) {
                 // before a `{?query}` the shortest, so `?a=1` is read as the
                 // query it most likely is rather than as part of the value.
                 let query_follows = parts[i + 1..].iter().any(|p| matches!(p, Part::Query(_)));
-                pattern.push_str(if query_follows {
-                    "((?:[^%]|%[0-9A-Fa-f]{2})+?)"
-                } else {
-                    "((?:[^%]|%[0-9A-Fa-f]{2})+)"
-                });
+                let lazy = if query_follows { "?" } else { "" };
+                pattern.push_str(&format!("((?:[^%]|{ESCAPED_CHAR})+{lazy})"));
                 groups.push(Group::Variable(name.clone()));
             }
             Part::Query(names) => {

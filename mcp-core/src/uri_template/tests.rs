@@ -354,3 +354,22 @@ fn any_uri_that_matches_expands_back_to_the_same_decoded_uri() {
     // The property says nothing unless enough URIs match.
     assert!(matched > 100, "only {matched} URIs matched");
 }
+
+#[test]
+fn adjacent_variables_never_split_an_escaped_character() {
+    // Five reserved variables over `x/x/x/` and three escaped characters,
+    // one of them three bytes long: each variable must take whole
+    // characters, or its value would not decode and the URI would not match.
+    let template = UriTemplate::parse("t://{+a}{+b}{+c}{+d}{+e}/end").unwrap();
+    let variables = template.matches("t://x/x/x/%7F%EF%BF%BDe%7D/end").unwrap();
+    assert_eq!(
+        variables.values().cloned().collect::<String>(),
+        "x/x/x/\u{7f}\u{fffd}e}"
+    );
+    let simple = UriTemplate::parse("t://{a}{b}").unwrap();
+    let variables = simple.matches("t://%C3%A9%E2%82%AC").unwrap();
+    assert_eq!(variables["a"], "\u{e9}");
+    assert_eq!(variables["b"], "\u{20ac}");
+    // A lone lead byte still does not decode, so still does not match.
+    assert_eq!(simple.matches("t://%C3x"), None);
+}
