@@ -101,6 +101,10 @@ mod operations_guide {}
 mod macros_guide {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../../docs/apps.md")]
+mod apps_guide {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../../docs/troubleshooting.md")]
 mod troubleshooting_guide {}
 
