@@ -185,6 +185,42 @@ fn json<T: Serialize>(value: &T) -> Result<String, ResourceError> {
     serde_json::to_string_pretty(value).map_err(|e| ResourceError::Failed(e.to_string()))
 }
 
+/// A contact field the contact card edits.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactField {
+    /// First name.
+    FirstName,
+    /// Last name.
+    LastName,
+    /// E-mail address.
+    Email,
+    /// Phone number.
+    Phone,
+    /// Job title.
+    Title,
+    /// Company name (created if new).
+    Company,
+}
+
+impl ContactField {
+    /// The change that sets this field to `value`; the database layer
+    /// validates it as it does any update.
+    fn change(self, value: String) -> ContactChange {
+        let mut change = ContactChange::default();
+        let slot = match self {
+            Self::FirstName => &mut change.first_name,
+            Self::LastName => &mut change.last_name,
+            Self::Email => &mut change.email,
+            Self::Phone => &mut change.phone,
+            Self::Title => &mut change.title,
+            Self::Company => &mut change.company,
+        };
+        *slot = Some(value);
+        change
+    }
+}
+
 #[mcp_server(
     name = "crm",
     title = "CRM",
@@ -224,7 +260,7 @@ impl Crm {
     }
 
     /// A contact with their company, open deals and ten most recent activities.
-    #[mcp_tool(read_only)]
+    #[mcp_tool(read_only, ui = "ui://crm/contact")]
     async fn get_contact_details(
         &self,
         /** The contact's id. */
@@ -322,6 +358,43 @@ impl Crm {
             tags,
         };
         db.update_contact(id, &change).await.map(Structured)
+    }
+
+    /// Change one field of a contact from the contact card; returns the
+    /// card's data again.
+    #[mcp_tool(idempotent, ui = "ui://crm/contact", visibility = ["app"])]
+    async fn update_contact_field(
+        &self,
+        /// The contact's id.
+        id: i64,
+        /// The field to change.
+        field: ContactField,
+        /// Its new value.
+        #[arg(length(max = limits::EMAIL))]
+        value: String,
+        ctx: &RequestContext,
+    ) -> Result<Structured<ContactDetails>, CrmError> {
+        let db = self.tenant_db(ctx)?;
+        db.update_contact(id, &field.change(value)).await?;
+        db.contact_details(id).await.map(Structured)
+    }
+
+    /// The contact card: shows `get_contact_details` and edits a field
+    /// through `update_contact_field`.
+    #[mcp_resource("ui://crm/contact", name = "contact_card", ui(prefers_border))]
+    async fn contact_view(&self) -> &'static str {
+        include_str!("../ui/contact.html")
+    }
+
+    /// The deal pipeline board: shows `list_deals` by stage and moves a
+    /// deal with `update_deal_stage`.
+    #[mcp_resource(
+        "ui://crm/pipeline",
+        name = "pipeline_board",
+        ui(prefers_border = false)
+    )]
+    async fn pipeline_view(&self) -> &'static str {
+        include_str!("../ui/pipeline.html")
     }
 
     /// Delete a contact and their activities, after the user confirms.
@@ -441,7 +514,7 @@ impl Crm {
     }
 
     /// Move a deal to another pipeline stage.
-    #[mcp_tool(idempotent)]
+    #[mcp_tool(idempotent, ui = "ui://crm/pipeline")]
     async fn update_deal_stage(
         &self,
         /// The deal's id.
@@ -457,7 +530,7 @@ impl Crm {
     }
 
     /// List deals, optionally by stage, owner or company.
-    #[mcp_tool(read_only)]
+    #[mcp_tool(read_only, ui = "ui://crm/pipeline")]
     async fn list_deals(
         &self,
         /// Only deals in this stage.

@@ -15,6 +15,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod apps;
 pub mod client;
 pub mod codec;
 pub mod completion;

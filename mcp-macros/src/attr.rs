@@ -33,6 +33,10 @@ pub(crate) struct ToolAttr {
     pub(crate) timeout_ms: Option<u64>,
     /// `audit_arguments`: the audit log records the argument values.
     pub(crate) audit_arguments: Option<bool>,
+    /// `ui = "ui://.."`: the MCP Apps view that renders the results.
+    pub(crate) ui: Option<LitStr>,
+    /// `visibility = ["model", "app"]`: who may call the tool.
+    pub(crate) visibility: Option<Vec<LitStr>>,
 }
 
 const TOOL_KEYS: &[&str] = &[
@@ -48,6 +52,8 @@ const TOOL_KEYS: &[&str] = &[
     "scopes",
     "timeout",
     "audit_arguments",
+    "ui",
+    "visibility",
 ];
 
 /// `#[arg(..)]` on a tool parameter.
@@ -207,6 +213,13 @@ impl ToolAttr {
                     &meta,
                     "audit_arguments",
                 )
+            } else if meta.path.is_ident("ui") {
+                let view = crate::ui::tool_view(meta.value()?.parse()?)?;
+                set(&mut attr.ui, view, &meta, "ui")
+            } else if meta.path.is_ident("visibility") {
+                let array: syn::ExprArray = meta.value()?.parse()?;
+                let list = crate::ui::visibility(&array)?;
+                set(&mut attr.visibility, list, &meta, "visibility")
             } else if meta.path.is_ident("timeout") {
                 let lit: LitStr = meta.value()?.parse()?;
                 let ms = parse_duration_ms(&lit.value()).ok_or_else(|| {

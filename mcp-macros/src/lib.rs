@@ -9,6 +9,9 @@ mod attr;
 mod expand;
 mod features;
 mod model;
+mod resource;
+mod server;
+mod ui;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -28,7 +31,7 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn mcp_server(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::server(attr.into(), item.into()).into()
+    server::server(attr.into(), item.into()).into()
 }
 
 /// Marks an `async fn` as an MCP tool: a method inside a `#[mcp_server]`
@@ -39,7 +42,10 @@ pub fn mcp_server(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `read_only`, `destructive`, `idempotent`, `open_world`, `icons = [..]`,
 /// `task` (may continue as a task), `scopes("a", ..)` (required of
 /// authenticated callers), `timeout = "30s"`, `audit_arguments` (the audit
-/// log records argument values). Parameters take `#[arg(default = ..,
+/// log records argument values), `ui = "ui://.."` (the MCP Apps view
+/// that renders its results; in a `#[mcp_server]` impl it must name a view
+/// declared there), `visibility = ["model", "app"]` (`["app"]`: only views
+/// may call it). Parameters take `#[arg(default = ..,
 /// min = .., max = .., rename = "..", header = "..", complete = method)]`.
 /// Every key is described in the macros guide (`docs/macros.md`).
 #[proc_macro_attribute]
@@ -59,6 +65,12 @@ pub fn mcp_prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Marks an `async fn` as an MCP resource at a URI, or a family of
 /// resources at an RFC 6570 URI template whose variables are the
 /// function's parameters: `#[mcp_resource("notes://{id}", mime = "text/plain")]`.
+///
+/// A `ui://` URI makes it an MCP Apps view, served as
+/// `text/html;profile=mcp-app`; `ui(csp(connect_domains = [..],
+/// resource_domains = [..], frame_domains = [..], base_uri_domains = [..]),
+/// permissions(camera, microphone, geolocation, clipboard_write), domain =
+/// "..", prefers_border)` declares its `_meta.ui` (see `docs/apps.md`).
 #[proc_macro_attribute]
 pub fn mcp_resource(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::free_resource(attr.into(), item.into()).into()

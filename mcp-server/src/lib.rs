@@ -101,6 +101,10 @@ mod operations_guide {}
 mod macros_guide {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../../docs/apps.md")]
+mod apps_guide {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../../docs/troubleshooting.md")]
 mod troubleshooting_guide {}
 
@@ -138,6 +142,8 @@ pub use tool::{ToolCall, ToolDef};
 /// The protocol model: messages, revisions, errors and the codec.
 pub use mcp_core as core;
 pub use mcp_core::ProtocolVersion;
+/// MCP Apps metadata (`io.modelcontextprotocol/ui`): see `docs/apps.md`.
+pub use mcp_core::apps::{UiCsp, UiPermissions, UiResourceMeta, Visibility};
 pub use mcp_core::content::Content;
 pub use mcp_core::logging::LoggingLevel;
 

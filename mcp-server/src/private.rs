@@ -5,6 +5,7 @@ pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
 
+pub use mcp_core::apps::Visibility;
 pub use mcp_core::content::Icon;
 pub use mcp_core::tool::{CallToolResult, Tool, ToolAnnotations};
 
@@ -362,6 +363,39 @@ pub fn template_or_log(
     template
         .inspect_err(|e| tracing::error!(error = %e, "resource template skipped"))
         .ok()
+}
+
+/// `_meta.ui` of a view declared with `#[mcp_resource("ui://..", ui(..))]`.
+#[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
+pub fn ui_resource_meta(
+    connect_domains: &[&str],
+    resource_domains: &[&str],
+    frame_domains: &[&str],
+    base_uri_domains: &[&str],
+    permissions: [bool; 4],
+    domain: Option<&str>,
+    prefers_border: Option<bool>,
+) -> mcp_core::apps::UiResourceMeta {
+    let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let csp = mcp_core::apps::UiCsp {
+        connect_domains: owned(connect_domains),
+        resource_domains: owned(resource_domains),
+        frame_domains: owned(frame_domains),
+        base_uri_domains: owned(base_uri_domains),
+    };
+    let [camera, microphone, geolocation, clipboard_write] = permissions;
+    let permissions = mcp_core::apps::UiPermissions {
+        camera,
+        microphone,
+        geolocation,
+        clipboard_write,
+    };
+    mcp_core::apps::UiResourceMeta {
+        csp: (!csp.is_empty()).then_some(csp),
+        permissions: (!permissions.is_empty()).then_some(permissions),
+        domain: domain.map(str::to_owned),
+        prefers_border,
+    }
 }
 
 #[cfg(test)]

@@ -72,6 +72,7 @@ pub struct ClientScript {
     elicit: Option<Value>,
     sample: Option<Value>,
     roots: Option<Value>,
+    extensions: Map<String, Value>,
 }
 
 impl ClientScript {
@@ -101,8 +102,20 @@ impl ClientScript {
         self
     }
 
+    /// Declares an extension under `capabilities.extensions`, such as
+    /// MCP Apps: `.extension("io.modelcontextprotocol/ui",
+    /// json!({"mimeTypes": ["text/html;profile=mcp-app"]}))`.
+    #[must_use]
+    pub fn extension(mut self, id: impl Into<String>, settings: Value) -> Self {
+        self.extensions.insert(id.into(), settings);
+        self
+    }
+
     fn capabilities(&self) -> Value {
         let mut capabilities = Map::new();
+        if !self.extensions.is_empty() {
+            capabilities.insert("extensions".into(), Value::Object(self.extensions.clone()));
+        }
         if self.elicit.is_some() {
             capabilities.insert("elicitation".into(), json!({}));
         }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use mcp_core::apps::{LEGACY_RESOURCE_URI_META, UI_META, UiToolMeta, Visibility};
 use mcp_core::tool::{CallToolResult, Tool};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -144,6 +145,8 @@ pub struct ToolDef {
     timeout: Option<std::time::Duration>,
     /// Whether the audit log records the arguments, not only their digest.
     audit_arguments: bool,
+    /// Only views may call it (MCP Apps `visibility: ["app"]`).
+    app_only: bool,
 }
 
 impl ToolDef {
@@ -164,7 +167,68 @@ impl ToolDef {
             scopes: Arc::from(Vec::new()),
             timeout: None,
             audit_arguments: false,
+            app_only: false,
         }
+        .with_ui_meta_of_tool()
+    }
+
+    /// Reads `app_only` back from a definition that already carries
+    /// `_meta.ui` (built by hand or by a proxy).
+    fn with_ui_meta_of_tool(mut self) -> Self {
+        self.app_only =
+            UiToolMeta::from_meta(self.tool.meta.as_ref()).is_some_and(|ui| ui.is_app_only());
+        self
+    }
+
+    fn set_ui(mut self, edit: impl FnOnce(&mut UiToolMeta)) -> Self {
+        let tool = Arc::make_mut(&mut self.tool);
+        let mut ui = UiToolMeta::from_meta(tool.meta.as_ref()).unwrap_or_default();
+        edit(&mut ui);
+        self.app_only = ui.is_app_only();
+        let meta = tool.meta.get_or_insert_with(serde_json::Map::new);
+        if let Some(uri) = &ui.resource_uri {
+            // Hosts written before `_meta.ui` read the flat key.
+            meta.insert(LEGACY_RESOURCE_URI_META.into(), uri.clone().into());
+        }
+        if let Ok(value) = serde_json::to_value(&ui) {
+            meta.insert(UI_META.into(), value);
+        }
+        self
+    }
+
+    /// Links the tool to an MCP Apps view: hosts that render views show
+    /// its results in the `ui://` resource at `resource_uri`
+    /// (`_meta.ui.resourceUri`); other clients get its content as usual.
+    #[must_use]
+    pub fn with_ui(self, resource_uri: impl Into<String>) -> Self {
+        let uri = resource_uri.into();
+        self.set_ui(|ui| ui.resource_uri = Some(uri))
+    }
+
+    /// Who may call the tool (`_meta.ui.visibility`). An app-only tool
+    /// (`[Visibility::App]`) is callable by the views of a client that
+    /// declared the MCP Apps extension and is left out of `tools/list` for
+    /// other clients, whose model would otherwise see it; they cannot call
+    /// it either.
+    #[must_use]
+    pub fn with_visibility(self, visibility: impl IntoIterator<Item = Visibility>) -> Self {
+        let mut list: Vec<Visibility> = Vec::new();
+        for v in visibility {
+            if !list.contains(&v) {
+                list.push(v);
+            }
+        }
+        self.set_ui(|ui| ui.visibility = Some(list))
+    }
+
+    /// The tool's MCP Apps metadata (`_meta.ui`), if it has any.
+    pub fn ui(&self) -> Option<UiToolMeta> {
+        UiToolMeta::from_meta(self.tool.meta.as_ref())
+    }
+
+    /// Whether only views may call the tool.
+    pub fn is_app_only(&self) -> bool {
+        self.app_only
     }
 
     /// Records this tool's arguments in the audit log, not only their

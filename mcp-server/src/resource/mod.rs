@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use mcp_core::ProtocolError;
+use mcp_core::apps::{UI_META, UI_MIME_TYPE, UI_SCHEME, UiResourceMeta};
 use mcp_core::content::{BlobResourceContents, ResourceContents, TextResourceContents};
 use mcp_core::resource::{Resource, ResourceTemplate};
 
@@ -203,6 +204,65 @@ impl ResourceDef {
         self
     }
 
+    /// An MCP Apps view: an HTML document at a `ui://` URI, served with
+    /// the MIME type `text/html;profile=mcp-app`. The handler returns the
+    /// HTML (a `&'static str` from `include_str!`, a `String` it builds).
+    /// Add its CSP and the rest with [`with_ui`](Self::with_ui).
+    ///
+    /// ```
+    /// use mcp_server::prelude::*;
+    /// use mcp_server::core::apps::{UiCsp, UiResourceMeta};
+    ///
+    /// let view = ResourceDef::ui("ui://notes/board", "board", |_call| async {
+    ///     "<!doctype html><html><body>Notes</body></html>"
+    /// })
+    /// .with_ui(UiResourceMeta {
+    ///     csp: Some(UiCsp { connect_domains: vec!["https://api.example.com".into()], ..UiCsp::default() }),
+    ///     prefers_border: Some(true),
+    ///     ..UiResourceMeta::default()
+    /// });
+    /// assert_eq!(view.resource().mime_type.as_deref(), Some("text/html;profile=mcp-app"));
+    /// ```
+    pub fn ui<F, Fut, R>(uri: impl Into<String>, name: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(ResourceCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResourceResult,
+    {
+        Self::new(uri, name, Some(UI_MIME_TYPE), handler).with_ui(UiResourceMeta::default())
+    }
+
+    /// Declares the resource an MCP Apps view with this `_meta.ui` (CSP,
+    /// permissions, domain, border), shown on its `resources/list` entry
+    /// and on every content `resources/read` returns. Sets the MIME type
+    /// to `text/html;profile=mcp-app` when none was given.
+    #[must_use]
+    pub fn with_ui(mut self, ui: UiResourceMeta) -> Self {
+        let resource = Arc::make_mut(&mut self.resource);
+        resource
+            .mime_type
+            .get_or_insert_with(|| UI_MIME_TYPE.to_owned());
+        let value = serde_json::to_value(&ui).unwrap_or_else(|_| serde_json::json!({}));
+        resource
+            .meta
+            .get_or_insert_with(serde_json::Map::new)
+            .insert(UI_META.into(), value);
+        self
+    }
+
+    /// The view's `_meta.ui`, when this resource is an MCP Apps view.
+    pub fn ui_meta(&self) -> Option<UiResourceMeta> {
+        let ui = self.resource.meta.as_ref()?.get(UI_META)?;
+        serde_json::from_value(ui.clone()).ok()
+    }
+
+    /// Whether this resource is an MCP Apps view (a `ui://` URI with the
+    /// view MIME type).
+    pub fn is_ui(&self) -> bool {
+        self.resource.uri.starts_with(UI_SCHEME)
+            && self.resource.mime_type.as_deref() == Some(UI_MIME_TYPE)
+    }
+
     /// What `resources/list` shows.
     pub fn resource(&self) -> &Resource {
         &self.resource
@@ -227,7 +287,25 @@ impl ResourceDef {
             variables: BTreeMap::new(),
             context,
         };
-        non_empty(&self.resource.uri, (self.handler)(call).await)
+        let mut contents = non_empty(&self.resource.uri, (self.handler)(call).await)?;
+        if let Some(ui) = self.resource.meta.as_ref().and_then(|m| m.get(UI_META)) {
+            stamp_ui(&mut contents, ui);
+        }
+        Ok(contents)
+    }
+}
+
+/// Puts a view's `_meta.ui` on contents that do not carry their own: hosts
+/// read the CSP from the contents of `resources/read`.
+fn stamp_ui(contents: &mut [ResourceContents], ui: &serde_json::Value) {
+    for content in contents {
+        let meta = match content {
+            ResourceContents::Text(text) => &mut text.meta,
+            ResourceContents::Blob(blob) => &mut blob.meta,
+        };
+        meta.get_or_insert_with(serde_json::Map::new)
+            .entry(UI_META)
+            .or_insert_with(|| ui.clone());
     }
 }
 

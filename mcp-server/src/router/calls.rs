@@ -222,6 +222,10 @@ pub(super) async fn call_tool(
     let Some(tool) = tools.get(&params.name) else {
         return Err(ProtocolError::UnknownTool(params.name));
     };
+    // App-only tools exist only for the views of an MCP Apps host.
+    if tool.is_app_only() && !envelope.capabilities.renders_ui() {
+        return Err(ProtocolError::UnknownTool(params.name));
+    }
     let version = envelope.version;
     tracing::Span::current().record("tool", params.name.as_str());
     if let Some(principal) = envelope.principal.as_deref()

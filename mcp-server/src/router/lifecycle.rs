@@ -9,6 +9,9 @@ use mcp_core::logging::SetLevelParams;
 use mcp_core::{ProtocolError, ProtocolVersion};
 use serde_json::value::RawValue;
 
+use mcp_core::apps::{UI_EXTENSION, UI_MIME_TYPE};
+
+use crate::resource::ResourceDef;
 use crate::server::Server;
 use crate::session::{Negotiated, Session};
 use crate::task::TASKS_EXTENSION;
@@ -32,18 +35,29 @@ pub(super) fn capabilities(server: &Server) -> ServerCapabilities {
         }),
         completions: (has_prompts || has_resources).then(serde_json::Map::new),
         logging: Some(serde_json::Map::new()),
-        extensions: server
-            .tools()
-            .defs()
-            .iter()
-            .any(crate::tool::ToolDef::supports_tasks)
-            .then(|| {
-                let mut extensions = serde_json::Map::new();
-                extensions.insert(TASKS_EXTENSION.into(), serde_json::json!({}));
-                extensions
-            }),
+        extensions: extensions(server),
         ..ServerCapabilities::default()
     }
+}
+
+/// The extensions the server's definitions use: tasks, MCP Apps.
+fn extensions(server: &Server) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut extensions = serde_json::Map::new();
+    if server
+        .tools()
+        .defs()
+        .iter()
+        .any(crate::tool::ToolDef::supports_tasks)
+    {
+        extensions.insert(TASKS_EXTENSION.into(), serde_json::json!({}));
+    }
+    if server.resources().defs().iter().any(ResourceDef::is_ui) {
+        extensions.insert(
+            UI_EXTENSION.into(),
+            serde_json::json!({"mimeTypes": [UI_MIME_TYPE]}),
+        );
+    }
+    (!extensions.is_empty()).then_some(extensions)
 }
 
 pub(super) fn initialize(

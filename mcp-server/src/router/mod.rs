@@ -36,6 +36,7 @@ use crate::context::Envelope;
 use crate::outbound::Outbound;
 use crate::server::{ListKind, Registry, Server};
 use crate::session::Session;
+use crate::tool::ToolDef;
 
 use calls::{call_tool, complete, get_prompt, read_resource};
 use envelope::route;
@@ -298,17 +299,23 @@ async fn dispatch(
         method::TOOLS_LIST => {
             let tools = server.tools();
             let scoped = tools.defs().iter().any(|d| !d.scopes().is_empty());
-            let visible = match envelope.principal.as_deref() {
-                // Tools the caller may not use are not shown.
-                Some(principal) if scoped => Arc::new(Registry::new(
+            let principal = envelope.principal.as_deref().filter(|_| scoped);
+            // A client without MCP Apps would show app-only tools to its model.
+            let hide_app_only = !envelope.capabilities.renders_ui()
+                && tools.defs().iter().any(ToolDef::is_app_only);
+            let visible = if principal.is_some() || hide_app_only {
+                Arc::new(Registry::new(
                     tools
                         .defs()
                         .iter()
-                        .filter(|d| principal.has_scopes(d.scopes()))
+                        // Tools the caller may not use are not shown.
+                        .filter(|d| principal.is_none_or(|p| p.has_scopes(d.scopes())))
+                        .filter(|d| !(hide_app_only && d.is_app_only()))
                         .cloned()
                         .collect(),
-                )),
-                _ => tools,
+                ))
+            } else {
+                tools
             };
             list(
                 server,

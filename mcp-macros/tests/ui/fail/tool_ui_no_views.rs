@@ -1,0 +1,14 @@
+use mcp_server::prelude::*;
+
+struct S;
+
+#[mcp_server]
+impl S {
+    /// Shows a contact.
+    #[mcp_tool(ui = "ui://crm/contact")]
+    async fn show(&self) -> String {
+        String::new()
+    }
+}
+
+fn main() {}
