@@ -132,7 +132,10 @@ pub use resource::{
     IntoResourceResult, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
     UriTemplateError,
 };
-pub use server::{ListKind, Server, ServerBuilder, ServerDefinition, ServerInfo, SettingsError};
+pub use server::{
+    DefinitionKind, DefinitionSource, ListKind, MountError, Server, ServerBuilder,
+    ServerDefinition, ServerInfo, SettingsError,
+};
 pub use tool::{ToolCall, ToolDef};
 
 /// The protocol model: messages, revisions, errors and the codec.
