@@ -2,8 +2,8 @@
 # Runs the official MCP clients (TypeScript v1 and v2, Python) against the
 # hello example server: over stdio, then over HTTP (Streamable HTTP and the
 # legacy HTTP+SSE transport) on one listener; the Python client against
-# the customer and CRM examples over HTTP and the job-search example over
-# stdio; both clients against the SQL report and Jira servers over stdio and
+# the customer and CRM examples over HTTP, the job-search example and the
+# suite (the three mounted into one) over stdio; both clients against the SQL report and Jira servers over stdio and
 # HTTP; the workspace agent, answering its sampling requests with a
 # scripted model, with the TypeScript client over stdio and the Python client
 # over stdio and HTTP; and the Python client over a Unix socket to the
@@ -90,6 +90,11 @@ run tests/clients/.venv/bin/python tests/clients/py_crm.py
 cargo build --quiet -p iam-example
 IAM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/iam-mcp" \
     run env -u RAPIDAPI_KEY tests/clients/.venv/bin/python tests/clients/py_iam.py
+
+# The suite: the CRM, customer and job-search servers mounted into one.
+cargo build --quiet -p suite
+SUITE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/suite" \
+    run env -u RAPIDAPI_KEY timeout 120 tests/clients/.venv/bin/python tests/clients/py_suite.py
 
 # The unix-socket example, on a socket in the scratch directory: the Python
 # SDK's ClientSession over streams built on anyio.connect_unix.
