@@ -113,6 +113,10 @@ mod migrating_from_rmcp_guide {}
 mod getting_started_guide {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../../docs/composition.md")]
+mod composition_guide {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 mod readme {}
 
