@@ -56,6 +56,8 @@ mod ask;
 pub mod audit;
 pub mod auth;
 mod capability;
+#[cfg(feature = "client")]
+pub mod client;
 mod completion;
 mod context;
 mod error;

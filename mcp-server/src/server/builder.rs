@@ -45,13 +45,14 @@ use super::{
 /// cannot see that body's items.
 #[derive(Debug, Default)]
 pub struct ServerBuilder {
-    info: Option<ServerInfo>,
-    tools: Vec<ToolDef>,
-    prompts: Vec<PromptDef>,
-    resources: Vec<ResourceDef>,
-    templates: Vec<ResourceTemplateDef>,
-    /// Servers to compose into this one, with their prefixes.
-    mounts: Vec<(String, Server)>,
+    pub(super) info: Option<ServerInfo>,
+    pub(super) tools: Vec<ToolDef>,
+    pub(super) prompts: Vec<PromptDef>,
+    pub(super) resources: Vec<ResourceDef>,
+    pub(super) templates: Vec<ResourceTemplateDef>,
+    /// Servers to compose into this one, with their prefixes (empty for a
+    /// proxy served under its own names).
+    mounts: Vec<mount::Pending>,
     pub(super) options: ServerOptions,
 }
 
@@ -177,7 +178,15 @@ impl ServerBuilder {
     /// ```
     #[must_use]
     pub fn mount(mut self, prefix: impl Into<String>, server: impl Into<Server>) -> Self {
-        self.mounts.push((prefix.into(), server.into()));
+        self.mounts
+            .push(mount::Pending::checked(prefix.into(), server.into()));
+        self
+    }
+
+    /// Mounts `server` without a namespace (a proxy's definitions served
+    /// as this server's own).
+    pub(super) fn mount_unprefixed(mut self, server: Server) -> Self {
+        self.mounts.push(mount::Pending::unprefixed(server));
         self
     }
 

@@ -3,6 +3,8 @@
 mod builder;
 mod mount;
 mod options;
+#[cfg(feature = "client")]
+mod proxy;
 mod registry;
 mod settings;
 

@@ -102,6 +102,34 @@ pub enum MountError {
     },
 }
 
+/// A mount not yet built.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    prefix: String,
+    server: Server,
+    /// Whether the prefix was given by the application (and so must be a
+    /// valid one), not empty for a proxy served under its own names.
+    checked: bool,
+}
+
+impl Pending {
+    pub(crate) fn checked(prefix: String, server: Server) -> Self {
+        Self {
+            prefix,
+            server,
+            checked: true,
+        }
+    }
+
+    pub(crate) fn unprefixed(server: Server) -> Self {
+        Self {
+            prefix: String::new(),
+            server,
+            checked: false,
+        }
+    }
+}
+
 /// Whether `prefix` can start both a tool name and a URI scheme.
 pub(super) fn valid_prefix(prefix: &str) -> bool {
     let mut chars = prefix.chars();
@@ -111,11 +139,17 @@ pub(super) fn valid_prefix(prefix: &str) -> bool {
 
 /// The name a mounted tool or prompt is listed under.
 pub(crate) fn outer_name(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        return name.to_owned();
+    }
     format!("{prefix}_{name}")
 }
 
 /// The URI (or URI template) a mounted resource is listed under.
 pub(crate) fn outer_uri(prefix: &str, uri: &str) -> String {
+    if prefix.is_empty() {
+        return uri.to_owned();
+    }
     match uri.strip_prefix("ui://") {
         Some(rest) => format!("ui://{prefix}/{rest}"),
         None => format!("{prefix}+{uri}"),
@@ -124,6 +158,9 @@ pub(crate) fn outer_uri(prefix: &str, uri: &str) -> String {
 
 /// The mounted server's URI for one listed under `prefix`, if it is one.
 pub(crate) fn inner_uri(prefix: &str, uri: &str) -> Option<String> {
+    if prefix.is_empty() {
+        return Some(uri.to_owned());
+    }
     if let Some(rest) = uri.strip_prefix("ui://") {
         let rest = rest.strip_prefix(prefix)?.strip_prefix('/')?;
         return Some(format!("ui://{rest}"));
@@ -312,15 +349,20 @@ fn untagged<D>(defs: Vec<(D, DefinitionSource)>) -> Vec<D> {
     defs.into_iter().map(|(d, _)| d).collect()
 }
 
-pub(super) fn compose(local: Composed, mounts: Vec<(String, Server)>) -> Composition {
+pub(super) fn compose(local: Composed, mounts: Vec<Pending>) -> Composition {
     let mut errors = Vec::new();
     let mut tools = tagged(local.tools);
     let mut prompts = tagged(local.prompts);
     let mut resources = tagged(local.resources);
     let mut templates = tagged(local.templates);
     let mut followed = Vec::new();
-    for (prefix, server) in mounts {
-        if !valid_prefix(&prefix) {
+    for Pending {
+        prefix,
+        server,
+        checked,
+    } in mounts
+    {
+        if checked && !valid_prefix(&prefix) {
             errors.push(MountError::InvalidPrefix(prefix));
             continue;
         }
