@@ -6,8 +6,9 @@
 # suite (the three mounted into one) over stdio; both clients against the SQL report and Jira servers over stdio and
 # HTTP; the workspace agent, answering its sampling requests with a
 # scripted model, with the TypeScript client over stdio and the Python client
-# over stdio and HTTP; and the Python client over a Unix socket to the
-# unix-socket example.
+# over stdio and HTTP; the Python client over a Unix socket to the
+# unix-socket example; and the TypeScript client through mcp-bridge to the
+# CRM and the everything server over HTTP.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -86,6 +87,19 @@ start_http crm "$port" env DATABASE_URL="sqlite://$data_dir/crm.db" \
     "${CARGO_TARGET_DIR:-$root/target}/debug/crm-mcp" --transport http --host 127.0.0.1 --port "$port"
 export CRM_URL="http://127.0.0.1:$port"
 run tests/clients/.venv/bin/python tests/clients/py_crm.py
+
+# mcp-bridge over stdio, driven by the TypeScript client, forwarding to a
+# CRM that requires an API key and to the everything server (progress).
+cargo build --quiet -p mcp-bridge -p everything
+port=$(free_port)
+start_http crm-with-key "$port" env DATABASE_URL="sqlite://$data_dir/crm-bridge.db" \
+    MCP_API_KEYS="bridge:a-long-random-test-key:crm:read+crm:write" \
+    "${CARGO_TARGET_DIR:-$root/target}/debug/crm-mcp" --transport http --host 127.0.0.1 --port "$port"
+bridge_crm="http://127.0.0.1:$port"
+port=$(free_port)
+start_http everything "$port" "$bin_dir/everything" --transport http --host 127.0.0.1 --port "$port"
+BRIDGE_BIN="$bin_dir/mcp-bridge" CRM_URL="$bridge_crm" CRM_API_KEY=a-long-random-test-key \
+    EVERYTHING_URL="http://127.0.0.1:$port" run timeout 180 node tests/clients/ts_bridge.mjs
 
 cargo build --quiet -p iam-example
 IAM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/iam-mcp" \

@@ -266,9 +266,33 @@ impl Exchange {
             .text()
             .await
             .map_err(|e| ClientError::Http(e.to_string()))?;
-        match serde_json::from_str::<Value>(&body) {
-            // A JSON-RPC answer, even with an error status (400 with an
-            // error object, 403 for a missing scope).
+        let parsed = serde_json::from_str::<Value>(&body);
+        if !status.is_success()
+            && let Some(id) = &id
+        {
+            // Refused before any handler ran (401, 403, 413, 429): the
+            // request fails with the server's words and the status.
+            let (code, message) = match &parsed {
+                Ok(value) => (
+                    value["error"]["code"]
+                        .as_i64()
+                        .and_then(|c| i32::try_from(c).ok())
+                        .unwrap_or(error_code::INTERNAL_ERROR),
+                    value["error"]["message"]
+                        .as_str()
+                        .unwrap_or(&body)
+                        .to_owned(),
+                ),
+                Err(_) => (error_code::INTERNAL_ERROR, body.chars().take(300).collect()),
+            };
+            peer.fail(
+                id,
+                ErrorObject::new(code, format!("HTTP {status}: {message}")),
+            );
+            return Ok(());
+        }
+        match parsed {
+            // A JSON-RPC answer.
             Ok(value) if value.get("jsonrpc").is_some() || value.is_array() => {
                 peer.incoming(value, id.as_ref());
                 Ok(())

@@ -148,7 +148,14 @@ async fn relay<T>(
                 cancelled = true;
                 cancel.cancel();
             }
-            result = &mut call => return result,
+            result = &mut call => {
+                // Progress that came in with the answer still goes first.
+                while let Ok(p) = progress.try_recv() {
+                    let value = p["progress"].as_f64().unwrap_or_default();
+                    ctx.progress(value, p["total"].as_f64(), p["message"].as_str()).await;
+                }
+                return result;
+            }
         }
     }
 }
