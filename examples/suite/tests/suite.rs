@@ -84,3 +84,36 @@ async fn the_three_servers_answer_under_their_namespaces() {
     }
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// The public client drives the suite binary over real stdio, on every
+/// revision, and the suite exits when the client goes.
+#[tokio::test]
+async fn the_client_drives_the_suite_binary_over_stdio() {
+    use mcp_server::client::{Client, ClientOptions};
+    let root = data_root().join("stdio");
+    for version in ProtocolVersion::ALL {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_suite"));
+        command
+            .env("CRM_DATABASE_URL", "sqlite::memory:")
+            .env("CUSTOMER_DB_PATH", ":memory:")
+            .env("IAM_DATA_ROOT", &root)
+            .env_remove("RAPIDAPI_KEY")
+            .env("LOG_LEVEL", "error");
+        let client = Client::spawn(command, ClientOptions::new(version))
+            .await
+            .unwrap();
+        let tools = client.list_tools().await.unwrap();
+        assert!(
+            tools.iter().any(|t| t.name == "crm_search_contacts"),
+            "{version}"
+        );
+        let customer = client
+            .call_tool("customer_get_customer", json!({"id": 2}))
+            .await
+            .unwrap();
+        assert_eq!(data(&customer)["id"], 2, "{version}");
+        let contact = client.read_resource("crm+crm://contacts/1").await.unwrap();
+        assert_eq!(contact.contents.len(), 1);
+    }
+    let _ = std::fs::remove_dir_all(root);
+}
