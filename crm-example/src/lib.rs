@@ -27,3 +27,13 @@ pub mod tenant;
 pub use db::{CrmError, Db, Dialect};
 pub use server::Crm;
 pub use tenant::{DEFAULT_TENANT, Tenancy};
+
+/// The CRM server's builder over `db`: its tools, prompts and resources
+/// with the audit log kept in the database, for settings added on top or
+/// for mounting into another server
+/// ([`ServerBuilder::mount`](mcp_server::ServerBuilder::mount)).
+pub fn builder(db: Db) -> mcp_server::ServerBuilder {
+    mcp_server::Server::builder()
+        .definition(Crm::new(db.clone()))
+        .audit(audit::DbAudit::new(db))
+}

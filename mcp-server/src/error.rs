@@ -18,4 +18,8 @@ pub enum ServerError {
     /// or fix the source.
     #[error("the operating system's random source failed, so no request-state key could be made")]
     Randomness(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Servers could not be composed (see
+    /// [`ServerBuilder::mount`](crate::ServerBuilder::mount)).
+    #[error(transparent)]
+    Mount(#[from] crate::server::MountError),
 }

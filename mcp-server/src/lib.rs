@@ -56,6 +56,8 @@ mod ask;
 pub mod audit;
 pub mod auth;
 mod capability;
+#[cfg(feature = "client")]
+pub mod client;
 mod completion;
 mod context;
 mod error;
@@ -117,6 +119,10 @@ mod migrating_from_rmcp_guide {}
 mod getting_started_guide {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../../docs/composition.md")]
+mod composition_guide {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 mod readme {}
 
@@ -136,7 +142,10 @@ pub use resource::{
     IntoResourceResult, ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef,
     UriTemplateError,
 };
-pub use server::{ListKind, Server, ServerBuilder, ServerDefinition, ServerInfo, SettingsError};
+pub use server::{
+    DefinitionKind, DefinitionSource, ListKind, MountError, Server, ServerBuilder,
+    ServerDefinition, ServerInfo, SettingsError,
+};
 pub use tool::{ToolCall, ToolDef};
 
 /// The protocol model: messages, revisions, errors and the codec.

@@ -221,6 +221,15 @@ impl PromptDef {
         self.completers.get(argument)
     }
 
+    /// The same prompt listed as `prompt` (a mounted server's prompt under
+    /// its namespaced name), with the same handler and completers.
+    pub(crate) fn relisted(&self, prompt: Prompt) -> Self {
+        let mut def = self.clone();
+        def.name = Arc::from(prompt.name.as_str());
+        def.prompt = Arc::new(prompt);
+        def
+    }
+
     /// Checks the arguments against the definition, then runs the handler.
     pub(crate) async fn get(&self, call: PromptCall) -> Result<GetPromptResult, ProtocolError> {
         for argument in &self.prompt.arguments {

@@ -317,6 +317,21 @@ impl ToolDef {
     pub(crate) fn call(&self, call: ToolCall) -> BoxFuture<CallToolResult> {
         (self.handler)(call)
     }
+
+    /// The same tool listed as `tool` (a mounted server's tool under its
+    /// namespaced name); the handler still sees the name it was written for.
+    pub(crate) fn relisted(&self, tool: Tool) -> Self {
+        let original = Arc::clone(&self.name);
+        let handler = Arc::clone(&self.handler);
+        let mut def = self.clone();
+        def.name = Arc::from(tool.name.as_str());
+        def.tool = Arc::new(tool);
+        def.handler = Arc::new(move |mut call: ToolCall| {
+            call.name = Arc::clone(&original);
+            handler(call)
+        });
+        def
+    }
 }
 
 fn header_params(schema: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {

@@ -2,12 +2,13 @@
 # Runs the official MCP clients (TypeScript v1 and v2, Python) against the
 # hello example server: over stdio, then over HTTP (Streamable HTTP and the
 # legacy HTTP+SSE transport) on one listener; the Python client against
-# the customer and CRM examples over HTTP and the job-search example over
-# stdio; both clients against the SQL report and Jira servers over stdio and
+# the customer and CRM examples over HTTP, the job-search example and the
+# suite (the three mounted into one) over stdio; both clients against the SQL report and Jira servers over stdio and
 # HTTP; the workspace agent, answering its sampling requests with a
 # scripted model, with the TypeScript client over stdio and the Python client
-# over stdio and HTTP; and the Python client over a Unix socket to the
-# unix-socket example.
+# over stdio and HTTP; the Python client over a Unix socket to the
+# unix-socket example; and the TypeScript client through mcp-bridge to the
+# CRM and the everything server over HTTP.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -87,9 +88,27 @@ start_http crm "$port" env DATABASE_URL="sqlite://$data_dir/crm.db" \
 export CRM_URL="http://127.0.0.1:$port"
 run tests/clients/.venv/bin/python tests/clients/py_crm.py
 
+# mcp-bridge over stdio, driven by the TypeScript client, forwarding to a
+# CRM that requires an API key and to the everything server (progress).
+cargo build --quiet -p mcp-bridge -p everything
+port=$(free_port)
+start_http crm-with-key "$port" env DATABASE_URL="sqlite://$data_dir/crm-bridge.db" \
+    MCP_API_KEYS="bridge:a-long-random-test-key:crm:read+crm:write" \
+    "${CARGO_TARGET_DIR:-$root/target}/debug/crm-mcp" --transport http --host 127.0.0.1 --port "$port"
+bridge_crm="http://127.0.0.1:$port"
+port=$(free_port)
+start_http everything "$port" "$bin_dir/everything" --transport http --host 127.0.0.1 --port "$port"
+BRIDGE_BIN="$bin_dir/mcp-bridge" CRM_URL="$bridge_crm" CRM_API_KEY=a-long-random-test-key \
+    EVERYTHING_URL="http://127.0.0.1:$port" run timeout 180 node tests/clients/ts_bridge.mjs
+
 cargo build --quiet -p iam-example
 IAM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/iam-mcp" \
     run env -u RAPIDAPI_KEY tests/clients/.venv/bin/python tests/clients/py_iam.py
+
+# The suite: the CRM, customer and job-search servers mounted into one.
+cargo build --quiet -p suite
+SUITE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/suite" \
+    run env -u RAPIDAPI_KEY timeout 120 tests/clients/.venv/bin/python tests/clients/py_suite.py
 
 # The unix-socket example, on a socket in the scratch directory: the Python
 # SDK's ClientSession over streams built on anyio.connect_unix.

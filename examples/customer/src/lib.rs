@@ -16,6 +16,13 @@
 
 pub mod logging;
 
+/// The customer server's builder over `store`, for settings added on top
+/// or for mounting into another server
+/// ([`ServerBuilder::mount`](mcp_server::ServerBuilder::mount)).
+pub fn builder(store: Store) -> mcp_server::ServerBuilder {
+    mcp_server::Server::builder().definition(Customers::new(store))
+}
+
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;

@@ -307,6 +307,27 @@ fn stamp_ui(contents: &mut [ResourceContents], ui: &serde_json::Value) {
             .entry(UI_META)
             .or_insert_with(|| ui.clone());
     }
+
+    /// This resource listed as `resource` (a mounted server's resource under
+    /// its namespaced URI): read through this one, its contents passed
+    /// through `map`.
+    pub(crate) fn relisted(
+        &self,
+        resource: Resource,
+        map: impl Fn(Vec<ResourceContents>) -> Vec<ResourceContents> + Send + Sync + 'static,
+    ) -> Self {
+        let inner = self.clone();
+        let map = Arc::new(map);
+        Self {
+            uri: Arc::from(resource.uri.as_str()),
+            resource: Arc::new(resource),
+            handler: Arc::new(move |call: ResourceCall| {
+                let inner = inner.clone();
+                let map = Arc::clone(&map);
+                Box::pin(async move { inner.read(call.context).await.map(|c| map(c)) })
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for ResourceDef {
@@ -480,6 +501,46 @@ impl ResourceTemplateDef {
             context,
         };
         non_empty(uri, (self.handler)(call).await)
+    }
+
+    /// This template listed as `template` (a mounted server's template
+    /// under its namespaced URI template): a URI it matches is mapped by
+    /// `inner_uri` to one of this template's and read through this one, the
+    /// contents passed through `map`. Keeps the completers.
+    ///
+    /// # Errors
+    /// `template` is not a valid URI template.
+    pub(crate) fn relisted(
+        &self,
+        template: ResourceTemplate,
+        inner_uri: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+        map: impl Fn(Vec<ResourceContents>) -> Vec<ResourceContents> + Send + Sync + 'static,
+    ) -> Result<Self, UriTemplateError> {
+        let matcher = UriTemplate::parse(&template.uri_template)?;
+        let inner = self.clone();
+        let map = Arc::new(map);
+        let inner_uri = Arc::new(inner_uri);
+        Ok(Self {
+            key: Arc::from(template.uri_template.as_str()),
+            template: Arc::new(template),
+            matcher: Arc::new(matcher),
+            completers: Arc::clone(&self.completers),
+            handler: Arc::new(move |call: ResourceCall| {
+                let inner = inner.clone();
+                let map = Arc::clone(&map);
+                let uri = inner_uri(&call.uri);
+                Box::pin(async move {
+                    let Some(uri) = uri else {
+                        return Err(ResourceError::NotFound(call.uri));
+                    };
+                    let variables = inner.matches(&uri).unwrap_or(call.variables);
+                    inner
+                        .read(&uri, variables, call.context)
+                        .await
+                        .map(|c| map(c))
+                })
+            }),
+        })
     }
 }
 

@@ -13,6 +13,7 @@ use crate::state::StateKey;
 use crate::task::TaskStore;
 use crate::tool::ToolDef;
 
+use super::mount::{self, Composed};
 use super::{
     ListKind, Server, ServerDefinition, ServerInfo, ServerInner, options::ServerOptions,
     registry::Keyed, registry::Registry,
@@ -44,11 +45,14 @@ use super::{
 /// cannot see that body's items.
 #[derive(Debug, Default)]
 pub struct ServerBuilder {
-    info: Option<ServerInfo>,
-    tools: Vec<ToolDef>,
-    prompts: Vec<PromptDef>,
-    resources: Vec<ResourceDef>,
-    templates: Vec<ResourceTemplateDef>,
+    pub(super) info: Option<ServerInfo>,
+    pub(super) tools: Vec<ToolDef>,
+    pub(super) prompts: Vec<PromptDef>,
+    pub(super) resources: Vec<ResourceDef>,
+    pub(super) templates: Vec<ResourceTemplateDef>,
+    /// Servers to compose into this one, with their prefixes (empty for a
+    /// proxy served under its own names).
+    mounts: Vec<mount::Pending>,
     pub(super) options: ServerOptions,
 }
 
@@ -146,6 +150,43 @@ impl ServerBuilder {
     #[must_use]
     pub fn resource_template(mut self, template: ResourceTemplateDef) -> Self {
         upsert(&mut self.templates, template);
+        self
+    }
+
+    /// Mounts `server` under `prefix`: its tools and prompts are listed as
+    /// `{prefix}_{name}`, its resources and templates as
+    /// `{prefix}+{uri}` (`ui://` views as `ui://{prefix}/...`), and calls
+    /// to them run its handlers with this server's request context
+    /// (progress, logging, elicitation, cancellation). Its own settings
+    /// (limits, audit, timeouts, page size) are not used: this server's
+    /// apply. Tools, prompts and resources it adds or removes later, and
+    /// the resources it reports updated, reach this server's clients.
+    ///
+    /// A name or URI defined twice keeps its first definition (this
+    /// server's own, then mounts in order); [`try_build`](Self::try_build)
+    /// reports it as [`MountError::Clash`](crate::MountError::Clash). See
+    /// `docs/composition.md`.
+    ///
+    /// ```
+    /// use mcp_server::prelude::*;
+    ///
+    /// let notes = Server::builder()
+    ///     .resource(ResourceDef::new("notes://today", "today", None, |_call| async { "tea" }))
+    ///     .build();
+    /// let suite = Server::builder().mount("notes", notes).try_build().unwrap();
+    /// assert_eq!(suite.resource_uris(), ["notes+notes://today"]);
+    /// ```
+    #[must_use]
+    pub fn mount(mut self, prefix: impl Into<String>, server: impl Into<Server>) -> Self {
+        self.mounts
+            .push(mount::Pending::checked(prefix.into(), server.into()));
+        self
+    }
+
+    /// Mounts `server` without a namespace (a proxy's definitions served
+    /// as this server's own).
+    pub(super) fn mount_unprefixed(mut self, server: Server) -> Self {
+        self.mounts.push(mount::Pending::unprefixed(server));
         self
     }
 
@@ -310,6 +351,9 @@ impl ServerBuilder {
     /// [`try_build`](Self::try_build) to learn of the failure here.
     pub fn build(self) -> Server {
         let server = self.assemble();
+        for error in &server.inner.mount_errors {
+            tracing::error!(%error, "composing servers");
+        }
         if let Err(e) = &server.inner.state_key {
             tracing::error!(error = %e, "no randomness for the request-state key; the server will not serve");
         }
@@ -321,9 +365,13 @@ impl ServerBuilder {
     ///
     /// # Errors
     /// [`ServerError::Randomness`]: the operating system's random source
-    /// failed.
+    /// failed. [`ServerError::Mount`]: a mount's prefix is invalid, or two
+    /// sources define the same name or URI.
     pub fn try_build(self) -> Result<Server, ServerError> {
         let server = self.assemble();
+        if let Some(error) = server.inner.mount_errors.first() {
+            return Err(ServerError::Mount(error.clone()));
+        }
         server.check_ready()?;
         Ok(server)
     }
@@ -341,13 +389,24 @@ impl ServerBuilder {
             .audit
             .clone()
             .map(|sink| crate::audit::AuditLog::new(sink, self.options.audit_queue));
-        Server {
+        let composed = mount::compose(
+            Composed {
+                tools: self.tools,
+                prompts: self.prompts,
+                resources: self.resources,
+                templates: self.templates,
+            },
+            std::mem::take(&mut self.mounts),
+        );
+        let server = Server {
             inner: Arc::new(ServerInner {
                 info,
-                tools: RwLock::new(Arc::new(Registry::new(self.tools))),
-                prompts: RwLock::new(Arc::new(Registry::new(self.prompts))),
-                resources: RwLock::new(Arc::new(Registry::new(self.resources))),
-                templates: RwLock::new(Arc::new(Registry::new(self.templates))),
+                tools: RwLock::new(Arc::new(Registry::new(composed.defs.tools))),
+                prompts: RwLock::new(Arc::new(Registry::new(composed.defs.prompts))),
+                resources: RwLock::new(Arc::new(Registry::new(composed.defs.resources))),
+                templates: RwLock::new(Arc::new(Registry::new(composed.defs.templates))),
+                mounts: composed.mounts,
+                mount_errors: composed.errors,
                 options: self.options,
                 state_key,
                 tasks,
@@ -356,6 +415,8 @@ impl ServerBuilder {
                 events,
                 shutdown: CancellationToken::new(),
             }),
-        }
+        };
+        mount::follow(&server);
+        server
     }
 }

@@ -1,7 +1,10 @@
 //! `Server` and its builder.
 
 mod builder;
+mod mount;
 mod options;
+#[cfg(feature = "client")]
+mod proxy;
 mod registry;
 mod settings;
 
@@ -21,6 +24,7 @@ use crate::task::TaskStore;
 use crate::tool::ToolDef;
 
 pub use builder::ServerBuilder;
+pub use mount::{DefinitionKind, DefinitionSource, MountError};
 pub use settings::SettingsError;
 
 pub(crate) use crate::events::ServerEvent;
@@ -142,6 +146,10 @@ pub(crate) struct ServerInner {
     prompts: RwLock<Arc<Registry<PromptDef>>>,
     resources: RwLock<Arc<Registry<ResourceDef>>>,
     templates: RwLock<Arc<Registry<ResourceTemplateDef>>>,
+    /// Servers composed into this one, followed as they change.
+    mounts: Vec<Arc<mount::Mount>>,
+    /// What went wrong composing them; `try_build` reports the first.
+    mount_errors: Vec<MountError>,
     options: ServerOptions,
     /// The key of `options`, or the random source's failure to make one.
     state_key: Result<StateKey, getrandom::Error>,
@@ -232,6 +240,34 @@ impl Server {
     /// streams that asked for it.
     pub fn resource_updated(&self, uri: &str) {
         self.notify(ServerEvent::ResourceUpdated(Arc::from(uri)));
+    }
+
+    /// The names of the prompts, in the order `prompts/list` shows them.
+    pub fn prompt_names(&self) -> Vec<String> {
+        self.prompts()
+            .defs()
+            .iter()
+            .map(|d| d.name().to_owned())
+            .collect()
+    }
+
+    /// The URIs of the concrete resources, in the order `resources/list`
+    /// shows them.
+    pub fn resource_uris(&self) -> Vec<String> {
+        self.resources()
+            .defs()
+            .iter()
+            .map(|d| d.uri().to_owned())
+            .collect()
+    }
+
+    /// The URI templates, in the order `resources/templates/list` shows them.
+    pub fn resource_template_uris(&self) -> Vec<String> {
+        self.resource_templates()
+            .defs()
+            .iter()
+            .map(|d| d.template().uri_template.clone())
+            .collect()
     }
 
     /// The names of the tools, in the order `tools/list` shows them.
@@ -327,6 +363,8 @@ impl Server {
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
+        // A server built outside a runtime follows its mounts from here.
+        mount::follow(self);
         self.inner.events.subscribe()
     }
 
