@@ -190,6 +190,52 @@ impl EventLimits {
     }
 }
 
+/// The event store the environment asks for: with `REDIS_URL` (feature
+/// `redis`), a [`RedisEventStore`] under `MCP_EVENT_PREFIX` (default
+/// `mcp:ev`); `MCP_EVENT_TTL` (such as `5m`) and
+/// `MCP_EVENT_MAX_PER_STREAM` bound either store. `None` when none is set.
+pub(crate) fn from_env(
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<Arc<dyn EventStore>>, (&'static str, String)> {
+    let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let mut limits = EventLimits::default();
+    let mut custom = false;
+    if let Some(ttl) = var("MCP_EVENT_TTL") {
+        let parsed = crate::server::parse_duration_or_zero(&ttl)
+            .filter(|d| !d.is_zero())
+            .ok_or(("MCP_EVENT_TTL", ttl))?;
+        limits = limits.ttl(parsed);
+        custom = true;
+    }
+    if let Some(max) = var("MCP_EVENT_MAX_PER_STREAM") {
+        let parsed: usize = max
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(("MCP_EVENT_MAX_PER_STREAM", max))?;
+        limits = limits.max_events_per_stream(parsed);
+        custom = true;
+    }
+    if let Some(url) = var("REDIS_URL") {
+        #[cfg(feature = "redis")]
+        {
+            let prefix = var("MCP_EVENT_PREFIX").unwrap_or_else(|| "mcp:ev".into());
+            let store = RedisEventStore::new(url.trim(), prefix.trim(), limits)
+                .map_err(|_| ("REDIS_URL", "(redacted)".to_owned()))?;
+            return Ok(Some(Arc::new(store)));
+        }
+        #[cfg(not(feature = "redis"))]
+        {
+            let _ = url;
+            tracing::warn!(
+                "REDIS_URL is set but mcp-server was built without its `redis` feature: SSE stream history stays in this process"
+            );
+        }
+    }
+    Ok(custom.then(|| Arc::new(MemoryEventStore::new(limits)) as Arc<dyn EventStore>))
+}
+
 /// An SSE event id: `<stream>-<seq>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EventId {
@@ -228,6 +274,36 @@ impl fmt::Display for EventId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn the_environment_picks_the_store_and_its_bounds() {
+        assert!(from_env(&env(&[])).unwrap().is_none());
+        let store = from_env(&env(&[("MCP_EVENT_TTL", "1m")])).unwrap();
+        assert!(format!("{store:?}").contains("MemoryEventStore"));
+        assert_eq!(
+            from_env(&env(&[("MCP_EVENT_TTL", "soon")])).unwrap_err().0,
+            "MCP_EVENT_TTL"
+        );
+        assert_eq!(
+            from_env(&env(&[("MCP_EVENT_MAX_PER_STREAM", "0")]))
+                .unwrap_err()
+                .0,
+            "MCP_EVENT_MAX_PER_STREAM"
+        );
+        #[cfg(feature = "redis")]
+        {
+            let store = from_env(&env(&[("REDIS_URL", "redis://127.0.0.1:6379")])).unwrap();
+            assert!(format!("{store:?}").contains("RedisEventStore"));
+        }
+    }
 
     #[test]
     fn event_ids_round_trip_and_refuse_what_was_not_minted() {
