@@ -3,17 +3,21 @@
 //! bounds, and a broken stream resumed over real HTTP. Needs the Redis at
 //! 127.0.0.1:6379 (or `TEST_REDIS_URL`) and fails loudly without it. Each
 //! test keeps its keys under a prefix of its own.
-#![cfg(feature = "redis")]
+// reqwest, the HTTP client here, comes with the `oauth` feature.
+#![cfg(all(feature = "redis", feature = "oauth"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use mcp_server::prelude::*;
 use mcp_server::transport::http::history::{
     EventLimits, EventStore, EventStoreError, MemoryEventStore, RedisEventStore, StreamKey,
 };
+use mcp_server::transport::http::{HttpConfig, HttpServer};
 use redis::AsyncCommands as _;
+use serde_json::json;
 
 fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -192,4 +196,149 @@ async fn an_unreachable_redis_is_an_error_not_a_hang() {
         .await
         .expect("an answer within 15 s");
     assert!(matches!(result, Err(EventStoreError::Backend(_))));
+}
+
+/// Counts to `steps`, 50 ms a step, reporting progress at each.
+struct Counter;
+
+#[mcp_server(name = "counter", version = "1.0.0")]
+impl Counter {
+    /// Counts slowly.
+    #[mcp_tool]
+    async fn count(
+        &self,
+        /** Steps. */
+        steps: u32,
+        ctx: &RequestContext,
+    ) -> String {
+        for step in 1..=steps {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            ctx.progress(f64::from(step), Some(f64::from(steps)), None)
+                .await;
+        }
+        format!("counted to {steps}")
+    }
+}
+
+/// Reads SSE events (id, data) from a response until `stop` says so or the
+/// stream ends.
+async fn sse_events(
+    response: &mut reqwest::Response,
+    stop: impl Fn(&str) -> bool,
+) -> Vec<(String, String)> {
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let raw: String = buffer.drain(..end + 2).collect();
+            let id = raw.lines().find_map(|l| l.strip_prefix("id: "));
+            let data = raw.lines().find_map(|l| l.strip_prefix("data: "));
+            if let (Some(id), Some(data)) = (id, data) {
+                events.push((id.to_owned(), data.to_owned()));
+                if stop(data) {
+                    return events;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+            .await
+            .expect("an SSE chunk within 10 s")
+            .unwrap();
+        let Some(chunk) = chunk else { return events };
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_broken_stream_resumes_from_the_redis_history_over_http() {
+    let _redis = require_redis().await;
+    let prefix = unique_prefix("http");
+    let store = Arc::new(redis_store(&prefix, EventLimits::default()).await);
+    let config = HttpConfig::default()
+        .event_store(Arc::clone(&store) as _)
+        .shutdown_grace(Duration::ZERO);
+    let server = HttpServer::bind(Counter, "127.0.0.1:0", config)
+        .await
+        .unwrap();
+    let url = format!("http://{}/mcp", server.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        server
+            .serve_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    // reqwest is built without a TLS provider of its own (plain HTTP here).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let post = |session: Option<&str>, body: serde_json::Value| {
+        let mut request = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        request.send()
+    };
+    let init = post(
+        None,
+        json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}),
+    )
+    .await
+    .unwrap();
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    post(
+        Some(&session),
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+    )
+    .await
+    .unwrap();
+    let mut call = post(
+        Some(&session),
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
+            "name":"count","arguments":{"steps":8},"_meta":{"progressToken":"c"}}}),
+    )
+    .await
+    .unwrap();
+    // Up to the first progress, then the connection breaks.
+    let seen = sse_events(&mut call, |data| data.contains("notifications/progress")).await;
+    let last = seen.last().unwrap().0.clone();
+    drop(call);
+
+    let mut resumed = client
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("last-event-id", &last)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 200);
+    let rest = sse_events(&mut resumed, |data| data.contains("\"result\"")).await;
+    let progress: Vec<u64> = seen
+        .iter()
+        .chain(&rest)
+        .filter_map(|(_, data)| {
+            let value: serde_json::Value = serde_json::from_str(data).ok()?;
+            value["params"]["progress"].as_f64().map(|p| p as u64)
+        })
+        .collect();
+    assert_eq!(progress, (1..=8).collect::<Vec<_>>());
+    assert!(rest.last().unwrap().1.contains("counted to 8"), "{rest:?}");
+    // The history is in Redis, under this test's prefix.
+    let key = StreamKey::new(session.as_str(), last.rsplit_once('-').unwrap().0);
+    assert!(store.read_after(&key, 0).await.unwrap().finished);
+    store.forget(&session).await.unwrap();
+    let _ = stop.send(());
+    serving.await.unwrap();
 }
