@@ -216,7 +216,8 @@ async fn read_events(body: &mut McpBody) -> Vec<String> {
         while let Some(end) = buffer.find("\n\n") {
             let event: String = buffer.drain(..end + 2).collect();
             for line in event.lines() {
-                if let Some(data) = line.strip_prefix("data: ") {
+                // Skips the priming event (an id and empty data).
+                if let Some(data) = line.strip_prefix("data: ").filter(|d| !d.is_empty()) {
                     events.push(data.to_owned());
                 }
             }

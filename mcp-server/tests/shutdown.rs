@@ -240,7 +240,8 @@ async fn events_until_answer(response: hyper::Response<Incoming>) -> Option<Vec<
         while let Some(end) = buffer.find("\n\n") {
             let event: String = buffer.drain(..end + 2).collect();
             for line in event.lines() {
-                if let Some(data) = line.strip_prefix("data: ") {
+                // The priming event of 2025-11-25 streams has empty data.
+                if let Some(data) = line.strip_prefix("data: ").filter(|d| !d.is_empty()) {
                     events.push(serde_json::from_str::<Value>(data).unwrap());
                 }
             }

@@ -72,6 +72,8 @@ start_http hello "$port" "$HELLO_BIN" --transport http --host 127.0.0.1 --port "
 export HELLO_URL="http://127.0.0.1:$port"
 run node tests/clients/ts_http.mjs
 run tests/clients/.venv/bin/python tests/clients/py_http.py
+# A proxy cuts an SSE stream mid-call; the client resumes it (Last-Event-ID).
+run timeout 60 tests/clients/.venv/bin/python tests/clients/py_resume.py
 
 cargo build --quiet -p customer
 data_dir=$(mktemp -d)

@@ -46,7 +46,11 @@ environment:
   MCP_BODY_TIMEOUT         time to send a request's body, e.g. 30s (default)
   MCP_MAX_CONCURRENT_REQUESTS  requests running at once (default 1024)
   MCP_SESSION_IDLE_TIMEOUT an idle session expires after this, e.g. 30m (default)
-  MCP_KEEP_ALIVE           keep-alive period of quiet SSE streams, e.g. 15s (default)";
+  MCP_KEEP_ALIVE           keep-alive period of quiet SSE streams, e.g. 15s (default)
+  REDIS_URL                keep SSE stream history in this Redis, for resumption on any replica
+  MCP_EVENT_PREFIX         the key prefix of that history (default mcp:ev)
+  MCP_EVENT_TTL            how long a stream's history is kept after its last event (default 5m)
+  MCP_EVENT_MAX_PER_STREAM events kept per stream (default 1000)";
 
 /// How to serve, as the command line and the environment chose: stdio, or
 /// HTTP on an address. It is a [`Transport`]: serve it with
@@ -262,6 +266,11 @@ impl TransportArgs {
             config = config.shutdown_deadline(deadline);
         }
         config = routes_and_limits_from_env(config, &env)?;
+        if let Some(store) = super::http::history::from_env(&env)
+            .map_err(|(name, value)| TransportArgsError::InvalidValue { name, value })?
+        {
+            config = config.event_store(store);
+        }
         Ok(Self::Http {
             addr: format!("{host}:{port}"),
             config,

@@ -67,6 +67,9 @@ pub struct HttpConfig {
     pub(crate) keep_alive: Duration,
     pub(crate) shutdown_grace: Duration,
     pub(crate) shutdown_deadline: Duration,
+    pub(crate) event_store: Arc<dyn super::history::EventStore>,
+    pub(crate) stream_after: Duration,
+    pub(crate) sse_retry: Duration,
 }
 
 impl fmt::Debug for HttpConfig {
@@ -87,6 +90,9 @@ impl fmt::Debug for HttpConfig {
             .field("max_sessions_per_client", &self.max_sessions_per_client)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("shutdown_deadline", &self.shutdown_deadline)
+            .field("event_store", &self.event_store)
+            .field("stream_after", &self.stream_after)
+            .field("sse_retry", &self.sse_retry)
             .finish_non_exhaustive()
     }
 }
@@ -119,6 +125,9 @@ impl Default for HttpConfig {
             keep_alive: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(5),
             shutdown_deadline: Duration::from_secs(10),
+            event_store: Arc::new(super::history::MemoryEventStore::default()),
+            stream_after: Duration::from_millis(50),
+            sse_retry: Duration::from_secs(1),
         }
     }
 }
@@ -409,6 +418,34 @@ impl HttpConfig {
     #[must_use]
     pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
         self.shutdown_deadline = deadline;
+        self
+    }
+
+    /// Where the events of SSE streams are kept for `Last-Event-ID`
+    /// resumption (2025-03-26 to 2025-11-25 sessions). Default: a
+    /// [`MemoryEventStore`](super::history::MemoryEventStore) with
+    /// [`EventLimits::default`](super::history::EventLimits); share one
+    /// store (Redis) between replicas so a stream resumes on any of them.
+    #[must_use]
+    pub fn event_store(mut self, store: Arc<dyn super::history::EventStore>) -> Self {
+        self.event_store = store;
+        self
+    }
+
+    /// How long a request of a 2025-11-25 session that accepts SSE may run
+    /// before its answer becomes a resumable SSE stream (priming event,
+    /// `retry`, event ids) rather than one JSON body. Default 50 ms.
+    #[must_use]
+    pub fn stream_after(mut self, after: Duration) -> Self {
+        self.stream_after = after;
+        self
+    }
+
+    /// The `retry` field of priming events: how long a client waits before
+    /// reconnecting a broken stream. Default 1 s.
+    #[must_use]
+    pub fn sse_retry(mut self, retry: Duration) -> Self {
+        self.sse_retry = retry;
         self
     }
 }

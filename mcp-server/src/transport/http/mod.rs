@@ -45,6 +45,7 @@ mod config;
 mod drain;
 mod forwarded;
 mod guard;
+pub mod history;
 mod index;
 pub mod layers;
 mod legacy;
@@ -433,7 +434,7 @@ impl McpService {
         let shared = &self.shared;
         match (endpoint, request.method().clone()) {
             (Endpoint::Streamable, Method::POST) => streamable::post(shared, request).await,
-            (Endpoint::Streamable, Method::GET) => streamable::get(shared, &request),
+            (Endpoint::Streamable, Method::GET) => streamable::get(shared, &request).await,
             (Endpoint::Streamable, Method::DELETE) => streamable::delete(shared, &request),
             (Endpoint::Streamable, _) => method_not_allowed("GET, POST, DELETE"),
             (Endpoint::Sse, Method::GET) => legacy::stream(shared, request).await,

@@ -79,6 +79,20 @@ pub(super) async fn dispatch_with(
             Err(_) => cancelled_response(id),
         };
     }
+    // Sessions of 2025-11-25 prime their streams, so a request still
+    // running after `stream_after` answers on a stream it can resume.
+    let priming = how
+        .session
+        .as_ref()
+        .and_then(|s| s.session.version())
+        .is_some_and(|v| v >= ProtocolVersion::V2025_11_25 && !v.is_stateless());
+    let stream_after = async {
+        if priming {
+            tokio::time::sleep(shared.config.stream_after).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
     let first = if accept.json {
         tokio::select! {
             biased;
@@ -89,12 +103,35 @@ pub(super) async fn dispatch_with(
                 (Err(_), _) => return cancelled_response(id),
             },
             Some(outgoing) = rx.recv() => First::Stream(vec![outgoing], None),
+            () = stream_after => First::Stream(Vec::new(), None),
         }
     } else {
         First::Stream(Vec::new(), None)
     };
     match first {
         First::Answer(answer) => answer_json(&answer),
+        First::Stream(queued, answer) if how.session.is_some() => {
+            let Some(session) = how.session else {
+                return empty(StatusCode::INTERNAL_SERVER_ERROR);
+            };
+            let Some(stream) = resume::new_stream('p') else {
+                return empty(StatusCode::INTERNAL_SERVER_ERROR);
+            };
+            let events = Arc::clone(&shared.config.event_store);
+            let key =
+                crate::transport::http::history::StreamKey::new(Arc::clone(&session.id), stream);
+            if let Err(e) = events.open(&key).await {
+                tracing::error!(error = %e, "a POST stream could not be opened in the event store");
+            }
+            let first = priming.then(|| resume::priming(&key.stream, 0, shared.config.sse_retry));
+            let (live_tx, live_rx) = mpsc::channel(16);
+            resume::pump(events, key, queued, answer, rx, answer_rx, live_tx);
+            drop(session);
+            let guard =
+                StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || drop(abort));
+            let body = resume::live(first, live_rx);
+            sse_response(SseBody::new(body, Some(shared.config.keep_alive), guard))
+        }
         First::Stream(queued, answer) => {
             let guard =
                 StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || drop(abort));

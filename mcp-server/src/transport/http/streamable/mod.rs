@@ -452,6 +452,7 @@ async fn batch(
 
 /// How a request is run and answered.
 mod answer;
+mod resume;
 mod stream;
 
 use answer::*;

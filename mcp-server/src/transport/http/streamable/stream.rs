@@ -1,11 +1,26 @@
 //! GET: the session's stream of server messages; DELETE: ending a session.
 
 use super::*;
+use crate::transport::http::history;
 
 /// GET: the session's stream of messages that belong to no request, such
-/// as list-change notifications. One per session.
-pub(crate) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<McpBody> {
-    let headers = request.headers();
+/// as list-change notifications (one per session), or, with
+/// `Last-Event-ID`, the resumption of a stream that broke.
+pub(crate) fn get<B>(
+    shared: &Arc<Shared>,
+    request: &Request<B>,
+) -> impl std::future::Future<Output = Response<McpBody>> + Send + 'static {
+    let shared = Arc::clone(shared);
+    let headers = request.headers().clone();
+    let principal = super::super::principal_of(request);
+    async move { get_stream(&shared, &headers, principal).await }
+}
+
+async fn get_stream(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    principal: Option<Arc<Principal>>,
+) -> Response<McpBody> {
     if header_str(headers, SESSION_ID).is_none() && is_stateless_header(headers) {
         return method_not_allowed("POST");
     }
@@ -20,11 +35,34 @@ pub(crate) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<Mcp
     if shared.drain.is_draining() {
         return drain::refused(None);
     }
-    let principal = super::super::principal_of(request);
     let session = match session_of(shared, headers, None, principal.as_deref()) {
         Ok(session) => session,
         Err(response) => return *response,
     };
+    let events = Arc::clone(&shared.config.event_store);
+    let ends = resume::Ends {
+        closed: session.closed.clone(),
+        shutdown: shared.server.shutdown_signal().clone(),
+    };
+    let mut replay = Vec::new();
+    let mut stream = None;
+    if let Some(last) = header_str(headers, "last-event-id") {
+        let (at, key, missed, _) = match resume::resume_point(&*events, &session.id, last).await {
+            Ok(point) => point,
+            Err(response) => return *response,
+        };
+        tracing::debug!(session = %session.id, last_event_id = last, "resuming a stream");
+        if !at.is_get_stream() {
+            // A POST's stream: what it missed, then the rest, up to the
+            // response. It is not the session's GET stream.
+            let first = (!missed.is_empty()).then(|| Bytes::from(missed));
+            let guard = StreamGuard::new(Arc::clone(&shared.open_streams));
+            let body = resume::follow(events, key, at.seq, first, ends);
+            return sse_response(SseBody::new(body, Some(shared.config.keep_alive), guard));
+        }
+        replay = missed;
+        stream = Some(key);
+    }
     if session.stream_open.swap(true, Ordering::AcqRel) {
         return error(
             StatusCode::CONFLICT,
@@ -33,6 +71,20 @@ pub(crate) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<Mcp
             "invalid request: this session already has an open GET stream",
         );
     }
+    let key = match stream {
+        Some(key) => key,
+        None => {
+            let Some(stream) = resume::new_stream('g') else {
+                session.stream_open.store(false, Ordering::Release);
+                return empty(StatusCode::INTERNAL_SERVER_ERROR);
+            };
+            let key = history::StreamKey::new(Arc::clone(&session.id), stream);
+            if let Err(e) = events.open(&key).await {
+                tracing::error!(error = %e, "the GET stream could not be opened in the event store");
+            }
+            key
+        }
+    };
     let closing = Arc::clone(&session);
     let closing_in = Arc::clone(shared);
     let guard = StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || {
@@ -42,15 +94,22 @@ pub(crate) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<Mcp
     let state = (
         shared.server.subscribe(),
         session,
-        shared.server.shutdown_signal().clone(),
+        ends,
+        events,
+        key,
+        (!replay.is_empty()).then(|| Bytes::from(replay)),
     );
-    let events =
-        futures_util::stream::unfold(state, |(mut events, session, shutdown)| async move {
+    let body = futures_util::stream::unfold(
+        state,
+        |(mut server_events, session, ends, events, key, replay)| async move {
+            if let Some(replay) = replay {
+                return Some((replay, (server_events, session, ends, events, key, None)));
+            }
             loop {
                 let event = tokio::select! {
-                    () = session.closed.cancelled() => return None,
-                    () = shutdown.cancelled() => return None,
-                    event = events.recv() => event,
+                    () = ends.closed.cancelled() => return None,
+                    () = ends.shutdown.cancelled() => return None,
+                    event = server_events.recv() => event,
                 };
                 let event = match event {
                     Ok(event) => event,
@@ -60,12 +119,12 @@ pub(crate) fn get<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<Mcp
                 let Some(message) = session.session.notification_for(&event) else {
                     continue;
                 };
-                let mut buf = Vec::new();
-                body::message_event(&mut buf, &message);
-                return Some((Bytes::from(buf), (events, session, shutdown)));
+                let bytes = resume::get_event(&*events, &key, &message).await;
+                return Some((bytes, (server_events, session, ends, events, key, None)));
             }
-        });
-    sse_response(SseBody::new(events, Some(shared.config.keep_alive), guard))
+        },
+    );
+    sse_response(SseBody::new(body, Some(shared.config.keep_alive), guard))
 }
 
 /// DELETE: ends the session.
@@ -89,6 +148,14 @@ pub(crate) fn delete<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
         .is_some_and(|s| s.session.belongs_to(principal.as_deref()));
     if owned && shared.sessions.remove(id) {
         tracing::info!(session = id, "session ended by the client");
+        let events = Arc::clone(&shared.config.event_store);
+        let id = id.to_owned();
+        // The history goes in the background: the answer need not wait.
+        tokio::spawn(async move {
+            if let Err(e) = events.forget(&id).await {
+                tracing::warn!(error = %e, "an ended session's stream history could not be removed");
+            }
+        });
         empty(StatusCode::OK)
     } else {
         error(

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Three replicas of examples/hello behind HAProxy in round-robin with no
+# session affinity, sharing the Redis at 127.0.0.1:6379 (or REDIS_URL):
+# rate limits, SSE stream history (REDIS_URL) and the request-state secret.
+# The official Python client runs its scenarios through the balancer, and
+# every replica must have served tool calls.
+#
+# Scenarios, two lists that grow as state moves into Redis:
+#   REPLICAS_STATELESS  2026-07-28 scenarios, which need no shared session
+#                       (default: stateless-pinned stateless-auto)
+#   REPLICAS_SESSIONS   scenarios of the handshake revisions, which need the
+#                       sessions themselves shared (default: none yet;
+#                       `handshake` runs the 2025-11-25 session)
+# REPLICAS_ROUNDS: how many times each scenario runs (default 3).
+#
+# Installs HAProxy from Debian (pinned, see HAPROXY_VERSION) when missing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+HAPROXY_VERSION="2.6.12-1+deb12u4"
+HAPROXY_SERIES="2.6."
+redis_url="${REDIS_URL:-redis://127.0.0.1:6379}"
+read -r -a stateless <<<"${REPLICAS_STATELESS:-stateless-pinned stateless-auto}"
+read -r -a sessions <<<"${REPLICAS_SESSIONS:-}"
+
+say() { echo "replicas: $*"; }
+die() { echo "replicas: $*" >&2; exit 1; }
+
+# HAProxy: the pinned Debian package; when the archive has moved on to a
+# newer security update of the same series, that one.
+if ! command -v haproxy >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || die "HAProxy is missing and there is no apt-get to install it"
+    say "installing HAProxy $HAPROXY_VERSION (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    if ! apt-get install -y -qq --no-install-recommends "haproxy=$HAPROXY_VERSION" >/dev/null; then
+        say "haproxy=$HAPROXY_VERSION is no longer in the archive; installing its series' current version"
+        apt-get install -y -qq --no-install-recommends haproxy >/dev/null
+    fi
+fi
+haproxy_version=$(haproxy -v | awk 'NR == 1 { print $3 }')
+case "$haproxy_version" in
+    "$HAPROXY_SERIES"*) ;;
+    *) die "HAProxy $haproxy_version is installed; this test bed is pinned to the $HAPROXY_SERIES series" ;;
+esac
+
+# Redis must be there: fail with a clear message, not a hang.
+redis_hostport="${redis_url#redis://}"
+redis_hostport="${redis_hostport%%/*}"
+if ! python3 - "$redis_hostport" <<'EOF'
+import socket, sys
+host, _, port = sys.argv[1].rpartition(":")
+try:
+    with socket.create_connection((host or "127.0.0.1", int(port or 6379)), timeout=3) as s:
+        s.sendall(b"PING\r\n")
+        assert s.recv(7) == b"+PONG\r\n"
+except Exception as e:
+    print(f"replicas: this test bed needs Redis at {sys.argv[1]} (set REDIS_URL): {e}", file=sys.stderr)
+    sys.exit(1)
+EOF
+then
+    exit 1
+fi
+
+bash tests/clients/setup.sh
+cargo build --quiet -p hello
+hello="${CARGO_TARGET_DIR:-$root/target}/debug/hello"
+
+scratch=$(mktemp -d)
+pids=()
+# Keys of this run only, removed at the end.
+prefix="mcp:replicas:$$:$(date +%s)"
+cleanup() {
+    for pid in "${pids[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    python3 - "$redis_hostport" "$prefix" <<'EOF' || true
+import socket, sys
+host, _, port = sys.argv[1].rpartition(":")
+def command(s, *args):
+    s.sendall(b"".join([f"*{len(args)}\r\n".encode()] + [f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args]))
+with socket.create_connection((host or "127.0.0.1", int(port or 6379)), timeout=3) as s:
+    # A Lua script deletes every key of the run in one step.
+    command(s, "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n", "0", sys.argv[2] + ":*")
+    s.recv(64)
+EOF
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_health() {
+    local name="$1" url="$2" pid="$3" log="$4"
+    for _ in $(seq 1 300); do
+        curl -fsS "$url/health" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "replicas: $name did not come up:" >&2
+    cat "$log" >&2
+    exit 1
+}
+
+secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+ports=()
+for n in 1 2 3; do
+    port=$(free_port)
+    ports+=("$port")
+    log="$scratch/replica$n.log"
+    env RUST_LOG=warn MCP_SHUTDOWN_GRACE=0 \
+        REDIS_URL="$redis_url" MCP_EVENT_PREFIX="$prefix:ev" \
+        MCP_RATE_LIMIT=100000/min MCP_RATE_LIMIT_PREFIX="$prefix:rl" \
+        MCP_REQUEST_STATE_SECRET="$secret" \
+        "$hello" --transport http --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
+    pids+=("$!")
+    wait_health "replica $n" "http://127.0.0.1:$port" "$!" "$log"
+done
+
+balancer_port=$(free_port)
+BALANCER_PORT="$balancer_port" REPLICA1_PORT="${ports[0]}" REPLICA2_PORT="${ports[1]}" REPLICA3_PORT="${ports[2]}" \
+    haproxy -c -q -f tests/replicas/haproxy.cfg || die "tests/replicas/haproxy.cfg does not check"
+BALANCER_PORT="$balancer_port" REPLICA1_PORT="${ports[0]}" REPLICA2_PORT="${ports[1]}" REPLICA3_PORT="${ports[2]}" \
+    haproxy -db -f tests/replicas/haproxy.cfg >"$scratch/haproxy.log" 2>&1 &
+pids+=("$!")
+balancer="http://127.0.0.1:$balancer_port"
+wait_health "HAProxy" "$balancer" "$!" "$scratch/haproxy.log"
+
+failed=0
+scenarios=("${stateless[@]}" "${sessions[@]}")
+say "${#ports[@]} replicas (ports ${ports[*]}) behind $balancer; scenarios: ${scenarios[*]}"
+if ! BALANCER_URL="$balancer" timeout 150 tests/clients/.venv/bin/python tests/replicas/py_replicas.py "${scenarios[@]}"; then
+    failed=1
+fi
+
+# Round-robin without affinity: every replica served tool calls.
+for n in 0 1 2; do
+    calls=$(curl -fsS "http://127.0.0.1:${ports[$n]}/metrics" \
+        | awk '/^mcp_tool_calls_total/ { sum += $NF } END { print sum + 0 }')
+    say "replica $((n + 1)) served $calls tool calls"
+    if [ "${calls%.*}" -eq 0 ]; then
+        echo "replicas: replica $((n + 1)) served no tool call: the balancer is not spreading requests" >&2
+        failed=1
+    fi
+done
+
+if [ "$failed" -ne 0 ]; then
+    for log in "$scratch"/*.log; do echo "--- $log" >&2; cat "$log" >&2; done
+    exit 1
+fi
+say "all scenarios passed through the balancer"
