@@ -293,20 +293,6 @@ impl ResourceDef {
         }
         Ok(contents)
     }
-}
-
-/// Puts a view's `_meta.ui` on contents that do not carry their own: hosts
-/// read the CSP from the contents of `resources/read`.
-fn stamp_ui(contents: &mut [ResourceContents], ui: &serde_json::Value) {
-    for content in contents {
-        let meta = match content {
-            ResourceContents::Text(text) => &mut text.meta,
-            ResourceContents::Blob(blob) => &mut blob.meta,
-        };
-        meta.get_or_insert_with(serde_json::Map::new)
-            .entry(UI_META)
-            .or_insert_with(|| ui.clone());
-    }
 
     /// This resource listed as `resource` (a mounted server's resource under
     /// its namespaced URI): read through this one, its contents passed
@@ -327,6 +313,20 @@ fn stamp_ui(contents: &mut [ResourceContents], ui: &serde_json::Value) {
                 Box::pin(async move { inner.read(call.context).await.map(|c| map(c)) })
             }),
         }
+    }
+}
+
+/// Puts a view's `_meta.ui` on contents that do not carry their own: hosts
+/// read the CSP from the contents of `resources/read`.
+fn stamp_ui(contents: &mut [ResourceContents], ui: &serde_json::Value) {
+    for content in contents {
+        let meta = match content {
+            ResourceContents::Text(text) => &mut text.meta,
+            ResourceContents::Blob(blob) => &mut blob.meta,
+        };
+        meta.get_or_insert_with(serde_json::Map::new)
+            .entry(UI_META)
+            .or_insert_with(|| ui.clone());
     }
 }
 
