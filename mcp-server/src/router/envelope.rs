@@ -263,7 +263,7 @@ pub(super) async fn route_stateless(
         }
         "tasks/get" | "tasks/update" | "tasks/cancel" => {
             check_rate(server, &envelope, None).await.map_err(fail)?;
-            tasks_method(server, &request, &envelope)
+            tasks_method(server, &request, &envelope).await
         }
         _ => dispatch(server, request, envelope, headers, outbound, cancellation).await,
     };

@@ -260,7 +260,9 @@ impl Server {
     /// The state shared with other replicas, its listener started.
     pub(crate) fn shared(&self) -> Option<&Arc<crate::store::shared::Shared>> {
         let shared = self.inner.shared.as_ref()?;
-        shared.start(&self.inner.events);
+        if shared.start(&self.inner.events) {
+            crate::task::listen(Arc::downgrade(&self.inner), shared.remote());
+        }
         Some(shared)
     }
 

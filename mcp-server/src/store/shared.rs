@@ -67,15 +67,17 @@ impl Shared {
         }
     }
 
-    /// Starts the listener and heartbeat, once, when a runtime is at hand.
-    pub(crate) fn start(self: &Arc<Self>, events: &broadcast::Sender<ServerEvent>) {
+    /// Starts the listener and heartbeat, once, when a runtime is at hand;
+    /// true when it started them now.
+    pub(crate) fn start(self: &Arc<Self>, events: &broadcast::Sender<ServerEvent>) -> bool {
         if tokio::runtime::Handle::try_current().is_err()
             || self.started.swap(true, Ordering::AcqRel)
         {
-            return;
+            return false;
         }
         tokio::spawn(listen(Arc::downgrade(self), events.clone()));
         tokio::spawn(beat(Arc::downgrade(self)));
+        true
     }
 }
 
