@@ -54,6 +54,24 @@ async fn redis_is_up() {
     );
 }
 
+/// Removes what a test left under `prefix`.
+async fn cleanup(prefix: &str) {
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async::<()>(&mut connection)
+            .await
+            .unwrap();
+    }
+}
+
 fn prefix(test: &str) -> String {
     format!("mcp-test:{test}:{}", std::process::id())
 }
@@ -186,6 +204,7 @@ async fn a_task_created_on_one_replica_is_read_and_cancelled_on_another_by_its_o
     assert_eq!(cancelled["result"]["resultType"], "complete", "{cancelled}");
     until_status(a, &id, "cancelled").await;
     until_status(b, &id, "cancelled").await;
+    cleanup(&prefix).await;
 }
 
 #[tokio::test]
@@ -223,4 +242,5 @@ async fn a_task_whose_replica_died_is_failed_and_never_working_forever() {
         get(b, ALICE, &record.id).await["result"]["status"],
         "failed"
     );
+    cleanup(&prefix).await;
 }

@@ -95,8 +95,14 @@ async fn replica(stores: Stores, config: HttpConfig) -> (SocketAddr, Server) {
 async fn pair(test: &str, config: HttpConfig) -> (SocketAddr, SocketAddr, Server, Server) {
     redis_is_up().await;
     let prefix = prefix(test);
-    let (a, server_a) = replica(Stores::redis(REDIS, &prefix).unwrap(), config.clone()).await;
-    let (b, server_b) = replica(Stores::redis(REDIS, &prefix).unwrap(), config).await;
+    // Short-lived, so what the tests leave in Redis goes soon.
+    let stores = || {
+        Stores::redis(REDIS, &prefix)
+            .unwrap()
+            .session_ttl(Duration::from_secs(60))
+    };
+    let (a, server_a) = replica(stores(), config.clone()).await;
+    let (b, server_b) = replica(stores(), config).await;
     (a, b, server_a, server_b)
 }
 

@@ -48,6 +48,8 @@ pub(super) async fn lookup(
             .filter(|s| s.session.belongs_to(principal)));
     };
     let ttl = store.stores.session_ttl;
+    // Copies idle here go now and then; the store keeps the session.
+    shared.sessions.sweep(false);
     if let Some(local) = shared.sessions.peek(id) {
         if !local.session.belongs_to(principal) {
             return Ok(None);
