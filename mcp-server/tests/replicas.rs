@@ -502,3 +502,18 @@ async fn an_unreachable_redis_is_a_prompt_clear_error_and_not_ready() {
     .await;
     assert_eq!(request.status(), 503);
 }
+
+#[tokio::test]
+async fn servers_sharing_memory_stores_behave_as_replicas() {
+    let stores = Stores::memory();
+    let (a, _) = replica(stores.clone(), HttpConfig::default()).await;
+    let (b, _) = replica(stores, HttpConfig::default()).await;
+    let session = initialize(a, &[]).await;
+    let answer =
+        message(post(b, &session, &[], &call(1, "echo", json!({"text": "mem"}))).await).await;
+    assert_eq!(answer["result"]["content"][0]["text"], "mem", "{answer}");
+    let deleted = send(b, "DELETE", "/mcp", &[("mcp-session-id", &session)], "").await;
+    assert_eq!(deleted.status(), 200);
+    let after = post(a, &session, &[], &call(2, "echo", json!({"text": "x"}))).await;
+    assert_eq!(after.status(), 404);
+}

@@ -320,6 +320,28 @@ mod settings_tests {
     }
 
     #[test]
+    fn redis_url_shares_state_between_replicas() {
+        assert!(settings(&[]).unwrap().options.stores.is_none());
+        let shared = settings(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("MCP_SESSION_TTL", "5m"),
+        ]);
+        let bad_ttl = settings(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("MCP_SESSION_TTL", "soon"),
+        ]);
+        if cfg!(feature = "redis") {
+            let stores = shared.unwrap().options.stores.unwrap();
+            assert_eq!(stores.session_ttl, std::time::Duration::from_secs(300));
+            assert_eq!(bad_ttl.unwrap_err().name, "MCP_SESSION_TTL");
+        } else {
+            assert_eq!(shared.unwrap_err().name, "REDIS_URL");
+        }
+        let not_redis = settings(&[("REDIS_URL", "http://example.com")]);
+        assert_eq!(not_redis.unwrap_err().name, "REDIS_URL");
+    }
+
+    #[test]
     fn environment_settings_are_checked() {
         let builder = settings(&[
             ("MCP_RATE_LIMIT", "120/min"),

@@ -157,6 +157,7 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// A duration in whole milliseconds, at least one.
+#[cfg(feature = "redis")]
 pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
