@@ -74,6 +74,7 @@ pub mod schema;
 mod server;
 mod session;
 mod state;
+pub mod store;
 mod task;
 pub mod telemetry;
 pub mod testing;

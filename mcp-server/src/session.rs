@@ -20,6 +20,7 @@ use std::sync::Arc;
 use crate::ask::PendingRequests;
 use crate::auth::Principal;
 use crate::events::ServerEvent;
+use crate::store::{BusMessage, SessionChange, SessionRecord, StoreError};
 
 /// What `initialize` settled.
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub(crate) struct Session {
     principal: std::sync::OnceLock<Arc<Principal>>,
     /// The client's address, for rate limits of anonymous callers.
     peer: std::sync::OnceLock<std::net::IpAddr>,
+    /// Where the session is shared with other replicas, and its id there.
+    link: std::sync::OnceLock<(Arc<crate::store::shared::Shared>, Arc<str>)>,
 }
 
 impl Session {
@@ -60,7 +63,95 @@ impl Session {
             pending: PendingRequests::default(),
             principal: std::sync::OnceLock::new(),
             peer: std::sync::OnceLock::new(),
+            link: std::sync::OnceLock::new(),
         }
+    }
+
+    /// A session opened on another replica, as its record stands.
+    pub(crate) fn from_record(record: &SessionRecord) -> Self {
+        let session = Self::new();
+        session.negotiate(Negotiated {
+            version: record.version,
+            client_info: record.client_info.clone(),
+            capabilities: record.capabilities.clone(),
+        });
+        if record.initialized {
+            session.mark_initialized();
+        }
+        if let Some(level) = record.log_level {
+            session.set_log_level(level);
+        }
+        for uri in &record.subscriptions {
+            session.subscribe(uri);
+        }
+        if let Some(binding) = &record.principal {
+            session.bind_principal(Arc::new(binding.principal()));
+        }
+        session
+    }
+
+    /// The record other replicas read, when the handshake is done.
+    pub(crate) fn record(&self, id: &str) -> Option<SessionRecord> {
+        let negotiated = self.negotiated()?;
+        let now = crate::store::now_ms();
+        Some(SessionRecord {
+            id: id.to_owned(),
+            version: negotiated.version,
+            client_info: negotiated.client_info,
+            capabilities: negotiated.capabilities,
+            initialized: self.is_initialized(),
+            log_level: self.log_level(),
+            principal: self
+                .principal
+                .get()
+                .map(|p| crate::store::PrincipalBinding::of(p)),
+            subscriptions: self
+                .subscriptions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .cloned()
+                .collect(),
+            created_ms: now,
+            last_seen_ms: now,
+        })
+    }
+
+    /// Shares the session through `shared` under `id`.
+    pub(crate) fn link(&self, shared: Arc<crate::store::shared::Shared>, id: Arc<str>) {
+        let _ = self.link.set((shared, id));
+    }
+
+    /// Applies a change made here or on another replica.
+    pub(crate) fn apply(&self, change: &SessionChange) {
+        match change {
+            SessionChange::Initialized => self.mark_initialized(),
+            SessionChange::LogLevel(level) => self.set_log_level(*level),
+            SessionChange::Subscribe(uri) => self.subscribe(uri),
+            SessionChange::Unsubscribe(uri) => self.unsubscribe(uri),
+        }
+    }
+
+    /// Applies `change` here and, for a shared session, in the store and on
+    /// the replicas holding it.
+    ///
+    /// # Errors
+    /// The store could not be reached; the change holds only here.
+    pub(crate) async fn change(&self, change: SessionChange) -> Result<(), StoreError> {
+        self.apply(&change);
+        let Some((shared, id)) = self.link.get() else {
+            return Ok(());
+        };
+        let ttl = shared.stores.session_ttl;
+        let written = shared.stores.sessions.update(id, &change, ttl).await;
+        shared.observe(written)?;
+        shared
+            .publish(BusMessage::SessionChanged {
+                session: id.to_string(),
+                change,
+            })
+            .await;
+        Ok(())
     }
 
     /// This session's number, unique in the process.
@@ -177,8 +268,9 @@ impl Session {
         }))
     }
 
-    /// Hands a client's response to the request of ours it answers.
-    pub(crate) fn answer(&self, message: Message) {
+    /// Hands a client's response to the request of ours it answers;
+    /// false when nothing here waited for it.
+    pub(crate) fn answer(&self, message: Message) -> bool {
         let (id, answer) = match message {
             Message::Response(response) => {
                 let value =
@@ -186,15 +278,13 @@ impl Session {
                 (Some(response.id), Ok(value))
             }
             Message::Error(error) => (error.id, Err(error.error)),
-            _ => return,
+            _ => return false,
         };
         let Some(id) = id else {
             tracing::debug!("ignoring a client error without an id");
-            return;
+            return false;
         };
-        if !self.pending.complete(&id, answer) {
-            tracing::debug!(%id, "ignoring a response to no pending request");
-        }
+        self.pending.complete(&id, answer)
     }
 
     pub(crate) fn set_log_level(&self, level: LoggingLevel) {

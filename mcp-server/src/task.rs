@@ -6,6 +6,7 @@
 //! polls `tasks/get`, answers questions with `tasks/update` and may
 //! `tasks/cancel`.
 
+mod shared;
 mod store;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use mcp_core::jsonrpc::ErrorObject;
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, oneshot};
 
+pub(crate) use shared::{RemoteTask, listen, remote};
 pub(crate) use store::{TaskLimits, TaskOwner, TaskStore};
 
 pub(crate) use mcp_core::lifecycle::TASKS_EXTENSION;
@@ -78,6 +80,8 @@ pub(crate) struct Task {
     /// How long it stays readable once finished (`ttlMs`).
     retention: Duration,
     state: Mutex<State>,
+    /// Where its changes are written for other replicas, when shared.
+    link: std::sync::OnceLock<shared::Link>,
 }
 
 impl std::fmt::Debug for Task {
@@ -103,6 +107,7 @@ impl Task {
                 questions: BTreeMap::new(),
                 abort: None,
             }),
+            link: std::sync::OnceLock::new(),
         }
     }
 
@@ -119,17 +124,20 @@ impl Task {
 
     /// Records the handler's outcome, unless the task already ended.
     pub(crate) fn finish(&self, outcome: Result<Value, ErrorObject>) {
-        let mut state = self.state();
-        if state.status.is_terminal() {
-            return;
+        {
+            let mut state = self.state();
+            if state.status.is_terminal() {
+                return;
+            }
+            state.status = match outcome {
+                Ok(result) => Status::Completed(result),
+                Err(error) => Status::Failed(error),
+            };
+            state.questions.clear();
+            state.updated_at = SystemTime::now();
+            state.finished = Some(finished_now());
         }
-        state.status = match outcome {
-            Ok(result) => Status::Completed(result),
-            Err(error) => Status::Failed(error),
-        };
-        state.questions.clear();
-        state.updated_at = SystemTime::now();
-        state.finished = Some(finished_now());
+        self.written();
     }
 
     pub(crate) fn set_abort(&self, abort: tokio::task::AbortHandle) {
@@ -149,36 +157,43 @@ impl Task {
             state.status = Status::InputRequired;
             state.updated_at = SystemTime::now();
         }
+        self.written();
         rx.await.ok()
     }
 
     /// Delivers answers; unknown keys are ignored.
     pub(crate) fn answer(&self, answers: BTreeMap<String, Value>) {
-        let mut state = self.state();
-        for (key, answer) in answers {
-            if let Some((_, tx)) = state.questions.remove(&key) {
-                let _ = tx.send(answer);
+        {
+            let mut state = self.state();
+            for (key, answer) in answers {
+                if let Some((_, tx)) = state.questions.remove(&key) {
+                    let _ = tx.send(answer);
+                }
+            }
+            if state.status == Status::InputRequired && state.questions.is_empty() {
+                state.status = Status::Working;
+                state.updated_at = SystemTime::now();
             }
         }
-        if state.status == Status::InputRequired && state.questions.is_empty() {
-            state.status = Status::Working;
-            state.updated_at = SystemTime::now();
-        }
+        self.written();
     }
 
     /// Cancels the task; a finished task stays as it is.
     pub(crate) fn cancel(&self) {
-        let mut state = self.state();
-        if state.status.is_terminal() {
-            return;
+        {
+            let mut state = self.state();
+            if state.status.is_terminal() {
+                return;
+            }
+            if let Some(abort) = state.abort.take() {
+                abort.abort();
+            }
+            state.questions.clear();
+            state.status = Status::Cancelled;
+            state.updated_at = SystemTime::now();
+            state.finished = Some(finished_now());
         }
-        if let Some(abort) = state.abort.take() {
-            abort.abort();
-        }
-        state.questions.clear();
-        state.status = Status::Cancelled;
-        state.updated_at = SystemTime::now();
-        state.finished = Some(finished_now());
+        self.written();
     }
 
     fn common(&self, state: &State) -> Map<String, Value> {

@@ -95,7 +95,7 @@ pub(super) async fn route(
         return match method {
             method::PING => encode_empty(legacy, server),
             method::LOGGING_SET_LEVEL => {
-                set_level(&session, request.params.as_deref(), legacy, server)
+                set_level(&session, request.params.as_deref(), legacy, server).await
             }
             _ => Err(ProtocolError::NotInitialized),
         }
@@ -117,9 +117,9 @@ pub(super) async fn route(
     let params = request.params.as_deref();
     let result = match method {
         method::PING => encode_empty(version, server),
-        method::LOGGING_SET_LEVEL => set_level(&session, params, version, server),
+        method::LOGGING_SET_LEVEL => set_level(&session, params, version, server).await,
         method::RESOURCES_SUBSCRIBE | method::RESOURCES_UNSUBSCRIBE => {
-            subscribe(server, &session, &request, version)
+            subscribe(server, &session, &request, version).await
         }
         _ => {
             Box::pin(dispatch(
@@ -263,7 +263,7 @@ pub(super) async fn route_stateless(
         }
         "tasks/get" | "tasks/update" | "tasks/cancel" => {
             check_rate(server, &envelope, None).await.map_err(fail)?;
-            tasks_method(server, &request, &envelope)
+            tasks_method(server, &request, &envelope).await
         }
         _ => dispatch(server, request, envelope, headers, outbound, cancellation).await,
     };

@@ -116,14 +116,17 @@ pub(super) fn discover(
     encode(&mut result, version, server)
 }
 
-pub(super) fn set_level(
+pub(super) async fn set_level(
     session: &Session,
     params: Option<&RawValue>,
     version: ProtocolVersion,
     server: &Server,
 ) -> Result<Box<RawValue>, ProtocolError> {
     let params: SetLevelParams = parse_params(params)?;
-    session.set_log_level(params.level);
+    session
+        .change(crate::store::SessionChange::LogLevel(params.level))
+        .await
+        .map_err(super::subscriptions::shared_state_error)?;
     encode_empty(version, server)
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::broadcast;
 use crate::outbound::Outbound;
 use crate::server::{Server, ServerEvent};
 use crate::session::Session;
+use crate::store::SessionChange;
 
 use super::{encode_empty, parse_params};
 
@@ -105,8 +106,13 @@ pub(super) fn notification_message(
     }))
 }
 
+/// The error of a request whose session change could not be shared.
+pub(super) fn shared_state_error(error: crate::store::StoreError) -> ProtocolError {
+    ProtocolError::Internal(format!("{error}; retry shortly"))
+}
+
 /// `resources/subscribe` and `resources/unsubscribe` (stateful revisions).
-pub(super) fn subscribe(
+pub(super) async fn subscribe(
     server: &Server,
     session: &Session,
     request: &Request,
@@ -116,10 +122,11 @@ pub(super) fn subscribe(
         return Err(ProtocolError::MethodNotFound(request.method.clone()));
     }
     let params: UriParams = parse_params(request.params.as_deref())?;
-    if request.method == method::RESOURCES_SUBSCRIBE {
-        session.subscribe(&params.uri);
+    let change = if request.method == method::RESOURCES_SUBSCRIBE {
+        SessionChange::Subscribe(params.uri)
     } else {
-        session.unsubscribe(&params.uri);
-    }
+        SessionChange::Unsubscribe(params.uri)
+    };
+    session.change(change).await.map_err(shared_state_error)?;
     encode_empty(version, server)
 }

@@ -55,6 +55,14 @@ pub(super) async fn call_as_task(
             // A task that could not be created fails the request; dropping
             // the guard stops the handler.
             let task = slot.outcome()?;
+            if let Some(shared) = server.shared()
+                && let Err(e) = task.share(shared).await
+            {
+                // Unreadable elsewhere, it must not run: the guard stops it.
+                let error = ProtocolError::Internal(format!("{e}; the task was not started"));
+                task.finish(Err(error.to_error_object(version)));
+                return Err(error);
+            }
             guard.0 = None;
             task.set_abort(work.abort_handle());
             let created = task.created();
@@ -120,7 +128,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// `tasks/get`, `tasks/update` and `tasks/cancel`.
-pub(super) fn tasks_method(
+pub(super) async fn tasks_method(
     server: &Server,
     request: &Request,
     envelope: &Envelope,
@@ -144,13 +152,19 @@ pub(super) fn tasks_method(
     }
     let params: TaskParams = parse_params(request.params.as_deref())?;
     // Another caller's task is answered exactly as an unknown one.
-    let Some(task) = server.tasks().get(&params.task_id, &envelope.task_owner()) else {
-        return Err(ProtocolError::InvalidParams(format!(
-            "unknown task `{}`",
-            params.task_id
-        )));
-    };
+    let owner = envelope.task_owner();
+    let unknown = || ProtocolError::InvalidParams(format!("unknown task `{}`", params.task_id));
     let version = envelope.version;
+    let Some(task) = server.tasks().get(&params.task_id, &owner) else {
+        let Some(shared) = server.shared() else {
+            return Err(unknown());
+        };
+        let found = crate::task::remote(shared, &params.task_id, &owner)
+            .await
+            .map_err(super::subscriptions::shared_state_error)?;
+        let task = found.ok_or_else(unknown)?;
+        return remote_method(server, request, task, params.input_responses, version).await;
+    };
     let ack = serde_json::json!({ "resultType": "complete" });
     let value = match request.method.as_str() {
         "tasks/get" => {
@@ -168,6 +182,37 @@ pub(super) fn tasks_method(
         _ => {
             task.cancel();
             ack
+        }
+    };
+    serde_json::value::to_raw_value(&value)
+        .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
+}
+
+/// `tasks/get`, `tasks/update` and `tasks/cancel` of a task another
+/// replica runs.
+async fn remote_method(
+    server: &Server,
+    request: &Request,
+    task: crate::task::RemoteTask,
+    answers: Option<BTreeMap<String, serde_json::Value>>,
+    version: ProtocolVersion,
+) -> Result<Box<RawValue>, ProtocolError> {
+    let value = match request.method.as_str() {
+        "tasks/get" => {
+            return codec::encode_value(
+                task.detailed(),
+                version,
+                Some(&server.info().implementation),
+            )
+            .map_err(|e| ProtocolError::Internal(format!("task could not be encoded: {e}")));
+        }
+        "tasks/update" => {
+            task.answer(answers.unwrap_or_default()).await;
+            serde_json::json!({ "resultType": "complete" })
+        }
+        _ => {
+            task.cancel().await;
+            serde_json::json!({ "resultType": "complete" })
         }
     };
     serde_json::value::to_raw_value(&value)

@@ -333,6 +333,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Shares sessions, tasks and notifications with the other replicas
+    /// that use the same [`Stores`](crate::store::Stores) (Redis, with the
+    /// `redis` feature: [`Stores::redis`](crate::store::Stores)). Without
+    /// it all state stays in this process.
+    pub fn stores(mut self, stores: crate::store::Stores) -> Self {
+        self.options.stores = Some(stores);
+        self
+    }
+
     /// Replaces the random source, to exercise what a failing one does.
     #[cfg(test)]
     pub(crate) fn random_source(mut self, source: crate::random::Source) -> Self {
@@ -384,6 +393,13 @@ impl ServerBuilder {
             None => StateKey::generate(self.options.random),
         };
         let tasks = TaskStore::new(self.options.tasks, self.options.random);
+        let shared = self.options.stores.clone().map(|stores| {
+            // A replica id needs no secrecy; a clock-based one will do
+            // where the random source failed.
+            let replica = crate::random::id(self.options.random)
+                .unwrap_or_else(|_| format!("r{}", crate::store::now_ms()));
+            Arc::new(crate::store::shared::Shared::new(stores, replica))
+        });
         let audit = self
             .options
             .audit
@@ -413,6 +429,7 @@ impl ServerBuilder {
                 metrics: crate::metrics::Metrics::new(),
                 audit,
                 events,
+                shared,
                 shutdown: CancellationToken::new(),
             }),
         };

@@ -157,6 +157,8 @@ pub(crate) struct ServerInner {
     metrics: crate::metrics::Metrics,
     audit: Option<crate::audit::AuditLog>,
     events: broadcast::Sender<ServerEvent>,
+    /// State shared with other replicas, when configured.
+    shared: Option<Arc<crate::store::shared::Shared>>,
     /// Cancelled when a transport shuts down gracefully, so long-lived
     /// streams (`subscriptions/listen`, SSE) can end cleanly.
     shutdown: CancellationToken,
@@ -280,8 +282,24 @@ impl Server {
     }
 
     fn notify(&self, event: ServerEvent) {
+        if let Some(shared) = self.shared()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let message = crate::store::shared::bus_message(&shared.replica, &event);
+            let shared = Arc::clone(shared);
+            runtime.spawn(async move { shared.publish(message).await });
+        }
         // No receivers just means no connection is open.
         let _ = self.inner.events.send(event);
+    }
+
+    /// The state shared with other replicas, its listener started.
+    pub(crate) fn shared(&self) -> Option<&Arc<crate::store::shared::Shared>> {
+        let shared = self.inner.shared.as_ref()?;
+        if shared.start(&self.inner.events) {
+            crate::task::listen(Arc::downgrade(&self.inner), shared.remote());
+        }
+        Some(shared)
     }
 
     /// Swaps in `change(current)` unless it is `None`; returns whether it did.

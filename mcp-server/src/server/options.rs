@@ -39,6 +39,8 @@ pub(crate) struct ServerOptions {
     pub(crate) max_in_flight: usize,
     /// The longest message a line-based transport (stdio) accepts.
     pub(crate) max_message_bytes: usize,
+    /// State shared with other replicas; `None` keeps it in this process.
+    pub(crate) stores: Option<crate::store::Stores>,
 }
 
 impl ServerOptions {
@@ -68,6 +70,7 @@ impl Default for ServerOptions {
             tool_timeout: None,
             max_in_flight: 64,
             max_message_bytes: 4 * 1024 * 1024,
+            stores: None,
         }
     }
 }

@@ -72,6 +72,16 @@ fn when_unreachable(
     Err("this server was built without mcp-server's `redis` feature".into())
 }
 
+#[cfg(feature = "redis")]
+fn redis_stores(url: &str, prefix: &str) -> Result<crate::store::Stores, String> {
+    crate::store::Stores::redis(url, prefix).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_stores(_url: &str, _prefix: &str) -> Result<crate::store::Stores, String> {
+    Err("this server was built without mcp-server's `redis` feature".into())
+}
+
 #[cfg(not(feature = "redis"))]
 fn redis_limit(
     _limit: crate::limit::RateLimit,
@@ -93,6 +103,11 @@ impl ServerBuilder {
     ///   (default `mcp:rl:<server name>`); `MCP_RATE_LIMIT_WHEN_UNREACHABLE`:
     ///   `local` (the default: each replica limits on its own while Redis
     ///   is down) or `refuse`;
+    /// - `REDIS_URL` also shares sessions, tasks and notifications between
+    ///   replicas (see [`crate::store`]), under the key prefix
+    ///   `MCP_STATE_PREFIX` (default `mcp:state:<server name>`);
+    ///   `MCP_SESSION_TTL`: how long an unused shared session lives
+    ///   (default `30m`);
     /// - `MCP_TOOL_TIMEOUT`: the default time limit of a tool call, such as
     ///   `30s`; `MCP_MAX_IN_FLIGHT`: requests in progress per session;
     ///   `MCP_MAX_MESSAGE_BYTES`: the longest stdio message;
@@ -266,6 +281,25 @@ impl ServerBuilder {
             })?;
             self = self.task_retention(parsed);
         }
+        if let Some(url) = var("REDIS_URL") {
+            let prefix = var("MCP_STATE_PREFIX")
+                .unwrap_or_else(|| format!("mcp:state:{}", self.info_mut().implementation.name));
+            let mut stores = redis_stores(&url, prefix.trim())
+                .map_err(|reason| invalid("REDIS_URL", "(redacted)".into(), reason))?;
+            if let Some(ttl) = var("MCP_SESSION_TTL") {
+                let parsed = parse_duration(&ttl)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        invalid(
+                            "MCP_SESSION_TTL",
+                            ttl.clone(),
+                            "expected a duration such as `30m`".into(),
+                        )
+                    })?;
+                stores = stores.session_ttl(parsed);
+            }
+            self = self.stores(stores);
+        }
         Ok(self)
     }
 }
@@ -283,6 +317,28 @@ mod settings_tests {
             .collect();
         Server::builder()
             .settings_from(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn redis_url_shares_state_between_replicas() {
+        assert!(settings(&[]).unwrap().options.stores.is_none());
+        let shared = settings(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("MCP_SESSION_TTL", "5m"),
+        ]);
+        let bad_ttl = settings(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("MCP_SESSION_TTL", "soon"),
+        ]);
+        if cfg!(feature = "redis") {
+            let stores = shared.unwrap().options.stores.unwrap();
+            assert_eq!(stores.session_ttl, std::time::Duration::from_secs(300));
+            assert_eq!(bad_ttl.unwrap_err().name, "MCP_SESSION_TTL");
+        } else {
+            assert_eq!(shared.unwrap_err().name, "REDIS_URL");
+        }
+        let not_redis = settings(&[("REDIS_URL", "http://example.com")]);
+        assert_eq!(not_redis.unwrap_err().name, "REDIS_URL");
     }
 
     #[test]

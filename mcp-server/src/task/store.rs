@@ -157,6 +157,11 @@ impl TaskStore {
         Ok(task)
     }
 
+    /// The task `id`, whoever owns it: for other replicas' messages about it.
+    pub(crate) fn find(&self, id: &str) -> Option<Arc<Task>> {
+        self.lock().get(id).cloned()
+    }
+
     /// The task `id` of `owner`. Another caller's task is `None`, exactly
     /// as an unknown one, so an id's existence leaks to nobody else.
     pub(crate) fn get(&self, id: &str, owner: &TaskOwner) -> Option<Arc<Task>> {

@@ -282,7 +282,11 @@ impl Connection {
                 }
             },
             Message::Notification(notification) => self.handle_notification(notification),
-            answer @ (Message::Response(_) | Message::Error(_)) => self.session.answer(answer),
+            answer @ (Message::Response(_) | Message::Error(_)) => {
+                if !self.session.answer(answer) {
+                    tracing::debug!("ignoring a response to no pending request");
+                }
+            }
         }
     }
 

@@ -52,6 +52,7 @@ mod legacy;
 mod listener;
 mod mount;
 mod probes;
+mod replicas;
 mod request;
 mod responses;
 mod service;
@@ -168,19 +169,19 @@ impl McpService {
     pub fn new(server: impl Into<Server>, config: HttpConfig) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_concurrent_requests));
         let drain = drain::Drain::new(config.shutdown_grace, config.shutdown_deadline);
-        Self {
-            shared: Arc::new(Shared {
-                server: server.into(),
-                sessions: Sessions::new(&config),
-                config,
-                active_requests: Arc::default(),
-                open_streams: Arc::default(),
-                connection_tasks: Arc::default(),
-                permits,
-                started: Instant::now(),
-                drain,
-            }),
-        }
+        let shared = Arc::new(Shared {
+            server: server.into(),
+            sessions: Sessions::new(&config),
+            config,
+            active_requests: Arc::default(),
+            open_streams: Arc::default(),
+            connection_tasks: Arc::default(),
+            permits,
+            started: Instant::now(),
+            drain,
+        });
+        replicas::listen(&shared);
+        Self { shared }
     }
 
     /// What the service is holding right now.
@@ -435,7 +436,7 @@ impl McpService {
         match (endpoint, request.method().clone()) {
             (Endpoint::Streamable, Method::POST) => streamable::post(shared, request).await,
             (Endpoint::Streamable, Method::GET) => streamable::get(shared, &request).await,
-            (Endpoint::Streamable, Method::DELETE) => streamable::delete(shared, &request),
+            (Endpoint::Streamable, Method::DELETE) => streamable::delete(shared, &request).await,
             (Endpoint::Streamable, _) => method_not_allowed("GET, POST, DELETE"),
             (Endpoint::Sse, Method::GET) => legacy::stream(shared, request).await,
             (Endpoint::Sse, _) => method_not_allowed("GET"),

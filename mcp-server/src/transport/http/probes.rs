@@ -131,5 +131,16 @@ pub(super) fn ready(shared: &Shared, method: &Method) -> Response<McpBody> {
     if shared.drain.is_draining() {
         return json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#);
     }
+    // Sessions cannot be checked without the shared store: send no traffic.
+    if shared
+        .server
+        .shared()
+        .is_some_and(|store| !store.is_healthy())
+    {
+        return json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"status":"shared state store unreachable"}"#,
+        );
+    }
     json(StatusCode::OK, r#"{"status":"ready"}"#)
 }

@@ -72,10 +72,14 @@ impl HttpSession {
     }
 
     /// Cancels a request; unknown ids are ignored, as the request may have
-    /// just finished.
-    pub(crate) fn cancel(&self, id: &RequestId) {
-        if let Some(token) = lock(&self.in_flight).remove(id) {
-            token.cancel();
+    /// just finished (or runs on another replica). True when it ran here.
+    pub(crate) fn cancel(&self, id: &RequestId) -> bool {
+        match lock(&self.in_flight).remove(id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
         }
     }
 
@@ -282,6 +286,43 @@ impl Sessions {
         drop(table);
         session.touch();
         Some(session)
+    }
+
+    /// The session with this id held here, if any, without using it.
+    pub(crate) fn peek(&self, id: &str) -> Option<Arc<HttpSession>> {
+        lock(&self.table).streamable.get(id).cloned()
+    }
+
+    /// Takes in a session opened on another replica, under the same caps
+    /// as one opened here. Two requests adopting it at once get one session.
+    pub(crate) fn adopt(
+        &self,
+        id: &str,
+        caller: Caller,
+        session: Session,
+    ) -> Result<Arc<HttpSession>, OpenError> {
+        let evicted = self.reserve(&mut lock(&self.table), &caller)?;
+        close_evicted(evicted);
+        let mut table = lock(&self.table);
+        if let Some(existing) = table.streamable.get(id).cloned() {
+            table.shares.remove(&caller, None);
+            self.recount(&table);
+            return Ok(existing);
+        }
+        let session = Arc::new(HttpSession {
+            id: id.into(),
+            session: Arc::new(session),
+            caller,
+            in_flight: Mutex::default(),
+            stream_open: std::sync::atomic::AtomicBool::new(false),
+            closed: CancellationToken::new(),
+            last_seen: Mutex::new(Instant::now()),
+        });
+        table.shares.used(&session.caller, &session.id);
+        table
+            .streamable
+            .insert(Arc::clone(&session.id), Arc::clone(&session));
+        Ok(session)
     }
 
     /// Marks a session used now (its stream just closed, say).

@@ -188,7 +188,7 @@ async fn stateful(
         Message::Request(request) => Some(request.id.clone()),
         _ => None,
     };
-    let session = match session_of(shared, headers, id.clone(), principal.as_deref()) {
+    let session = match session_of(shared, headers, id.clone(), principal.as_deref(), peer).await {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -234,22 +234,27 @@ async fn stateful(
             response
         }
         Message::Notification(notification) => {
-            on_notification(&session, &notification);
+            on_notification(shared, &session, &notification).await;
             empty(StatusCode::ACCEPTED)
         }
         answer @ (Message::Response(_) | Message::Error(_)) => {
-            session.session.answer(answer);
+            super::replicas::answer(shared, &session, answer).await;
             empty(StatusCode::ACCEPTED)
         }
     }
 }
 
-fn on_notification(session: &HttpSession, notification: &Notification) {
+async fn on_notification(shared: &Shared, session: &HttpSession, notification: &Notification) {
     match notification.method.as_str() {
-        notification::INITIALIZED => session.session.mark_initialized(),
+        notification::INITIALIZED => {
+            let change = crate::store::SessionChange::Initialized;
+            if let Err(e) = session.session.change(change).await {
+                tracing::warn!(error = %e, "`initialized` not shared with the other replicas");
+            }
+        }
         notification::CANCELLED => {
             if let Some(id) = crate::transport::cancelled_request(notification) {
-                session.cancel(&id);
+                super::replicas::cancel(shared, session, id).await;
             }
         }
         other => tracing::debug!(method = other, "ignoring notification"),
@@ -258,11 +263,12 @@ fn on_notification(session: &HttpSession, notification: &Notification) {
 
 /// The session a request names, checked: 400 without one, 404 for an
 /// unknown or ended one, 400 for a version header that disagrees with it.
-fn session_of(
+async fn session_of(
     shared: &Shared,
     headers: &HeaderMap,
     id: Option<RequestId>,
     principal: Option<&Principal>,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<Arc<HttpSession>, Box<Response<McpBody>>> {
     let Some(session_id) = header_str(headers, SESSION_ID) else {
         return Err(Box::new(error(
@@ -273,10 +279,10 @@ fn session_of(
         )));
     };
     // Another principal's session looks exactly like an unknown one.
-    let session = shared
-        .sessions
-        .get(session_id)
-        .filter(|s| s.session.belongs_to(principal));
+    let session = match super::replicas::lookup(shared, session_id, principal, peer).await {
+        Ok(session) => session,
+        Err(e) => return Err(Box::new(super::replicas::unreachable(id, &e))),
+    };
     let Some(session) = session else {
         return Err(Box::new(error(
             StatusCode::NOT_FOUND,
@@ -349,10 +355,22 @@ async fn initialize(
         if let Ok(value) = HeaderValue::from_str(&session.id) {
             response.headers_mut().insert(SESSION_ID, value);
         }
+        if let Err(e) = super::replicas::register(shared, &session).await {
+            return super::replicas::unreachable(answer_id(&answer.message), &e);
+        }
         tracing::info!(session = %session.id, "session started");
         pending.commit();
     }
     response
+}
+
+/// The id a response answers.
+fn answer_id(message: &Message) -> Option<RequestId> {
+    match message {
+        Message::Response(response) => Some(response.id.clone()),
+        Message::Error(error) => error.id.clone(),
+        _ => None,
+    }
 }
 
 /// A JSON-RPC batch (2025-03-26 only): all requests run, and their answers
@@ -363,7 +381,7 @@ async fn batch(
     headers: &HeaderMap,
     principal: Option<Arc<Principal>>,
 ) -> Response<McpBody> {
-    let session = match session_of(shared, headers, None, principal.as_deref()) {
+    let session = match session_of(shared, headers, None, principal.as_deref(), None).await {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -426,7 +444,9 @@ async fn batch(
                     .in_current_span(),
                 ));
             }
-            Ok(Message::Notification(notification)) => on_notification(&session, &notification),
+            Ok(Message::Notification(notification)) => {
+                on_notification(shared, &session, &notification).await;
+            }
             Ok(_) => {}
             Err(e) => answers.push(Message::Error(e)),
         }

@@ -1,5 +1,7 @@
 //! GET: the session's stream of server messages; DELETE: ending a session.
 
+use std::future::Future;
+
 use super::*;
 use crate::transport::http::history;
 
@@ -9,17 +11,20 @@ use crate::transport::http::history;
 pub(crate) fn get<B>(
     shared: &Arc<Shared>,
     request: &Request<B>,
-) -> impl std::future::Future<Output = Response<McpBody>> + Send + 'static {
-    let shared = Arc::clone(shared);
+) -> impl Future<Output = Response<McpBody>> + Send + 'static {
+    // Only what is sent along: a request body need not be `Sync`.
     let headers = request.headers().clone();
     let principal = super::super::principal_of(request);
-    async move { get_stream(&shared, &headers, principal).await }
+    let peer = super::super::peer_of(request);
+    let shared = Arc::clone(shared);
+    async move { open_stream(&shared, &headers, principal, peer).await }
 }
 
-async fn get_stream(
+async fn open_stream(
     shared: &Arc<Shared>,
     headers: &HeaderMap,
     principal: Option<Arc<Principal>>,
+    peer: Option<std::net::IpAddr>,
 ) -> Response<McpBody> {
     if header_str(headers, SESSION_ID).is_none() && is_stateless_header(headers) {
         return method_not_allowed("POST");
@@ -35,7 +40,7 @@ async fn get_stream(
     if shared.drain.is_draining() {
         return drain::refused(None);
     }
-    let session = match session_of(shared, headers, None, principal.as_deref()) {
+    let session = match session_of(shared, headers, None, principal.as_deref(), peer).await {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -128,8 +133,23 @@ async fn get_stream(
 }
 
 /// DELETE: ends the session.
-pub(crate) fn delete<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<McpBody> {
-    let headers = request.headers();
+pub(crate) fn delete<B>(
+    shared: &Arc<Shared>,
+    request: &Request<B>,
+) -> impl Future<Output = Response<McpBody>> + Send + 'static {
+    let headers = request.headers().clone();
+    let principal = super::super::principal_of(request);
+    let peer = super::super::peer_of(request);
+    let shared = Arc::clone(shared);
+    async move { end_session(&shared, &headers, principal, peer).await }
+}
+
+async fn end_session(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    principal: Option<Arc<Principal>>,
+    peer: Option<std::net::IpAddr>,
+) -> Response<McpBody> {
     let Some(id) = header_str(headers, SESSION_ID) else {
         if is_stateless_header(headers) {
             return method_not_allowed("POST");
@@ -141,12 +161,17 @@ pub(crate) fn delete<B>(shared: &Arc<Shared>, request: &Request<B>) -> Response<
             "invalid request: the Mcp-Session-Id header is missing",
         );
     };
-    let principal = super::super::principal_of(request);
-    let owned = shared
-        .sessions
-        .get(id)
-        .is_some_and(|s| s.session.belongs_to(principal.as_deref()));
-    if owned && shared.sessions.remove(id) {
+    let owned = match super::super::replicas::lookup(shared, id, principal.as_deref(), peer).await {
+        Ok(session) => session.is_some(),
+        Err(e) => return super::super::replicas::unreachable(None, &e),
+    };
+    // Only its owner may end a session: another caller learns nothing.
+    let ended = owned
+        && match super::super::replicas::end(shared, id).await {
+            Ok(ended) => ended,
+            Err(e) => return super::super::replicas::unreachable(None, &e),
+        };
+    if owned && ended {
         tracing::info!(session = id, "session ended by the client");
         let events = Arc::clone(&shared.config.event_store);
         let id = id.to_owned();
