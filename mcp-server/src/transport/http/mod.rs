@@ -57,6 +57,7 @@ mod service;
 mod sessions;
 mod shares;
 mod streamable;
+mod typed;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -74,6 +75,7 @@ pub use config::{HostPolicy, HttpConfig};
 pub use forwarded::{Cidr, CidrError};
 pub use layers::ClientAddr;
 pub use listener::{HttpServer, shutdown_signal};
+pub use typed::{McpMessage, McpRequest};
 
 use crate::server::Server;
 use audit::{Audited, audit_refusal};

@@ -14,6 +14,7 @@
 //!
 //! | Layer | Concern | Refuses with |
 //! |---|---|---|
+//! | [`McpRequestLayer`] | the body, read once within limits, parsed once into an [`McpRequest`](super::McpRequest) | 400, 408, 413 |
 //! | [`ClientAddrLayer`] | the client's address behind trusted proxies | never |
 //! | [`HostOriginLayer`] | DNS-rebinding protection (`Host`, `Origin`) | 403 |
 //! | [`AuthLayer`] | API keys, OAuth bearer tokens, any [`Authenticator`](crate::auth::Authenticator) | 401, 503 |
@@ -32,6 +33,7 @@
 //! JSON-RPC errors.
 
 pub(crate) mod auth;
+pub(crate) mod body;
 pub(crate) mod headers;
 pub(crate) mod origin;
 pub(crate) mod peer;
@@ -43,6 +45,7 @@ use http::Response;
 use http_body_util::Either;
 
 pub use auth::{Auth, AuthLayer, Tenant, TenantLayer};
+pub use body::{McpRequestBody, McpRequestLayer, McpRequestService};
 pub use headers::{SecurityHeaders, SecurityHeadersLayer, cors_layer};
 pub use origin::{HostOrigin, HostOriginLayer};
 pub use peer::{ClientAddr, ClientAddrLayer, ClientAddrService};
