@@ -244,6 +244,9 @@ pub(crate) struct Refusal<'a> {
     pub(crate) reason: &'a str,
     pub(crate) principal: Option<&'a Principal>,
     pub(crate) client_address: Option<IpAddr>,
+    pub(crate) method: Option<&'a str>,
+    pub(crate) target: Option<&'a str>,
+    pub(crate) request_id: Option<&'a mcp_core::jsonrpc::RequestId>,
 }
 
 /// Writes the record of a refused request.
@@ -256,6 +259,9 @@ pub(crate) fn refused(server: &Server, refusal: &Refusal<'_>) {
         record.set_caller(principal);
     }
     record.client_address = refusal.client_address;
+    record.method = refusal.method.map(str::to_owned);
+    record.target = refusal.target.map(str::to_owned);
+    record.request_id = refusal.request_id.cloned();
     record.http_status = Some(refusal.http_status);
     record.error = Some(refusal.reason.to_owned());
     record.time = AuditRecord::now();

@@ -273,8 +273,13 @@ impl McpService {
         let mut response = if request.method() == Method::OPTIONS && cors_origin.is_some() {
             preflight(request.headers())
         } else {
-            let span = request::span_of(&request);
-            tracing::Instrument::instrument(self.route(request), span).await
+            if request.extensions().get::<layers::Traced>().is_some() {
+                // A TraceLayer in front opened the request's span.
+                self.route(request).await
+            } else {
+                let span = request::span_of(&request);
+                tracing::Instrument::instrument(self.route(request), span).await
+            }
         };
         if response.status() == StatusCode::FORBIDDEN
             && let Some(metadata) = config
@@ -346,10 +351,11 @@ impl McpService {
             .is_none()
             && let Err(response) = check_host_and_origin(config, request.headers(), request.uri())
         {
+            let mut response = *response;
             if mcp_path {
-                audit_refusal(shared, &response, None, peer_of(&request));
+                audit_refusal(shared, &mut response, None, peer_of(&request));
             }
-            return *response;
+            return response;
         }
         if config.diagnostics_path.as_deref() == Some(path) {
             match &config.authenticator {
@@ -397,8 +403,8 @@ impl McpService {
                 }
                 Err(e) => {
                     shared.server.metrics().auth_failures.inc();
-                    let response = unauthorized(&e, authenticator.resource_metadata());
-                    audit_refusal(shared, &response, None, client);
+                    let mut response = unauthorized(&e, authenticator.resource_metadata());
+                    audit_refusal(shared, &mut response, None, client);
                     return response;
                 }
             }
@@ -415,14 +421,16 @@ impl McpService {
                     request.extensions_mut().insert(principal);
                 }
                 Err(response) => {
-                    audit_refusal(shared, &response, principal_of(&request).as_deref(), client);
-                    return *response;
+                    let mut response = *response;
+                    let principal = principal_of(&request);
+                    audit_refusal(shared, &mut response, principal.as_deref(), client);
+                    return response;
                 }
             }
         }
         let principal = principal_of(&request);
-        let response = self.serve_mcp(endpoint, request).await;
-        audit_refusal(shared, &response, principal.as_deref(), client);
+        let mut response = self.serve_mcp(endpoint, request).await;
+        audit_refusal(shared, &mut response, principal.as_deref(), client);
         response
     }
 

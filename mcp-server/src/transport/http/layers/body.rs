@@ -27,7 +27,8 @@ pub type McpRequestBody<B> = Either<Full<Bytes>, B>;
 /// one that cannot be read 400, each with the JSON-RPC error body the
 /// service answers with. Requests that are not JSON POSTs pass unread
 /// (the service answers those). The inner service sees the bytes again as
-/// its body, without a copy.
+/// its body, without a copy. The response carries the [`McpRequest`] in its
+/// extensions too, for the layers outside this one.
 ///
 /// ```
 /// use mcp_server::transport::http::McpRequest;
@@ -132,9 +133,12 @@ where
                 Err(refusal) => return Ok(refusal.map(Either::Left)),
             };
             let typed = McpRequest::parse(&parts.headers, bytes.clone());
-            parts.extensions.insert(typed);
+            parts.extensions.insert(typed.clone());
             let request = Request::from_parts(parts, Either::Left(Full::new(bytes)));
-            inner.call(request).await.map(passed)
+            let mut response = inner.call(request).await?;
+            // For the layers outside this one (audit), on the way back.
+            response.extensions_mut().insert(typed);
+            Ok(passed(response))
         })
     }
 }
