@@ -432,3 +432,66 @@ async fn layers_compose_without_a_server_in_between() {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "echo");
 }
+
+/// Two replicas, each with its own stack, share one Redis-backed limit:
+/// a principal's quota for a tool is one across both. Needs the Redis at
+/// 127.0.0.1:6379 (or `TEST_REDIS_URL`) and fails loudly without it.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn replicas_share_a_redis_limit_through_the_layer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let host = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap();
+    let mut probe = TcpStream::connect(host)
+        .await
+        .unwrap_or_else(|e| panic!("this test needs Redis at {url} (set TEST_REDIS_URL): {e}"));
+    probe.write_all(b"PING\r\n").await.unwrap();
+    let mut reply = [0u8; 7];
+    probe.read_exact(&mut reply).await.unwrap();
+    assert_eq!(&reply, b"+PONG\r\n", "{url} is not a Redis server");
+
+    let prefix = format!(
+        "layer-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let fixture = fixture();
+        let mcp = McpService::new(fixture.server.clone(), HttpConfig::default());
+        let limits = RateLimit::per_caller(Quota::per_minute(100).burst(100))
+            .tool("echo", Quota::per_minute(2).burst(2))
+            .redis_with_prefix(&url, &prefix)
+            .unwrap();
+        let stack = ServiceBuilder::new()
+            .layer(McpRequestLayer::from_config(mcp.config()))
+            .layer(AuthLayer::new(keys()))
+            .layer(RateLimitLayer::new(limits))
+            .service(mcp);
+        replicas.push(serve(stack).await);
+    }
+    let statuses = [
+        call(replicas[0], "alice-key", "echo", json!({"text": "1"}))
+            .await
+            .0,
+        call(replicas[1], "alice-key", "echo", json!({"text": "2"}))
+            .await
+            .0,
+        call(replicas[0], "alice-key", "echo", json!({"text": "3"}))
+            .await
+            .0,
+        call(replicas[1], "alice-key", "echo", json!({"text": "4"}))
+            .await
+            .0,
+    ];
+    assert_eq!(statuses, [200, 200, 429, 429]);
+    let (status, body) = call(replicas[1], "bob-key", "echo", json!({"text": "bob"})).await;
+    assert_eq!(status, 200, "{body}");
+}
