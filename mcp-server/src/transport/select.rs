@@ -34,6 +34,7 @@ environment:
                            listener closes, e.g. 5s (default; 0 closes at once)
   MCP_SHUTDOWN_DEADLINE    then requests in flight get this long, e.g. 10s (default)
   MCP_PATH                 the Streamable HTTP endpoint (default /mcp)
+  MCP_BASE_PATH            serve every endpoint under this prefix, e.g. /api/mcp (default none)
   MCP_LEGACY_SSE           serve the 2024-11-05 HTTP+SSE transport too: on|off (default on)
   MCP_SSE_PATH             its SSE stream (default /sse)
   MCP_MESSAGES_PATH        the endpoint its clients POST to (default /messages)
@@ -317,6 +318,9 @@ fn routes_and_limits_from_env(
 ) -> Result<HttpConfig, TransportArgsError> {
     if let Some(path) = path(env, "MCP_PATH")? {
         config = config.path(path);
+    }
+    if let Some(base) = path(env, "MCP_BASE_PATH")? {
+        config = config.base_path(base);
     }
     if let Some(enabled) = switch(env, "MCP_LEGACY_SSE")? {
         config = config.legacy_sse(enabled);
@@ -620,6 +624,7 @@ mod tests {
         let defaults = http_config(&[]).unwrap();
         let config = http_config(&[
             ("MCP_PATH", " /rpc "),
+            ("MCP_BASE_PATH", "/api/"),
             ("MCP_LEGACY_SSE", "off"),
             ("MCP_SSE_PATH", "/events"),
             ("MCP_METRICS_PATH", "/internal/metrics"),
@@ -634,6 +639,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.endpoint(), "/rpc");
+        assert_eq!(config.base_path.as_deref(), Some("/api"));
+        assert_eq!(defaults.base_path, None);
         assert!(defaults.legacy_sse && !config.legacy_sse);
         assert_eq!(config.sse_path, "/events");
         // The other legacy path keeps its default.
@@ -672,6 +679,7 @@ mod tests {
         for (name, bad) in [
             ("MCP_PATH", "mcp"),
             ("MCP_PATH", "/m cp"),
+            ("MCP_BASE_PATH", "api"),
             ("MCP_SSE_PATH", "sse"),
             ("MCP_MESSAGES_PATH", "/messages?x=1"),
             ("MCP_METRICS_PATH", "metrics"),

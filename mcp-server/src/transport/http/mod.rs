@@ -108,7 +108,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// the mounted path), the protected resource metadata at
 /// `/mcp/.well-known/oauth-protected-resource`, the probes at
 /// `/mcp/health` and `/mcp/ready`. With `route_service` or hyper the
-/// request path is matched whole against the configured paths.
+/// request path is matched whole against the configured paths, under
+/// [`HttpConfig::base_path`] when one is set.
 ///
 /// Embedded, the default [`HostPolicy::Auto`] accepts loopback host names
 /// only: an app bound to `0.0.0.0` answers 403 to any other name until
@@ -311,12 +312,25 @@ impl McpService {
         // Behind trusted proxies, the client is who they say; every later
         // look at the address (limits, caps, diagnostics) sees it.
         layers::peer::resolve_client(&config.trusted_proxies, &mut request);
-        let mounted = mount::MountedAt::of(&request);
+        let mut mounted = mount::MountedAt::of(&request);
+        // Without a router that strips it, the configured prefix is ours to
+        // strip; how much of the path it took.
+        let mut stripped = 0;
+        if mounted.is_none()
+            && let Some(base) = &config.base_path
+        {
+            let full = request.uri().path();
+            let Some((at, rest)) = mount::MountedAt::base(base, full) else {
+                return empty(StatusCode::NOT_FOUND);
+            };
+            stripped = full.len() - rest.len();
+            mounted = Some(at);
+        }
         let nested = mounted.is_some();
         if let Some(mounted) = mounted {
             request.extensions_mut().insert(mounted);
         }
-        let path = mount::logical_path(config, nested, request.uri().path());
+        let path = mount::logical_path(config, nested, &request.uri().path()[stripped..]);
         // Probes come from load balancers with any Host; they reveal nothing.
         if path == "/health" {
             return health(shared, request.method());
