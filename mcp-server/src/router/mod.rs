@@ -5,6 +5,7 @@
 //! and from the session on older revisions. Handlers below it never look at
 //! where that came from.
 
+mod audit_host;
 mod calls;
 mod envelope;
 mod lifecycle;
