@@ -69,7 +69,7 @@ impl McpRequestLayer {
     }
 
     /// The limits of `config` ([`HttpConfig::max_body_bytes`],
-    /// [`HttpConfig::body_timeout`]), the ones the service applies itself.
+    /// [`HttpConfig::read_timeouts`]), the ones the service applies itself.
     pub fn from_config(config: &HttpConfig) -> Self {
         Self {
             limits: BodyLimits::of(config),

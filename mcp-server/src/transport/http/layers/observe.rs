@@ -20,7 +20,7 @@ type Future<B, E> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<B>, E>> + Send + 'static>>;
 
 /// Writes an audit record (to the server's
-/// [audit log](crate::ServerBuilder::audit_log)) for every request refused
+/// [audit log](crate::ServerBuilder::audit)) for every request refused
 /// by a layer inside it or by the service (401, 403, 408, 413, 429, 503,
 /// 504, ...), once: what the router handled, or the service audited
 /// already, is not written again. The record names the principal (from an
