@@ -9,8 +9,8 @@
 #   REPLICAS_STATELESS  2026-07-28 scenarios, which need no shared session
 #                       (default: stateless-pinned stateless-auto)
 #   REPLICAS_SESSIONS   scenarios of the handshake revisions, which need the
-#                       sessions themselves shared (default: none yet;
-#                       `handshake` runs the 2025-11-25 session)
+#                       sessions themselves shared through Redis
+#                       (default: handshake, the 2025-11-25 session)
 # REPLICAS_ROUNDS: how many times each scenario runs (default 3).
 #
 # Installs HAProxy from Debian (pinned, see HAPROXY_VERSION) when missing.
@@ -22,7 +22,7 @@ HAPROXY_VERSION="2.6.12-1+deb12u4"
 HAPROXY_SERIES="2.6."
 redis_url="${REDIS_URL:-redis://127.0.0.1:6379}"
 read -r -a stateless <<<"${REPLICAS_STATELESS:-stateless-pinned stateless-auto}"
-read -r -a sessions <<<"${REPLICAS_SESSIONS:-}"
+read -r -a sessions <<<"${REPLICAS_SESSIONS-handshake}"
 
 say() { echo "replicas: $*"; }
 die() { echo "replicas: $*" >&2; exit 1; }

@@ -30,6 +30,9 @@ pub(crate) struct Metrics {
     pub(crate) active_requests: Gauge,
     pub(crate) rate_limit_store_up: Gauge,
     pub(crate) audit_dropped: Family<Labels, Counter>,
+    /// Responses a `MetricsLayer` saw, by status, and their time.
+    http_responses: Family<Labels, Counter>,
+    http_seconds: Histogram,
     /// The series of each known method (and `other`), made once: a
     /// request finds its own without building labels or hashing them.
     by_method: Vec<MethodSeries>,
@@ -113,6 +116,18 @@ impl Metrics {
             "Audit records lost, by reason: queue_full (the sink fell behind), write_failed (the sink failed three times), no_runtime",
             audit_dropped.clone(),
         );
+        let http_responses = Family::<Labels, Counter>::default();
+        registry.register(
+            "http_responses",
+            "HTTP responses seen by a MetricsLayer, by status code",
+            http_responses.clone(),
+        );
+        let http_seconds = latency_histogram();
+        registry.register(
+            "http_response_seconds",
+            "Time to the start of an HTTP response seen by a MetricsLayer",
+            http_seconds.clone(),
+        );
         // Each reason shows from the start, at 0, so an alert on it has a
         // series to watch.
         for reason in ["queue_full", "write_failed", "no_runtime"] {
@@ -159,6 +174,8 @@ impl Metrics {
             active_requests,
             rate_limit_store_up,
             audit_dropped,
+            http_responses,
+            http_seconds,
             by_method,
             revisions,
         }
@@ -174,6 +191,14 @@ impl Metrics {
             if ok { &series.ok } else { &series.error }.inc();
             series.seconds.observe(seconds);
         }
+    }
+
+    /// One HTTP response of `status`, begun `elapsed` after its request.
+    pub(crate) fn http_response(&self, status: u16, elapsed: std::time::Duration) {
+        self.http_responses
+            .get_or_create(&vec![("status", status.to_string())])
+            .inc();
+        self.http_seconds.observe(elapsed.as_secs_f64());
     }
 
     pub(crate) fn revision(&self, version: mcp_core::ProtocolVersion) {

@@ -12,9 +12,32 @@ use mcp_core::method;
 use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
-use super::{AuditOutcome, AuditRecord};
+use super::{AuditLog, AuditOutcome, AuditRecord};
 use crate::auth::Principal;
-use crate::server::Server;
+use crate::metrics::Metrics;
+
+/// What the audit needs of the server it records for: its log, its
+/// metrics, and what a tool's record may say. The server implements it
+/// (in the router), so the audit log does not depend on the server.
+pub(crate) trait AuditHost: Clone + Send + Sync + 'static {
+    /// The audit log, if the server keeps one.
+    fn audit_log(&self) -> Option<&AuditLog>;
+    /// Where dropped records are counted.
+    fn metrics(&self) -> &Metrics;
+    /// What the record of a call to the tool `name` may say, if it exists.
+    fn tool_audit(&self, name: &str) -> Option<ToolAudit>;
+}
+
+/// What the record of a tool call may say of the tool.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ToolAudit {
+    /// The tool's read-only hint.
+    pub(crate) read_only: Option<bool>,
+    /// The tool's destructive hint.
+    pub(crate) destructive: Option<bool>,
+    /// Whether the record carries the call's arguments.
+    pub(crate) arguments: bool,
+}
 
 tokio::task_local! {
     /// What the handler learned that its result does not show.
@@ -94,18 +117,18 @@ pub(crate) struct Stop {
 }
 
 /// One request's record until it is written.
-pub(crate) struct Entry {
-    server: Server,
+pub(crate) struct Entry<H: AuditHost> {
+    server: H,
     record: AuditRecord,
     started: Instant,
     stop: Stop,
     written: bool,
 }
 
-impl Entry {
+impl<H: AuditHost> Entry<H> {
     /// The record of `request`, if the server keeps an audit log.
     pub(crate) fn start(
-        server: &Server,
+        server: &H,
         request: &Request,
         version: Option<ProtocolVersion>,
         principal: Option<&Principal>,
@@ -162,7 +185,7 @@ impl Entry {
     }
 }
 
-impl Drop for Entry {
+impl<H: AuditHost> Drop for Entry<H> {
     fn drop(&mut self) {
         if self.written {
             return;
@@ -189,7 +212,7 @@ impl Drop for Entry {
 
 /// The tool, prompt or resource a request names, with what the record may
 /// say of its arguments.
-fn describe_target(server: &Server, request: &Request, record: &mut AuditRecord) {
+fn describe_target(server: &impl AuditHost, request: &Request, record: &mut AuditRecord) {
     let names_target = matches!(
         request.method.as_str(),
         method::TOOLS_CALL
@@ -222,15 +245,16 @@ fn describe_target(server: &Server, request: &Request, record: &mut AuditRecord)
     if request.method != method::TOOLS_CALL {
         return;
     }
-    let tools = server.tools();
-    let Some(tool) = record.target.as_deref().and_then(|name| tools.get(name)) else {
+    let Some(tool) = record
+        .target
+        .as_deref()
+        .and_then(|name| server.tool_audit(name))
+    else {
         return;
     };
-    if let Some(annotations) = &tool.tool().annotations {
-        record.read_only = annotations.read_only_hint;
-        record.destructive = annotations.destructive_hint;
-    }
-    if tool.audits_arguments() {
+    record.read_only = tool.read_only;
+    record.destructive = tool.destructive;
+    if tool.arguments {
         record.arguments = serde_json::from_str(arguments.get()).ok();
     }
 }
@@ -244,10 +268,13 @@ pub(crate) struct Refusal<'a> {
     pub(crate) reason: &'a str,
     pub(crate) principal: Option<&'a Principal>,
     pub(crate) client_address: Option<IpAddr>,
+    pub(crate) method: Option<&'a str>,
+    pub(crate) target: Option<&'a str>,
+    pub(crate) request_id: Option<&'a mcp_core::jsonrpc::RequestId>,
 }
 
 /// Writes the record of a refused request.
-pub(crate) fn refused(server: &Server, refusal: &Refusal<'_>) {
+pub(crate) fn refused(server: &impl AuditHost, refusal: &Refusal<'_>) {
     let Some(log) = server.audit_log() else {
         return;
     };
@@ -256,6 +283,9 @@ pub(crate) fn refused(server: &Server, refusal: &Refusal<'_>) {
         record.set_caller(principal);
     }
     record.client_address = refusal.client_address;
+    record.method = refusal.method.map(str::to_owned);
+    record.target = refusal.target.map(str::to_owned);
+    record.request_id = refusal.request_id.cloned();
     record.http_status = Some(refusal.http_status);
     record.error = Some(refusal.reason.to_owned());
     record.time = AuditRecord::now();

@@ -30,7 +30,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub(crate) use entry::{
-    Entry, Notes, Refusal, Stop, note, note_trace, note_version, noted, noting, refused,
+    AuditHost, Entry, Notes, Refusal, Stop, ToolAudit, note, note_trace, note_version, noted,
+    noting, refused,
 };
 pub(crate) use queue::AuditLog;
 pub use sinks::{FileAudit, TracingAudit};

@@ -47,17 +47,13 @@ pub(super) async fn check_rate(
     check_caller_rate(server, envelope.principal.as_deref(), envelope.peer, tool).await
 }
 
-/// [`check_rate`] for a caller known by its principal or address.
-pub(crate) async fn check_caller_rate(
-    server: &Server,
+/// Who a rate limit counts a request against: the principal, else the
+/// client's network, else the one local caller.
+pub(crate) fn caller_key(
     principal: Option<&crate::auth::Principal>,
     peer: Option<std::net::IpAddr>,
-    tool: Option<&str>,
-) -> Result<(), ProtocolError> {
-    let Some(limit) = &server.options().rate_limit else {
-        return Ok(());
-    };
-    let caller = match (principal, peer) {
+) -> String {
+    match (principal, peer) {
         // The whole identity: `ops` of two tenants are two callers.
         (Some(principal), _) => format!(
             "principal:{}\u{0}{}\u{0}{}",
@@ -68,7 +64,20 @@ pub(crate) async fn check_caller_rate(
         // One caller per client network, as for session caps.
         (None, Some(peer)) => format!("ip:{}", crate::auth::client_network(peer)),
         (None, None) => "local".to_owned(),
+    }
+}
+
+/// [`check_rate`] for a caller known by its principal or address.
+pub(crate) async fn check_caller_rate(
+    server: &Server,
+    principal: Option<&crate::auth::Principal>,
+    peer: Option<std::net::IpAddr>,
+    tool: Option<&str>,
+) -> Result<(), ProtocolError> {
+    let Some(limit) = &server.options().rate_limit else {
+        return Ok(());
     };
+    let caller = caller_key(principal, peer);
     limit.check(&caller, tool).await.map_err(|wait| {
         tracing::info!(%caller, tool, ?wait, "rate limited");
         server.metrics().rate_limited.inc();

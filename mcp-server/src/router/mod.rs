@@ -5,6 +5,7 @@
 //! and from the session on older revisions. Handlers below it never look at
 //! where that came from.
 
+mod audit_host;
 mod calls;
 mod envelope;
 mod lifecycle;
@@ -43,7 +44,7 @@ use envelope::route;
 use lists::list;
 use metering::{check_rate, is_metered, tool_name};
 
-pub(crate) use metering::check_caller_rate;
+pub(crate) use metering::{caller_key, check_caller_rate};
 pub(crate) use tasks::AbortOnDrop;
 
 /// A protocol error together with the revision whose codes it should use.

@@ -28,13 +28,16 @@ enum Kind {
 }
 
 impl McpBody {
-    pub(crate) fn full(bytes: impl Into<Bytes>) -> Self {
+    /// A body of these bytes: for an application's own layer that answers
+    /// in the service's place.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
         Self {
             kind: Kind::Full(Some(bytes.into())),
         }
     }
 
-    pub(crate) fn empty() -> Self {
+    /// An empty body.
+    pub fn empty() -> Self {
         Self {
             kind: Kind::Full(None),
         }

@@ -44,6 +44,7 @@ pub enum HostPolicy {
 pub struct HttpConfig {
     pub(crate) authenticator: Option<Arc<dyn Authenticator>>,
     pub(crate) path: String,
+    pub(crate) base_path: Option<Arc<str>>,
     pub(crate) legacy_sse: bool,
     pub(crate) sse_path: String,
     pub(crate) messages_path: String,
@@ -76,6 +77,7 @@ impl fmt::Debug for HttpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpConfig")
             .field("path", &self.path)
+            .field("base_path", &self.base_path)
             .field("authenticated", &self.authenticator.is_some())
             .field("hosts", &self.hosts)
             .field("origins", &self.origins)
@@ -102,6 +104,7 @@ impl Default for HttpConfig {
         Self {
             authenticator: None,
             path: "/mcp".into(),
+            base_path: None,
             legacy_sse: true,
             sse_path: "/sse".into(),
             messages_path: "/messages".into(),
@@ -154,6 +157,44 @@ impl HttpConfig {
     #[must_use]
     pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
         self.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
+    /// Serves every path under `prefix`, as axum's `nest_service(prefix, ..)`
+    /// does, for applications on plain hyper or a router that does not strip
+    /// prefixes: Streamable HTTP at `prefix` (and `prefix/`), the legacy
+    /// transport at `prefix/sse` and `prefix/messages` (the SSE `endpoint`
+    /// event names that path), the protected resource metadata at
+    /// `prefix/.well-known/oauth-protected-resource`, the probes, metrics
+    /// and diagnostics at `prefix/health`, `prefix/ready`, `prefix/metrics`
+    /// and `prefix/diagnostics`. Anything outside the prefix is 404. Under
+    /// axum's `nest_service` the prefix axum stripped is used instead.
+    ///
+    /// `prefix` starts with `/`; a trailing `/` is ignored, and `/` alone
+    /// means no prefix.
+    ///
+    /// ```
+    /// use mcp_server::prelude::*;
+    /// use mcp_server::transport::http::{HttpConfig, McpService};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mcp = McpService::new(Server::builder().build(), HttpConfig::default().base_path("/api/mcp"));
+    /// let health = |path: &str| http::Request::get(path).body(String::new()).unwrap();
+    /// assert_eq!(mcp.handle(health("/api/mcp/health")).await.status(), 200);
+    /// assert_eq!(mcp.handle(health("/health")).await.status(), 404);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn base_path(mut self, prefix: impl AsRef<str>) -> Self {
+        let prefix = prefix.as_ref().trim_end_matches('/');
+        self.base_path = (!prefix.is_empty()).then(|| {
+            if prefix.starts_with('/') {
+                prefix.into()
+            } else {
+                format!("/{prefix}").into()
+            }
+        });
         self
     }
 

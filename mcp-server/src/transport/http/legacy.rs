@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 
 use super::body::{self, SseBody, StreamGuard};
 use super::drain;
-use super::{Accept, BoxError, McpBody, Shared, error, read_json_body, sse_response};
+use super::request::BodyLimits;
+use super::{Accept, BoxError, McpBody, McpRequest, Shared, error, read_json_body, sse_response};
 use crate::transport::{Delivered, Outgoing, lines};
 
 /// GET `/sse`: opens a connection and its stream.
@@ -156,18 +157,33 @@ where
             "invalid request: unknown or closed session",
         );
     };
-    let bytes = match read_json_body(&parts.headers, body, &shared.config).await {
-        Ok(bytes) => bytes,
-        Err(response) => return *response,
+    let bytes = match parts.extensions.get::<McpRequest>() {
+        // An outer McpRequestLayer read and parsed the body already.
+        Some(typed) => {
+            if let Err(e) = typed.take_incoming()
+                && e.error.code == error_code::PARSE_ERROR
+            {
+                return error(StatusCode::BAD_REQUEST, None, e.error.code, e.error.message);
+            }
+            typed.bytes().clone()
+        }
+        None => {
+            let bytes =
+                match read_json_body(&parts.headers, body, BodyLimits::of(&shared.config)).await {
+                    Ok(bytes) => bytes,
+                    Err(response) => return *response,
+                };
+            if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    error_code::PARSE_ERROR,
+                    format!("parse error: {e}"),
+                );
+            }
+            bytes
+        }
     };
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            None,
-            error_code::PARSE_ERROR,
-            format!("parse error: {e}"),
-        );
-    }
     if shared.drain.is_draining()
         && let Some(refusal) = std::str::from_utf8(&bytes)
             .ok()

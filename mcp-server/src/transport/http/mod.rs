@@ -59,6 +59,7 @@ mod service;
 mod sessions;
 mod shares;
 mod streamable;
+mod typed;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -76,6 +77,7 @@ pub use config::{HostPolicy, HttpConfig};
 pub use forwarded::{Cidr, CidrError};
 pub use layers::ClientAddr;
 pub use listener::{HttpServer, shutdown_signal};
+pub use typed::{McpMessage, McpRequest};
 
 use crate::server::Server;
 use audit::{Audited, audit_refusal};
@@ -108,7 +110,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// the mounted path), the protected resource metadata at
 /// `/mcp/.well-known/oauth-protected-resource`, the probes at
 /// `/mcp/health` and `/mcp/ready`. With `route_service` or hyper the
-/// request path is matched whole against the configured paths.
+/// request path is matched whole against the configured paths, under
+/// [`HttpConfig::base_path`] when one is set.
 ///
 /// Embedded, the default [`HostPolicy::Auto`] accepts loopback host names
 /// only: an app bound to `0.0.0.0` answers 403 to any other name until
@@ -273,8 +276,13 @@ impl McpService {
         let mut response = if request.method() == Method::OPTIONS && cors_origin.is_some() {
             preflight(request.headers())
         } else {
-            let span = request::span_of(&request);
-            tracing::Instrument::instrument(self.route(request), span).await
+            if request.extensions().get::<layers::Traced>().is_some() {
+                // A TraceLayer in front opened the request's span.
+                self.route(request).await
+            } else {
+                let span = request::span_of(&request);
+                tracing::Instrument::instrument(self.route(request), span).await
+            }
         };
         if response.status() == StatusCode::FORBIDDEN
             && let Some(metadata) = config
@@ -306,12 +314,25 @@ impl McpService {
         // Behind trusted proxies, the client is who they say; every later
         // look at the address (limits, caps, diagnostics) sees it.
         layers::peer::resolve_client(&config.trusted_proxies, &mut request);
-        let mounted = mount::MountedAt::of(&request);
+        let mut mounted = mount::MountedAt::of(&request);
+        // Without a router that strips it, the configured prefix is ours to
+        // strip; how much of the path it took.
+        let mut stripped = 0;
+        if mounted.is_none()
+            && let Some(base) = &config.base_path
+        {
+            let full = request.uri().path();
+            let Some((at, rest)) = mount::MountedAt::base(base, full) else {
+                return empty(StatusCode::NOT_FOUND);
+            };
+            stripped = full.len() - rest.len();
+            mounted = Some(at);
+        }
         let nested = mounted.is_some();
         if let Some(mounted) = mounted {
             request.extensions_mut().insert(mounted);
         }
-        let path = mount::logical_path(config, nested, request.uri().path());
+        let path = mount::logical_path(config, nested, &request.uri().path()[stripped..]);
         // Probes come from load balancers with any Host; they reveal nothing.
         if path == "/health" {
             return health(shared, request.method());
@@ -346,10 +367,11 @@ impl McpService {
             .is_none()
             && let Err(response) = check_host_and_origin(config, request.headers(), request.uri())
         {
+            let mut response = *response;
             if mcp_path {
-                audit_refusal(shared, &response, None, peer_of(&request));
+                audit_refusal(shared, &mut response, None, peer_of(&request));
             }
-            return *response;
+            return response;
         }
         if config.diagnostics_path.as_deref() == Some(path) {
             match &config.authenticator {
@@ -397,8 +419,8 @@ impl McpService {
                 }
                 Err(e) => {
                     shared.server.metrics().auth_failures.inc();
-                    let response = unauthorized(&e, authenticator.resource_metadata());
-                    audit_refusal(shared, &response, None, client);
+                    let mut response = unauthorized(&e, authenticator.resource_metadata());
+                    audit_refusal(shared, &mut response, None, client);
                     return response;
                 }
             }
@@ -415,14 +437,16 @@ impl McpService {
                     request.extensions_mut().insert(principal);
                 }
                 Err(response) => {
-                    audit_refusal(shared, &response, principal_of(&request).as_deref(), client);
-                    return *response;
+                    let mut response = *response;
+                    let principal = principal_of(&request);
+                    audit_refusal(shared, &mut response, principal.as_deref(), client);
+                    return response;
                 }
             }
         }
         let principal = principal_of(&request);
-        let response = self.serve_mcp(endpoint, request).await;
-        audit_refusal(shared, &response, principal.as_deref(), client);
+        let mut response = self.serve_mcp(endpoint, request).await;
+        audit_refusal(shared, &mut response, principal.as_deref(), client);
         response
     }
 

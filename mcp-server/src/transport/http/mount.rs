@@ -47,6 +47,13 @@ impl MountedAt {
         None
     }
 
+    /// A request under the configured [`base_path`](HttpConfig::base_path),
+    /// with the path under it.
+    pub(crate) fn base<'a>(base: &Arc<str>, path: &'a str) -> Option<(Self, &'a str)> {
+        let rest = path.strip_prefix(&**base)?;
+        (rest.is_empty() || rest.starts_with('/')).then(|| (Self(Arc::clone(base)), rest))
+    }
+
     /// The client-facing path of `relative`, a path under the prefix.
     pub(crate) fn path(&self, relative: &str) -> String {
         format!("{}{relative}", self.0)

@@ -10,7 +10,7 @@ use super::responses::error;
 use super::{BoxError, HttpConfig, McpBody};
 use http::Response;
 
-pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -53,7 +53,7 @@ impl Accept {
     }
 }
 
-pub(super) fn is_json_content(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json_content(headers: &HeaderMap) -> bool {
     header_str(headers, header::CONTENT_TYPE.as_str()).is_some_and(|ct| {
         ct.split(';')
             .next()
@@ -61,11 +61,27 @@ pub(super) fn is_json_content(headers: &HeaderMap) -> bool {
     })
 }
 
+/// How large a body may be and how long it may take to arrive.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    pub(crate) max_bytes: usize,
+    pub(crate) timeout: std::time::Duration,
+}
+
+impl BodyLimits {
+    pub(crate) fn of(config: &HttpConfig) -> Self {
+        Self {
+            max_bytes: config.max_body_bytes,
+            timeout: config.body_timeout,
+        }
+    }
+}
+
 /// Reads a JSON request body, within the size and time limits.
-pub(super) async fn read_json_body<B>(
+pub(crate) async fn read_json_body<B>(
     headers: &HeaderMap,
     body: B,
-    config: &HttpConfig,
+    limits: BodyLimits,
 ) -> Result<Bytes, Box<Response<McpBody>>>
 where
     B: http_body::Body<Data = Bytes>,
@@ -86,20 +102,20 @@ where
             error_code::INVALID_REQUEST,
             format!(
                 "invalid request: the body is larger than {} bytes",
-                config.max_body_bytes
+                limits.max_bytes
             ),
         ))
     };
     // A body declared too large is refused before any of it is read, rather
     // than waited for until the body timeout.
-    let max = u64::try_from(config.max_body_bytes).unwrap_or(u64::MAX);
+    let max = u64::try_from(limits.max_bytes).unwrap_or(u64::MAX);
     let declared = header_str(headers, header::CONTENT_LENGTH.as_str())
         .and_then(|length| length.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > max) || body.size_hint().lower() > max {
         return Err(too_large());
     }
-    let limited = http_body_util::Limited::new(body, config.max_body_bytes);
-    match tokio::time::timeout(config.body_timeout, limited.collect()).await {
+    let limited = http_body_util::Limited::new(body, limits.max_bytes);
+    match tokio::time::timeout(limits.timeout, limited.collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Ok(Err(e)) => Err(Box::new(error(

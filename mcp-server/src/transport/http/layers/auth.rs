@@ -10,7 +10,7 @@ use mcp_core::jsonrpc::error_code;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Authenticated, LayerBody, LayerFuture, TenantResolved, forward, passed, refused};
+use super::{Authenticated, LayerBody, LayerFuture, TenantResolved, passed, refused};
 use crate::auth::{Authenticator, Principal};
 use crate::server::Server;
 use crate::transport::http::responses::{error, unauthorized};
@@ -55,6 +55,15 @@ pub(crate) fn tenant_principal(
                 .with_tenant(tenant),
         )),
     }
+}
+
+/// Names the principal a request acted as on its response too, for an
+/// [`AuditLayer`](super::AuditLayer) around: the innermost layer's wins.
+fn name_principal<B>(mut response: Response<B>, principal: Arc<Principal>) -> Response<B> {
+    if response.extensions().get::<Arc<Principal>>().is_none() {
+        response.extensions_mut().insert(principal);
+    }
+    response
 }
 
 /// Authentication as a layer: the request's credentials (API keys, OAuth
@@ -164,10 +173,12 @@ where
             let outcome = authenticator.authenticate(request.headers()).await;
             match outcome {
                 Ok(principal) => {
+                    let principal = Arc::new(principal);
                     let extensions = request.extensions_mut();
-                    extensions.insert(Arc::new(principal));
+                    extensions.insert(Arc::clone(&principal));
                     extensions.insert(Authenticated);
-                    inner.call(request).await.map(passed)
+                    let response = inner.call(request).await;
+                    response.map(|response| passed(name_principal(response, principal)))
                 }
                 Err(e) => {
                     if let Some(server) = &layer.server {
@@ -241,16 +252,25 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let mut resolved = None;
         if let Some(value) = request.headers().get(&self.header) {
             let principal = request.extensions().get::<Arc<Principal>>().cloned();
             match tenant_principal(principal, value) {
                 Ok(principal) => {
-                    request.extensions_mut().insert(principal);
+                    request.extensions_mut().insert(Arc::clone(&principal));
+                    resolved = Some(principal);
                 }
                 Err(response) => return refused(*response),
             }
         }
         request.extensions_mut().insert(TenantResolved);
-        forward(self.inner.call(request))
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            Ok(passed(match resolved {
+                Some(principal) => name_principal(response, principal),
+                None => response,
+            }))
+        })
     }
 }

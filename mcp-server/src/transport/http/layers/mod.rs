@@ -14,27 +14,71 @@
 //!
 //! | Layer | Concern | Refuses with |
 //! |---|---|---|
+//! | [`McpRequestLayer`] | the body, read once within limits, parsed once into an [`McpRequest`](super::McpRequest) | 400, 408, 413 |
 //! | [`ClientAddrLayer`] | the client's address behind trusted proxies | never |
 //! | [`HostOriginLayer`] | DNS-rebinding protection (`Host`, `Origin`) | 403 |
 //! | [`AuthLayer`] | API keys, OAuth bearer tokens, any [`Authenticator`](crate::auth::Authenticator) | 401, 503 |
 //! | [`TenantLayer`] | the trusted tenant header | 400, 403 |
 //! | [`SecurityHeadersLayer`] | hardening response headers | never |
 //! | [`cors_layer`] | CORS, as tower-http's `CorsLayer` from [`HttpConfig::cors_origins`](super::HttpConfig::cors_origins) | never |
+//! | [`RateLimitLayer`] | a [`RateLimit`](crate::limit::RateLimit) per principal, tenant or address, and per tool (in memory or Redis) | 429 |
+//! | [`ConcurrencyLimitLayer`] | requests in flight | 503 |
+//! | [`TimeoutLayer`] | time to the response | 504 |
+//! | [`AuditLayer`] | an audit record of every refusal inside it | never |
+//! | [`MetricsLayer`] | responses by status, and their time | never |
+//! | [`TraceLayer`] | a `tracing` span per request | never |
 //!
 //! Refusals carry the same JSON-RPC error bodies, status codes and
 //! `WWW-Authenticate` challenges as the service's own. A response that
-//! passed through one of these layers has the body [`LayerBody`]: the
-//! layer's refusal or the inner service's body.
+//! passed through one of the refusing layers has the body [`LayerBody`]:
+//! the layer's refusal or the inner service's body.
 //!
-//! Limits on bodies, time and concurrency are tower-http's and tower's
-//! (`RequestBodyLimitLayer`, `TimeoutLayer`, `ConcurrencyLimitLayer`) for
-//! an application's routes; the service keeps its own, which answer with
-//! JSON-RPC errors.
+//! Layers that need MCP knowledge (the tool a rate limit counts, the
+//! method and tool of an audit record) read the typed
+//! [`McpRequest`](super::McpRequest) an [`McpRequestLayer`] put in the
+//! request's extensions: put that one outside them. A stack in the order
+//! the service applies its own checks:
+//!
+//! ```
+//! use std::time::Duration;
+//! use mcp_server::prelude::*;
+//! use mcp_server::limit::{Quota, RateLimit};
+//! use mcp_server::transport::http::layers::*;
+//! use mcp_server::transport::http::{HttpConfig, McpService};
+//! use tower::ServiceBuilder;
+//!
+//! let server = Server::builder().build();
+//! let config = HttpConfig::default();
+//! let mcp = McpService::new(server.clone(), config.clone());
+//! let app = ServiceBuilder::new()
+//!     .layer(TraceLayer::new())
+//!     .layer(MetricsLayer::new(&server))
+//!     .layer(AuditLayer::new(&server))
+//!     .layer(ClientAddrLayer::new(Vec::new()))
+//!     .layer(HostOriginLayer::new(&config))
+//!     .layer(McpRequestLayer::from_config(&config))
+//!     .layer(RateLimitLayer::new(RateLimit::per_caller(Quota::per_minute(600))))
+//!     .layer(ConcurrencyLimitLayer::new(256))
+//!     .layer(TimeoutLayer::new(Duration::from_secs(60)))
+//!     .service(mcp);
+//! # let _ = app;
+//! ```
+//!
+//! [`McpService`](super::McpService) alone (and so
+//! [`HttpServer`](super::HttpServer)) applies the equivalent checks itself
+//! from its [`HttpConfig`](super::HttpConfig) and the server's settings,
+//! with the same answers: a layer in front replaces the service's own
+//! check only where said above (Host/Origin, authentication, tenant); the
+//! others add to the service's limits.
 
 pub(crate) mod auth;
+pub(crate) mod body;
 pub(crate) mod headers;
+pub(crate) mod limits;
+pub(crate) mod observe;
 pub(crate) mod origin;
 pub(crate) mod peer;
+pub(crate) mod rate;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,9 +87,14 @@ use http::Response;
 use http_body_util::Either;
 
 pub use auth::{Auth, AuthLayer, Tenant, TenantLayer};
+pub use body::{McpRequestBody, McpRequestLayer, McpRequestService};
 pub use headers::{SecurityHeaders, SecurityHeadersLayer, cors_layer};
+pub use limits::{ConcurrencyLimit, ConcurrencyLimitLayer, Timeout, TimeoutLayer};
+pub(crate) use observe::Traced;
+pub use observe::{Audit, AuditLayer, Metrics, MetricsLayer, Trace, TraceLayer};
 pub use origin::{HostOrigin, HostOriginLayer};
 pub use peer::{ClientAddr, ClientAddrLayer, ClientAddrService};
+pub use rate::{RateLimitLayer, RateLimited};
 
 use super::McpBody;
 

@@ -20,10 +20,11 @@ use tracing::Instrument as _;
 
 use super::body::{self, SseBody, StreamGuard};
 use super::drain::{self, Drain};
+use super::request::BodyLimits;
 use super::sessions::HttpSession;
 use super::shares::Caller;
 use super::{
-    Accept, Active, Audited, BoxError, McpBody, Shared, busy, empty, error, header_str,
+    Accept, Active, Audited, BoxError, McpBody, McpRequest, Shared, busy, empty, error, header_str,
     message_json, method_not_allowed, read_json_body, sse_response,
 };
 use crate::audit::Stop;
@@ -52,19 +53,27 @@ where
             "invalid request: Accept must allow application/json or text/event-stream",
         );
     }
-    let bytes = match read_json_body(&parts.headers, body, &shared.config).await {
-        Ok(bytes) => bytes,
-        Err(response) => return *response,
+    // An outer McpRequestLayer read and parsed the body already.
+    let parsed = match parts.extensions.get::<McpRequest>() {
+        Some(typed) => typed.take_incoming(),
+        None => {
+            let bytes =
+                match read_json_body(&parts.headers, body, BodyLimits::of(&shared.config)).await {
+                    Ok(bytes) => bytes,
+                    Err(response) => return *response,
+                };
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    error_code::PARSE_ERROR,
+                    "parse error: the body is not valid UTF-8",
+                );
+            };
+            Incoming::parse(text)
+        }
     };
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            None,
-            error_code::PARSE_ERROR,
-            "parse error: the body is not valid UTF-8",
-        );
-    };
-    let incoming = match Incoming::parse(text) {
+    let incoming = match parsed {
         Ok(incoming) => incoming,
         Err(e) => return message_json(StatusCode::BAD_REQUEST, &Message::Error(e)),
     };
