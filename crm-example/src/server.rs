@@ -1,70 +1,24 @@
 //! The CRM as an MCP server: tools, resources and prompts over [`Db`].
 
 use mcp_server::prelude::*;
-use mcp_server::{AskError, CompletionRequest, Elicited};
+use mcp_server::{AskError, Elicited};
 
 use crate::db::{CrmError, Db};
 use crate::limits;
 use crate::model::{
-    Activity, ActivityKind, Company, Contact, ContactChange, ContactDetails, Deal, NewActivity,
-    NewContact, NewDeal, PipelineSummary, Stage, UpcomingTask,
+    Activity, ActivityKind, Contact, ContactChange, ContactDetails, Deal, NewActivity, NewContact,
+    NewDeal, PipelineSummary, Stage,
 };
 use crate::tenant::Tenancy;
 
-/// One page of contacts.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct ContactPage {
-    /// How many contacts match in all.
-    pub total: i64,
-    /// This page.
-    pub contacts: Vec<Contact>,
-    /// The `offset` of the next page, if there is one.
-    pub next_offset: Option<i64>,
-}
+mod pages;
+mod prompts;
+mod support;
 
-/// One page of companies.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct CompanyPage {
-    /// This page.
-    pub companies: Vec<Company>,
-    /// The `offset` of the next page, if there may be one.
-    pub next_offset: Option<i64>,
-}
-
-/// A company with its people and deals.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct CompanyDetails {
-    /// The company.
-    pub company: Company,
-    /// Its contacts.
-    pub contacts: Vec<Contact>,
-    /// Its deals, open and closed.
-    pub deals: Vec<Deal>,
-}
-
-/// Deals.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct DealList {
-    /// How many.
-    pub count: usize,
-    /// The deals, soonest expected close first.
-    pub deals: Vec<Deal>,
-}
-
-/// Tasks that are due.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct TaskList {
-    /// How many.
-    pub count: usize,
-    /// The tasks, overdue first.
-    pub tasks: Vec<UpcomingTask>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-struct ConfirmDelete {
-    /// Delete this contact and their activities?
-    confirm: bool,
-}
+use pages::ConfirmDelete;
+pub use pages::{CompanyDetails, CompanyPage, ContactPage, DealList, TaskList};
+pub use support::ContactField;
+use support::{company_details, json, not_found};
 
 /// The CRM server.
 ///
@@ -102,122 +56,6 @@ impl Crm {
     pub fn tenancy(mut self, tenancy: Tenancy) -> Self {
         self.tenancy = tenancy;
         self
-    }
-
-    /// The database as this request may see it.
-    fn tenant_db(&self, ctx: &RequestContext) -> Result<Db, CrmError> {
-        self.tenancy
-            .scope(&self.db, ctx.tenant())
-            .ok_or(CrmError::TenantRequired)
-    }
-
-    /// The database completions may read. Completion requests carry no
-    /// principal, so with tenancy required there is none: they offer
-    /// nothing rather than another tenant's names.
-    fn completion_db(&self) -> Option<&Db> {
-        match self.tenancy {
-            Tenancy::Off => Some(&self.db),
-            Tenancy::Required => None,
-        }
-    }
-
-    async fn contact_ids(&self, request: CompletionRequest) -> Completions {
-        let Some(db) = self.completion_db() else {
-            return Completions::default();
-        };
-        let Ok((contacts, _)) = db.search_contacts("", None, None, 500, 0).await else {
-            return Completions::default();
-        };
-        let typed = request.value.to_lowercase();
-        contacts
-            .iter()
-            .filter(|c| {
-                c.id.to_string().starts_with(&typed)
-                    || c.full_name().to_lowercase().contains(&typed)
-            })
-            .map(|c| c.id.to_string())
-            .collect()
-    }
-
-    async fn company_ids(&self, request: CompletionRequest) -> Completions {
-        let Some(db) = self.completion_db() else {
-            return Completions::default();
-        };
-        let Ok(companies) = db.list_companies(None, 500, 0).await else {
-            return Completions::default();
-        };
-        let typed = request.value.to_lowercase();
-        companies
-            .iter()
-            .filter(|c| {
-                c.id.to_string().starts_with(&typed) || c.name.to_lowercase().contains(&typed)
-            })
-            .map(|c| c.id.to_string())
-            .collect()
-    }
-}
-
-/// A company with its contacts (the first hundred) and all its deals.
-async fn company_details(db: &Db, id: i64) -> Result<CompanyDetails, CrmError> {
-    let company = db.company(id).await?;
-    let (contacts, _) = db.search_contacts("", Some(id), None, 100, 0).await?;
-    let deals = db.list_deals(None, None, Some(id)).await?;
-    Ok(CompanyDetails {
-        company,
-        contacts,
-        deals,
-    })
-}
-
-fn not_found(uri: &str, e: CrmError) -> ResourceError {
-    match e {
-        CrmError::NotFound { .. } => ResourceError::NotFound(uri.to_owned()),
-        CrmError::Invalid(message) | CrmError::Conflict(message) => ResourceError::Invalid(message),
-        // A client error, answered -32602 with the explanation.
-        e @ CrmError::TenantRequired => ResourceError::Invalid(e.to_string()),
-        e @ (CrmError::Migration { .. } | CrmError::Database(_)) => {
-            ResourceError::Failed(e.to_string())
-        }
-    }
-}
-
-fn json<T: Serialize>(value: &T) -> Result<String, ResourceError> {
-    serde_json::to_string_pretty(value).map_err(|e| ResourceError::Failed(e.to_string()))
-}
-
-/// A contact field the contact card edits.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContactField {
-    /// First name.
-    FirstName,
-    /// Last name.
-    LastName,
-    /// E-mail address.
-    Email,
-    /// Phone number.
-    Phone,
-    /// Job title.
-    Title,
-    /// Company name (created if new).
-    Company,
-}
-
-impl ContactField {
-    /// The change that sets this field to `value`; the database layer
-    /// validates it as it does any update.
-    fn change(self, value: String) -> ContactChange {
-        let mut change = ContactChange::default();
-        let slot = match self {
-            Self::FirstName => &mut change.first_name,
-            Self::LastName => &mut change.last_name,
-            Self::Email => &mut change.email,
-            Self::Phone => &mut change.phone,
-            Self::Title => &mut change.title,
-            Self::Company => &mut change.company,
-        };
-        *slot = Some(value);
-        change
     }
 }
 
@@ -686,40 +524,7 @@ impl Crm {
             contacts,
             deals,
         } = company_details(&self.tenant_db(ctx)?, company_id).await?;
-        let mut text = format!(
-            "Prepare a one-page account brief for {} ({}, {}).\n\nPeople:\n",
-            company.name,
-            company.industry.as_deref().unwrap_or("industry unknown"),
-            company.domain.as_deref().unwrap_or("no domain"),
-        );
-        for c in &contacts {
-            text.push_str(&format!(
-                "- {} — {} (tags: {})\n",
-                c.full_name(),
-                c.title.as_deref().unwrap_or("no title"),
-                if c.tags.is_empty() {
-                    "none".into()
-                } else {
-                    c.tags.join(", ")
-                }
-            ));
-        }
-        text.push_str("\nDeals:\n");
-        for d in &deals {
-            text.push_str(&format!(
-                "- {}: {} {:.0} {}, expected close {}, owner {}\n",
-                d.title,
-                d.stage,
-                d.amount,
-                d.currency,
-                d.expected_close.as_deref().unwrap_or("unset"),
-                d.owner
-            ));
-        }
-        text.push_str(
-            "\nSummarise the relationship, the state of each open deal, the risks, and three concrete next steps. Use get_contact_details for anyone you need more on.",
-        );
-        Ok(text)
+        Ok(prompts::account_brief(&company, &contacts, &deals))
     }
 
     /// A follow-up e-mail draft for a contact, based on their latest activity.
@@ -734,38 +539,6 @@ impl Crm {
         ctx: &RequestContext,
     ) -> Result<Vec<PromptMessage>, CrmError> {
         let details = self.tenant_db(ctx)?.contact_details(contact_id).await?;
-        let tone = tone.unwrap_or_else(|| "friendly and concise".into());
-        let mut context = format!(
-            "Contact: {} <{}>, {} at {}.\n",
-            details.contact.full_name(),
-            details.contact.email.as_deref().unwrap_or("no e-mail"),
-            details.contact.title.as_deref().unwrap_or("no title"),
-            details.contact.company.as_deref().unwrap_or("no company"),
-        );
-        for activity in details.recent_activities.iter().take(3) {
-            context.push_str(&format!(
-                "Recent {}: {}{}\n",
-                activity.kind,
-                activity.subject,
-                activity
-                    .body
-                    .as_deref()
-                    .map(|b| format!(" — {b}"))
-                    .unwrap_or_default()
-            ));
-        }
-        for deal in &details.open_deals {
-            context.push_str(&format!(
-                "Open deal: {} ({}, {:.0} {})\n",
-                deal.title, deal.stage, deal.amount, deal.currency
-            ));
-        }
-        Ok(vec![
-            PromptMessage::user(context),
-            PromptMessage::user(format!(
-                "Draft a {tone} follow-up e-mail to {} that picks up from the latest activity and proposes one clear next step. Keep it under 150 words.",
-                details.contact.first_name
-            )),
-        ])
+        Ok(prompts::follow_up_email(&details, tone))
     }
 }
