@@ -7,8 +7,11 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod memory;
+
+use memory::Memory;
 
 /// How many requests a caller may make: `count` per `period`, with bursts
 /// of up to `burst`.
@@ -126,20 +129,6 @@ pub enum WhenUnreachable {
     Refuse,
 }
 
-/// The GCRA state of this process: one theoretical arrival time per key,
-/// bounded in size.
-#[derive(Default)]
-struct Memory {
-    state: Mutex<MemoryState>,
-}
-
-#[derive(Default)]
-struct MemoryState {
-    tats: HashMap<String, Instant>,
-    /// When expired keys were last dropped.
-    swept: Option<Instant>,
-}
-
 impl fmt::Debug for RateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimit")
@@ -156,9 +145,6 @@ impl fmt::Debug for RateLimit {
             .finish()
     }
 }
-
-/// The most keys remembered before stale ones are dropped.
-const MAX_KEYS: usize = 100_000;
 
 impl RateLimit {
     /// `quota` for each caller, across its tool calls and completions.
@@ -253,224 +239,17 @@ impl RateLimit {
     }
 }
 
-impl Memory {
-    fn check(
-        &self,
-        caller_quota: &Quota,
-        caller: &str,
-        tool_quota: Option<(&str, &Quota)>,
-    ) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state.make_room(now);
-        let tats = &mut state.tats;
-        // Check both before taking either, so a refusal costs nothing.
-        let caller_key = format!("caller\u{0}{caller}");
-        let caller_tat = admit(tats, &caller_key, caller_quota, now)?;
-        let tool_entry = match tool_quota {
-            Some((tool, quota)) => {
-                let key = format!("tool\u{0}{tool}\u{0}{caller}");
-                let tat = admit(tats, &key, quota, now)?;
-                Some((key, tat))
-            }
-            None => None,
-        };
-        tats.insert(caller_key, caller_tat);
-        if let Some((key, tat)) = tool_entry {
-            tats.insert(key, tat);
-        }
-        Ok(())
-    }
-}
-
-impl MemoryState {
-    /// Keeps the table under [`MAX_KEYS`] without scanning it on every
-    /// check: expired keys (whose limit is back to a full burst, so
-    /// forgetting them changes nothing) go at most once a second; if the
-    /// table is still full, the tenth of keys nearest to expiry go too, so
-    /// the next scan is a tenth of the table's inserts away.
-    fn make_room(&mut self, now: Instant) {
-        if self.tats.len() < MAX_KEYS {
-            return;
-        }
-        if self
-            .swept
-            .is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1))
-        {
-            self.swept = Some(now);
-            self.tats.retain(|_, tat| *tat > now);
-        }
-        if self.tats.len() >= MAX_KEYS {
-            let mut tats: Vec<Instant> = self.tats.values().copied().collect();
-            let cut = MAX_KEYS / 10;
-            tats.select_nth_unstable(cut);
-            let threshold = tats[cut];
-            self.tats.retain(|_, tat| *tat > threshold);
-        }
-    }
-}
-
 /// A Redis URL that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid Redis URL: {0}")]
 pub struct RateLimitError(pub String);
 
-/// GCRA: the new theoretical arrival time if the request conforms.
-fn admit(
-    state: &HashMap<String, Instant>,
-    key: &str,
-    quota: &Quota,
-    now: Instant,
-) -> Result<Instant, Duration> {
-    let tat = state.get(key).copied().unwrap_or(now).max(now);
-    let allowed_at = tat.checked_sub(quota.tolerance()).unwrap_or(now);
-    if allowed_at > now {
-        return Err(allowed_at - now);
-    }
-    Ok(tat + quota.interval)
-}
-
 #[cfg(feature = "redis")]
-mod redis_store {
-    //! GCRA in one Lua script: both keys are checked before either is
-    //! taken, atomically, on the Redis server's clock.
-
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
-
-    use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
-    use super::{Quota, RateLimitError, WhenUnreachable};
-
-    /// What Redis said.
-    pub(super) enum Outcome {
-        Checked(Result<(), Duration>),
-        Unreachable(WhenUnreachable),
-    }
-
-    const SCRIPT: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local next = {}
-for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local tolerance = tonumber(ARGV[2 * i])
-  local tat = tonumber(redis.call('GET', key) or now)
-  if tat < now then tat = now end
-  if tat - tolerance > now then
-    return tat - tolerance - now
-  end
-  next[i] = tat + interval
-end
-for i, key in ipairs(KEYS) do
-  local ttl = math.floor((next[i] - now) / 1000) + 1
-  redis.call('SET', key, string.format('%d', next[i]), 'PX', ttl)
-end
-return 0
-";
-
-    pub(super) struct RedisStore {
-        client: redis::Client,
-        prefix: String,
-        script: redis::Script,
-        connection: tokio::sync::OnceCell<ConnectionManager>,
-        pub(super) policy: WhenUnreachable,
-        /// Whether the last check reached Redis, so an outage is logged
-        /// once when it starts and once when it ends.
-        reachable: AtomicBool,
-    }
-
-    fn micros(d: Duration) -> u64 {
-        u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-    }
-
-    impl RedisStore {
-        pub(super) fn new(url: &str, prefix: &str) -> Result<Self, RateLimitError> {
-            let client = redis::Client::open(url).map_err(|e| RateLimitError(e.to_string()))?;
-            Ok(Self {
-                client,
-                prefix: prefix.to_owned(),
-                script: redis::Script::new(SCRIPT),
-                connection: tokio::sync::OnceCell::new(),
-                policy: WhenUnreachable::default(),
-                reachable: AtomicBool::new(true),
-            })
-        }
-
-        pub(super) fn reachable(&self) -> bool {
-            self.reachable.load(Ordering::Relaxed)
-        }
-
-        async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
-            self.connection
-                .get_or_try_init(|| async {
-                    // A limiter that waits long for Redis would stall every
-                    // request; give up quickly and let the request through.
-                    let config = ConnectionManagerConfig::new()
-                        .set_connection_timeout(Some(Duration::from_secs(1)))
-                        .set_response_timeout(Some(Duration::from_secs(1)))
-                        .set_number_of_retries(2);
-                    ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-                })
-                .await
-                .cloned()
-        }
-
-        pub(super) async fn check(
-            &self,
-            caller_quota: &Quota,
-            caller: &str,
-            tool: Option<(&str, &Quota)>,
-        ) -> Outcome {
-            let mut invocation = self.script.prepare_invoke();
-            invocation
-                .key(format!("{}:caller:{caller}", self.prefix))
-                .arg(micros(caller_quota.interval))
-                .arg(micros(caller_quota.tolerance()));
-            if let Some((tool, quota)) = tool {
-                invocation
-                    .key(format!("{}:tool:{tool}:{caller}", self.prefix))
-                    .arg(micros(quota.interval))
-                    .arg(micros(quota.tolerance()));
-            }
-            let result = match self.connection().await {
-                Ok(mut connection) => invocation.invoke_async::<u64>(&mut connection).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(wait) => {
-                    if !self.reachable.swap(true, Ordering::Relaxed) {
-                        tracing::info!("the Redis rate limiter answers again; limits are shared");
-                    }
-                    Outcome::Checked(if wait == 0 {
-                        Ok(())
-                    } else {
-                        Err(Duration::from_micros(wait))
-                    })
-                }
-                Err(e) => {
-                    if self.reachable.swap(false, Ordering::Relaxed) {
-                        match self.policy {
-                            WhenUnreachable::LimitLocally => {
-                                tracing::warn!(error = %e, "the Redis rate limiter is unreachable; each replica limits on its own until it answers")
-                            }
-                            WhenUnreachable::Refuse => {
-                                tracing::error!(error = %e, "the Redis rate limiter is unreachable; refusing rate-limited requests until it answers")
-                            }
-                        }
-                    }
-                    Outcome::Unreachable(self.policy)
-                }
-            }
-        }
-    }
-}
+mod redis_store;
 
 #[cfg(test)]
 mod tests {
+    use super::memory::MAX_KEYS;
     use super::*;
 
     #[test]
