@@ -1,10 +1,12 @@
 //! A remote server's features served as local ones, through a
 //! [`Client`]: calls are forwarded with their progress and cancellation,
 //! and what the remote server asks during a call (elicitation, sampling,
-//! roots) is asked of the local client.
+//! roots) is asked of the local client, and argument completions are
+//! asked of the remote server.
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use mcp_core::completion::{CompleteResult, CompletionReference};
 use mcp_core::jsonrpc::{ErrorObject, error_code};
 use mcp_core::prompt::Prompt;
 use mcp_core::resource::{Resource, ResourceTemplate};
@@ -15,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ask::Elicited;
 use crate::client::{Client, ClientError, ClientHandler, RequestOptions, ServerRequest};
+use crate::completion::{CompletionRequest, Completions};
 use crate::context::RequestContext;
 use crate::handler::BoxFuture;
 use crate::prompt::{PromptCall, PromptDef};
@@ -160,6 +163,50 @@ async fn relay<T>(
     }
 }
 
+/// Asks the remote server to complete `request` for `reference`; its
+/// failure is logged and answered with no values, as a missing completer is.
+async fn complete_remote(
+    client: &Client,
+    reference: CompletionReference,
+    request: CompletionRequest,
+) -> Completions {
+    let mut params = json!({
+        "ref": reference,
+        "argument": {"name": request.argument, "value": request.value},
+    });
+    if !request.context.is_empty() {
+        params["context"] = json!({"arguments": request.context});
+    }
+    let answer = client.request("completion/complete", params).await;
+    match answer.and_then(|value| {
+        serde_json::from_value::<CompleteResult>(value).map_err(|e| ClientError::Malformed {
+            method: "completion/complete".into(),
+            message: e.to_string(),
+        })
+    }) {
+        Ok(result) => Completions {
+            total: result.completion.total,
+            values: result.completion.values,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "the remote server could not complete an argument");
+            Completions::default()
+        }
+    }
+}
+
+/// A completer for one argument that asks the remote server.
+fn remote_completer(
+    client: &Arc<Client>,
+    reference: CompletionReference,
+) -> impl Fn(CompletionRequest) -> BoxFuture<Completions> + Send + Sync + 'static {
+    let client = Arc::clone(client);
+    move |request| {
+        let (client, reference) = (Arc::clone(&client), reference.clone());
+        Box::pin(async move { complete_remote(&client, reference, request).await })
+    }
+}
+
 fn remote_tool(client: &Arc<Client>, forwarder: &Forwarder, tool: Tool) -> ToolDef {
     let (client, forwarder) = (Arc::clone(client), forwarder.clone());
     let name = tool.name.clone();
@@ -181,11 +228,25 @@ fn remote_tool(client: &Arc<Client>, forwarder: &Forwarder, tool: Tool) -> ToolD
     })
 }
 
-fn remote_prompt(client: &Arc<Client>, forwarder: &Forwarder, prompt: Prompt) -> PromptDef {
-    let (client, forwarder) = (Arc::clone(client), forwarder.clone());
+fn remote_prompt(
+    client: &Arc<Client>,
+    forwarder: &Forwarder,
+    prompt: Prompt,
+    completes: bool,
+) -> PromptDef {
+    // Completers ask for the remote name: a mount's renaming stays local.
+    let reference = CompletionReference::Prompt {
+        name: prompt.name.clone(),
+    };
+    let arguments: Vec<String> = if completes {
+        prompt.arguments.iter().map(|a| a.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let (client_, forwarder) = (Arc::clone(client), forwarder.clone());
     let name = prompt.name.clone();
-    PromptDef::new(prompt, move |call: PromptCall| {
-        let (client, forwarder, name) = (Arc::clone(&client), forwarder.clone(), name.clone());
+    let mut def = PromptDef::new(prompt, move |call: PromptCall| {
+        let (client, forwarder, name) = (Arc::clone(&client_), forwarder.clone(), name.clone());
         async move {
             let _active = forwarder.enter(call.context());
             client
@@ -193,7 +254,11 @@ fn remote_prompt(client: &Arc<Client>, forwarder: &Forwarder, prompt: Prompt) ->
                 .await
                 .map_err(|e| e.to_error_object().message)
         }
-    })
+    });
+    for argument in arguments {
+        def = def.complete(&argument, remote_completer(client, reference.clone()));
+    }
+    def
 }
 
 fn resource_error(uri: &str, e: &ClientError) -> ResourceError {
@@ -233,15 +298,25 @@ fn remote_template(
     client: &Arc<Client>,
     forwarder: &Forwarder,
     template: ResourceTemplate,
+    completes: bool,
 ) -> Option<ResourceTemplateDef> {
-    let (client, forwarder) = (Arc::clone(client), forwarder.clone());
+    let (client_, forwarder) = (Arc::clone(client), forwarder.clone());
     let shown = template.uri_template.clone();
-    ResourceTemplateDef::from_template(template, move |call: ResourceCall| {
-        let (client, forwarder) = (Arc::clone(&client), forwarder.clone());
+    let mut def = ResourceTemplateDef::from_template(template, move |call: ResourceCall| {
+        let (client, forwarder) = (Arc::clone(&client_), forwarder.clone());
         async move { read(&client, &forwarder, &call).await }
     })
     .inspect_err(|e| tracing::warn!(template = %shown, error = %e, "a remote template this server cannot match is left out"))
-    .ok()
+    .ok()?;
+    if completes {
+        // Completers ask for the remote template: a mount's prefix stays local.
+        let reference = CompletionReference::Resource { uri: shown };
+        let variables: Vec<String> = def.variables().into_iter().map(str::to_owned).collect();
+        for variable in variables {
+            def = def.complete(&variable, remote_completer(client, reference.clone()));
+        }
+    }
+    Some(def)
 }
 
 /// What the remote server serves, as local definitions.
@@ -278,7 +353,7 @@ async fn fetch(
             .list_prompts()
             .await?
             .into_iter()
-            .map(|p| remote_prompt(client, forwarder, p))
+            .map(|p| remote_prompt(client, forwarder, p, has("completions")))
             .collect();
     }
     if kinds.2 && has("resources") {
@@ -292,7 +367,7 @@ async fn fetch(
             .list_resource_templates()
             .await?
             .into_iter()
-            .filter_map(|t| remote_template(client, forwarder, t))
+            .filter_map(|t| remote_template(client, forwarder, t, has("completions")))
             .collect();
     }
     Ok(remote)
@@ -320,6 +395,8 @@ impl Server {
     /// connect `client` with [`ClientOptions::forwarding`](crate::client::ClientOptions::forwarding)
     /// to declare those. Its list changes and resource updates are
     /// followed, its log messages passed to the running call's client.
+    /// When it declares `completions`, `completion/complete` for its
+    /// prompts' arguments and its templates' variables is asked of it.
     /// Mount it to namespace it:
     /// `Server::builder().mount("crm", Server::proxy(client).await?)`.
     ///
