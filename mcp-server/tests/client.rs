@@ -451,3 +451,96 @@ async fn a_proxy_forwards_completions_under_a_mount_and_without_one() {
     }
     task.abort();
 }
+
+async fn subscribe(client: &TestClient, method: &str, uri: &str) {
+    client
+        .request(&format!("resources/{method}"), json!({"uri": uri}))
+        .await
+        .unwrap();
+}
+
+/// The next notification, which must come within ten seconds.
+async fn next(client: &TestClient) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), client.next_notification())
+        .await
+        .expect("a notification in time")
+        .expect("the connection is open")
+}
+
+#[tokio::test]
+async fn a_proxy_subscribes_upstream_while_local_sessions_listen() {
+    let remote = Server::builder()
+        .definition(Remote::default())
+        .resource(ResourceDef::new(
+            "memo://today",
+            "today",
+            None,
+            |_call| async { "today" },
+        ))
+        .build();
+    let (url, task) = serve_http(remote.clone()).await;
+    let edge = proxied(ProtocolVersion::V2025_11_25, &url).await;
+    let a = TestClient::connect(edge.clone(), ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    let b = TestClient::connect(edge.clone(), ProtocolVersion::V2025_06_18)
+        .await
+        .unwrap();
+    for uri in ["remote+notes://3", "remote+memo://today"] {
+        subscribe(&a, "subscribe", uri).await;
+        subscribe(&b, "subscribe", uri).await;
+    }
+    remote.resource_updated("notes://3");
+    remote.resource_updated("memo://today");
+    for client in [&a, &b] {
+        for uri in ["remote+notes://3", "remote+memo://today"] {
+            let note = next(client).await;
+            assert_eq!(note["method"], "notifications/resources/updated");
+            assert_eq!(note["params"]["uri"], uri);
+        }
+    }
+    // One session leaving keeps the remote subscription for the other.
+    subscribe(&a, "unsubscribe", "remote+notes://3").await;
+    remote.resource_updated("notes://3");
+    let note = next(&b).await;
+    assert_eq!(note["params"]["uri"], "remote+notes://3");
+    // What `a` hears next is the list change made after the update.
+    assert!(remote.remove_tool("wait"));
+    assert_eq!(next(&a).await["method"], "notifications/tools/list_changed");
+    assert_eq!(next(&b).await["method"], "notifications/tools/list_changed");
+    // Subscribed again after leaving: updates flow again.
+    subscribe(&b, "unsubscribe", "remote+notes://3").await;
+    subscribe(&a, "subscribe", "remote+notes://3").await;
+    remote.resource_updated("notes://3");
+    // Re-listing may have told of more list changes first.
+    let mut note = next(&a).await;
+    while note["method"] == "notifications/tools/list_changed" {
+        note = next(&a).await;
+    }
+    assert_eq!(note["method"], "notifications/resources/updated");
+    assert_eq!(note["params"]["uri"], "remote+notes://3");
+    task.abort();
+}
+
+#[tokio::test]
+async fn an_unprefixed_proxy_relays_updates_of_subscribed_templates() {
+    let remote = Server::new(Remote::default());
+    let (url, task) = serve_http(remote.clone()).await;
+    let client = Client::connect_http(
+        &url,
+        HttpOptions::new(),
+        ClientOptions::new(ProtocolVersion::V2025_06_18),
+    )
+    .await
+    .unwrap();
+    let edge = Server::builder().proxy(client).await.unwrap().build();
+    let local = TestClient::connect(edge, ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    subscribe(&local, "subscribe", "notes://8").await;
+    remote.resource_updated("notes://9");
+    remote.resource_updated("notes://8");
+    let note = next(&local).await;
+    assert_eq!(note["params"]["uri"], "notes://8");
+    task.abort();
+}

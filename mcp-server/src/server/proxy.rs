@@ -24,6 +24,7 @@ use crate::prompt::{PromptCall, PromptDef};
 use crate::resource::{ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef};
 use crate::tool::{ToolCall, ToolDef};
 
+use super::upstream::Upstream;
 use super::{Server, ServerBuilder, ServerInfo, ServerInner};
 
 /// The local requests in progress, so the remote server's questions and
@@ -286,12 +287,21 @@ async fn read(
         .map_err(|e| resource_error(call.uri(), &e))
 }
 
-fn remote_resource(client: &Arc<Client>, forwarder: &Forwarder, resource: Resource) -> ResourceDef {
+fn remote_resource(
+    client: &Arc<Client>,
+    forwarder: &Forwarder,
+    resource: Resource,
+    upstream: Option<&Upstream>,
+) -> ResourceDef {
     let (client, forwarder) = (Arc::clone(client), forwarder.clone());
-    ResourceDef::from_resource(resource, move |call: ResourceCall| {
+    let def = ResourceDef::from_resource(resource, move |call: ResourceCall| {
         let (client, forwarder) = (Arc::clone(&client), forwarder.clone());
         async move { read(&client, &forwarder, &call).await }
-    })
+    });
+    match upstream {
+        Some(upstream) => def.watched(upstream.watch()),
+        None => def,
+    }
 }
 
 fn remote_template(
@@ -299,6 +309,7 @@ fn remote_template(
     forwarder: &Forwarder,
     template: ResourceTemplate,
     completes: bool,
+    upstream: Option<&Upstream>,
 ) -> Option<ResourceTemplateDef> {
     let (client_, forwarder) = (Arc::clone(client), forwarder.clone());
     let shown = template.uri_template.clone();
@@ -316,7 +327,10 @@ fn remote_template(
             def = def.complete(&variable, remote_completer(client, reference.clone()));
         }
     }
-    Some(def)
+    Some(match upstream {
+        Some(upstream) => def.watched(upstream.watch()),
+        None => def,
+    })
 }
 
 /// What the remote server serves, as local definitions.
@@ -330,10 +344,13 @@ struct Remote {
 async fn fetch(
     client: &Arc<Client>,
     forwarder: &Forwarder,
+    upstream: &Upstream,
     kinds: (bool, bool, bool),
 ) -> Result<Remote, ClientError> {
     let capabilities = client.server_capabilities().clone();
     let has = |name: &str| capabilities.get(name).is_some_and(|c| !c.is_null());
+    // Local subscriptions are passed on only to a server that takes them.
+    let upstream = (capabilities["resources"]["subscribe"] == true).then_some(upstream);
     let mut remote = Remote {
         tools: Vec::new(),
         prompts: Vec::new(),
@@ -361,13 +378,13 @@ async fn fetch(
             .list_resources()
             .await?
             .into_iter()
-            .map(|r| remote_resource(client, forwarder, r))
+            .map(|r| remote_resource(client, forwarder, r, upstream))
             .collect();
         remote.templates = client
             .list_resource_templates()
             .await?
             .into_iter()
-            .filter_map(|t| remote_template(client, forwarder, t, has("completions")))
+            .filter_map(|t| remote_template(client, forwarder, t, has("completions"), upstream))
             .collect();
     }
     Ok(remote)
@@ -395,6 +412,8 @@ impl Server {
     /// connect `client` with [`ClientOptions::forwarding`](crate::client::ClientOptions::forwarding)
     /// to declare those. Its list changes and resource updates are
     /// followed, its log messages passed to the running call's client.
+    /// A local `resources/subscribe` to one of its resources subscribes to
+    /// it there (once per URI, while any local session listens).
     /// When it declares `completions`, `completion/complete` for its
     /// prompts' arguments and its templates' variables is asked of it.
     /// Mount it to namespace it:
@@ -406,7 +425,8 @@ impl Server {
         let client = Arc::new(client);
         let forwarder = Forwarder::default();
         client.set_handler(Arc::new(forwarder.clone()));
-        let remote = fetch(&client, &forwarder, (true, true, true)).await?;
+        let upstream = Upstream::new(Arc::clone(&client));
+        let remote = fetch(&client, &forwarder, &upstream, (true, true, true)).await?;
         let info = remote_info(&client);
         let mut builder = ServerBuilder::default();
         builder.info = Some(info);
@@ -415,7 +435,12 @@ impl Server {
         builder.resources = remote.resources;
         builder.templates = remote.templates;
         let server = builder.build();
-        tokio::spawn(follow(Arc::downgrade(&server.inner), client, forwarder));
+        tokio::spawn(follow(
+            Arc::downgrade(&server.inner),
+            client,
+            forwarder,
+            upstream,
+        ));
         Ok(server)
     }
 }
@@ -435,7 +460,12 @@ impl ServerBuilder {
 
 /// Follows the remote server's own messages until the connection or the
 /// local server is gone.
-async fn follow(server: Weak<ServerInner>, client: Arc<Client>, forwarder: Forwarder) {
+async fn follow(
+    server: Weak<ServerInner>,
+    client: Arc<Client>,
+    forwarder: Forwarder,
+    upstream: Upstream,
+) {
     while let Some(message) = client.next_notification().await {
         let Some(inner) = server.upgrade() else {
             return;
@@ -449,6 +479,7 @@ async fn follow(server: Weak<ServerInner>, client: Arc<Client>, forwarder: Forwa
             "notifications/resources/updated" => {
                 if let Some(uri) = params["uri"].as_str() {
                     server.resource_updated(uri);
+                    upstream.updated(uri).await;
                 }
                 continue;
             }
@@ -464,7 +495,7 @@ async fn follow(server: Weak<ServerInner>, client: Arc<Client>, forwarder: Forwa
             }
             _ => continue,
         };
-        match fetch(&client, &forwarder, kinds).await {
+        match fetch(&client, &forwarder, &upstream, kinds).await {
             Ok(remote) => replace_all(&server, remote, kinds),
             Err(e) => {
                 tracing::warn!(error = %e, "could not re-list the remote server's definitions")
