@@ -10,6 +10,7 @@ use mcp_server::client::{
     AnswerFuture, Client, ClientError, ClientHandler, ClientOptions, HttpOptions, RequestOptions,
     ServerRequest,
 };
+use mcp_server::core::prompt::{Prompt, PromptArgument};
 use mcp_server::prelude::*;
 use mcp_server::testing::{ClientScript, TestClient};
 use mcp_server::transport::http::{HttpConfig, HttpServer};
@@ -337,5 +338,209 @@ async fn a_proxy_follows_the_remote_servers_list_changes() {
     assert_eq!(note["method"], "notifications/tools/list_changed");
     // The proxy re-listed before the composed server told its clients.
     assert_eq!(edge.tool_names(), ["add", "delete"]);
+    task.abort();
+}
+
+/// `Remote` with a prompt and a template whose arguments complete.
+fn completing_remote() -> Server {
+    let greet = PromptDef::new(
+        Prompt {
+            name: "greet".into(),
+            title: None,
+            description: None,
+            arguments: vec![PromptArgument {
+                name: "name".into(),
+                title: None,
+                description: None,
+                required: Some(true),
+            }],
+            icons: None,
+            meta: None,
+        },
+        |call: PromptCall| async move {
+            let name: String = call.require("name")?;
+            Ok::<_, mcp_server::core::ProtocolError>(format!("Hello {name}"))
+        },
+    )
+    .complete("name", |req| async move {
+        Completions::matching(["Ada", "Alan", "Bob"], &req.value)
+    });
+    let card = ResourceTemplateDef::new("cards://{team}/{id}", "card", None, |call| async move {
+        format!("card {}", call.uri())
+    })
+    .unwrap()
+    .complete("id", |req| async move {
+        // The other variable arrives as context.
+        let team = req.context.get("team").cloned().unwrap_or_default();
+        Completions::matching([format!("{team}-1"), format!("{team}-2")], &req.value)
+    });
+    Server::builder()
+        .definition(Remote::default())
+        .prompt(greet)
+        .resource_template(card)
+        .build()
+}
+
+async fn complete(client: &TestClient, reference: Value, argument: &str, value: &str) -> Value {
+    client
+        .request(
+            "completion/complete",
+            json!({
+                "ref": reference,
+                "argument": {"name": argument, "value": value},
+                "context": {"arguments": {"team": "red"}},
+            }),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_proxy_forwards_completions_under_a_mount_and_without_one() {
+    let (url, task) = serve_http(completing_remote()).await;
+    let mounted = proxied(ProtocolVersion::V2025_11_25, &url).await;
+    let client = Client::connect_http(
+        &url,
+        HttpOptions::new(),
+        ClientOptions::new(ProtocolVersion::V2025_06_18),
+    )
+    .await
+    .unwrap();
+    let flat = Server::builder().proxy(client).await.unwrap().build();
+    for (edge, prefix, scheme) in [(mounted, "remote_", "remote+"), (flat, "", "")] {
+        let local = TestClient::connect(edge, ProtocolVersion::V2025_11_25)
+            .await
+            .unwrap();
+        let names = complete(
+            &local,
+            json!({"type": "ref/prompt", "name": format!("{prefix}greet")}),
+            "name",
+            "a",
+        )
+        .await;
+        assert_eq!(names["completion"]["values"], json!(["Ada", "Alan"]));
+        let ids = complete(
+            &local,
+            json!({"type": "ref/resource", "uri": format!("{scheme}cards://{{team}}/{{id}}")}),
+            "id",
+            "red-2",
+        )
+        .await;
+        assert_eq!(ids["completion"]["values"], json!(["red-2"]));
+        // A remote argument without a completer completes to nothing.
+        let none = complete(
+            &local,
+            json!({"type": "ref/resource", "uri": format!("{scheme}notes://{{id}}")}),
+            "id",
+            "1",
+        )
+        .await;
+        assert_eq!(none["completion"]["values"], json!([]));
+        // A prompt the remote server does not have is refused locally.
+        let unknown = local
+            .request(
+                "completion/complete",
+                json!({
+                    "ref": {"type": "ref/prompt", "name": "nope"},
+                    "argument": {"name": "x", "value": ""},
+                }),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.code, -32602);
+    }
+    task.abort();
+}
+
+async fn subscribe(client: &TestClient, method: &str, uri: &str) {
+    client
+        .request(&format!("resources/{method}"), json!({"uri": uri}))
+        .await
+        .unwrap();
+}
+
+/// The next notification, which must come within ten seconds.
+async fn next(client: &TestClient) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), client.next_notification())
+        .await
+        .expect("a notification in time")
+        .expect("the connection is open")
+}
+
+#[tokio::test]
+async fn a_proxy_subscribes_upstream_while_local_sessions_listen() {
+    let remote = Server::builder()
+        .definition(Remote::default())
+        .resource(ResourceDef::new(
+            "memo://today",
+            "today",
+            None,
+            |_call| async { "today" },
+        ))
+        .build();
+    let (url, task) = serve_http(remote.clone()).await;
+    let edge = proxied(ProtocolVersion::V2025_11_25, &url).await;
+    let a = TestClient::connect(edge.clone(), ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    let b = TestClient::connect(edge.clone(), ProtocolVersion::V2025_06_18)
+        .await
+        .unwrap();
+    for uri in ["remote+notes://3", "remote+memo://today"] {
+        subscribe(&a, "subscribe", uri).await;
+        subscribe(&b, "subscribe", uri).await;
+    }
+    remote.resource_updated("notes://3");
+    remote.resource_updated("memo://today");
+    for client in [&a, &b] {
+        for uri in ["remote+notes://3", "remote+memo://today"] {
+            let note = next(client).await;
+            assert_eq!(note["method"], "notifications/resources/updated");
+            assert_eq!(note["params"]["uri"], uri);
+        }
+    }
+    // One session leaving keeps the remote subscription for the other.
+    subscribe(&a, "unsubscribe", "remote+notes://3").await;
+    remote.resource_updated("notes://3");
+    let note = next(&b).await;
+    assert_eq!(note["params"]["uri"], "remote+notes://3");
+    // What `a` hears next is the list change made after the update.
+    assert!(remote.remove_tool("wait"));
+    assert_eq!(next(&a).await["method"], "notifications/tools/list_changed");
+    assert_eq!(next(&b).await["method"], "notifications/tools/list_changed");
+    // Subscribed again after leaving: updates flow again.
+    subscribe(&b, "unsubscribe", "remote+notes://3").await;
+    subscribe(&a, "subscribe", "remote+notes://3").await;
+    remote.resource_updated("notes://3");
+    // Re-listing may have told of more list changes first.
+    let mut note = next(&a).await;
+    while note["method"] == "notifications/tools/list_changed" {
+        note = next(&a).await;
+    }
+    assert_eq!(note["method"], "notifications/resources/updated");
+    assert_eq!(note["params"]["uri"], "remote+notes://3");
+    task.abort();
+}
+
+#[tokio::test]
+async fn an_unprefixed_proxy_relays_updates_of_subscribed_templates() {
+    let remote = Server::new(Remote::default());
+    let (url, task) = serve_http(remote.clone()).await;
+    let client = Client::connect_http(
+        &url,
+        HttpOptions::new(),
+        ClientOptions::new(ProtocolVersion::V2025_06_18),
+    )
+    .await
+    .unwrap();
+    let edge = Server::builder().proxy(client).await.unwrap().build();
+    let local = TestClient::connect(edge, ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    subscribe(&local, "subscribe", "notes://8").await;
+    remote.resource_updated("notes://9");
+    remote.resource_updated("notes://8");
+    let note = next(&local).await;
+    assert_eq!(note["params"]["uri"], "notes://8");
     task.abort();
 }

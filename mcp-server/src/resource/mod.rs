@@ -16,9 +16,11 @@ use crate::context::RequestContext;
 use crate::handler::BoxFuture;
 
 mod contents;
+mod watch;
 
 pub use contents::IntoResourceResult;
 pub use mcp_core::uri_template::UriTemplateError;
+pub(crate) use watch::{Watch, WatchChange};
 
 use mcp_core::uri_template::UriTemplate;
 
@@ -152,6 +154,7 @@ pub struct ResourceDef {
     resource: Arc<Resource>,
     uri: Arc<str>,
     handler: Handler,
+    watch: Option<Watch>,
 }
 
 impl ResourceDef {
@@ -194,6 +197,7 @@ impl ResourceDef {
             uri: Arc::from(resource.uri.as_str()),
             resource: Arc::new(resource),
             handler: wrap(handler),
+            watch: None,
         }
     }
 
@@ -277,6 +281,17 @@ impl ResourceDef {
         &self.uri
     }
 
+    /// Told of each session's subscription to this resource.
+    #[must_use]
+    pub(crate) fn watched(mut self, watch: Watch) -> Self {
+        self.watch = Some(watch);
+        self
+    }
+
+    pub(crate) fn watch(&self) -> Option<&Watch> {
+        self.watch.as_ref()
+    }
+
     pub(crate) async fn read(
         &self,
         context: RequestContext,
@@ -304,7 +319,12 @@ impl ResourceDef {
     ) -> Self {
         let inner = self.clone();
         let map = Arc::new(map);
+        let own = self.uri.to_string();
         Self {
+            watch: self
+                .watch
+                .as_ref()
+                .map(|w| w.mapped(move |_| Some(own.clone()))),
             uri: Arc::from(resource.uri.as_str()),
             resource: Arc::new(resource),
             handler: Arc::new(move |call: ResourceCall| {
@@ -375,6 +395,7 @@ pub struct ResourceTemplateDef {
     matcher: Arc<UriTemplate>,
     handler: Handler,
     completers: Arc<HashMap<String, Completer>>,
+    watch: Option<Watch>,
 }
 
 impl ResourceTemplateDef {
@@ -429,6 +450,7 @@ impl ResourceTemplateDef {
             matcher: Arc::new(matcher),
             handler: wrap(handler),
             completers: Arc::default(),
+            watch: None,
         })
     }
 
@@ -466,6 +488,17 @@ impl ResourceTemplateDef {
 
     pub(crate) fn completer(&self, variable: &str) -> Option<&Completer> {
         self.completers.get(variable)
+    }
+
+    /// Told of each session's subscription to a URI of this template.
+    #[must_use]
+    pub(crate) fn watched(mut self, watch: Watch) -> Self {
+        self.watch = Some(watch);
+        self
+    }
+
+    pub(crate) fn watch(&self) -> Option<&Watch> {
+        self.watch.as_ref()
     }
 
     /// The template's variables in `uri`, percent-decoded, if `uri` is one
@@ -520,7 +553,12 @@ impl ResourceTemplateDef {
         let inner = self.clone();
         let map = Arc::new(map);
         let inner_uri = Arc::new(inner_uri);
+        let mapping = Arc::clone(&inner_uri);
         Ok(Self {
+            watch: self
+                .watch
+                .as_ref()
+                .map(|w| w.mapped(move |uri| mapping(uri))),
             key: Arc::from(template.uri_template.as_str()),
             template: Arc::new(template),
             matcher: Arc::new(matcher),

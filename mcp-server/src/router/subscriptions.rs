@@ -1,6 +1,8 @@
 //! Resource subscriptions on stateful revisions and `subscriptions/listen`
 //! on 2026-07-28.
 
+use std::sync::Arc;
+
 use mcp_core::codec;
 use mcp_core::jsonrpc::{Message, Notification, Request};
 use mcp_core::method;
@@ -12,6 +14,7 @@ use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
 use crate::outbound::Outbound;
+use crate::resource::{Watch, WatchChange};
 use crate::server::{Server, ServerEvent};
 use crate::session::Session;
 use crate::store::SessionChange;
@@ -114,7 +117,7 @@ pub(super) fn shared_state_error(error: crate::store::StoreError) -> ProtocolErr
 /// `resources/subscribe` and `resources/unsubscribe` (stateful revisions).
 pub(super) async fn subscribe(
     server: &Server,
-    session: &Session,
+    session: &Arc<Session>,
     request: &Request,
     version: ProtocolVersion,
 ) -> Result<Box<RawValue>, ProtocolError> {
@@ -122,11 +125,35 @@ pub(super) async fn subscribe(
         return Err(ProtocolError::MethodNotFound(request.method.clone()));
     }
     let params: UriParams = parse_params(request.params.as_deref())?;
-    let change = if request.method == method::RESOURCES_SUBSCRIBE {
-        SessionChange::Subscribe(params.uri)
+    let subscribe = request.method == method::RESOURCES_SUBSCRIBE;
+    let change = if subscribe {
+        SessionChange::Subscribe(params.uri.clone())
     } else {
-        SessionChange::Unsubscribe(params.uri)
+        SessionChange::Unsubscribe(params.uri.clone())
     };
     session.change(change).await.map_err(shared_state_error)?;
+    if let Some(watch) = watch_of(server, &params.uri) {
+        watch
+            .changed(WatchChange {
+                uri: params.uri.clone(),
+                outer: params.uri,
+                session: Arc::downgrade(session),
+                subscribe,
+            })
+            .await;
+    }
     encode_empty(version, server)
+}
+
+/// The watch of the resource or template `uri` names, if it has one.
+fn watch_of(server: &Server, uri: &str) -> Option<Watch> {
+    if let Some(resource) = server.resources().get(uri) {
+        return resource.watch().cloned();
+    }
+    let templates = server.resource_templates();
+    templates
+        .defs()
+        .iter()
+        .find(|t| t.matches(uri).is_some())
+        .and_then(|t| t.watch().cloned())
 }

@@ -7,6 +7,7 @@ mod options;
 mod proxy;
 mod registry;
 mod settings;
+mod upstream;
 
 use std::fmt;
 use std::future::Future;

@@ -1,10 +1,12 @@
 //! A remote server's features served as local ones, through a
 //! [`Client`]: calls are forwarded with their progress and cancellation,
 //! and what the remote server asks during a call (elicitation, sampling,
-//! roots) is asked of the local client.
+//! roots) is asked of the local client, and argument completions are
+//! asked of the remote server.
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use mcp_core::completion::{CompleteResult, CompletionReference};
 use mcp_core::jsonrpc::{ErrorObject, error_code};
 use mcp_core::prompt::Prompt;
 use mcp_core::resource::{Resource, ResourceTemplate};
@@ -15,12 +17,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ask::Elicited;
 use crate::client::{Client, ClientError, ClientHandler, RequestOptions, ServerRequest};
+use crate::completion::{CompletionRequest, Completions};
 use crate::context::RequestContext;
 use crate::handler::BoxFuture;
 use crate::prompt::{PromptCall, PromptDef};
 use crate::resource::{ResourceCall, ResourceDef, ResourceError, ResourceTemplateDef};
 use crate::tool::{ToolCall, ToolDef};
 
+use super::upstream::Upstream;
 use super::{Server, ServerBuilder, ServerInfo, ServerInner};
 
 /// The local requests in progress, so the remote server's questions and
@@ -160,6 +164,50 @@ async fn relay<T>(
     }
 }
 
+/// Asks the remote server to complete `request` for `reference`; its
+/// failure is logged and answered with no values, as a missing completer is.
+async fn complete_remote(
+    client: &Client,
+    reference: CompletionReference,
+    request: CompletionRequest,
+) -> Completions {
+    let mut params = json!({
+        "ref": reference,
+        "argument": {"name": request.argument, "value": request.value},
+    });
+    if !request.context.is_empty() {
+        params["context"] = json!({"arguments": request.context});
+    }
+    let answer = client.request("completion/complete", params).await;
+    match answer.and_then(|value| {
+        serde_json::from_value::<CompleteResult>(value).map_err(|e| ClientError::Malformed {
+            method: "completion/complete".into(),
+            message: e.to_string(),
+        })
+    }) {
+        Ok(result) => Completions {
+            total: result.completion.total,
+            values: result.completion.values,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "the remote server could not complete an argument");
+            Completions::default()
+        }
+    }
+}
+
+/// A completer for one argument that asks the remote server.
+fn remote_completer(
+    client: &Arc<Client>,
+    reference: CompletionReference,
+) -> impl Fn(CompletionRequest) -> BoxFuture<Completions> + Send + Sync + 'static {
+    let client = Arc::clone(client);
+    move |request| {
+        let (client, reference) = (Arc::clone(&client), reference.clone());
+        Box::pin(async move { complete_remote(&client, reference, request).await })
+    }
+}
+
 fn remote_tool(client: &Arc<Client>, forwarder: &Forwarder, tool: Tool) -> ToolDef {
     let (client, forwarder) = (Arc::clone(client), forwarder.clone());
     let name = tool.name.clone();
@@ -181,11 +229,25 @@ fn remote_tool(client: &Arc<Client>, forwarder: &Forwarder, tool: Tool) -> ToolD
     })
 }
 
-fn remote_prompt(client: &Arc<Client>, forwarder: &Forwarder, prompt: Prompt) -> PromptDef {
-    let (client, forwarder) = (Arc::clone(client), forwarder.clone());
+fn remote_prompt(
+    client: &Arc<Client>,
+    forwarder: &Forwarder,
+    prompt: Prompt,
+    completes: bool,
+) -> PromptDef {
+    // Completers ask for the remote name: a mount's renaming stays local.
+    let reference = CompletionReference::Prompt {
+        name: prompt.name.clone(),
+    };
+    let arguments: Vec<String> = if completes {
+        prompt.arguments.iter().map(|a| a.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let (client_, forwarder) = (Arc::clone(client), forwarder.clone());
     let name = prompt.name.clone();
-    PromptDef::new(prompt, move |call: PromptCall| {
-        let (client, forwarder, name) = (Arc::clone(&client), forwarder.clone(), name.clone());
+    let mut def = PromptDef::new(prompt, move |call: PromptCall| {
+        let (client, forwarder, name) = (Arc::clone(&client_), forwarder.clone(), name.clone());
         async move {
             let _active = forwarder.enter(call.context());
             client
@@ -193,7 +255,11 @@ fn remote_prompt(client: &Arc<Client>, forwarder: &Forwarder, prompt: Prompt) ->
                 .await
                 .map_err(|e| e.to_error_object().message)
         }
-    })
+    });
+    for argument in arguments {
+        def = def.complete(&argument, remote_completer(client, reference.clone()));
+    }
+    def
 }
 
 fn resource_error(uri: &str, e: &ClientError) -> ResourceError {
@@ -221,27 +287,50 @@ async fn read(
         .map_err(|e| resource_error(call.uri(), &e))
 }
 
-fn remote_resource(client: &Arc<Client>, forwarder: &Forwarder, resource: Resource) -> ResourceDef {
+fn remote_resource(
+    client: &Arc<Client>,
+    forwarder: &Forwarder,
+    resource: Resource,
+    upstream: Option<&Upstream>,
+) -> ResourceDef {
     let (client, forwarder) = (Arc::clone(client), forwarder.clone());
-    ResourceDef::from_resource(resource, move |call: ResourceCall| {
+    let def = ResourceDef::from_resource(resource, move |call: ResourceCall| {
         let (client, forwarder) = (Arc::clone(&client), forwarder.clone());
         async move { read(&client, &forwarder, &call).await }
-    })
+    });
+    match upstream {
+        Some(upstream) => def.watched(upstream.watch()),
+        None => def,
+    }
 }
 
 fn remote_template(
     client: &Arc<Client>,
     forwarder: &Forwarder,
     template: ResourceTemplate,
+    completes: bool,
+    upstream: Option<&Upstream>,
 ) -> Option<ResourceTemplateDef> {
-    let (client, forwarder) = (Arc::clone(client), forwarder.clone());
+    let (client_, forwarder) = (Arc::clone(client), forwarder.clone());
     let shown = template.uri_template.clone();
-    ResourceTemplateDef::from_template(template, move |call: ResourceCall| {
-        let (client, forwarder) = (Arc::clone(&client), forwarder.clone());
+    let mut def = ResourceTemplateDef::from_template(template, move |call: ResourceCall| {
+        let (client, forwarder) = (Arc::clone(&client_), forwarder.clone());
         async move { read(&client, &forwarder, &call).await }
     })
     .inspect_err(|e| tracing::warn!(template = %shown, error = %e, "a remote template this server cannot match is left out"))
-    .ok()
+    .ok()?;
+    if completes {
+        // Completers ask for the remote template: a mount's prefix stays local.
+        let reference = CompletionReference::Resource { uri: shown };
+        let variables: Vec<String> = def.variables().into_iter().map(str::to_owned).collect();
+        for variable in variables {
+            def = def.complete(&variable, remote_completer(client, reference.clone()));
+        }
+    }
+    Some(match upstream {
+        Some(upstream) => def.watched(upstream.watch()),
+        None => def,
+    })
 }
 
 /// What the remote server serves, as local definitions.
@@ -255,10 +344,13 @@ struct Remote {
 async fn fetch(
     client: &Arc<Client>,
     forwarder: &Forwarder,
+    upstream: &Upstream,
     kinds: (bool, bool, bool),
 ) -> Result<Remote, ClientError> {
     let capabilities = client.server_capabilities().clone();
     let has = |name: &str| capabilities.get(name).is_some_and(|c| !c.is_null());
+    // Local subscriptions are passed on only to a server that takes them.
+    let upstream = (capabilities["resources"]["subscribe"] == true).then_some(upstream);
     let mut remote = Remote {
         tools: Vec::new(),
         prompts: Vec::new(),
@@ -278,7 +370,7 @@ async fn fetch(
             .list_prompts()
             .await?
             .into_iter()
-            .map(|p| remote_prompt(client, forwarder, p))
+            .map(|p| remote_prompt(client, forwarder, p, has("completions")))
             .collect();
     }
     if kinds.2 && has("resources") {
@@ -286,13 +378,13 @@ async fn fetch(
             .list_resources()
             .await?
             .into_iter()
-            .map(|r| remote_resource(client, forwarder, r))
+            .map(|r| remote_resource(client, forwarder, r, upstream))
             .collect();
         remote.templates = client
             .list_resource_templates()
             .await?
             .into_iter()
-            .filter_map(|t| remote_template(client, forwarder, t))
+            .filter_map(|t| remote_template(client, forwarder, t, has("completions"), upstream))
             .collect();
     }
     Ok(remote)
@@ -320,6 +412,10 @@ impl Server {
     /// connect `client` with [`ClientOptions::forwarding`](crate::client::ClientOptions::forwarding)
     /// to declare those. Its list changes and resource updates are
     /// followed, its log messages passed to the running call's client.
+    /// A local `resources/subscribe` to one of its resources subscribes to
+    /// it there (once per URI, while any local session listens).
+    /// When it declares `completions`, `completion/complete` for its
+    /// prompts' arguments and its templates' variables is asked of it.
     /// Mount it to namespace it:
     /// `Server::builder().mount("crm", Server::proxy(client).await?)`.
     ///
@@ -329,7 +425,8 @@ impl Server {
         let client = Arc::new(client);
         let forwarder = Forwarder::default();
         client.set_handler(Arc::new(forwarder.clone()));
-        let remote = fetch(&client, &forwarder, (true, true, true)).await?;
+        let upstream = Upstream::new(Arc::clone(&client));
+        let remote = fetch(&client, &forwarder, &upstream, (true, true, true)).await?;
         let info = remote_info(&client);
         let mut builder = ServerBuilder::default();
         builder.info = Some(info);
@@ -338,7 +435,12 @@ impl Server {
         builder.resources = remote.resources;
         builder.templates = remote.templates;
         let server = builder.build();
-        tokio::spawn(follow(Arc::downgrade(&server.inner), client, forwarder));
+        tokio::spawn(follow(
+            Arc::downgrade(&server.inner),
+            client,
+            forwarder,
+            upstream,
+        ));
         Ok(server)
     }
 }
@@ -358,7 +460,12 @@ impl ServerBuilder {
 
 /// Follows the remote server's own messages until the connection or the
 /// local server is gone.
-async fn follow(server: Weak<ServerInner>, client: Arc<Client>, forwarder: Forwarder) {
+async fn follow(
+    server: Weak<ServerInner>,
+    client: Arc<Client>,
+    forwarder: Forwarder,
+    upstream: Upstream,
+) {
     while let Some(message) = client.next_notification().await {
         let Some(inner) = server.upgrade() else {
             return;
@@ -372,6 +479,7 @@ async fn follow(server: Weak<ServerInner>, client: Arc<Client>, forwarder: Forwa
             "notifications/resources/updated" => {
                 if let Some(uri) = params["uri"].as_str() {
                     server.resource_updated(uri);
+                    upstream.updated(uri).await;
                 }
                 continue;
             }
@@ -387,7 +495,7 @@ async fn follow(server: Weak<ServerInner>, client: Arc<Client>, forwarder: Forwa
             }
             _ => continue,
         };
-        match fetch(&client, &forwarder, kinds).await {
+        match fetch(&client, &forwarder, &upstream, kinds).await {
             Ok(remote) => replace_all(&server, remote, kinds),
             Err(e) => {
                 tracing::warn!(error = %e, "could not re-list the remote server's definitions")
