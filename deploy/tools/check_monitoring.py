@@ -67,12 +67,20 @@ def exported_series():
         prefix = re.search(r'Registry::with_prefix\(\s*"(\w+)"\s*\)', text)
         if not prefix:
             continue
+        # Helper functions that build a metric: `fn name(..) -> Histogram`.
+        makers = {m.group(1): m.group(2) for m in re.finditer(
+            r"fn\s+(\w+)\s*\([^)]*\)\s*->\s*(Histogram|Counter|Gauge)\b", text)}
         kinds = {}
-        for m in re.finditer(r"let\s+(\w+)\s*=\s*([^;]*);", text, re.S):
+        for m in re.finditer(r"let\s+(\w+)\s*(?::\s*([^=]+?))?\s*=\s*([^;]*);", text, re.S):
+            init = f"{m.group(2) or ''} {m.group(3)}"
             for kind in ("Histogram", "Counter", "Gauge"):
-                if re.search(rf"\b{kind}\b", m.group(2)):
+                if re.search(rf"\b{kind}\b", init):
                     kinds[m.group(1)] = kind
                     break
+            else:
+                call = re.match(r"\s*(\w+)\s*\(", m.group(3))
+                if call and call.group(1) in makers:
+                    kinds[m.group(1)] = makers[call.group(1)]
         for m in re.finditer(
                 r'\.register\(\s*"(\w+)"\s*,\s*"(?:[^"\\]|\\.)*"\s*,\s*(\w+)\.clone\(\)', text, re.S):
             name, var = f"{prefix.group(1)}_{m.group(1)}", m.group(2)
