@@ -260,8 +260,17 @@ impl Shape for ServerCapabilities {
         if version != ProtocolVersion::V2025_11_25 {
             self.tasks = None;
         }
+        // Before 2026-07-28 tasks have their own `tasks` capability (on
+        // 2025-11-25), so the tasks extension is not announced there; other
+        // extensions (MCP Apps) are negotiated through `extensions` on every
+        // revision, the open set of capabilities a server may add.
         if !version.is_stateless() {
-            self.extensions = None;
+            if let Some(extensions) = &mut self.extensions {
+                extensions.remove(crate::lifecycle::TASKS_EXTENSION);
+                if extensions.is_empty() {
+                    self.extensions = None;
+                }
+            }
         }
     }
 }
@@ -424,6 +433,35 @@ mod tests {
             Value::Object(t.output_schema.unwrap()),
             json!({"type": "array"})
         );
+    }
+
+    #[test]
+    fn extensions_other_than_tasks_are_announced_on_every_revision() {
+        let capabilities = || ServerCapabilities {
+            extensions: json!({
+                crate::lifecycle::TASKS_EXTENSION: {},
+                crate::apps::UI_EXTENSION: {"mimeTypes": [crate::apps::UI_MIME_TYPE]},
+            })
+            .as_object()
+            .cloned(),
+            ..ServerCapabilities::default()
+        };
+        let mut stateless = capabilities();
+        stateless.shape(ProtocolVersion::V2026_07_28);
+        assert_eq!(stateless.extensions.map(|e| e.len()), Some(2));
+        for version in [ProtocolVersion::V2024_11_05, ProtocolVersion::V2025_11_25] {
+            let mut c = capabilities();
+            c.shape(version);
+            let extensions = c.extensions.unwrap();
+            assert!(extensions.contains_key(crate::apps::UI_EXTENSION));
+            assert!(!extensions.contains_key(crate::lifecycle::TASKS_EXTENSION));
+        }
+        let mut tasks_only = ServerCapabilities {
+            extensions: json!({crate::lifecycle::TASKS_EXTENSION: {}}).as_object().cloned(),
+            ..ServerCapabilities::default()
+        };
+        tasks_only.shape(ProtocolVersion::V2025_11_25);
+        assert_eq!(tasks_only.extensions, None);
     }
 
     #[test]
