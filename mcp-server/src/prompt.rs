@@ -223,10 +223,21 @@ impl PromptDef {
 
     /// The same prompt listed as `prompt` (a mounted server's prompt under
     /// its namespaced name), with the same handler and completers.
-    pub(crate) fn relisted(&self, prompt: Prompt) -> Self {
+    pub(crate) fn relisted(
+        &self,
+        prompt: Prompt,
+        map: impl Fn(GetPromptResult) -> GetPromptResult + Send + Sync + 'static,
+    ) -> Self {
+        let handler = Arc::clone(&self.handler);
+        let map = Arc::new(map);
         let mut def = self.clone();
         def.name = Arc::from(prompt.name.as_str());
         def.prompt = Arc::new(prompt);
+        def.handler = Arc::new(move |call: PromptCall| {
+            let result = handler(call);
+            let map = Arc::clone(&map);
+            Box::pin(async move { result.await.map(|r| map(r)) })
+        });
         def
     }
 

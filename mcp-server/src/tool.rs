@@ -320,15 +320,22 @@ impl ToolDef {
 
     /// The same tool listed as `tool` (a mounted server's tool under its
     /// namespaced name); the handler still sees the name it was written for.
-    pub(crate) fn relisted(&self, tool: Tool) -> Self {
+    pub(crate) fn relisted(
+        &self,
+        tool: Tool,
+        map: impl Fn(CallToolResult) -> CallToolResult + Send + Sync + 'static,
+    ) -> Self {
         let original = Arc::clone(&self.name);
         let handler = Arc::clone(&self.handler);
+        let map = Arc::new(map);
         let mut def = self.clone();
         def.name = Arc::from(tool.name.as_str());
         def.tool = Arc::new(tool);
         def.handler = Arc::new(move |mut call: ToolCall| {
             call.name = Arc::clone(&original);
-            handler(call)
+            let result = handler(call);
+            let map = Arc::clone(&map);
+            Box::pin(async move { map(result.await) })
         });
         def
     }

@@ -205,7 +205,7 @@ async fn a_host_rendering_other_mime_types_only_is_no_html_host() {
 }
 
 #[tokio::test]
-async fn views_are_advertised_as_the_ui_extension_where_extensions_are_sent() {
+async fn views_are_advertised_as_the_ui_extension_on_every_revision() {
     let (server, _) = server();
     let client = TestClient::connect(server, ProtocolVersion::V2026_07_28)
         .await
@@ -215,6 +215,20 @@ async fn views_are_advertised_as_the_ui_extension_where_extensions_are_sent() {
         discovered["capabilities"]["extensions"][UI_EXTENSION],
         json!({"mimeTypes": [UI_MIME_TYPE]})
     );
+    // The handshake revisions announce it in `initialize` too.
+    for version in ProtocolVersion::ALL
+        .into_iter()
+        .filter(|v| !v.is_stateless())
+    {
+        let (fresh, _) = crate::server();
+        let client = TestClient::connect(fresh, version).await.unwrap();
+        let initialized = client.initialize_result().unwrap();
+        assert_eq!(
+            initialized["capabilities"]["extensions"][UI_EXTENSION],
+            json!({"mimeTypes": [UI_MIME_TYPE]}),
+            "{version}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -486,3 +486,136 @@ async fn mounts_nest() {
         r#"{"id":5,"uri":"contacts://5"}"#
     );
 }
+
+#[derive(schemars::JsonSchema)]
+struct NoArguments {}
+
+/// A server whose tool and prompt point at its own resources and at a page
+/// elsewhere.
+fn linking() -> Server {
+    use mcp_server::core::content::{Content, ResourceLink};
+    let link = |uri: &str| {
+        Content::ResourceLink(ResourceLink {
+            uri: uri.into(),
+            name: uri.into(),
+            title: None,
+            description: None,
+            mime_type: None,
+            size: None,
+            annotations: None,
+        })
+    };
+    let tool = mcp_server::core::tool::Tool {
+        name: "links".into(),
+        title: None,
+        description: Some("Links.".into()),
+        input_schema: schema::input_schema_for::<NoArguments>(),
+        output_schema: None,
+        annotations: None,
+        icons: None,
+        meta: None,
+    };
+    let links = ToolDef::new(tool, move |_call: ToolCall| {
+        let content = vec![
+            link("contacts://7"),
+            link("contacts://all"),
+            link("https://example.com/contacts/7"),
+            Content::embedded_text("contacts://8", "application/json", "{}"),
+        ];
+        async move { content.into_tool_result() }
+    });
+    let brief = PromptDef::new(
+        Prompt {
+            name: "brief".into(),
+            title: None,
+            description: None,
+            arguments: Vec::new(),
+            icons: None,
+            meta: None,
+        },
+        |_call: PromptCall| async {
+            vec![
+                mcp_server::core::prompt::PromptMessage::user(Content::embedded_text(
+                    "contacts://9",
+                    "application/json",
+                    "{}",
+                )),
+                mcp_server::core::prompt::PromptMessage::user(Content::embedded_text(
+                    "notes://elsewhere",
+                    "text/plain",
+                    "x",
+                )),
+            ]
+        },
+    );
+    let card = ResourceTemplateDef::new("contacts://{id}", "contact", None, |call| async move {
+        Ok::<_, ResourceError>(format!("contact {}", call.variable("id").unwrap_or("?")))
+    })
+    .unwrap();
+    Server::builder()
+        .name("contacts")
+        .tool(links)
+        .prompt(brief)
+        .resource_template(card)
+        .resource(ResourceDef::new(
+            "contacts://all",
+            "all",
+            None,
+            |_c| async { "all" },
+        ))
+        .build()
+}
+
+#[tokio::test]
+async fn links_in_a_mounted_servers_results_name_the_composed_servers_uris() {
+    let suite = Server::builder()
+        .name("suite")
+        .mount("crm", linking())
+        .build();
+    let client = TestClient::connect(suite, ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    let result = client.call_tool("crm_links", json!({})).await.unwrap();
+    let uris: Vec<Value> = serde_json::to_value(&result.content)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c.get("uri")
+                .or_else(|| c["resource"].get("uri"))
+                .cloned()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            "crm+contacts://7",
+            "crm+contacts://all",
+            "https://example.com/contacts/7",
+            "crm+contacts://8"
+        ]
+    );
+    // Each rewritten link reads through the composed server.
+    for uri in ["crm+contacts://7", "crm+contacts://all"] {
+        let read = client
+            .request("resources/read", json!({"uri": uri}))
+            .await
+            .unwrap();
+        assert_eq!(read["contents"][0]["uri"], uri, "{read}");
+    }
+
+    let prompt = client
+        .request("prompts/get", json!({"name": "crm_brief"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        prompt["messages"][0]["content"]["resource"]["uri"],
+        "crm+contacts://9"
+    );
+    assert_eq!(
+        prompt["messages"][1]["content"]["resource"]["uri"],
+        "notes://elsewhere"
+    );
+}

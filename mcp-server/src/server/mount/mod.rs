@@ -19,6 +19,7 @@ use crate::resource::{ResourceDef, ResourceTemplateDef, UriTemplateError};
 use crate::tool::ToolDef;
 
 mod follow;
+mod links;
 
 pub(crate) use follow::follow;
 
@@ -183,7 +184,7 @@ fn outer_contents(prefix: &str, contents: Vec<ResourceContents>) -> Vec<Resource
         .collect()
 }
 
-pub(super) fn tool(prefix: &str, def: &ToolDef) -> ToolDef {
+pub(super) fn tool(prefix: &str, def: &ToolDef, server: &Server) -> ToolDef {
     let mut tool = def.tool().clone();
     tool.name = outer_name(prefix, &tool.name);
     // A tool linked to an MCP Apps view names the view's URI, which moved.
@@ -197,13 +198,25 @@ pub(super) fn tool(prefix: &str, def: &ToolDef) -> ToolDef {
             *uri = outer_uri(prefix, uri);
         }
     }
-    def.relisted(tool)
+    if prefix.is_empty() {
+        return def.relisted(tool, |result| result);
+    }
+    let (prefix, server) = (prefix.to_owned(), server.clone());
+    def.relisted(tool, move |result| {
+        links::tool_result(&prefix, &server, result)
+    })
 }
 
-pub(super) fn prompt(prefix: &str, def: &PromptDef) -> PromptDef {
+pub(super) fn prompt(prefix: &str, def: &PromptDef, server: &Server) -> PromptDef {
     let mut prompt = def.prompt().clone();
     prompt.name = outer_name(prefix, &prompt.name);
-    def.relisted(prompt)
+    if prefix.is_empty() {
+        return def.relisted(prompt, |result| result);
+    }
+    let (prefix, server) = (prefix.to_owned(), server.clone());
+    def.relisted(prompt, move |result| {
+        links::prompt_result(&prefix, &server, result)
+    })
 }
 
 pub(super) fn resource(prefix: &str, def: &ResourceDef) -> ResourceDef {
@@ -301,13 +314,13 @@ pub(super) fn namespaced(prefix: &str, server: &Server, errors: &mut Vec<MountEr
             .tools()
             .defs()
             .iter()
-            .map(|d| tool(prefix, d))
+            .map(|d| tool(prefix, d, server))
             .collect(),
         prompts: server
             .prompts()
             .defs()
             .iter()
-            .map(|d| prompt(prefix, d))
+            .map(|d| prompt(prefix, d, server))
             .collect(),
         resources: server
             .resources()
