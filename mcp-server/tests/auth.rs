@@ -848,8 +848,63 @@ async fn tenants_come_from_the_key_or_the_trusted_header() {
     assert_eq!(body["result"]["content"][0]["text"], "initech");
     headers.pop();
     headers.push(("x-tenant-id", ""));
-    let (status, _, _) = send(addr, "POST", "/mcp", &headers, call).await;
+    let (status, _, _) = send(addr, "POST", "/mcp", &headers, call.clone()).await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn behind_trusted_proxies_only_they_may_name_the_tenant() {
+    let call = stateless(1, "tools/call", json!({"name": "tenant", "arguments": {}}));
+    let mut headers = vec![MODERN, ("mcp-method", "tools/call"), ("mcp-name", "tenant")];
+    headers.push(("x-tenant-id", "globex"));
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}})
+    .to_string();
+    let init_headers = [("x-tenant-id", "globex")];
+
+    // The test connects from 127.0.0.1, which is not the gateway's network.
+    let elsewhere: mcp_server::transport::http::Cidr = "10.0.0.0/8".parse().unwrap();
+    let (addr, calls) = start_with(
+        HttpConfig::default()
+            .tenant_header("X-Tenant-Id")
+            .trusted_proxies([elsewhere]),
+    )
+    .await;
+    let (status, _, body) = send(addr, "POST", "/mcp", &headers, call.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("trusted proxy")
+    );
+    let (status, _, _) = send(addr, "POST", "/mcp", &init_headers, initialize.clone()).await;
+    assert_eq!(
+        status, 403,
+        "a session cannot be opened for the tenant either"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    // Without the header the same peer is served, as nobody's tenant.
+    headers.pop();
+    let (status, _, body) = send(addr, "POST", "/mcp", &headers, call.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["content"][0]["text"], "none");
+
+    // From the gateway's network, the header is the tenant.
+    let loopback: mcp_server::transport::http::Cidr = "127.0.0.0/8".parse().unwrap();
+    let (addr, _) = start_with(
+        HttpConfig::default()
+            .tenant_header("X-Tenant-Id")
+            .trusted_proxies([loopback]),
+    )
+    .await;
+    headers.push(("x-tenant-id", "globex"));
+    let (status, _, body) = send(addr, "POST", "/mcp", &headers, call).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["content"][0]["text"], "globex");
+    let (status, _, _) = send(addr, "POST", "/mcp", &init_headers, initialize).await;
+    assert_eq!(status, 200);
 }
 
 mod oauth {

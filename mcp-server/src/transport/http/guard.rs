@@ -63,6 +63,8 @@ impl McpService {
         let headers = request.headers();
         let peer = client_of(&self.shared.config.trusted_proxies, request);
         let attached = principal_of(request);
+        let from_gateway =
+            super::layers::peer::from_trusted_proxy(&self.shared.config.trusted_proxies, request);
         async move {
             let shared = &self.shared;
             let config = &shared.config;
@@ -80,7 +82,7 @@ impl McpService {
             if let Some(name) = &config.tenant_header
                 && let Some(value) = headers.get(name)
             {
-                principal = Some(tenant_principal(principal, value).map_err(|r| *r)?);
+                principal = Some(tenant_principal(principal, value, from_gateway).map_err(|r| *r)?);
             }
             check_session_rate(shared, principal.as_deref(), peer, None)
                 .await

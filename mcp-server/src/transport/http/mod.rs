@@ -432,7 +432,8 @@ impl McpService {
             && let Some(name) = &config.tenant_header
             && let Some(value) = request.headers().get(name)
         {
-            match tenant_principal(principal_of(&request), value) {
+            let from_gateway = layers::peer::from_trusted_proxy(&config.trusted_proxies, &request);
+            match tenant_principal(principal_of(&request), value, from_gateway) {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                 }

@@ -250,6 +250,12 @@ impl TransportArgs {
                     value: header,
                 });
             }
+            if config.trusted_proxies.is_empty() {
+                tracing::warn!(
+                    header = header.trim(),
+                    "MCP_TENANT_HEADER is believed from every peer; set MCP_TRUSTED_PROXIES to the gateway's addresses unless only the gateway can reach this server"
+                );
+            }
             config = config.tenant_header(&header);
         }
         if let Some(limit) = count(&env, "MCP_MAX_SESSIONS")? {

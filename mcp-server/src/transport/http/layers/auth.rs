@@ -10,11 +10,12 @@ use mcp_core::jsonrpc::error_code;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::peer::from_trusted_proxy;
 use super::{Authenticated, LayerBody, LayerFuture, TenantResolved, passed, refused};
 use crate::auth::{Authenticator, Principal};
 use crate::server::Server;
 use crate::transport::http::responses::{error, unauthorized};
-use crate::transport::http::{HttpConfig, McpBody};
+use crate::transport::http::{Cidr, HttpConfig, McpBody};
 
 /// The principal a request acts as once the trusted tenant header is
 /// applied: the authenticated one with that tenant, or an anonymous
@@ -22,7 +23,17 @@ use crate::transport::http::{HttpConfig, McpBody};
 pub(crate) fn tenant_principal(
     principal: Option<Arc<crate::auth::Principal>>,
     header: &HeaderValue,
+    from_gateway: bool,
 ) -> Result<Arc<crate::auth::Principal>, Box<Response<McpBody>>> {
+    if !from_gateway {
+        tracing::warn!("rejected a tenant header from a peer that is no trusted proxy");
+        return Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            None,
+            error_code::INVALID_REQUEST,
+            "forbidden: the tenant header is accepted only from a trusted proxy",
+        )));
+    }
     let tenant = header
         .to_str()
         .ok()
@@ -204,17 +215,28 @@ where
 #[derive(Debug, Clone)]
 pub struct TenantLayer {
     header: HeaderName,
+    trusted_proxies: Arc<[Cidr]>,
 }
 
 impl TenantLayer {
-    /// Reads the tenant from `header`.
+    /// Reads the tenant from `header`, sent by any peer: for a server that
+    /// only its gateway can reach.
     pub fn new(header: HeaderName) -> Self {
-        Self { header }
+        Self {
+            header,
+            trusted_proxies: Arc::from(Vec::new()),
+        }
     }
 
-    /// The tenant header of `config`, if it has one.
+    /// The tenant header of `config`, if it has one; with
+    /// [`HttpConfig::trusted_proxies`] set, a header from any other peer
+    /// is refused with 403.
     pub fn from_config(config: &HttpConfig) -> Option<Self> {
-        config.tenant_header.clone().map(Self::new)
+        let header = config.tenant_header.clone()?;
+        Some(Self {
+            header,
+            trusted_proxies: config.trusted_proxies.iter().copied().collect(),
+        })
     }
 }
 
@@ -225,6 +247,7 @@ impl<S> Layer<S> for TenantLayer {
         Tenant {
             inner,
             header: self.header.clone(),
+            trusted_proxies: Arc::clone(&self.trusted_proxies),
         }
     }
 }
@@ -234,6 +257,7 @@ impl<S> Layer<S> for TenantLayer {
 pub struct Tenant<S> {
     inner: S,
     header: HeaderName,
+    trusted_proxies: Arc<[Cidr]>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Tenant<S>
@@ -255,7 +279,8 @@ where
         let mut resolved = None;
         if let Some(value) = request.headers().get(&self.header) {
             let principal = request.extensions().get::<Arc<Principal>>().cloned();
-            match tenant_principal(principal, value) {
+            let from_gateway = from_trusted_proxy(&self.trusted_proxies, &request);
+            match tenant_principal(principal, value, from_gateway) {
                 Ok(principal) => {
                     request.extensions_mut().insert(Arc::clone(&principal));
                     resolved = Some(principal);

@@ -95,12 +95,33 @@ where
 /// Replaces the peer address by the client's, when a trusted proxy
 /// forwarded the request.
 pub(crate) fn resolve_client<B>(trusted_proxies: &[Cidr], request: &mut Request<B>) {
-    if let (Some(peer), Some(client)) = (peer_of(request), client_of(trusted_proxies, request))
+    let Some(peer) = peer_of(request) else {
+        return;
+    };
+    if trusted_proxies.iter().any(|c| c.contains(peer)) {
+        request.extensions_mut().insert(ViaTrustedProxy);
+    }
+    if let Some(client) = client_of(trusted_proxies, request)
         && client != peer
     {
         let addr = std::net::SocketAddr::new(client, 0);
         request.extensions_mut().insert(ClientAddr(addr));
     }
+}
+
+/// The connection's peer was one of the trusted proxies (recorded before
+/// [`ClientAddr`] is replaced by the client they name).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViaTrustedProxy;
+
+/// Whether headers only a gateway may set (the tenant header) can be
+/// believed: from any peer when no trusted proxies are configured (the
+/// server is then only reachable through its gateway, as documented),
+/// otherwise only from one of them.
+pub(crate) fn from_trusted_proxy<B>(trusted_proxies: &[Cidr], request: &Request<B>) -> bool {
+    trusted_proxies.is_empty()
+        || request.extensions().get::<ViaTrustedProxy>().is_some()
+        || peer_of(request).is_some_and(|peer| trusted_proxies.iter().any(|c| c.contains(peer)))
 }
 
 pub(crate) fn peer_of<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
