@@ -262,6 +262,16 @@ impl Db {
         self.pool.close().await;
     }
 
+    /// Whether the database answers a trivial query (`SELECT 1`), for the
+    /// readiness probe.
+    ///
+    /// # Errors
+    /// The database is unreachable or refused the query.
+    pub async fn ping(&self) -> Result<(), CrmError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// The dialect in use.
     pub fn dialect(&self) -> Dialect {
         self.dialect

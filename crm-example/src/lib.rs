@@ -35,5 +35,9 @@ pub use tenant::{DEFAULT_TENANT, Tenancy};
 pub fn builder(db: Db) -> mcp_server::ServerBuilder {
     mcp_server::Server::builder()
         .definition(Crm::new(db.clone()))
-        .audit(audit::DbAudit::new(db))
+        .audit(audit::DbAudit::new(db.clone()))
+        .readiness_check("database", move || {
+            let db = db.clone();
+            async move { db.ping().await.map_err(|e| e.to_string()) }
+        })
 }

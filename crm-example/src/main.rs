@@ -93,9 +93,14 @@ async fn main() -> ExitCode {
         eprintln!("crm-mcp: cannot seed the database: {}", report(&e));
         return ExitCode::FAILURE;
     }
+    let pinged = db.clone();
     let builder = Server::builder()
         .definition(Crm::new(db.clone()).tenancy(tenancy))
-        .audit(crm_example::audit::DbAudit::new(db.clone()));
+        .audit(crm_example::audit::DbAudit::new(db.clone()))
+        .readiness_check("database", move || {
+            let db = pinged.clone();
+            async move { db.ping().await.map_err(|e| e.to_string()) }
+        });
     let server = match builder.env_settings() {
         Ok(builder) => builder.build(),
         Err(e) => {

@@ -13,7 +13,7 @@ use crm_example::{Crm, Db, Tenancy};
 use mcp_server::auth::ApiKeys;
 use mcp_server::limit::{Quota, RateLimit};
 use mcp_server::transport::http::HttpConfig;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const ROUTES: [&str; 6] = [
     "/api/contacts",
@@ -332,4 +332,45 @@ async fn rest_counts_against_the_callers_rate_limit() {
     // Another caller has its own allowance.
     let bob = get(addr, "/api/companies", &[("x-api-key", BOB)]).await;
     assert_eq!(bob.status, 200);
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let db = Db::connect("sqlite::memory:").await.unwrap();
+    let app = RestApi::new(db.clone()).app(
+        crm_example::builder(db.clone()).build(),
+        HttpConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let ready = get(addr, "/ready", &[]).await;
+    assert_eq!(
+        (ready.status, &ready.body),
+        (200, &json!({"status": "ready"}))
+    );
+
+    // The database goes away: within the probe's one-second reuse of an
+    // answer, /ready turns 503 and names it.
+    db.close().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ready = get(addr, "/ready", &[]).await;
+        if ready.status == 503 {
+            assert_eq!(
+                ready.body,
+                json!({"status": "not ready", "failing": ["database"]})
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/ready stayed {}",
+            ready.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Liveness is not readiness.
+    assert_eq!(get(addr, "/health", &[]).await.status, 200);
 }

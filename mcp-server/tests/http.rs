@@ -815,6 +815,26 @@ async fn health_and_readiness() {
     let response = send(server.addr, "GET", "/nowhere", &[], "").await;
     assert_eq!(response.status(), 404);
     server.shutdown().await;
+
+    // A dependency that fails, and one that never answers, keep the
+    // server out of rotation, named but without their errors.
+    let server = Server::builder()
+        .definition(Fixture)
+        .readiness_check("database", || async { Err("connection refused".into()) })
+        .readiness_check("cache", || async { Ok(()) })
+        .readiness_check("upstream", std::future::pending)
+        .build();
+    let server = start_server(server, HttpConfig::default()).await;
+    let response = send(server.addr, "GET", "/ready", &[], "").await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        json_body(response).await,
+        json!({"status": "not ready", "failing": ["database", "upstream"]})
+    );
+    // Liveness is not readiness: /health stays 200.
+    let response = send(server.addr, "GET", "/health", &[], "").await;
+    assert_eq!(response.status(), 200);
+    server.shutdown().await;
 }
 
 #[tokio::test]

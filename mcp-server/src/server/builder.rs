@@ -286,6 +286,31 @@ impl ServerBuilder {
         self
     }
 
+    /// A dependency the HTTP transport's `/ready` probe checks, such as a
+    /// database ping: while `check` fails or takes over two seconds,
+    /// `/ready` answers 503 with `{"status":"not ready","failing":[name]}`
+    /// (the error goes to the log, not to the prober), so a load balancer
+    /// sends the replica no traffic until it recovers. An answer is reused
+    /// for a second, however often the probe comes.
+    ///
+    /// ```
+    /// use mcp_server::prelude::*;
+    ///
+    /// let server = Server::builder()
+    ///     .readiness_check("database", || async { Ok::<(), String>(()) })
+    ///     .build();
+    /// # let _ = server;
+    /// ```
+    #[must_use]
+    pub fn readiness_check<F, Fut>(mut self, name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        Arc::make_mut(&mut self.options.readiness).add(name.into(), check);
+        self
+    }
+
     /// Turns the audit log off.
     #[must_use]
     pub fn no_audit(mut self) -> Self {

@@ -5,6 +5,7 @@ mod mount;
 mod options;
 #[cfg(feature = "client")]
 mod proxy;
+mod readiness;
 mod registry;
 mod settings;
 mod upstream;

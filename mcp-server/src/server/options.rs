@@ -41,6 +41,8 @@ pub(crate) struct ServerOptions {
     pub(crate) max_message_bytes: usize,
     /// State shared with other replicas; `None` keeps it in this process.
     pub(crate) stores: Option<crate::store::Stores>,
+    /// What `/ready` checks besides the server's own state.
+    pub(crate) readiness: Arc<super::readiness::Readiness>,
 }
 
 impl ServerOptions {
@@ -71,6 +73,7 @@ impl Default for ServerOptions {
             max_in_flight: 64,
             max_message_bytes: 4 * 1024 * 1024,
             stores: None,
+            readiness: Arc::default(),
         }
     }
 }

@@ -338,7 +338,7 @@ impl McpService {
             return health(shared, request.method());
         }
         if path == "/ready" {
-            return ready(shared, request.method());
+            return ready(shared, request.method()).await;
         }
         if config.metrics_path.as_deref() == Some(path) {
             if config.metrics_auth

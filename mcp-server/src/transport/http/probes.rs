@@ -124,7 +124,7 @@ pub(super) fn diagnostics(service: &McpService, method: &Method) -> Response<Mcp
     json(StatusCode::OK, document.to_string())
 }
 
-pub(super) fn ready(shared: &Shared, method: &Method) -> Response<McpBody> {
+pub(super) async fn ready(shared: &Shared, method: &Method) -> Response<McpBody> {
     if method != Method::GET && method != Method::HEAD {
         return method_not_allowed("GET, HEAD");
     }
@@ -141,6 +141,12 @@ pub(super) fn ready(shared: &Shared, method: &Method) -> Response<McpBody> {
             StatusCode::SERVICE_UNAVAILABLE,
             r#"{"status":"shared state store unreachable"}"#,
         );
+    }
+    let failing = shared.server.options().readiness.failing().await;
+    if !failing.is_empty() {
+        let names: Vec<&str> = failing.iter().map(|name| &**name).collect();
+        let body = serde_json::json!({"status": "not ready", "failing": names});
+        return json(StatusCode::SERVICE_UNAVAILABLE, body.to_string());
     }
     json(StatusCode::OK, r#"{"status":"ready"}"#)
 }
