@@ -122,7 +122,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_check_that_hangs_fails_after_the_timeout() {
         let mut readiness = Readiness::default();
-        readiness.add("upstream".into(), || std::future::pending());
+        readiness.add("upstream".into(), std::future::pending);
         assert_eq!(&*readiness.failing().await, [Arc::from("upstream")]);
     }
 }
