@@ -2,7 +2,8 @@
 # Three replicas of examples/hello behind HAProxy in round-robin with no
 # session affinity, sharing the Redis at 127.0.0.1:6379 (or REDIS_URL):
 # rate limits, SSE stream history (REDIS_URL) and the request-state secret.
-# The official Python client runs its scenarios through the balancer, and
+# The official Python client runs its scenarios through the balancer, then
+# the official TypeScript clients (v1 and v2) a 2025-11-25 session each, and
 # every replica must have served tool calls.
 #
 # Scenarios, two lists that grow as state moves into Redis:
@@ -142,6 +143,10 @@ failed=0
 scenarios=("${stateless[@]}" "${sessions[@]}")
 say "${#ports[@]} replicas (ports ${ports[*]}) behind $balancer; scenarios: ${scenarios[*]}"
 if ! BALANCER_URL="$balancer" timeout 150 tests/clients/.venv/bin/python tests/replicas/py_replicas.py "${scenarios[@]}"; then
+    failed=1
+fi
+say "the TypeScript clients' 2025-11-25 sessions"
+if ! BALANCER_URL="$balancer" timeout 60 node tests/clients/ts_replicas.mjs; then
     failed=1
 fi
 
