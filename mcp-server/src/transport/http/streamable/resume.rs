@@ -324,7 +324,7 @@ async fn end_if_orphaned(events: &dyn EventStore, key: &StreamKey, stores: &Stor
 }
 
 /// The answer to a request whose replica stopped before answering it.
-pub(crate) fn producer_stopped(producer: &Producer) -> Message {
+fn producer_stopped(producer: &Producer) -> Message {
     Message::Error(ErrorResponse::new(
         Some(producer.request.clone()),
         ErrorObject::new(
