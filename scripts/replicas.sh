@@ -2,7 +2,8 @@
 # Three replicas of examples/hello behind HAProxy in round-robin with no
 # session affinity, sharing the Redis at 127.0.0.1:6379 (or REDIS_URL):
 # rate limits, SSE stream history (REDIS_URL) and the request-state secret.
-# The official Python client runs its scenarios through the balancer, and
+# The official Python client runs its scenarios through the balancer, then
+# the official TypeScript clients (v1 and v2) a 2025-11-25 session each, and
 # every replica must have served tool calls.
 #
 # Scenarios, two lists that grow as state moves into Redis:
@@ -12,6 +13,9 @@
 #                       sessions themselves shared through Redis
 #                       (default: handshake, the 2025-11-25 session)
 # REPLICAS_ROUNDS: how many times each scenario runs (default 3).
+# Then a rolling restart (REPLICAS_ROLLING=0 skips it): every replica in
+# turn is stopped with SIGTERM and started anew while a 2025-11-25 session
+# calls tools through the balancer; none of its calls may fail.
 #
 # Installs HAProxy from Debian (pinned, see HAPROXY_VERSION) when missing.
 set -euo pipefail
@@ -109,17 +113,21 @@ wait_health() {
 
 secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 ports=()
-for n in 1 2 3; do
-    port=$(free_port)
-    ports+=("$port")
-    log="$scratch/replica$n.log"
+# Replica n (1 to 3) on its port; its pid is pids[n - 1].
+start_replica() {
+    local n="$1" port="${ports[$(($1 - 1))]}"
+    local log="$scratch/replica$n.log"
     env RUST_LOG=warn MCP_SHUTDOWN_GRACE=0 \
-        REDIS_URL="$redis_url" MCP_EVENT_PREFIX="$prefix:ev" \
+        REDIS_URL="$redis_url" MCP_EVENT_PREFIX="$prefix:ev" MCP_STATE_PREFIX="$prefix:state" \
         MCP_RATE_LIMIT=100000/min MCP_RATE_LIMIT_PREFIX="$prefix:rl" \
         MCP_REQUEST_STATE_SECRET="$secret" \
-        "$hello" --transport http --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
-    pids+=("$!")
+        "$hello" --transport http --host 127.0.0.1 --port "$port" >>"$log" 2>&1 &
+    pids[$((n - 1))]=$!
     wait_health "replica $n" "http://127.0.0.1:$port" "$!" "$log"
+}
+for n in 1 2 3; do
+    ports+=("$(free_port)")
+    start_replica "$n"
 done
 
 balancer_port=$(free_port)
@@ -137,6 +145,10 @@ say "${#ports[@]} replicas (ports ${ports[*]}) behind $balancer; scenarios: ${sc
 if ! BALANCER_URL="$balancer" timeout 150 tests/clients/.venv/bin/python tests/replicas/py_replicas.py "${scenarios[@]}"; then
     failed=1
 fi
+say "the TypeScript clients' 2025-11-25 sessions"
+if ! BALANCER_URL="$balancer" timeout 60 node tests/clients/ts_replicas.mjs; then
+    failed=1
+fi
 
 # Round-robin without affinity: every replica served tool calls.
 for n in 0 1 2; do
@@ -148,6 +160,49 @@ for n in 0 1 2; do
         failed=1
     fi
 done
+
+# A rolling restart under load: each replica in turn gets SIGTERM, drains
+# (answers what it has in flight, ends its streams with where to resume)
+# and exits, and starts anew, while a 2025-11-25 session calls tools
+# through the balancer without pause; none of its calls may fail.
+if [ "$failed" -eq 0 ] && [ "${REPLICAS_ROLLING:-1}" = 1 ]; then
+    say "rolling restart of every replica under a 2025-11-25 session"
+    started="$scratch/rolling.started"
+    done_file="$scratch/rolling.done"
+    BALANCER_URL="$balancer" ROLLING_STARTED="$started" ROLLING_DONE="$done_file" \
+        timeout 120 tests/clients/.venv/bin/python tests/replicas/py_replicas.py rolling &
+    client=$!
+    for _ in $(seq 1 300); do
+        [ -e "$started" ] && break
+        kill -0 "$client" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -e "$started" ] || failed=1
+    for n in 1 2 3; do
+        [ "$failed" -eq 0 ] || break
+        pid="${pids[$((n - 1))]}"
+        kill -TERM "$pid"
+        # Exits once its requests in flight are answered (deadline 10 s).
+        if ! timeout 15 tail --pid="$pid" -f /dev/null; then
+            echo "replicas: replica $n did not exit within 15 s of SIGTERM" >&2
+            failed=1
+            break
+        fi
+        wait "$pid" || { echo "replicas: replica $n exited with an error after SIGTERM" >&2; failed=1; }
+        # The client goes on while the replica is away: a few more calls,
+        # which the balancer must send elsewhere until its checks notice.
+        before=$(cat "$started")
+        for _ in $(seq 1 300); do
+            [ "$(cat "$started")" -ge $((before + 6)) ] && break
+            kill -0 "$client" 2>/dev/null || break
+            sleep 0.1
+        done
+        [ "$(cat "$started")" -ge $((before + 6)) ] || { echo "replicas: the client made no progress with replica $n away" >&2; failed=1; }
+        start_replica "$n"
+    done
+    touch "$done_file"
+    wait "$client" || failed=1
+fi
 
 if [ "$failed" -ne 0 ]; then
     for log in "$scratch"/*.log; do echo "--- $log" >&2; cat "$log" >&2; done

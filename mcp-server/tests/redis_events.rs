@@ -11,9 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use mcp_server::core::jsonrpc::RequestId;
 use mcp_server::prelude::*;
 use mcp_server::transport::http::history::{
-    EventLimits, EventStore, EventStoreError, MemoryEventStore, RedisEventStore, StreamKey,
+    EventLimits, EventStore, EventStoreError, MemoryEventStore, Producer, RedisEventStore,
+    StreamKey,
 };
 use mcp_server::transport::http::{HttpConfig, HttpServer};
 use redis::AsyncCommands as _;
@@ -101,6 +103,52 @@ async fn contract(store: &dyn EventStore) {
         store.read_after(&key, 0).await,
         Err(EventStoreError::UnknownStream)
     ));
+    producers(store).await;
+}
+
+/// A POST's stream names its producer, and ending it for a producer that
+/// stopped adds one last event, once.
+async fn producers(store: &dyn EventStore) {
+    let key = StreamKey::new("session-c", "p2");
+    let producer = Producer {
+        replica: "replica-1".into(),
+        request: RequestId::String("call:7".into()),
+    };
+    // Nothing is recorded for a stream that is not there.
+    store.set_producer(&key, &producer).await.unwrap();
+    assert_eq!(store.producer(&key).await.unwrap(), None);
+    store.open(&key).await.unwrap();
+    assert_eq!(store.producer(&key).await.unwrap(), None);
+    store.set_producer(&key, &producer).await.unwrap();
+    assert_eq!(store.producer(&key).await.unwrap(), Some(producer));
+    store
+        .append(&key, Bytes::from_static(b"{\"a\":1}"))
+        .await
+        .unwrap();
+    let last = Bytes::from_static(b"{\"error\":1}");
+    assert_eq!(
+        store.finish_with(&key, last.clone()).await.unwrap(),
+        Some(2)
+    );
+    assert_eq!(store.finish_with(&key, last).await.unwrap(), None);
+    let page = store.read_after(&key, 1).await.unwrap();
+    assert!(page.finished);
+    assert_eq!(page.events.len(), 1);
+    assert_eq!(page.events[0].data, "{\"error\":1}");
+    // A stream its producer finished is not ended again.
+    let done = StreamKey::new("session-c", "p3");
+    store.open(&done).await.unwrap();
+    store.finish(&done).await.unwrap();
+    let late = Bytes::from_static(b"{}");
+    assert_eq!(store.finish_with(&done, late.clone()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .finish_with(&StreamKey::new("session-c", "p4"), late)
+            .await
+            .unwrap(),
+        None
+    );
+    store.forget("session-c").await.unwrap();
 }
 
 #[tokio::test]

@@ -107,7 +107,9 @@ impl ServerBuilder {
     ///   replicas (see [`crate::store`]), under the key prefix
     ///   `MCP_STATE_PREFIX` (default `mcp:state:<server name>`);
     ///   `MCP_SESSION_TTL`: how long an unused shared session lives
-    ///   (default `30m`);
+    ///   (default `30m`); `MCP_REPLICA_LEASE`: how long a replica that
+    ///   stopped beating counts as alive (default `15s`), after which its
+    ///   tasks fail and its streams end with an error;
     /// - `MCP_TOOL_TIMEOUT`: the default time limit of a tool call, such as
     ///   `30s`; `MCP_MAX_IN_FLIGHT`: requests in progress per session;
     ///   `MCP_MAX_MESSAGE_BYTES`: the longest stdio message;
@@ -298,6 +300,18 @@ impl ServerBuilder {
                     })?;
                 stores = stores.session_ttl(parsed);
             }
+            if let Some(lease) = var("MCP_REPLICA_LEASE") {
+                let parsed = parse_duration(&lease)
+                    .filter(|d| *d >= std::time::Duration::from_secs(1))
+                    .ok_or_else(|| {
+                        invalid(
+                            "MCP_REPLICA_LEASE",
+                            lease.clone(),
+                            "expected a duration of at least 1s, such as `15s`".into(),
+                        )
+                    })?;
+                stores = stores.replica_lease(parsed);
+            }
             self = self.stores(stores);
         }
         Ok(self)
@@ -325,6 +339,11 @@ mod settings_tests {
         let shared = settings(&[
             ("REDIS_URL", "redis://127.0.0.1:6379"),
             ("MCP_SESSION_TTL", "5m"),
+            ("MCP_REPLICA_LEASE", "3s"),
+        ]);
+        let bad_lease = settings(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("MCP_REPLICA_LEASE", "10ms"),
         ]);
         let bad_ttl = settings(&[
             ("REDIS_URL", "redis://127.0.0.1:6379"),
@@ -333,6 +352,8 @@ mod settings_tests {
         if cfg!(feature = "redis") {
             let stores = shared.unwrap().options.stores.unwrap();
             assert_eq!(stores.session_ttl, std::time::Duration::from_secs(300));
+            assert_eq!(stores.replica_lease, std::time::Duration::from_secs(3));
+            assert_eq!(bad_lease.unwrap_err().name, "MCP_REPLICA_LEASE");
             assert_eq!(bad_ttl.unwrap_err().name, "MCP_SESSION_TTL");
         } else {
             assert_eq!(shared.unwrap_err().name, "REDIS_URL");

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use super::{EventLimits, EventStore, EventStoreError, Page, StoreFuture, StoredEvent, StreamKey};
+use super::{
+    EventLimits, EventStore, EventStoreError, Page, Producer, StoreFuture, StoredEvent, StreamKey,
+};
 
 /// What a stream costs besides its events' data, so that a flood of empty
 /// streams is bounded too.
@@ -38,6 +40,7 @@ struct Stream {
     finished: bool,
     touched: Instant,
     bytes: usize,
+    producer: Option<Producer>,
     /// Wakes the readers waiting for this stream's next event.
     changed: watch::Sender<()>,
 }
@@ -50,6 +53,7 @@ impl Stream {
             finished: false,
             touched: now,
             bytes: STREAM_OVERHEAD,
+            producer: None,
             changed: watch::Sender::new(()),
         }
     }
@@ -271,6 +275,26 @@ impl EventStore for MemoryEventStore {
                 inner.remove(&key);
             }
             Ok(())
+        })
+    }
+
+    fn set_producer<'a>(
+        &'a self,
+        key: &'a StreamKey,
+        producer: &'a Producer,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            if let Some(stream) = self.lock().streams.get_mut(key) {
+                stream.producer = Some(producer.clone());
+            }
+            Ok(())
+        })
+    }
+
+    fn producer<'a>(&'a self, key: &'a StreamKey) -> StoreFuture<'a, Option<Producer>> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            Ok(self.live(&mut inner, key).and_then(|s| s.producer.clone()))
         })
     }
 }

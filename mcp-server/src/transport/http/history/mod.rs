@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use mcp_core::jsonrpc::RequestId;
 
 mod memory;
 #[cfg(feature = "redis")]
@@ -77,6 +78,54 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
 
     /// Forgets every stream of a session (it ended).
     fn forget<'a>(&'a self, session: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Records which replica produces the stream, and for which request,
+    /// so that a reader on another replica can end the stream if that
+    /// replica stops before finishing it. The default records nothing, and
+    /// such streams are not ended for their producer.
+    fn set_producer<'a>(
+        &'a self,
+        key: &'a StreamKey,
+        producer: &'a Producer,
+    ) -> StoreFuture<'a, ()> {
+        let _ = (key, producer);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Who produces the stream, as [`set_producer`](EventStore::set_producer)
+    /// recorded it; `None` when nothing was recorded.
+    fn producer<'a>(&'a self, key: &'a StreamKey) -> StoreFuture<'a, Option<Producer>> {
+        let _ = key;
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Appends `data` as the stream's last event and finishes the stream,
+    /// unless it is finished already: the sequence number of the event, or
+    /// `None` when the stream was finished (or is unknown). Stores shared
+    /// between processes do both in one atomic step, so that two readers
+    /// ending a stream whose producer stopped add one event between them.
+    fn finish_with<'a>(&'a self, key: &'a StreamKey, data: Bytes) -> StoreFuture<'a, Option<u64>> {
+        Box::pin(async move {
+            match self.read_after(key, 0).await {
+                Ok(page) if !page.finished => {}
+                Ok(_) | Err(EventStoreError::UnknownStream) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            let seq = self.append(key, data).await?;
+            self.finish(key).await?;
+            Ok(Some(seq))
+        })
+    }
+}
+
+/// Who produces a stream: the replica running the request whose messages
+/// it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Producer {
+    /// The replica's id, as its heartbeat names it in the shared stores.
+    pub replica: String,
+    /// The request the stream answers.
+    pub request: RequestId,
 }
 
 /// One stream of one session.

@@ -2,7 +2,8 @@
 //! broke on one replica resumes on any other.
 //!
 //! Per stream, a hash `<prefix>:{<session>}:m:<stream>` (`next`, the last
-//! sequence number given out, and `fin`) and a list
+//! sequence number given out, `fin`, and for a POST's stream `replica` and
+//! `request`, who produces it) and a list
 //! `<prefix>:{<session>}:e:<stream>` of `<seq>:<data>` entries trimmed to
 //! the newest [`EventLimits::max_events_per_stream`]; per session, a set
 //! `<prefix>:{<session>}:s` of its streams. Every key expires
@@ -16,7 +17,9 @@ use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::watch;
 
-use super::{EventLimits, EventStore, EventStoreError, Page, StoreFuture, StoredEvent, StreamKey};
+use super::{
+    EventLimits, EventStore, EventStoreError, Page, Producer, StoreFuture, StoredEvent, StreamKey,
+};
 
 /// How often a reader looks for events that another replica wrote.
 const POLL: Duration = Duration::from_millis(100);
@@ -52,6 +55,25 @@ local meta = redis.call('HMGET', KEYS[1], 'next', 'fin')
 if not meta[1] then return false end
 if tonumber(ARGV[1]) > tonumber(meta[1]) then return false end
 return {meta[1], meta[2] or '0', redis.call('LRANGE', KEYS[2], 0, -1)}
+";
+
+const PRODUCE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'replica', ARGV[1], 'request', ARGV[2])
+end
+return 1
+";
+
+const FINISH_WITH: &str = r"
+local meta = redis.call('HMGET', KEYS[1], 'next', 'fin')
+if not meta[1] or meta[2] == '1' then return 0 end
+local seq = redis.call('HINCRBY', KEYS[1], 'next', 1)
+redis.call('RPUSH', KEYS[2], seq .. ':' .. ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('HSET', KEYS[1], 'fin', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return seq
 ";
 
 const FORGET: &str = r"
@@ -94,6 +116,8 @@ struct Scripts {
     finish: redis::Script,
     read: redis::Script,
     forget: redis::Script,
+    produce: redis::Script,
+    finish_with: redis::Script,
 }
 
 impl std::fmt::Debug for RedisEventStore {
@@ -131,6 +155,8 @@ impl RedisEventStore {
                 finish: redis::Script::new(FINISH),
                 read: redis::Script::new(READ),
                 forget: redis::Script::new(FORGET),
+                produce: redis::Script::new(PRODUCE),
+                finish_with: redis::Script::new(FINISH_WITH),
             },
             written: watch::Sender::new(0),
             reachable: AtomicBool::new(true),
@@ -302,6 +328,68 @@ impl EventStore for RedisEventStore {
                 .invoke_async::<i64>(&mut connection)
                 .await;
             self.observe(result).map(drop)
+        })
+    }
+
+    fn set_producer<'a>(
+        &'a self,
+        key: &'a StreamKey,
+        producer: &'a Producer,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let request = serde_json::to_string(&producer.request)
+                .map_err(|e| EventStoreError::Backend(e.to_string()))?;
+            let mut connection = self.connection().await?;
+            let [meta, ..] = self.keys(key);
+            let result = self
+                .scripts
+                .produce
+                .key(meta)
+                .arg(&producer.replica)
+                .arg(request)
+                .invoke_async::<i64>(&mut connection)
+                .await;
+            self.observe(result).map(drop)
+        })
+    }
+
+    fn producer<'a>(&'a self, key: &'a StreamKey) -> StoreFuture<'a, Option<Producer>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let [meta, ..] = self.keys(key);
+            let result = redis::cmd("HMGET")
+                .arg(meta)
+                .arg("replica")
+                .arg("request")
+                .query_async::<(Option<String>, Option<String>)>(&mut connection)
+                .await;
+            let (Some(replica), Some(request)) = self.observe(result)? else {
+                return Ok(None);
+            };
+            // A request id that does not read back is as good as none.
+            Ok(serde_json::from_str(&request)
+                .ok()
+                .map(|request| Producer { replica, request }))
+        })
+    }
+
+    fn finish_with<'a>(&'a self, key: &'a StreamKey, data: Bytes) -> StoreFuture<'a, Option<u64>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let [meta, events, _] = self.keys(key);
+            let result = self
+                .scripts
+                .finish_with
+                .key(meta)
+                .key(events)
+                .arg(data.as_ref())
+                .arg(self.limits.per_stream)
+                .arg(millis(self.limits.ttl))
+                .invoke_async::<u64>(&mut connection)
+                .await;
+            let seq = self.observe(result)?;
+            self.wrote();
+            Ok((seq > 0).then_some(seq))
         })
     }
 }

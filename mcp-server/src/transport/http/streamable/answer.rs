@@ -2,6 +2,7 @@
 //! SSE stream when a notification does.
 
 use super::*;
+use crate::transport::http::history::Producer;
 
 pub(super) struct Dispatch {
     pub(super) session: Option<Arc<HttpSession>>,
@@ -122,6 +123,17 @@ pub(super) async fn dispatch_with(
                 crate::transport::http::history::StreamKey::new(Arc::clone(&session.id), stream);
             if let Err(e) = events.open(&key).await {
                 tracing::error!(error = %e, "a POST stream could not be opened in the event store");
+            }
+            // Other replicas end the stream with an error if this one stops
+            // before answering.
+            if let Some(stores) = shared.server.shared() {
+                let producer = Producer {
+                    replica: stores.replica.clone(),
+                    request: id.clone(),
+                };
+                if let Err(e) = events.set_producer(&key, &producer).await {
+                    tracing::warn!(error = %e, "a POST stream's producer could not be recorded");
+                }
             }
             let first = priming.then(|| resume::priming(&key.stream, 0, shared.config.sse_retry));
             let (live_tx, live_rx) = mpsc::channel(16);

@@ -9,11 +9,18 @@ use std::io::Write as _;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::transport::http::history::{EventId, EventStore, EventStoreError, StreamKey};
+use mcp_core::jsonrpc::ErrorObject;
+
+use crate::store::shared::Shared as Stores;
+use crate::transport::http::history::{EventId, EventStore, EventStoreError, Producer, StreamKey};
 
 /// How long a reader waits on the store before looking again; the store
 /// wakes it sooner when an event comes.
 const WAIT: Duration = Duration::from_secs(30);
+
+/// How often a reader waiting on another replica's stream checks that the
+/// replica is still alive.
+const PRODUCER_CHECK: Duration = Duration::from_secs(1);
 
 /// A fresh stream id: `p` (a POST's stream) or `g` (the GET stream), then
 /// 128 random bits.
@@ -159,76 +166,197 @@ pub(super) fn priming(stream: &str, seq: u64, retry: Duration) -> Bytes {
 pub(super) struct Ends {
     pub(super) closed: CancellationToken,
     pub(super) shutdown: CancellationToken,
+    /// Sessions whose streams are primed (2025-11-25) get, when the server
+    /// stops, a last event with the id to resume from and the `retry`
+    /// delay, so their clients resume on another replica.
+    pub(super) retry: Option<Duration>,
+}
+
+impl Ends {
+    /// The last event of a stream the server stops: an id to resume from
+    /// and how long to wait, when the session's streams are primed.
+    pub(super) fn stopping(&self, stream: &str, seq: u64) -> Option<Bytes> {
+        self.retry.map(|retry| priming(stream, seq, retry))
+    }
+}
+
+struct Follow {
+    events: Arc<dyn EventStore>,
+    key: StreamKey,
+    cursor: u64,
+    first: Option<Bytes>,
+    ends: Ends,
+    stores: Option<Arc<Stores>>,
+    /// When the producer was last found alive; `None`: not yet checked.
+    checked: Option<tokio::time::Instant>,
+    done: bool,
 }
 
 /// The SSE events of a stored stream after `cursor`, as they come, until
 /// the stream is finished: the body of a resumed POST stream.
+///
+/// With shared `stores`, a stream produced by another replica that stopped
+/// (its heartbeat lease ran out) before finishing it is ended here with an
+/// error answering its request, so the client does not wait forever.
 pub(super) fn follow(
     events: Arc<dyn EventStore>,
     key: StreamKey,
     cursor: u64,
     first: Option<Bytes>,
     ends: Ends,
+    stores: Option<Arc<Stores>>,
 ) -> impl futures_util::Stream<Item = Bytes> + Send {
-    let state = (events, key, cursor, first, ends);
-    futures_util::stream::unfold(state, |(events, key, mut cursor, first, ends)| async move {
-        if let Some(first) = first {
-            return Some((first, (events, key, cursor, None, ends)));
+    let state = Follow {
+        events,
+        key,
+        cursor,
+        first,
+        ends,
+        stores,
+        checked: None,
+        done: false,
+    };
+    futures_util::stream::unfold(state, |mut state| async move {
+        if let Some(first) = state.first.take() {
+            return Some((first, state));
         }
-        loop {
-            let page = match events.read_after(&key, cursor).await {
-                Ok(page) => page,
-                Err(EventStoreError::UnknownStream) => return None,
-                Err(e) => {
-                    // The client may resume once the store is back.
-                    tracing::error!(error = %e, session = %key.session, "an SSE stream's events could not be read");
-                    return None;
-                }
-            };
-            if let Some(last) = page.events.last() {
-                let mut buf = Vec::new();
-                for event in &page.events {
-                    write_event(&mut buf, &key.stream, event.seq, &event.data);
-                }
-                cursor = last.seq;
-                return Some((Bytes::from(buf), (events, key, cursor, None, ends)));
-            }
-            if page.finished {
-                return None;
-            }
-            tokio::select! {
-                () = ends.closed.cancelled() => return None,
-                () = ends.shutdown.cancelled() => return None,
-                waited = events.wait(&key, cursor, WAIT) => {
-                    if let Err(e) = waited {
-                        tracing::error!(error = %e, session = %key.session, "waiting on an SSE stream's events failed");
-                        return None;
-                    }
-                }
-            }
+        if state.done {
+            return None;
         }
+        let next = next_page(&mut state).await?;
+        Some((next, state))
     })
 }
 
-/// Stores one event of the GET stream and frames it with its id.
+/// The next events of a followed stream, or its last words; `None` when
+/// it ends without any.
+async fn next_page(state: &mut Follow) -> Option<Bytes> {
+    let Follow {
+        events,
+        key,
+        cursor,
+        ends,
+        stores,
+        checked,
+        done,
+        ..
+    } = state;
+    loop {
+        let page = match events.read_after(key, *cursor).await {
+            Ok(page) => page,
+            Err(EventStoreError::UnknownStream) => return None,
+            Err(e) => {
+                // The client may resume once the store is back.
+                tracing::error!(error = %e, session = %key.session, "an SSE stream's events could not be read");
+                return None;
+            }
+        };
+        if let Some(last) = page.events.last() {
+            let mut buf = Vec::new();
+            for event in &page.events {
+                write_event(&mut buf, &key.stream, event.seq, &event.data);
+            }
+            *cursor = last.seq;
+            return Some(Bytes::from(buf));
+        }
+        if page.finished {
+            return None;
+        }
+        if let Some(stores) = stores
+            && checked.is_none_or(|at| at.elapsed() >= PRODUCER_CHECK)
+        {
+            *checked = Some(tokio::time::Instant::now());
+            if end_if_orphaned(&**events, key, stores).await {
+                continue;
+            }
+        }
+        tokio::select! {
+            () = ends.closed.cancelled() => return None,
+            () = ends.shutdown.cancelled() => {
+                *done = true;
+                return ends.stopping(&key.stream, *cursor);
+            }
+            waited = events.wait(key, *cursor, WAIT.min(PRODUCER_CHECK)) => {
+                if let Err(e) = waited {
+                    tracing::error!(error = %e, session = %key.session, "waiting on an SSE stream's events failed");
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Ends the stream with an error answering its request when the replica
+/// producing it stopped; whether the stream may hold a new event now.
+async fn end_if_orphaned(events: &dyn EventStore, key: &StreamKey, stores: &Stores) -> bool {
+    let producer = match events.producer(key).await {
+        Ok(Some(producer)) if producer.replica != stores.replica => producer,
+        Ok(_) => return false,
+        Err(e) => {
+            tracing::warn!(error = %e, session = %key.session, "an SSE stream's producer could not be read");
+            return false;
+        }
+    };
+    let alive = stores.stores.tasks.alive(&producer.replica).await;
+    match stores.observe(alive) {
+        Ok(true) => return false,
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "whether a stream's replica is alive could not be checked");
+            return false;
+        }
+    }
+    let Some(data) = encode_message(&producer_stopped(&producer)) else {
+        return false;
+    };
+    match events.finish_with(key, data).await {
+        Ok(ended) => {
+            if ended.is_some() {
+                tracing::warn!(session = %key.session, stream = %key.stream, replica = %producer.replica, request = %producer.request, "ended a stream whose replica stopped before answering");
+            }
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, session = %key.session, "a stream whose replica stopped could not be ended");
+            false
+        }
+    }
+}
+
+/// The answer to a request whose replica stopped before answering it.
+fn producer_stopped(producer: &Producer) -> Message {
+    Message::Error(ErrorResponse::new(
+        Some(producer.request.clone()),
+        ErrorObject::new(
+            error_code::INTERNAL_ERROR,
+            "the server replica running this request stopped before answering; its work is lost: retry the request",
+        ),
+    ))
+}
+
+/// Stores one event of the GET stream and frames it with its id; the
+/// sequence number, when it was stored.
 pub(super) async fn get_event(
     events: &dyn EventStore,
     key: &StreamKey,
     message: &Message,
-) -> Bytes {
+) -> (Bytes, Option<u64>) {
     let mut buf = Vec::new();
     let Some(data) = encode_message(message) else {
-        return Bytes::new();
+        return (Bytes::new(), None);
     };
     match events.append(key, data.clone()).await {
-        Ok(seq) => write_event(&mut buf, &key.stream, seq, &data),
+        Ok(seq) => {
+            write_event(&mut buf, &key.stream, seq, &data);
+            (Bytes::from(buf), Some(seq))
+        }
         Err(e) => {
             // Sent anyway, without an id: it cannot be resumed from.
             tracing::error!(error = %e, session = %key.session, "a GET stream event could not be stored");
             body::message_event(&mut buf, message);
+            (Bytes::from(buf), None)
         }
     }
-    Bytes::from(buf)
 }
 
 /// What a `Last-Event-ID` asks for, checked against the session's streams:

@@ -45,12 +45,18 @@ async fn open_stream(
         Err(response) => return *response,
     };
     let events = Arc::clone(&shared.config.event_store);
+    let primed = session
+        .session
+        .version()
+        .is_some_and(|v| v >= ProtocolVersion::V2025_11_25 && !v.is_stateless());
     let ends = resume::Ends {
         closed: session.closed.clone(),
         shutdown: shared.server.shutdown_signal().clone(),
+        retry: primed.then_some(shared.config.sse_retry),
     };
     let mut replay = Vec::new();
     let mut stream = None;
+    let mut cursor = 0;
     if let Some(last) = header_str(headers, "last-event-id") {
         let (at, key, missed, _) = match resume::resume_point(&*events, &session.id, last).await {
             Ok(point) => point,
@@ -62,11 +68,13 @@ async fn open_stream(
             // response. It is not the session's GET stream.
             let first = (!missed.is_empty()).then(|| Bytes::from(missed));
             let guard = StreamGuard::new(Arc::clone(&shared.open_streams));
-            let body = resume::follow(events, key, at.seq, first, ends);
+            let stores = shared.server.shared().cloned();
+            let body = resume::follow(events, key, at.seq, first, ends, stores);
             return sse_response(SseBody::new(body, Some(shared.config.keep_alive), guard));
         }
         replay = missed;
         stream = Some(key);
+        cursor = at.seq;
     }
     if session.stream_open.swap(true, Ordering::AcqRel) {
         return error(
@@ -96,40 +104,63 @@ async fn open_stream(
         closing.stream_open.store(false, Ordering::Release);
         closing_in.sessions.touch(&closing);
     });
-    let state = (
-        shared.server.subscribe(),
+    let state = GetStream {
+        server_events: shared.server.subscribe(),
         session,
         ends,
         events,
         key,
-        (!replay.is_empty()).then(|| Bytes::from(replay)),
-    );
-    let body = futures_util::stream::unfold(
-        state,
-        |(mut server_events, session, ends, events, key, replay)| async move {
-            if let Some(replay) = replay {
-                return Some((replay, (server_events, session, ends, events, key, None)));
+        cursor,
+        replay: (!replay.is_empty()).then(|| Bytes::from(replay)),
+        done: false,
+    };
+    let body = futures_util::stream::unfold(state, |mut state| async move {
+        if let Some(replay) = state.replay.take() {
+            return Some((replay, state));
+        }
+        if state.done {
+            return None;
+        }
+        loop {
+            let event = tokio::select! {
+                () = state.ends.closed.cancelled() => return None,
+                () = state.ends.shutdown.cancelled() => {
+                    // Where to resume, on another replica.
+                    state.done = true;
+                    let last = state.ends.stopping(&state.key.stream, state.cursor)?;
+                    return Some((last, state));
+                }
+                event = state.server_events.recv() => event,
+            };
+            let event = match event {
+                Ok(event) => event,
+                Err(broadcast::error::RecvError::Lagged(_)) => ServerEvent::ToolsChanged,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            let Some(message) = state.session.session.notification_for(&event) else {
+                continue;
+            };
+            let (bytes, seq) = resume::get_event(&*state.events, &state.key, &message).await;
+            if let Some(seq) = seq {
+                state.cursor = seq;
             }
-            loop {
-                let event = tokio::select! {
-                    () = ends.closed.cancelled() => return None,
-                    () = ends.shutdown.cancelled() => return None,
-                    event = server_events.recv() => event,
-                };
-                let event = match event {
-                    Ok(event) => event,
-                    Err(broadcast::error::RecvError::Lagged(_)) => ServerEvent::ToolsChanged,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                };
-                let Some(message) = session.session.notification_for(&event) else {
-                    continue;
-                };
-                let bytes = resume::get_event(&*events, &key, &message).await;
-                return Some((bytes, (server_events, session, ends, events, key, None)));
-            }
-        },
-    );
+            return Some((bytes, state));
+        }
+    });
     sse_response(SseBody::new(body, Some(shared.config.keep_alive), guard))
+}
+
+/// The session's GET stream as it goes.
+struct GetStream {
+    server_events: broadcast::Receiver<ServerEvent>,
+    session: Arc<HttpSession>,
+    ends: resume::Ends,
+    events: Arc<dyn history::EventStore>,
+    key: history::StreamKey,
+    /// The last event sent, to resume from.
+    cursor: u64,
+    replay: Option<Bytes>,
+    done: bool,
 }
 
 /// DELETE: ends the session.
