@@ -264,12 +264,12 @@ impl Shape for ServerCapabilities {
         // 2025-11-25), so the tasks extension is not announced there; other
         // extensions (MCP Apps) are negotiated through `extensions` on every
         // revision, the open set of capabilities a server may add.
-        if !version.is_stateless() {
-            if let Some(extensions) = &mut self.extensions {
-                extensions.remove(crate::lifecycle::TASKS_EXTENSION);
-                if extensions.is_empty() {
-                    self.extensions = None;
-                }
+        if !version.is_stateless()
+            && let Some(extensions) = &mut self.extensions
+        {
+            extensions.remove(crate::lifecycle::TASKS_EXTENSION);
+            if extensions.is_empty() {
+                self.extensions = None;
             }
         }
     }
@@ -457,7 +457,9 @@ mod tests {
             assert!(!extensions.contains_key(crate::lifecycle::TASKS_EXTENSION));
         }
         let mut tasks_only = ServerCapabilities {
-            extensions: json!({crate::lifecycle::TASKS_EXTENSION: {}}).as_object().cloned(),
+            extensions: json!({crate::lifecycle::TASKS_EXTENSION: {}})
+                .as_object()
+                .cloned(),
             ..ServerCapabilities::default()
         };
         tasks_only.shape(ProtocolVersion::V2025_11_25);
