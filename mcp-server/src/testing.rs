@@ -44,8 +44,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHal
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::error::ServerError;
-use crate::server::Server;
+use crate::server::{Server, ServerError};
 
 type Pending =
     Arc<std::sync::Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>>;
