@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Import cycles between mcp-server's top-level modules.
 #
-#   bash scripts/module-cycles.sh [crate-src-dir]   (default: mcp-server/src)
+#   bash scripts/module-cycles.sh [--check] [crate-src-dir]   (default: mcp-server/src)
 #
 # A file belongs to its top-level module: `src/router/lists.rs` to `router`,
 # `src/server.rs` to `server`. Every `crate::<module>` path outside a `//`
@@ -9,9 +9,15 @@
 # in inline paths; `#[cfg(test)] mod tests` is left out, and so is the crate
 # root (lib.rs), which only re-exports.
 # Prints each strongly connected component of more than one module, largest
-# first, or "no cycles"; the exit status is 0 either way.
+# first, or "no cycles". The exit status is 0 either way, unless `--check`
+# is given: then it is 1 when a cycle is printed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+check=0
+if [ "${1:-}" = "--check" ]; then
+    check=1
+    shift
+fi
 src="${1:-$root/mcp-server/src}"
 
 # Each file's lines in order: the `crate::` paths, and the start of its
@@ -83,4 +89,5 @@ for c in cycles:
     for v in c:
         inside = sorted(w for w in edges[v] if w in c)
         print(f"  {v} -> " + ", ".join(inside))
-' "$src"
+sys.exit(1 if cycles and sys.argv[2] == "1" else 0)
+' "$src" "$check"

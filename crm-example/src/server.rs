@@ -1,63 +1,23 @@
-//! The CRM as an MCP server: tools, resources and prompts over [`Db`].
+//! The CRM as an MCP server: tools, resources and prompts over [`Db`](crate::Db).
 
 use mcp_server::prelude::*;
-use mcp_server::{AskError, Elicited};
 
-use crate::db::{CrmError, Db};
+use crate::db::CrmError;
 use crate::limits;
 use crate::model::{
     Activity, ActivityKind, Contact, ContactChange, ContactDetails, Deal, NewActivity, NewContact,
     NewDeal, PipelineSummary, Stage,
 };
-use crate::tenant::Tenancy;
 
+mod crm;
 mod pages;
 mod prompts;
 mod support;
 
-use pages::ConfirmDelete;
+pub use crm::Crm;
 pub use pages::{CompanyDetails, CompanyPage, ContactPage, DealList, TaskList};
 pub use support::ContactField;
-use support::{company_details, json, not_found};
-
-/// The CRM server.
-///
-/// With [`Tenancy::Required`] every tool, resource and prompt works on the
-/// caller's tenant's rows only (see [`crate::tenant`]).
-#[derive(Debug, Clone)]
-pub struct Crm {
-    db: Db,
-    tenancy: Tenancy,
-}
-
-impl Crm {
-    /// A server over `db`, with tenancy off: one book of business, the
-    /// rows of `db`'s tenant ([`DEFAULT_TENANT`](crate::DEFAULT_TENANT)
-    /// unless [`Db::for_tenant`] chose another).
-    pub fn new(db: Db) -> Self {
-        Self {
-            db,
-            tenancy: Tenancy::Off,
-        }
-    }
-
-    /// Whether requests must name a tenant and see only its rows.
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use crm_example::{Crm, Db, Tenancy};
-    ///
-    /// let db = Db::connect("sqlite://data/crm.db").await?;
-    /// let crm = Crm::new(db).tenancy(Tenancy::Required);
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn tenancy(mut self, tenancy: Tenancy) -> Self {
-        self.tenancy = tenancy;
-        self
-    }
-}
+use support::{company_details, confirm_delete, json, not_found};
 
 #[mcp_server(
     name = "crm",
@@ -246,21 +206,8 @@ impl Crm {
         ctx: &RequestContext,
     ) -> Result<String, CrmError> {
         let db = self.tenant_db(ctx)?;
-        let contact = db.contact(id).await?;
-        let name = contact.full_name();
-        let confirmed = match ctx
-            .elicit::<ConfirmDelete>(
-                "confirm_delete",
-                format!("Delete {name} (contact {id}) and their activities?"),
-            )
-            .await
-        {
-            Ok(Elicited::Accepted(ConfirmDelete { confirm })) => confirm,
-            Ok(_) => false,
-            Err(AskError::Unavailable(_)) => confirm == Some(true),
-            Err(e) => return Err(CrmError::Invalid(format!("could not confirm: {e}"))),
-        };
-        if !confirmed {
+        let name = db.contact(id).await?.full_name();
+        if !confirm_delete(ctx, &name, id, confirm).await? {
             return Ok(format!("Kept {name}: the deletion was not confirmed."));
         }
         db.delete_contact(id).await?;

@@ -26,30 +26,37 @@
 //!
 //! # Architecture
 //!
-//! Each layer imports only the layers below it:
+//! Each layer imports only the layers below it, with no cycle between
+//! modules (`bash scripts/module-cycles.sh --check`, run by CI):
 //!
 //! ```text
-//!  transport/   stdio · http · lines        testing · telemetry
+//!  transport/   stdio · http · lines · stream · unix   testing · telemetry
 //!      │  router::handle_request(Server, Wire, Request, Outbound) -> Answer
 //!      ▼
 //!  router/      mod (entry, panic net, method table) · envelope · lifecycle
 //!               subscriptions · lists · calls · tasks · rounds · metering
 //!      ▼
-//!  server/ · tool · prompt · resource · context/ · audit/   (one cycle)
+//!  server/      Server · builder · mounts · proxy · Transport · ServerError
 //!      ▼
-//!  session · ask · task · completion · limit · state · metrics · auth
-//!  outbound · events · capability · handler · schema
+//!  tool · prompt · resource
+//!      ▼
+//!  context/     RequestContext, holding its server as a `Host`
+//!      ▼
+//!  session · ask · task · audit · completion · limit · state · metrics
+//!  auth · store · outbound · events · capability · handler · schema
 //!      ▼
 //!  mcp_core: the protocol model
 //! ```
 //!
-//! `Outbound`, `ServerEvent` and `ClientCapability` have modules of their
-//! own so that the router never imports a transport and sessions never
-//! import the server. The cycle left follows from the API: a server holds
-//! its handlers, a handler receives a [`RequestContext`], and
-//! [`RequestContext::server`] returns the server (an audit entry, too,
-//! reads the server's registries and log). `bash scripts/module-cycles.sh`
-//! prints the cycles between modules.
+//! The API has a loop the modules do not: a server holds its handlers, a
+//! handler receives a [`RequestContext`], and [`RequestContext::server`]
+//! returns the server. The context holds its server only through `Host`,
+//! the little it needs itself (the task store, the audit log, metrics),
+//! and `RequestContext::server` is defined in the server module. The
+//! [`Transport`](crate::transport::Transport) trait is the server's seam,
+//! implemented by the transports; `Outbound`, `ServerEvent` and
+//! `ClientCapability` have modules of their own so that the router never
+//! imports a transport and sessions never import the server.
 #![warn(missing_docs)]
 
 mod ask;
@@ -60,7 +67,6 @@ mod capability;
 pub mod client;
 mod completion;
 mod context;
-mod error;
 mod events;
 mod handler;
 pub mod limit;
@@ -135,7 +141,6 @@ pub use ask::{AskError, ElicitForm, Elicited};
 pub use capability::{ClientCapability, MissingCapability};
 pub use completion::{CompletionRequest, Completions};
 pub use context::RequestContext;
-pub use error::ServerError;
 pub use handler::{IntoToolResult, Structured, ToolArg, ToolResult};
 pub use mcp_macros::{mcp_prompt, mcp_resource, mcp_server, mcp_tool};
 pub use prompt::{IntoPromptResult, PromptCall, PromptDef};
@@ -145,7 +150,7 @@ pub use resource::{
 };
 pub use server::{
     DefinitionKind, DefinitionSource, ListKind, MountError, Server, ServerBuilder,
-    ServerDefinition, ServerInfo, SettingsError,
+    ServerDefinition, ServerError, ServerInfo, SettingsError,
 };
 pub use tool::{ToolCall, ToolDef};
 

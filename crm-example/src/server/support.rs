@@ -1,32 +1,17 @@
-//! What the tools, resources and prompts share: the request's database,
-//! completions, error mapping and the contact card's fields.
+//! What the tools, resources and prompts share: completions, the
+//! deletion's confirmation, error mapping and the contact card's fields.
 
 use mcp_server::CompletionRequest;
 use mcp_server::prelude::*;
 
+use mcp_server::{AskError, Elicited};
+
+use super::pages::ConfirmDelete;
 use super::{CompanyDetails, Crm};
 use crate::db::{CrmError, Db};
 use crate::model::ContactChange;
-use crate::tenant::Tenancy;
 
 impl Crm {
-    /// The database as this request may see it.
-    pub(super) fn tenant_db(&self, ctx: &RequestContext) -> Result<Db, CrmError> {
-        self.tenancy
-            .scope(&self.db, ctx.tenant())
-            .ok_or(CrmError::TenantRequired)
-    }
-
-    /// The database completions may read. Completion requests carry no
-    /// principal, so with tenancy required there is none: they offer
-    /// nothing rather than another tenant's names.
-    pub(super) fn completion_db(&self) -> Option<&Db> {
-        match self.tenancy {
-            Tenancy::Off => Some(&self.db),
-            Tenancy::Required => None,
-        }
-    }
-
     pub(super) async fn contact_ids(&self, request: CompletionRequest) -> Completions {
         let Some(db) = self.completion_db() else {
             return Completions::default();
@@ -64,6 +49,28 @@ impl Crm {
 }
 
 /// A company with its contacts (the first hundred) and all its deals.
+/// Whether the user confirms deleting contact `id`, `name`: asked with a
+/// form, or taken from the `confirm` argument when the client cannot ask.
+pub(super) async fn confirm_delete(
+    ctx: &RequestContext,
+    name: &str,
+    id: i64,
+    confirm: Option<bool>,
+) -> Result<bool, CrmError> {
+    match ctx
+        .elicit::<ConfirmDelete>(
+            "confirm_delete",
+            format!("Delete {name} (contact {id}) and their activities?"),
+        )
+        .await
+    {
+        Ok(Elicited::Accepted(ConfirmDelete { confirm })) => Ok(confirm),
+        Ok(_) => Ok(false),
+        Err(AskError::Unavailable(_)) => Ok(confirm == Some(true)),
+        Err(e) => Err(CrmError::Invalid(format!("could not confirm: {e}"))),
+    }
+}
+
 pub(super) async fn company_details(db: &Db, id: i64) -> Result<CompanyDetails, CrmError> {
     let company = db.company(id).await?;
     let (contacts, _) = db.search_contacts("", Some(id), None, 100, 0).await?;

@@ -6,15 +6,6 @@ use super::*;
 /// The name of the prompt `test_trigger_prompt_change` adds and removes.
 pub const DYNAMIC_PROMPT: &str = "test_dynamic_prompt";
 
-pub(super) fn object_schema(
-    value: serde_json::Value,
-) -> serde_json::Map<String, serde_json::Value> {
-    match value {
-        serde_json::Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    }
-}
-
 pub(super) fn ask_model(question: &str) -> CreateMessageParams {
     CreateMessageParams {
         messages: vec![SamplingMessage {
@@ -48,11 +39,7 @@ pub(super) fn describe(answer: &Elicited<serde_json::Map<String, serde_json::Val
 }
 
 pub(super) async fn ask_name(ctx: &RequestContext, key: &str) -> Result<String, AskError> {
-    let schema = object_schema(serde_json::json!({
-        "type": "object",
-        "properties": { "name": { "type": "string", "description": "Your name" } },
-        "required": ["name"]
-    }));
+    let schema = forms::name();
     Ok(
         match ctx
             .elicit_with_schema(key, "What is your name?", schema)
@@ -171,11 +158,7 @@ pub fn prompts() -> Vec<PromptDef> {
             meta: None,
         },
         |call: PromptCall| async move {
-            let schema = object_schema(serde_json::json!({
-                "type": "object",
-                "properties": { "context": { "type": "string", "description": "Some context" } },
-                "required": ["context"]
-            }));
+            let schema = forms::context();
             let context = match call
                 .context()
                 .elicit_with_schema(

@@ -23,11 +23,10 @@ use mcp_server::prelude::*;
 use mcp_server::{AskError, ClientCapability, Elicited, MissingCapability, ServerBuilder};
 
 mod catalogue;
+mod forms;
 
 pub use catalogue::{DYNAMIC_PROMPT, json_schema_2020_12_tool, prompts, resources};
-use catalogue::{
-    ask_model, ask_name, confirm, describe, field, object_schema, simple_prompt, wav_tone,
-};
+use catalogue::{ask_model, ask_name, confirm, describe, field, simple_prompt, wav_tone};
 
 /// A 1x1 red PNG.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
@@ -210,14 +209,7 @@ impl Everything {
         message: String,
         ctx: &RequestContext,
     ) -> Result<String, AskError> {
-        let schema = object_schema(serde_json::json!({
-            "type": "object",
-            "properties": {
-                "username": { "type": "string", "description": "Your username" },
-                "email": { "type": "string", "description": "Your e-mail address" }
-            },
-            "required": ["username", "email"]
-        }));
+        let schema = forms::account();
         let answer = ctx
             .elicit_with_schema("elicitation", message, schema)
             .await?;
@@ -230,21 +222,7 @@ impl Everything {
         &self,
         ctx: &RequestContext,
     ) -> Result<String, AskError> {
-        let schema = object_schema(serde_json::json!({
-            "type": "object",
-            "properties": {
-                "name": { "type": "string", "description": "Name", "default": "John Doe" },
-                "age": { "type": "integer", "description": "Age", "default": 30 },
-                "score": { "type": "number", "description": "Score", "default": 95.5 },
-                "status": {
-                    "type": "string",
-                    "description": "Status",
-                    "enum": ["active", "inactive", "pending"],
-                    "default": "active"
-                },
-                "verified": { "type": "boolean", "description": "Verified", "default": true }
-            }
-        }));
+        let schema = forms::defaults();
         let answer = ctx
             .elicit_with_schema("defaults", "Check these details", schema)
             .await?;
@@ -257,43 +235,7 @@ impl Everything {
         &self,
         ctx: &RequestContext,
     ) -> Result<String, AskError> {
-        let titled = |values: [(&str, &str); 3]| {
-            values
-                .iter()
-                .map(|(value, title)| serde_json::json!({ "const": value, "title": title }))
-                .collect::<Vec<_>>()
-        };
-        let schema = object_schema(serde_json::json!({
-            "type": "object",
-            "properties": {
-                "untitledSingle": {
-                    "type": "string",
-                    "description": "Pick one",
-                    "enum": ["option1", "option2", "option3"]
-                },
-                "titledSingle": {
-                    "type": "string",
-                    "description": "Pick one",
-                    "oneOf": titled([("value1", "First Choice"), ("value2", "Second Choice"), ("value3", "Third Choice")])
-                },
-                "legacyEnum": {
-                    "type": "string",
-                    "description": "Pick one",
-                    "enum": ["opt1", "opt2", "opt3"],
-                    "enumNames": ["Option One", "Option Two", "Option Three"]
-                },
-                "untitledMulti": {
-                    "type": "array",
-                    "description": "Pick some",
-                    "items": { "type": "string", "enum": ["option1", "option2", "option3"] }
-                },
-                "titledMulti": {
-                    "type": "array",
-                    "description": "Pick some",
-                    "items": { "anyOf": titled([("value1", "First Choice"), ("value2", "Second Choice"), ("value3", "Third Choice")]) }
-                }
-            }
-        }));
+        let schema = forms::enums();
         let answer = ctx.elicit_with_schema("enums", "Choose", schema).await?;
         Ok(describe(&answer))
     }
@@ -372,11 +314,7 @@ impl Everything {
         ctx: &RequestContext,
     ) -> Result<String, AskError> {
         let name = ask_name(ctx, "user_name").await?;
-        let schema = object_schema(serde_json::json!({
-            "type": "object",
-            "properties": { "color": { "type": "string", "description": "A color" } },
-            "required": ["color"]
-        }));
+        let schema = forms::color();
         let color = match ctx
             .elicit_with_schema(
                 "step2",

@@ -15,11 +15,12 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::ask::InputRound;
+use crate::audit::{AuditLog, AuditRecord};
 use crate::auth::Principal;
+use crate::metrics::Metrics;
 use crate::outbound::Outbound;
-use crate::server::Server;
 use crate::session::Session;
-use crate::task::{TASKS_EXTENSION, TaskOwner, TaskSlot};
+use crate::task::{TASKS_EXTENSION, TaskOwner, TaskSlot, TaskStore};
 
 mod questions;
 
@@ -77,9 +78,26 @@ pub(crate) enum ClientLink {
     None,
 }
 
-struct Inner {
+/// What a request needs of the server serving it: the task store its
+/// handler may go on in, and the audit log and metrics its records go to.
+///
+/// The server implements it, and a context holds the server only as a
+/// `Host`: the context, and the tools, prompts and resources a context is
+/// given to, never depend on the server that holds them.
+/// [`RequestContext::server`] is defined by the server itself.
+pub(crate) trait Host: std::any::Any + Send + Sync {
+    /// The server's tasks.
+    fn tasks(&self) -> &TaskStore;
+    /// The server's audit log, when it keeps one.
+    fn audit_log(&self) -> Option<&AuditLog>;
+    /// The server's metrics.
+    fn metrics(&self) -> &Metrics;
+}
+
+/// The request's state; `host` comes last so that any [`Host`] can be
+/// held as `dyn Host` in the same allocation.
+struct Inner<H: ?Sized = dyn Host> {
     id: RequestId,
-    server: Server,
     /// A protocol error the handler raised (such as a missing client
     /// capability on 2026-07-28); it replaces the handler's result.
     escalated: Mutex<Option<ProtocolError>>,
@@ -88,6 +106,7 @@ struct Inner {
     cancellation: CancellationToken,
     /// Last progress value sent, as f64 bits; progress must increase.
     last_progress: AtomicU64,
+    host: H,
 }
 
 /// Whether `capabilities` declare the tasks extension.
@@ -110,22 +129,26 @@ pub(crate) enum LogPolicy {
 impl RequestContext {
     pub(crate) fn new(
         id: RequestId,
-        server: Server,
+        host: impl Host,
         envelope: Envelope,
         outbound: Outbound,
         cancellation: CancellationToken,
     ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                id,
-                server,
-                escalated: Mutex::new(None),
-                envelope,
-                outbound,
-                cancellation,
-                last_progress: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
-            }),
-        }
+        let inner = Arc::new(Inner {
+            id,
+            escalated: Mutex::new(None),
+            envelope,
+            outbound,
+            cancellation,
+            last_progress: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
+            host,
+        });
+        Self { inner }
+    }
+
+    /// The server serving the request, as this layer sees it.
+    pub(crate) fn host(&self) -> &dyn Host {
+        &self.inner.host
     }
 
     /// The id of the request being served.
@@ -167,11 +190,6 @@ impl RequestContext {
         self.inner.envelope.peer
     }
 
-    /// The server serving the request: to add or remove tools at run time.
-    pub fn server(&self) -> &Server {
-        &self.inner.server
-    }
-
     /// Adds `record` to the server's audit log, for something this request
     /// did beside its own answer (a step of an agent loop, a call to
     /// another system). What the record leaves empty of the caller (principal,
@@ -189,9 +207,9 @@ impl RequestContext {
     ///     ctx.audit(record);
     /// }
     /// ```
-    pub fn audit(&self, mut record: crate::audit::AuditRecord) {
-        let server = &self.inner.server;
-        let Some(log) = server.audit_log() else {
+    pub fn audit(&self, mut record: AuditRecord) {
+        let host = self.host();
+        let Some(log) = host.audit_log() else {
             return;
         };
         if record.principal.is_none()
@@ -205,9 +223,9 @@ impl RequestContext {
         }
         record.protocol_version = record.protocol_version.or(Some(self.protocol_version()));
         if record.time <= 0.0 {
-            record.time = crate::audit::AuditRecord::now();
+            record.time = AuditRecord::now();
         }
-        log.push(record, server.metrics());
+        log.push(record, host.metrics());
     }
 
     /// Whether the client declared `capability`.
@@ -290,7 +308,7 @@ impl RequestContext {
     /// handler is stopped here, as it would be at a question it cannot ask.
     pub async fn start_task(&self) -> bool {
         match &self.inner.envelope.task {
-            Some(slot) => match slot.start(self.inner.server.tasks()) {
+            Some(slot) => match slot.start(self.host().tasks()) {
                 Ok(_) => {
                     // Let the dispatcher answer before the work goes on.
                     tokio::task::yield_now().await;

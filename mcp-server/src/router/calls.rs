@@ -30,7 +30,7 @@ use crate::tool::ToolCall;
 
 use super::{
     WireHeaders, encode,
-    envelope::check_param_headers,
+    headers::check_param_headers,
     lists::add_cache_hints,
     metering::check_rate,
     panic_message, parse_params,

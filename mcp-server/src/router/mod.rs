@@ -8,6 +8,7 @@
 mod audit_host;
 mod calls;
 mod envelope;
+mod headers;
 mod lifecycle;
 mod lists;
 mod metering;

@@ -6,7 +6,6 @@ use mcp_core::lifecycle::CacheScope;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ServerError;
 use crate::prompt::PromptDef;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::state::StateKey;
@@ -15,8 +14,8 @@ use crate::tool::ToolDef;
 
 use super::mount::{self, Composed};
 use super::{
-    ListKind, Server, ServerDefinition, ServerInfo, ServerInner, options::ServerOptions,
-    registry::Keyed, registry::Registry,
+    ListKind, Server, ServerDefinition, ServerError, ServerInfo, ServerInner,
+    options::ServerOptions, registry::Keyed, registry::Registry,
 };
 
 /// Builds a [`Server`].
@@ -417,7 +416,7 @@ impl ServerBuilder {
             Some(key) => Ok(key),
             None => StateKey::generate(self.options.random),
         };
-        let tasks = TaskStore::new(self.options.tasks, self.options.random);
+        let tasks = Arc::new(TaskStore::new(self.options.tasks, self.options.random));
         let shared = self.options.stores.clone().map(|stores| {
             // A replica id needs no secrecy; a clock-based one will do
             // where the random source failed.

@@ -1,12 +1,15 @@
 //! `Server` and its builder.
 
 mod builder;
+mod error;
+mod host;
 mod mount;
 mod options;
 #[cfg(feature = "client")]
 mod proxy;
 mod readiness;
 mod registry;
+mod serve;
 mod settings;
 mod upstream;
 
@@ -18,7 +21,6 @@ use mcp_core::lifecycle::Implementation;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ServerError;
 use crate::prompt::PromptDef;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::state::StateKey;
@@ -26,7 +28,9 @@ use crate::task::TaskStore;
 use crate::tool::ToolDef;
 
 pub use builder::ServerBuilder;
+pub use error::ServerError;
 pub use mount::{DefinitionKind, DefinitionSource, MountError};
+pub use serve::Transport;
 pub use settings::SettingsError;
 
 pub(crate) use crate::events::ServerEvent;
@@ -92,8 +96,8 @@ pub trait ServerDefinition: Send + Sync + Sized + 'static {
     /// `Calc.serve(Stdio).await`. See [`Server::serve`].
     ///
     /// # Errors
-    /// See [`Transport::serve`](crate::transport::Transport::serve).
-    fn serve<T: crate::transport::Transport>(
+    /// See [`Transport::serve`].
+    fn serve<T: Transport>(
         self,
         transport: T,
     ) -> impl Future<Output = Result<(), ServerError>> + Send {
@@ -155,7 +159,7 @@ pub(crate) struct ServerInner {
     options: ServerOptions,
     /// The key of `options`, or the random source's failure to make one.
     state_key: Result<StateKey, getrandom::Error>,
-    tasks: TaskStore,
+    tasks: Arc<TaskStore>,
     metrics: crate::metrics::Metrics,
     audit: Option<crate::audit::AuditLog>,
     events: broadcast::Sender<ServerEvent>,
@@ -299,7 +303,7 @@ impl Server {
     pub(crate) fn shared(&self) -> Option<&Arc<crate::store::shared::Shared>> {
         let shared = self.inner.shared.as_ref()?;
         if shared.start(&self.inner.events) {
-            crate::task::listen(Arc::downgrade(&self.inner), shared.remote());
+            crate::task::listen(Arc::downgrade(&self.inner.tasks), shared.remote());
         }
         Some(shared)
     }
@@ -400,7 +404,7 @@ impl Server {
     /// written by the sink (or given up on after its retries).
     ///
     /// The transports' graceful shutdowns do this before they return; an
-    /// application that serves through [`McpService`](crate::transport::http::McpService)
+    /// application that serves through `transport::http::McpService`
     /// in its own server calls it after that server has stopped, before
     /// the process exits.
     pub async fn flush_audit(&self) {

@@ -11,7 +11,7 @@ use mcp_core::jsonrpc::{ErrorObject, error_code};
 use serde_json::Value;
 use tokio::sync::{broadcast, oneshot, watch};
 
-use super::{State, Status, Task, TaskOwner};
+use super::{State, Status, Task, TaskOwner, TaskStore};
 use crate::store::shared::Shared;
 use crate::store::{BusMessage, StoreError, TaskOwnerRecord, TaskRecord, TaskState, now_ms};
 
@@ -249,11 +249,8 @@ impl RemoteTask {
 }
 
 /// Acts on other replicas' `tasks/update` and `tasks/cancel` for the tasks
-/// this one runs, until the server is dropped.
-pub(crate) fn listen(
-    server: Weak<crate::server::ServerInner>,
-    mut remote: broadcast::Receiver<Arc<BusMessage>>,
-) {
+/// this one runs, until the server's task store is dropped.
+pub(crate) fn listen(tasks: Weak<TaskStore>, mut remote: broadcast::Receiver<Arc<BusMessage>>) {
     tokio::spawn(async move {
         loop {
             let message = match remote.recv().await {
@@ -261,18 +258,17 @@ pub(crate) fn listen(
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return,
             };
-            let Some(inner) = server.upgrade() else {
+            let Some(tasks) = tasks.upgrade() else {
                 return;
             };
-            let server = crate::server::Server { inner };
             match &*message {
                 BusMessage::TaskAnswers { task, answers } => {
-                    if let Some(task) = server.tasks().find(task) {
+                    if let Some(task) = tasks.find(task) {
                         task.answer(answers.clone());
                     }
                 }
                 BusMessage::TaskCancel { task } => {
-                    if let Some(task) = server.tasks().find(task) {
+                    if let Some(task) = tasks.find(task) {
                         task.cancel();
                     }
                 }

@@ -27,9 +27,8 @@ use super::framing::{Frame, LineDecoder};
 use super::requests::{Admission, Requests, Slot};
 use crate::audit::Stop;
 use crate::auth::Principal;
-use crate::error::ServerError;
 use crate::router::{self, Wire};
-use crate::server::{Server, ServerEvent};
+use crate::server::{Server, ServerError, ServerEvent};
 use crate::session::Session;
 use crate::transport::{Delivered, Outbound, Outgoing};
 

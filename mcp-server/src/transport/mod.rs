@@ -14,8 +14,9 @@ mod stream;
 #[cfg(unix)]
 mod unix;
 
+pub use crate::server::Transport;
 pub use select::{TransportArgs, TransportArgsError, USAGE};
-pub use serve::{Http, Transport};
+pub use serve::Http;
 pub use stdio::Stdio;
 pub use stream::{Duplex, Stream, duplex};
 #[cfg(unix)]

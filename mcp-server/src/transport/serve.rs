@@ -1,66 +1,7 @@
-//! The [`Transport`] seam: one way to serve, whatever carries the messages.
-
-use std::future::Future;
+//! [`Http`]: serving on an address, the one-line way.
 
 use super::http::{HttpConfig, HttpServer};
-use crate::error::ServerError;
-use crate::server::Server;
-
-/// Something that serves a [`Server`] until it is done: stdin closes, the
-/// byte stream ends, or the process is asked to stop.
-///
-/// Implemented by [`Stdio`](super::Stdio), [`Http`] (Streamable HTTP and
-/// legacy SSE), [`Stream`](super::Stream) (newline-delimited JSON-RPC over
-/// any `AsyncRead` and `AsyncWrite` pair: a TCP or Unix socket, a child
-/// process's pipes, an in-memory [`duplex`](super::duplex)),
-/// [`UnixListener`](super::UnixListener) (each accepted connection its own
-/// session) and [`TransportArgs`](super::TransportArgs) (whichever the
-/// command line chose). Serve with [`Server::serve`]:
-///
-/// ```no_run
-/// use mcp_server::prelude::*;
-/// use mcp_server::transport::{Http, Stdio};
-///
-/// # async fn run(server: Server, other: Server) -> Result<(), mcp_server::ServerError> {
-/// server.serve(Stdio).await?;
-/// other.serve(Http::bind("127.0.0.1:3001")).await?;
-/// # Ok(()) }
-/// ```
-///
-/// A transport of another kind (a WebSocket, a message queue) adapts its
-/// connection to a byte stream of newline-delimited messages and serves it
-/// as a [`Stream`](super::Stream).
-pub trait Transport: Send + Sized {
-    /// Serves `server` on this transport until it is done.
-    ///
-    /// # Errors
-    /// The transport failed (such as an I/O error on stdio, or an HTTP
-    /// address that cannot be bound), or the server cannot serve at all
-    /// ([`ServerError::Randomness`]).
-    fn serve(self, server: Server) -> impl Future<Output = Result<(), ServerError>> + Send;
-}
-
-impl Server {
-    /// Serves on `transport` until it is done: see [`Transport`].
-    ///
-    /// ```no_run
-    /// # use mcp_server::prelude::*;
-    /// # async fn run(server: Server) -> Result<(), Box<dyn std::error::Error>> {
-    /// use mcp_server::transport::TransportArgs;
-    ///
-    /// server.serve(TransportArgs::from_args()?).await?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// The transport failed; see [`Transport::serve`].
-    pub fn serve<T: Transport>(
-        self,
-        transport: T,
-    ) -> impl Future<Output = Result<(), ServerError>> + Send {
-        transport.serve(self)
-    }
-}
+use crate::server::{Server, ServerError, Transport};
 
 /// Streamable HTTP (and the legacy HTTP+SSE transport) on an address, until
 /// SIGINT or SIGTERM, then a graceful shutdown ([`HttpServer::serve`]).

@@ -5,8 +5,7 @@
 use tokio_util::sync::CancellationToken;
 
 use super::Transport;
-use crate::error::ServerError;
-use crate::server::Server;
+use crate::server::{Server, ServerError};
 
 /// Newline-delimited JSON-RPC on stdin and stdout, until stdin closes.
 ///

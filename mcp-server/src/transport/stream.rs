@@ -4,8 +4,7 @@ use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadHalf, WriteHalf};
 use tokio_util::sync::CancellationToken;
 
 use super::Transport;
-use crate::error::ServerError;
-use crate::server::Server;
+use crate::server::{Server, ServerError};
 
 /// One connection of newline-delimited JSON-RPC, exactly as on stdio, over
 /// a reader and a writer: a Unix or TCP socket, a child process's pipes, an

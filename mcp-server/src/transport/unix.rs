@@ -10,8 +10,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::Transport;
-use crate::error::ServerError;
-use crate::server::Server;
+use crate::server::{Server, ServerError};
 
 /// What ends the accept loop.
 type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;

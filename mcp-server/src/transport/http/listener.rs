@@ -10,8 +10,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, ToSocketAddrs};
 
 use super::{HostPolicy, HttpConfig, McpService};
-use crate::error::ServerError;
-use crate::server::Server;
+use crate::server::{Server, ServerError};
 
 /// How long a stopping server waits for its audit records to be written.
 const AUDIT_FLUSH_DEADLINE: Duration = Duration::from_secs(5);

@@ -5,8 +5,7 @@ use std::fmt;
 
 use super::http::{HostPolicy, HttpConfig};
 use super::{Http, Stdio, Transport};
-use crate::error::ServerError;
-use crate::server::Server;
+use crate::server::{Server, ServerError};
 use env::{count, duration_from_env, oauth_from_env, routes_and_limits_from_env, split_list};
 
 /// The usage text for the flags [`TransportArgs::from_args`] reads.

@@ -1,4 +1,4 @@
-//! Errors of the server runtime.
+//! Why a server could not be built or stopped serving.
 
 /// Why serving stopped.
 #[derive(Debug, thiserror::Error)]
@@ -21,5 +21,5 @@ pub enum ServerError {
     /// Servers could not be composed (see
     /// [`ServerBuilder::mount`](crate::ServerBuilder::mount)).
     #[error(transparent)]
-    Mount(#[from] crate::server::MountError),
+    Mount(#[from] super::MountError),
 }

@@ -29,114 +29,30 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use mcp_core::ProtocolVersion;
-use mcp_core::jsonrpc::{ErrorObject, Message, RequestId, error_code};
+use mcp_core::jsonrpc::{ErrorObject, RequestId, error_code};
 use mcp_core::meta;
 use mcp_core::tool::{CallToolResult, Tool};
 use serde_json::{Map, Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
+use tokio::io::{AsyncWriteExt, DuplexStream, WriteHalf};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::error::ServerError;
-use crate::server::Server;
+use crate::server::{Server, ServerError};
 
-type Pending =
-    Arc<std::sync::Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>>;
+mod reader;
+mod script;
+
+use reader::{Pending, read_loop, recv};
+pub use script::ClientScript;
 
 /// How long a test waits for an answer before failing.
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Scripted answers to what a server asks the client: elicitation,
-/// sampling and roots. Each answer declares the matching capability. On
-/// stateful revisions the client answers the server's requests with them;
-/// on 2026-07-28 it answers `InputRequiredResult`s and retries, as real
-/// clients do, so one test covers both.
-///
-/// ```
-/// use mcp_server::testing::ClientScript;
-/// use serde_json::json;
-///
-/// let script = ClientScript::new()
-///     .elicit(json!({"action": "accept", "content": {"ok": true}}))
-///     .roots(json!({"roots": [{"uri": "file:///work", "name": "work"}]}));
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct ClientScript {
-    elicit: Option<Value>,
-    sample: Option<Value>,
-    roots: Option<Value>,
-    extensions: Map<String, Value>,
-}
-
-impl ClientScript {
-    /// No answers and no capabilities.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Answers every `elicitation/create` with `answer` (an `ElicitResult`).
-    #[must_use]
-    pub fn elicit(mut self, answer: Value) -> Self {
-        self.elicit = Some(answer);
-        self
-    }
-
-    /// Answers every `sampling/createMessage` with `answer`.
-    #[must_use]
-    pub fn sample(mut self, answer: Value) -> Self {
-        self.sample = Some(answer);
-        self
-    }
-
-    /// Answers every `roots/list` with `answer`.
-    #[must_use]
-    pub fn roots(mut self, answer: Value) -> Self {
-        self.roots = Some(answer);
-        self
-    }
-
-    /// Declares an extension under `capabilities.extensions`, such as
-    /// MCP Apps: `.extension("io.modelcontextprotocol/ui",
-    /// json!({"mimeTypes": ["text/html;profile=mcp-app"]}))`.
-    #[must_use]
-    pub fn extension(mut self, id: impl Into<String>, settings: Value) -> Self {
-        self.extensions.insert(id.into(), settings);
-        self
-    }
-
-    fn capabilities(&self) -> Value {
-        let mut capabilities = Map::new();
-        if !self.extensions.is_empty() {
-            capabilities.insert("extensions".into(), Value::Object(self.extensions.clone()));
-        }
-        if self.elicit.is_some() {
-            capabilities.insert("elicitation".into(), json!({}));
-        }
-        if self.sample.is_some() {
-            capabilities.insert("sampling".into(), json!({}));
-        }
-        if self.roots.is_some() {
-            capabilities.insert("roots".into(), json!({"listChanged": true}));
-        }
-        Value::Object(capabilities)
-    }
-
-    fn answer(&self, method: &str) -> Option<&Value> {
-        match method {
-            "elicitation/create" => self.elicit.as_ref(),
-            "sampling/createMessage" => self.sample.as_ref(),
-            "roots/list" => self.roots.as_ref(),
-            _ => None,
-        }
-    }
-}
 
 /// An in-process MCP client speaking one protocol revision.
 pub struct TestClient {
@@ -448,90 +364,9 @@ impl Drop for TestClient {
     }
 }
 
-/// The next value from `rx`, or `None` after the test timeout.
-async fn recv(rx: &Mutex<mpsc::UnboundedReceiver<Value>>) -> Option<Value> {
-    let mut rx = rx.lock().await;
-    tokio::time::timeout(TIMEOUT, rx.recv())
-        .await
-        .ok()
-        .flatten()
-}
-
 fn bad_result(method: &str, e: &serde_json::Error) -> ErrorObject {
     ErrorObject::new(
         error_code::INTERNAL_ERROR,
         format!("`{method}` returned a malformed result: {e}"),
     )
-}
-
-async fn read_loop(
-    read: ReadHalf<DuplexStream>,
-    pending: Pending,
-    notifications: mpsc::UnboundedSender<Value>,
-    unmatched: mpsc::UnboundedSender<Value>,
-    writer: Arc<Mutex<WriteHalf<DuplexStream>>>,
-    script: Arc<std::sync::RwLock<Arc<ClientScript>>>,
-) {
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let Ok(value) = serde_json::from_str::<Value>(&line) else {
-            let _ = unmatched.send(Value::String(line));
-            continue;
-        };
-        let items = match value {
-            Value::Array(items) => items,
-            single => vec![single],
-        };
-        for item in items {
-            let answer = match Message::parse(&item.to_string()) {
-                Ok(Message::Response(r)) => Some((
-                    r.id,
-                    serde_json::from_str::<Value>(r.result.get())
-                        .map_err(|e| ErrorObject::new(error_code::PARSE_ERROR, e.to_string())),
-                )),
-                Ok(Message::Error(e)) => e.id.map(|id| (id, Err(e.error))),
-                Ok(Message::Notification(_)) => {
-                    let _ = notifications.send(item);
-                    continue;
-                }
-                Ok(Message::Request(request)) => {
-                    // The server asks: answer from the script.
-                    let script = Arc::clone(
-                        &script
-                            .read()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner),
-                    );
-                    let reply = match script.answer(&request.method) {
-                        Some(answer) => {
-                            json!({"jsonrpc": "2.0", "id": request.id, "result": answer})
-                        }
-                        None => json!({"jsonrpc": "2.0", "id": request.id, "error": {
-                            "code": error_code::METHOD_NOT_FOUND,
-                            "message": format!("the test client has no scripted answer to `{}`", request.method),
-                        }}),
-                    };
-                    let mut writer = writer.lock().await;
-                    let _ = writer.write_all(format!("{reply}\n").as_bytes()).await;
-                    let _ = writer.flush().await;
-                    continue;
-                }
-                _ => None,
-            };
-            let waiter = answer.and_then(|(id, result)| {
-                pending
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .remove(&id)
-                    .map(|tx| (tx, result))
-            });
-            match waiter {
-                Some((tx, result)) => {
-                    let _ = tx.send(result);
-                }
-                None => {
-                    let _ = unmatched.send(item);
-                }
-            }
-        }
-    }
 }

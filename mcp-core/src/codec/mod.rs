@@ -1,0 +1,241 @@
+//! Shapes outgoing messages for the revision they go to.
+//!
+//! Handlers build one revision-neutral value; before it is serialized,
+//! [`Shape::shape`] removes or rewrites what the target revision does not
+//! know, so a 2024-11-05 client never sees `structuredContent` and a
+//! 2026-07-28 client gets `resultType`.
+//!
+//! ```
+//! use mcp_core::codec::{Shape, encode_result};
+//! use mcp_core::content::Content;
+//! use mcp_core::tool::CallToolResult;
+//! use mcp_core::ProtocolVersion;
+//!
+//! let mut result = CallToolResult {
+//!     content: vec![Content::text("{\"n\":1}")],
+//!     structured_content: Some(serde_json::json!({"n": 1})),
+//!     ..CallToolResult::default()
+//! };
+//! let old = encode_result(&mut result.clone(), ProtocolVersion::V2024_11_05, None).unwrap();
+//! assert!(!old.get().contains("structuredContent"));
+//! let new = encode_result(&mut result, ProtocolVersion::V2026_07_28, None).unwrap();
+//! assert!(new.get().contains(r#""resultType":"complete""#));
+//! ```
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::jsonrpc::{Message, Notification};
+use crate::lifecycle::Implementation;
+use crate::meta;
+use crate::version::ProtocolVersion;
+
+mod shapes;
+
+/// A message that can be shaped for one revision.
+pub trait Shape {
+    /// Rewrites `self` in place so it is valid on `version`.
+    fn shape(&mut self, version: ProtocolVersion);
+}
+
+/// Shapes and serializes a result. On 2026-07-28 the result also gets
+/// `resultType: "complete"` (unless it has one) and, when given, the
+/// server's info under `_meta["io.modelcontextprotocol/serverInfo"]`.
+///
+/// # Errors
+/// The result could not be serialized.
+pub fn encode_result<T: Serialize + Shape>(
+    result: &mut T,
+    version: ProtocolVersion,
+    server_info: Option<&Implementation>,
+) -> Result<Box<RawValue>, serde_json::Error> {
+    result.shape(version);
+    if !version.has_result_type() {
+        return serde_json::value::to_raw_value(result);
+    }
+    encode_value(serde_json::to_value(&*result)?, version, server_info)
+}
+
+/// Like [`encode_result`], for a result already built as JSON (such as the
+/// empty result of `ping`).
+///
+/// # Errors
+/// The value could not be serialized.
+pub fn encode_value(
+    mut value: Value,
+    version: ProtocolVersion,
+    server_info: Option<&Implementation>,
+) -> Result<Box<RawValue>, serde_json::Error> {
+    if version.has_result_type()
+        && let Value::Object(map) = &mut value
+    {
+        map.entry("resultType")
+            .or_insert_with(|| Value::from("complete"));
+        if let Some(info) = server_info {
+            let mut info = info.clone();
+            info.shape(version);
+            let meta = map
+                .entry("_meta")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(meta) = meta {
+                meta.insert(meta::SERVER_INFO.to_owned(), serde_json::to_value(info)?);
+            }
+        }
+    }
+    serde_json::value::to_raw_value(&value)
+}
+
+/// A notification, shaped for `version`.
+///
+/// # Errors
+/// The params could not be serialized.
+pub fn notification<T: Serialize + Shape>(
+    method: &str,
+    params: &mut T,
+    version: ProtocolVersion,
+) -> Result<Message, serde_json::Error> {
+    params.shape(version);
+    Ok(Message::Notification(Notification {
+        method: method.to_owned(),
+        params: Some(serde_json::value::to_raw_value(params)?),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{Content, ResourceLink};
+    use crate::lifecycle::ServerCapabilities;
+    use crate::tool::{CallToolResult, Tool, ToolAnnotations};
+    use serde_json::json;
+
+    fn tool() -> Tool {
+        Tool {
+            name: "t".into(),
+            title: Some("T".into()),
+            description: Some("d".into()),
+            input_schema: Map::new(),
+            output_schema: json!({"type": "array"}).as_object().cloned(),
+            annotations: Some(ToolAnnotations {
+                read_only_hint: Some(true),
+                ..ToolAnnotations::default()
+            }),
+            icons: Some(vec![]),
+            meta: None,
+        }
+    }
+
+    #[test]
+    fn tools_lose_what_older_revisions_lack() {
+        let mut t = tool();
+        t.shape(ProtocolVersion::V2024_11_05);
+        assert_eq!(
+            (t.title, t.annotations, t.icons, t.output_schema),
+            (None, None, None, None)
+        );
+
+        let mut t = tool();
+        t.shape(ProtocolVersion::V2025_03_26);
+        assert_eq!(t.title, None);
+        assert_eq!(t.annotations.unwrap().title.as_deref(), Some("T"));
+
+        let mut t = tool();
+        t.shape(ProtocolVersion::V2025_06_18);
+        assert_eq!(t.title.as_deref(), Some("T"));
+        assert_eq!(t.icons, None);
+        assert_eq!(
+            Value::Object(t.output_schema.unwrap()),
+            json!({"type": "object", "properties": {"result": {"type": "array"}}, "required": ["result"]})
+        );
+
+        let mut t = tool();
+        t.shape(ProtocolVersion::V2026_07_28);
+        assert_eq!(
+            Value::Object(t.output_schema.unwrap()),
+            json!({"type": "array"})
+        );
+    }
+
+    #[test]
+    fn extensions_other_than_tasks_are_announced_on_every_revision() {
+        let capabilities = || ServerCapabilities {
+            extensions: json!({
+                crate::lifecycle::TASKS_EXTENSION: {},
+                crate::apps::UI_EXTENSION: {"mimeTypes": [crate::apps::UI_MIME_TYPE]},
+            })
+            .as_object()
+            .cloned(),
+            ..ServerCapabilities::default()
+        };
+        let mut stateless = capabilities();
+        stateless.shape(ProtocolVersion::V2026_07_28);
+        assert_eq!(stateless.extensions.map(|e| e.len()), Some(2));
+        for version in [ProtocolVersion::V2024_11_05, ProtocolVersion::V2025_11_25] {
+            let mut c = capabilities();
+            c.shape(version);
+            let extensions = c.extensions.unwrap();
+            assert!(extensions.contains_key(crate::apps::UI_EXTENSION));
+            assert!(!extensions.contains_key(crate::lifecycle::TASKS_EXTENSION));
+        }
+        let mut tasks_only = ServerCapabilities {
+            extensions: json!({crate::lifecycle::TASKS_EXTENSION: {}})
+                .as_object()
+                .cloned(),
+            ..ServerCapabilities::default()
+        };
+        tasks_only.shape(ProtocolVersion::V2025_11_25);
+        assert_eq!(tasks_only.extensions, None);
+    }
+
+    #[test]
+    fn results_wrap_non_object_structured_content() {
+        let mut r = CallToolResult {
+            structured_content: Some(json!([1, 2])),
+            ..CallToolResult::default()
+        };
+        r.clone().shape(ProtocolVersion::V2026_07_28);
+        r.shape(ProtocolVersion::V2025_11_25);
+        assert_eq!(r.structured_content, Some(json!({"result": [1, 2]})));
+    }
+
+    #[test]
+    fn content_degrades_to_text_where_unknown() {
+        let mut audio = Content::audio("AAAA", "audio/wav");
+        audio.shape(ProtocolVersion::V2024_11_05);
+        assert!(audio.as_text().unwrap().contains("audio omitted"));
+        let mut link = Content::ResourceLink(ResourceLink {
+            uri: "file:///a".into(),
+            name: "a".into(),
+            title: None,
+            description: None,
+            mime_type: None,
+            size: None,
+            annotations: None,
+        });
+        link.shape(ProtocolVersion::V2025_03_26);
+        assert_eq!(link.as_text(), Some("[resource: a](file:///a)"));
+    }
+
+    #[test]
+    fn stateless_results_get_result_type_and_server_info() {
+        let info = Implementation {
+            name: "s".into(),
+            version: "1".into(),
+            ..Implementation::default()
+        };
+        let raw = encode_value(
+            json!({"_meta": {"k": 1}}),
+            ProtocolVersion::V2026_07_28,
+            Some(&info),
+        )
+        .unwrap();
+        let value: Value = serde_json::from_str(raw.get()).unwrap();
+        assert_eq!(
+            value,
+            json!({"resultType": "complete", "_meta": {"k": 1, "io.modelcontextprotocol/serverInfo": {"name": "s", "version": "1"}}})
+        );
+        let raw = encode_value(json!({}), ProtocolVersion::V2025_11_25, Some(&info)).unwrap();
+        assert_eq!(raw.get(), "{}");
+    }
+}
