@@ -250,6 +250,11 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 
 fn parse_params<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, ProtocolError> {
     let json = params.map_or("{}", RawValue::get);
+    // Tracking the path costs on every value; it is only needed to say
+    // where parsing failed, so the params are read again only then.
+    if let Ok(parsed) = serde_json::from_str(json) {
+        return Ok(parsed);
+    }
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
