@@ -24,7 +24,7 @@ use crate::context::{Envelope, RequestContext, tasks_declared};
 use crate::outbound::Outbound;
 use crate::prompt::PromptCall;
 use crate::server::Server;
-use crate::state::Binding;
+use crate::state::Unbound;
 use crate::task::TaskSlot;
 use crate::tool::ToolCall;
 
@@ -59,8 +59,8 @@ pub(super) async fn get_prompt(
         let arguments = params
             .arguments
             .as_ref()
-            .and_then(|a| serde_json::to_value(a).ok());
-        let binding = Binding::new(method::PROMPTS_GET, &params.name, arguments.as_ref());
+            .and_then(|a| serde_json::value::to_raw_value(a).ok());
+        let binding = Unbound::new(method::PROMPTS_GET, &params.name, arguments);
         Some(open_round(server, &request, &mut envelope, binding)?)
     } else {
         None
@@ -106,7 +106,7 @@ pub(super) async fn read_resource(
     let version = envelope.version;
     let mut envelope = envelope;
     let round = if version.is_stateless() {
-        let binding = Binding::new(method::RESOURCES_READ, &params.uri, None);
+        let binding = Unbound::new(method::RESOURCES_READ, &params.uri, None);
         Some(open_round(server, &request, &mut envelope, binding)?)
     } else {
         None
@@ -243,11 +243,7 @@ pub(super) async fn call_tool(
     }
     let mut envelope = envelope;
     let round = if version.is_stateless() {
-        let arguments = params
-            .arguments
-            .as_deref()
-            .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok());
-        let binding = Binding::new(method::TOOLS_CALL, &params.name, arguments.as_ref());
+        let binding = Unbound::new(method::TOOLS_CALL, &params.name, params.arguments.clone());
         Some(open_round(server, &request, &mut envelope, binding)?)
     } else {
         None
