@@ -32,7 +32,7 @@ use super::{
     WireHeaders, encode,
     envelope::check_param_headers,
     lists::add_cache_hints,
-    metering::check_rate,
+    metering::{check_rate, tool_name},
     panic_message, parse_params,
     rounds::{input_required, open_round, run_parkable},
     tasks::call_as_task,
@@ -204,6 +204,8 @@ pub(super) async fn complete(
     encode(&mut result, version, server)
 }
 
+/// Runs a `tools/call`; `called` is set to the name of the registered tool
+/// it names, for its metrics.
 pub(super) async fn call_tool(
     server: &Server,
     request: Request,
@@ -211,17 +213,26 @@ pub(super) async fn call_tool(
     headers: Option<&WireHeaders>,
     outbound: Outbound,
     cancellation: CancellationToken,
+    called: &mut Option<Arc<str>>,
 ) -> Result<Box<RawValue>, ProtocolError> {
     if request.params.is_none() {
+        *called = registered(server, &request);
         return Err(ProtocolError::InvalidParams(
             "`tools/call` needs params with the tool `name`".into(),
         ));
     }
-    let params: CallToolParams = parse_params(request.params.as_deref())?;
+    let params: CallToolParams = match parse_params(request.params.as_deref()) {
+        Ok(params) => params,
+        Err(e) => {
+            *called = registered(server, &request);
+            return Err(e);
+        }
+    };
     let tools = server.tools();
     let Some(tool) = tools.get(&params.name) else {
         return Err(ProtocolError::UnknownTool(params.name));
     };
+    *called = Some(Arc::clone(tool.shared_name()));
     // App-only tools exist only for the views of an MCP Apps host.
     if tool.is_app_only() && !envelope.capabilities.renders_ui() {
         return Err(ProtocolError::UnknownTool(params.name));
@@ -293,6 +304,16 @@ pub(super) async fn call_tool(
         audit::note(AuditOutcome::ToolError);
     }
     encode(&mut result, version, server)
+}
+
+/// The registered tool a `tools/call` whose params are not well formed
+/// still names, if any.
+fn registered(server: &Server, request: &Request) -> Option<Arc<str>> {
+    let name = tool_name(request);
+    server
+        .tools()
+        .get(&name)
+        .map(|tool| Arc::clone(tool.shared_name()))
 }
 
 /// A tool call, stopped after `limit`: dropping the handler's future
