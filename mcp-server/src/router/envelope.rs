@@ -267,7 +267,18 @@ pub(super) async fn route_stateless(
             check_rate(server, &envelope, None).await.map_err(fail)?;
             Box::pin(tasks_method(server, &request, &envelope)).await
         }
-        _ => dispatch(server, request, envelope, headers, outbound, cancellation).await,
+        // Boxed too, as on a session: this future stays small.
+        _ => {
+            Box::pin(dispatch(
+                server,
+                request,
+                envelope,
+                headers,
+                outbound,
+                cancellation,
+            ))
+            .await
+        }
     };
     result.map_err(fail)
 }
