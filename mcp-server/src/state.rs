@@ -11,6 +11,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use mcp_core::ProtocolError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -87,6 +88,39 @@ impl Binding {
             target: target.to_owned(),
             arguments: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest),
         }
+    }
+}
+
+/// What a [`Binding`] is made from, as the request carried it. Digesting
+/// the arguments is left until a state is opened or sealed, which most
+/// requests never need.
+#[derive(Debug, Clone)]
+pub(crate) struct Unbound {
+    method: &'static str,
+    target: String,
+    arguments: Option<Box<RawValue>>,
+}
+
+impl Unbound {
+    pub(crate) fn new(
+        method: &'static str,
+        target: &str,
+        arguments: Option<Box<RawValue>>,
+    ) -> Self {
+        Self {
+            method,
+            target: target.to_owned(),
+            arguments,
+        }
+    }
+
+    /// The binding; arguments that are not JSON bind as none.
+    pub(crate) fn binding(&self) -> Binding {
+        let arguments = self
+            .arguments
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+        Binding::new(self.method, &self.target, arguments.as_ref())
     }
 }
 
@@ -167,6 +201,29 @@ pub(crate) fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_binding_made_late_equals_one_made_from_the_parsed_arguments() {
+        let raw = |json: &str| Some(RawValue::from_string(json.to_owned()).unwrap());
+        let args = serde_json::json!({"b": 1, "a": [2, {"d": null, "c": "x"}]});
+        let eager = Binding::new("tools/call", "book", Some(&args));
+        let spaced = r#"{ "b": 1, "a": [2, {"d": null, "c": "x"}] }"#;
+        assert_eq!(
+            Unbound::new("tools/call", "book", raw(spaced)).binding(),
+            eager
+        );
+        // Other arguments, another tool, or none: another binding.
+        let other = Unbound::new("tools/call", "book", raw(r#"{"b": 2}"#)).binding();
+        assert_ne!(other, eager);
+        assert_ne!(
+            Unbound::new("tools/call", "sell", raw(spaced)).binding(),
+            eager
+        );
+        assert_eq!(
+            Unbound::new("resources/read", "file:///a", None).binding(),
+            Binding::new("resources/read", "file:///a", None)
+        );
+    }
 
     #[test]
     fn states_round_trip_and_reject_tampering() {

@@ -74,6 +74,11 @@ pub(crate) fn parse_arguments<T: DeserializeOwned>(
             "invalid arguments for tool `{tool}`: `arguments` must be a JSON object"
         )));
     }
+    // The path is tracked only to name the failing field: on a second
+    // reading, once the first has failed.
+    if let Ok(parsed) = serde_json::from_str(json) {
+        return Ok(parsed);
+    }
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -24,7 +24,7 @@ use crate::context::{Envelope, RequestContext, tasks_declared};
 use crate::outbound::Outbound;
 use crate::prompt::PromptCall;
 use crate::server::Server;
-use crate::state::Binding;
+use crate::state::Unbound;
 use crate::task::TaskSlot;
 use crate::tool::ToolCall;
 
@@ -32,7 +32,7 @@ use super::{
     WireHeaders, encode,
     headers::check_param_headers,
     lists::add_cache_hints,
-    metering::check_rate,
+    metering::{check_rate, tool_name},
     panic_message, parse_params,
     rounds::{input_required, open_round, run_parkable},
     tasks::call_as_task,
@@ -59,8 +59,8 @@ pub(super) async fn get_prompt(
         let arguments = params
             .arguments
             .as_ref()
-            .and_then(|a| serde_json::to_value(a).ok());
-        let binding = Binding::new(method::PROMPTS_GET, &params.name, arguments.as_ref());
+            .and_then(|a| serde_json::value::to_raw_value(a).ok());
+        let binding = Unbound::new(method::PROMPTS_GET, &params.name, arguments);
         Some(open_round(server, &request, &mut envelope, binding)?)
     } else {
         None
@@ -106,7 +106,7 @@ pub(super) async fn read_resource(
     let version = envelope.version;
     let mut envelope = envelope;
     let round = if version.is_stateless() {
-        let binding = Binding::new(method::RESOURCES_READ, &params.uri, None);
+        let binding = Unbound::new(method::RESOURCES_READ, &params.uri, None);
         Some(open_round(server, &request, &mut envelope, binding)?)
     } else {
         None
@@ -204,6 +204,8 @@ pub(super) async fn complete(
     encode(&mut result, version, server)
 }
 
+/// Runs a `tools/call`; `called` is set to the name of the registered tool
+/// it names, for its metrics.
 pub(super) async fn call_tool(
     server: &Server,
     request: Request,
@@ -211,17 +213,26 @@ pub(super) async fn call_tool(
     headers: Option<&WireHeaders>,
     outbound: Outbound,
     cancellation: CancellationToken,
+    called: &mut Option<Arc<str>>,
 ) -> Result<Box<RawValue>, ProtocolError> {
     if request.params.is_none() {
+        *called = registered(server, &request);
         return Err(ProtocolError::InvalidParams(
             "`tools/call` needs params with the tool `name`".into(),
         ));
     }
-    let params: CallToolParams = parse_params(request.params.as_deref())?;
+    let params: CallToolParams = match parse_params(request.params.as_deref()) {
+        Ok(params) => params,
+        Err(e) => {
+            *called = registered(server, &request);
+            return Err(e);
+        }
+    };
     let tools = server.tools();
     let Some(tool) = tools.get(&params.name) else {
         return Err(ProtocolError::UnknownTool(params.name));
     };
+    *called = Some(Arc::clone(tool.shared_name()));
     // App-only tools exist only for the views of an MCP Apps host.
     if tool.is_app_only() && !envelope.capabilities.renders_ui() {
         return Err(ProtocolError::UnknownTool(params.name));
@@ -243,11 +254,7 @@ pub(super) async fn call_tool(
     }
     let mut envelope = envelope;
     let round = if version.is_stateless() {
-        let arguments = params
-            .arguments
-            .as_deref()
-            .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok());
-        let binding = Binding::new(method::TOOLS_CALL, &params.name, arguments.as_ref());
+        let binding = Unbound::new(method::TOOLS_CALL, &params.name, params.arguments.clone());
         Some(open_round(server, &request, &mut envelope, binding)?)
     } else {
         None
@@ -297,6 +304,16 @@ pub(super) async fn call_tool(
         audit::note(AuditOutcome::ToolError);
     }
     encode(&mut result, version, server)
+}
+
+/// The registered tool a `tools/call` whose params are not well formed
+/// still names, if any.
+fn registered(server: &Server, request: &Request) -> Option<Arc<str>> {
+    let name = tool_name(request);
+    server
+        .tools()
+        .get(&name)
+        .map(|tool| Arc::clone(tool.shared_name()))
 }
 
 /// A tool call, stopped after `limit`: dropping the handler's future

@@ -256,17 +256,30 @@ pub(super) async fn route_stateless(
         peer: arrival.peer(),
         connection: arrival.connection(),
     };
+    // The rarer branches are boxed: the largest branch sets the size of
+    // this future, which every call moves into its box.
     let result = match request.method.as_str() {
         method::SERVER_DISCOVER => discover(server, version),
         method::SUBSCRIPTIONS_LISTEN => {
             check_rate(server, &envelope, None).await.map_err(fail)?;
-            listen(server, request, version, outbound).await
+            Box::pin(listen(server, request, version, outbound)).await
         }
         "tasks/get" | "tasks/update" | "tasks/cancel" => {
             check_rate(server, &envelope, None).await.map_err(fail)?;
-            tasks_method(server, &request, &envelope).await
+            Box::pin(tasks_method(server, &request, &envelope)).await
         }
-        _ => dispatch(server, request, envelope, headers, outbound, cancellation).await,
+        // Boxed too, as on a session: this future stays small.
+        _ => {
+            Box::pin(dispatch(
+                server,
+                request,
+                envelope,
+                headers,
+                outbound,
+                cancellation,
+            ))
+            .await
+        }
     };
     result.map_err(fail)
 }

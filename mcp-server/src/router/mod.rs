@@ -43,7 +43,7 @@ use crate::tool::ToolDef;
 use calls::{call_tool, complete, get_prompt, read_resource};
 use envelope::route;
 use lists::list;
-use metering::{check_rate, is_metered, tool_name};
+use metering::{check_rate, is_metered};
 
 pub(crate) use metering::{caller_key, check_caller_rate};
 pub(crate) use tasks::AbortOnDrop;
@@ -251,6 +251,11 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 
 fn parse_params<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, ProtocolError> {
     let json = params.map_or("{}", RawValue::get);
+    // Tracking the path costs on every value; it is only needed to say
+    // where parsing failed, so the params are read again only then.
+    if let Ok(parsed) = serde_json::from_str(json) {
+        return Ok(parsed);
+    }
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -330,15 +335,19 @@ async fn dispatch(
             )
         }
         method::TOOLS_CALL => {
-            let tool = tool_name(&request);
-            let result =
-                call_tool(server, request, envelope, headers, outbound, cancellation).await;
+            let mut called = None;
+            let result = call_tool(
+                server,
+                request,
+                envelope,
+                headers,
+                outbound,
+                cancellation,
+                &mut called,
+            )
+            .await;
             // Only registered tools get their own series.
-            let label = if server.tools().get(&tool).is_some() {
-                tool.as_str()
-            } else {
-                "unknown"
-            };
+            let label = called.as_deref().unwrap_or("unknown");
             let outcome = match &result {
                 Ok(_) => audit::noted().map_or("ok", AuditOutcome::as_str),
                 Err(_) => "error",

@@ -15,7 +15,7 @@ use crate::ask::InputRound;
 use crate::audit::{self, AuditOutcome};
 use crate::context::{ClientLink, Envelope};
 use crate::server::Server;
-use crate::state::{self, Binding};
+use crate::state::{self, Unbound};
 
 use super::parse_params;
 
@@ -26,11 +26,11 @@ pub(super) fn open_round(
     server: &Server,
     request: &Request,
     envelope: &mut Envelope,
-    binding: Binding,
-) -> Result<(Arc<InputRound>, Binding), ProtocolError> {
+    binding: Unbound,
+) -> Result<(Arc<InputRound>, Unbound), ProtocolError> {
     let retry: InputRetry = parse_params(request.params.as_deref())?;
     let mut answers = match retry.request_state.as_deref() {
-        Some(state) => state::open(server.state_key()?, state, &binding)?,
+        Some(state) => state::open(server.state_key()?, state, &binding.binding())?,
         None => BTreeMap::new(),
     };
     answers.extend(retry.input_responses.unwrap_or_default());
@@ -58,7 +58,7 @@ pub(super) async fn run_parkable<T>(
 /// signed state carrying every answer so far.
 pub(super) fn input_required(
     server: &Server,
-    round: Option<(Arc<InputRound>, Binding)>,
+    round: Option<(Arc<InputRound>, Unbound)>,
     version: ProtocolVersion,
 ) -> Result<Box<RawValue>, ProtocolError> {
     let Some((round, binding)) = round else {
@@ -68,7 +68,11 @@ pub(super) fn input_required(
     };
     audit::note(AuditOutcome::InputRequired);
     let questions = round.take_questions();
-    let state = state::seal(server.state_key()?, binding, round.answers.clone())?;
+    let state = state::seal(
+        server.state_key()?,
+        binding.binding(),
+        round.answers.clone(),
+    )?;
     let value = serde_json::json!({
         "resultType": "input_required",
         "inputRequests": questions,

@@ -16,7 +16,7 @@ use crate::ask::InputRound;
 use crate::audit::{self, AuditOutcome};
 use crate::context::{Envelope, RequestContext, tasks_declared};
 use crate::server::Server;
-use crate::state::Binding;
+use crate::state::Unbound;
 use crate::task::{TASKS_EXTENSION, TaskSlot};
 use crate::tool::ToolCall;
 
@@ -33,7 +33,7 @@ pub(super) async fn call_as_task(
     call: ToolCall,
     context: RequestContext,
     slot: Arc<TaskSlot>,
-    round: Option<(Arc<InputRound>, Binding)>,
+    round: Option<(Arc<InputRound>, Unbound)>,
     version: ProtocolVersion,
 ) -> Result<Box<RawValue>, ProtocolError> {
     let name = tool.name().to_owned();
