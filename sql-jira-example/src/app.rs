@@ -11,8 +11,8 @@ use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use mcp_server::auth::Principal;
-use mcp_server::transport::TransportArgs;
 use mcp_server::transport::http::{HostPolicy, McpService, shutdown_signal};
+use mcp_server::transport::{TransportArgs, TransportArgsError};
 use mcp_server::{Server, ServerBuilder, SettingsError};
 
 use crate::idempotency;
@@ -38,6 +38,33 @@ pub fn env_settings(builder: ServerBuilder) -> Result<ServerBuilder, SettingsErr
             _ => value,
         }
     })
+}
+
+/// The deployment plan's name for the SQL server's port.
+pub const SQL_PORT_VAR: &str = "MCP_SQL_PORT";
+/// The deployment plan's name for the Jira server's port.
+pub const JIRA_PORT_VAR: &str = "MCP_JIRA_PORT";
+
+/// [`TransportArgs::from_args`], with `port_var` ([`SQL_PORT_VAR`] or
+/// [`JIRA_PORT_VAR`]) standing in for `PORT` when `PORT` is unset or empty:
+/// `--port` wins, then `PORT`, then `port_var`.
+///
+/// # Errors
+/// See [`TransportArgs::from_args`].
+pub fn transport_args(port_var: &str) -> Result<TransportArgs, TransportArgsError> {
+    TransportArgs::parse(std::env::args().skip(1), |name| {
+        port_lookup(name, port_var, |n| std::env::var(n).ok())
+    })
+}
+
+/// `get(name)`, except that `PORT` falls back to `port_var`.
+fn port_lookup(name: &str, port_var: &str, get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let value = get(name).filter(|v| !v.trim().is_empty());
+    if name == "PORT" {
+        value.or_else(|| get(port_var).filter(|v| !v.trim().is_empty()))
+    } else {
+        value
+    }
 }
 
 /// `IDEMPOTENCY_TTL`, or a day.
@@ -248,6 +275,39 @@ pub fn env_or<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn the_plan_port_names_stand_in_for_port() {
+        let port = |vars: &[(&str, &str)]| port_lookup("PORT", SQL_PORT_VAR, lookup(vars));
+        assert_eq!(port(&[("MCP_SQL_PORT", "8056")]), Some("8056".into()));
+        assert_eq!(
+            port(&[("PORT", "8080"), ("MCP_SQL_PORT", "8056")]),
+            Some("8080".into())
+        );
+        assert_eq!(
+            port(&[("PORT", " "), ("MCP_SQL_PORT", "8056")]),
+            Some("8056".into())
+        );
+        // The other server's variable is not this one's port.
+        assert_eq!(port(&[("MCP_JIRA_PORT", "8055")]), None);
+        assert_eq!(
+            port_lookup("HOST", SQL_PORT_VAR, lookup(&[("MCP_SQL_PORT", "1")])),
+            None
+        );
+        let args = TransportArgs::parse(["--transport", "http"], |n| {
+            port_lookup(n, JIRA_PORT_VAR, lookup(&[("MCP_JIRA_PORT", "8055")]))
+        })
+        .unwrap();
+        assert_eq!(args.to_string(), "http://127.0.0.1:8055/mcp");
+    }
 
     #[test]
     fn durations() {
