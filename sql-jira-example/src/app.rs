@@ -25,19 +25,53 @@ pub const TENANT_HEADER: &str = "x-tenant-id";
 /// The header a trusted gateway names the user with.
 pub const USER_HEADER: &str = "x-user-id";
 
-/// [`ServerBuilder::env_settings`], with [`DEFAULT_RATE_LIMIT`] when
-/// `MCP_RATE_LIMIT` is unset or empty.
+/// [`ServerBuilder::env_settings`]. When `MCP_RATE_LIMIT` is unset or
+/// empty, the deployment plan's `RATE_LIMIT_DEFAULT` requests per
+/// `RATE_LIMIT_WINDOW` seconds (60 unless set) stand in, and without those
+/// [`DEFAULT_RATE_LIMIT`].
 ///
 /// # Errors
 /// A variable holds a value that cannot be used.
 pub fn env_settings(builder: ServerBuilder) -> Result<ServerBuilder, SettingsError> {
-    builder.settings_from(|name| {
-        let value = std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        match name {
-            "MCP_RATE_LIMIT" => value.or_else(|| Some(DEFAULT_RATE_LIMIT.to_owned())),
-            _ => value,
+    builder.settings_from(|name| setting(name, |n| std::env::var(n).ok()))
+}
+
+/// The value [`env_settings`] gives the framework for `name`.
+fn setting(name: &str, get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let set = |n: &str| get(n).filter(|v| !v.trim().is_empty());
+    let value = set(name);
+    if name != "MCP_RATE_LIMIT" || value.is_some() {
+        return value;
+    }
+    let Some(count) = set("RATE_LIMIT_DEFAULT") else {
+        return Some(DEFAULT_RATE_LIMIT.to_owned());
+    };
+    let window = set("RATE_LIMIT_WINDOW").unwrap_or_else(|| "60".into());
+    Some(plan_quota(&count, &window))
+}
+
+/// `count` requests per `window` seconds as a framework quota
+/// (`<count>/<s|min|h>`). A pair that has no exact quota comes back as
+/// text the framework refuses, so a typo stops the server rather than
+/// silently changing the limit.
+fn plan_quota(count: &str, window: &str) -> String {
+    let parsed = count.trim().parse::<u64>().ok().zip(
+        window
+            .trim()
+            .trim_end_matches('s')
+            .parse::<u64>()
+            .ok()
+            .filter(|w| *w > 0),
+    );
+    if let Some((count, window)) = parsed {
+        for (seconds, unit) in [(1, "s"), (60, "min"), (3_600, "h")] {
+            let scaled = count * seconds;
+            if scaled % window == 0 && scaled / window > 0 {
+                return format!("{}/{unit}", scaled / window);
+            }
         }
-    })
+    }
+    format!("RATE_LIMIT_DEFAULT={count} per RATE_LIMIT_WINDOW={window}")
 }
 
 /// The deployment plan's name for the SQL server's port.
@@ -307,6 +341,51 @@ mod tests {
         })
         .unwrap();
         assert_eq!(args.to_string(), "http://127.0.0.1:8055/mcp");
+    }
+
+    #[test]
+    fn the_plan_rate_limit_names_stand_in_for_mcp_rate_limit() {
+        let rate = |vars: &[(&str, &str)]| setting("MCP_RATE_LIMIT", lookup(vars));
+        assert_eq!(rate(&[]), Some("100/min".into()));
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "100")]),
+            Some("100/min".into())
+        );
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "100"), ("RATE_LIMIT_WINDOW", "60")]),
+            Some("100/min".into())
+        );
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "10"), ("RATE_LIMIT_WINDOW", "1")]),
+            Some("10/s".into())
+        );
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "5"), ("RATE_LIMIT_WINDOW", "30")]),
+            Some("10/min".into())
+        );
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "1"), ("RATE_LIMIT_WINDOW", "7200s")]),
+            Some("RATE_LIMIT_DEFAULT=1 per RATE_LIMIT_WINDOW=7200s".into())
+        );
+        // MCP_RATE_LIMIT wins.
+        assert_eq!(
+            rate(&[("MCP_RATE_LIMIT", "5/s"), ("RATE_LIMIT_DEFAULT", "100")]),
+            Some("5/s".into())
+        );
+        // Every result parses, or is refused: never a different limit.
+        for (count, window) in [
+            ("100", "60"),
+            ("7", "7"),
+            ("abc", "60"),
+            ("10", "0"),
+            ("0", "60"),
+        ] {
+            let quota = plan_quota(count, window);
+            let parsed = quota.parse::<mcp_server::limit::Quota>();
+            let expected_ok = matches!((count, window), ("100", "60") | ("7", "7"));
+            assert_eq!(parsed.is_ok(), expected_ok, "{count}/{window}: {quota}");
+        }
+        assert_eq!(setting("LOG_LEVEL", lookup(&[])), None);
     }
 
     #[test]
