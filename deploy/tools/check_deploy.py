@@ -35,8 +35,9 @@ EXAMPLES = {
 
 # Where an example's tools are defined, when its package holds several
 # servers (default: the package's src/).
-# Examples with an image (the Dockerfile's BIN), Kubernetes manifests and
-# client configurations in deploy/clients, but no bundle or compose service.
+# Examples with an image (the Dockerfile's BIN), a compose service,
+# Kubernetes manifests and client configurations in deploy/clients, but no
+# bundle.
 IMAGE_ONLY = {
     "agent": ("agent-example", "agent-mcp"),
 }
@@ -748,7 +749,7 @@ def main():
     if len(sys.argv) == 2 and sys.argv[1] == "repo":
         bins, version = cargo_packages()
         check_dockerfile(cargo_packages({**EXAMPLES, **IMAGE_ONLY})[0])
-        check_compose(bins)
+        check_compose(cargo_packages({**EXAMPLES, **IMAGE_ONLY})[0])
         check_bundles(bins, version)
         check_clients()
     elif len(sys.argv) == 4 and sys.argv[1] == "k8s":
