@@ -101,15 +101,26 @@ fn port_lookup(name: &str, port_var: &str, get: impl Fn(&str) -> Option<String>)
     }
 }
 
-/// `IDEMPOTENCY_TTL`, or a day.
+/// The Jira server's idempotency-key time to live, named like the CRM's
+/// (`CRM_IDEMPOTENCY_TTL`).
+pub const JIRA_IDEMPOTENCY_TTL: &str = "JIRA_IDEMPOTENCY_TTL";
+
+/// `JIRA_IDEMPOTENCY_TTL`, else `IDEMPOTENCY_TTL`, else a day.
 ///
 /// # Errors
-/// The value is not a duration.
-pub fn idempotency_ttl() -> Result<Duration, idempotency::InvalidTtl> {
-    match std::env::var("IDEMPOTENCY_TTL") {
-        Ok(value) if !value.trim().is_empty() => idempotency::parse_ttl(&value),
-        _ => Ok(idempotency::DEFAULT_TTL),
+/// The value is not a duration; the message names the variable.
+pub fn idempotency_ttl() -> Result<Duration, String> {
+    ttl_from(|name| std::env::var(name).ok())
+}
+
+fn ttl_from(get: impl Fn(&str) -> Option<String>) -> Result<Duration, String> {
+    for name in [JIRA_IDEMPOTENCY_TTL, "IDEMPOTENCY_TTL"] {
+        if let Some(value) = get(name).filter(|v| !v.trim().is_empty()) {
+            return idempotency::parse_ttl(&value)
+                .map_err(|e| e.to_string().replacen("IDEMPOTENCY_TTL", name, 1));
+        }
     }
+    Ok(idempotency::DEFAULT_TTL)
 }
 
 /// How the HTTP side treats the gateway's `X-Tenant-ID` and `X-User-ID`.
@@ -386,6 +397,31 @@ mod tests {
             assert_eq!(parsed.is_ok(), expected_ok, "{count}/{window}: {quota}");
         }
         assert_eq!(setting("LOG_LEVEL", lookup(&[])), None);
+    }
+
+    #[test]
+    fn the_ttl_is_read_under_either_name() {
+        let ttl = |vars: &[(&str, &str)]| ttl_from(lookup(vars));
+        assert_eq!(ttl(&[]), Ok(idempotency::DEFAULT_TTL));
+        assert_eq!(
+            ttl(&[("IDEMPOTENCY_TTL", "2h")]),
+            Ok(Duration::from_secs(7_200))
+        );
+        assert_eq!(
+            ttl(&[("JIRA_IDEMPOTENCY_TTL", "90m"), ("IDEMPOTENCY_TTL", "2h")]),
+            Ok(Duration::from_secs(5_400))
+        );
+        assert_eq!(
+            ttl(&[("JIRA_IDEMPOTENCY_TTL", " "), ("IDEMPOTENCY_TTL", "5")]),
+            Ok(Duration::from_secs(5))
+        );
+        let error = ttl(&[("JIRA_IDEMPOTENCY_TTL", "soon")]).unwrap_err();
+        assert!(
+            error.starts_with("invalid JIRA_IDEMPOTENCY_TTL `soon`"),
+            "{error}"
+        );
+        let error = ttl(&[("IDEMPOTENCY_TTL", "0")]).unwrap_err();
+        assert!(error.starts_with("invalid IDEMPOTENCY_TTL `0`"), "{error}");
     }
 
     #[test]

@@ -42,7 +42,7 @@ async fn run() -> Result<(), (u8, String)> {
         return rollback(&url, args.get(1)).await;
     }
     let transport = app::transport_args(app::JIRA_PORT_VAR).map_err(|e| (2, e.to_string()))?;
-    let ttl = app::idempotency_ttl().map_err(|e| (2, e.to_string()))?;
+    let ttl = app::idempotency_ttl().map_err(|e| (2, e))?;
     let api = jira::from_env().map_err(|e| (1, e.to_string()))?;
     if api.is_offline() {
         tracing::warn!(
