@@ -587,10 +587,11 @@ def check_k8s(overlay, rendered):
             problem(where, f"{single} does not read the Secret mcp-local-api-keys that deploy-local.sh creates")
         if "mcp-api-keys" in {re.sub(r"-[a-z0-9]{10}$", "", s) for s in secrets}:
             problem(where, "generates mcp-api-keys, the key in git, besides the script's")
-        if single == "crm" and "postgres" not in workloads:
-            problem(where, "has no PostgreSQL for the CRM")
-        if single != "crm" and "postgres" in workloads:
-            problem(where, "runs PostgreSQL, which only the CRM uses")
+        on_postgres = {"crm", "sql", "jira"}
+        if single in on_postgres and "postgres" not in workloads:
+            problem(where, f"has no PostgreSQL for {single}")
+        if single not in on_postgres and "postgres" in workloads:
+            problem(where, "runs PostgreSQL, which only the CRM, sql and jira use")
     elif not ingresses:
         problem(where, "no Ingress")
     services = by_kind.get("Service", {})
