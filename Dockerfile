@@ -60,6 +60,9 @@ LABEL org.opencontainers.image.title="${BIN}" \
 COPY --from=build /out/server /usr/local/bin/server
 COPY --from=build /out/healthcheck /usr/local/bin/healthcheck
 COPY --from=build --chown=65532:65532 /out/data /data
+# agent-mcp's workspace (AGENT_WORKSPACE in docker-compose.yml): a volume
+# mounted here starts out owned by the server's user.
+COPY --from=build --chown=65532:65532 /out/data /workspace
 # HOST=0.0.0.0 is set here only: outside a container every binary still
 # defaults to 127.0.0.1. Each binary reads only its own data variable
 # (DATABASE_URL for crm-mcp, DB_PATH for customer, IAM_DATA_ROOT for

@@ -1,6 +1,6 @@
 """Jira (jira-mcp) in offline mode: searches and reads, with some comments, issues and updates.
 
-    locust -f loadtest/jira.py --host http://127.0.0.1:8056
+    locust -f loadtest/jira.py --host http://127.0.0.1:8055
 
 Offline (JIRA_OFFLINE=true) the Jira side is the in-memory sample project,
 so this measures the server, not Atlassian. jira-mcp limits each caller to

@@ -1,6 +1,6 @@
 """SQL reports (sql-mcp): the six read-only report templates over the sample sales data.
 
-    locust -f loadtest/sql.py --host http://127.0.0.1:8055
+    locust -f loadtest/sql.py --host http://127.0.0.1:8056
 
 sql-mcp limits each caller to 100 requests a minute unless MCP_RATE_LIMIT
 says otherwise; scripts/loadtest.sh raises it, as every user here is one caller.

@@ -138,7 +138,7 @@ render_and_check() {
     echo "$(grep -c '^kind:' "$out") resources rendered"
     validate_k8s "$out" && "$venv/python" deploy/tools/check_deploy.py k8s "$overlay" "$out"
 }
-for overlay in local production local-crm local-customer local-iam; do
+for overlay in local production local-crm local-customer local-iam local-sql local-jira local-agent; do
     check "kustomize overlays/$overlay, Kubernetes ${k8s_versions[*]} schemas, policies" render_and_check "$overlay"
 done
 check "Secret templates against the Kubernetes schemas" validate_k8s deploy/k8s/base/secrets.template.yaml

@@ -2,7 +2,8 @@
 # Deploys one example server to a local Kubernetes cluster (kind, minikube
 # or Docker Desktop) and forwards a local port to it in the background:
 #
-#   scripts/deploy-local.sh SERVER [PORT]    SERVER: crm, customer or iam
+#   scripts/deploy-local.sh SERVER [PORT]    SERVER: crm, customer, iam, sql,
+#                                            jira or agent
 #                                            PORT: 1024-65535, default 9999
 #   scripts/teardown-local.sh SERVER         undoes all of it
 #
@@ -19,7 +20,9 @@
 #     separated), else from one generated key, `local:<64 hex digits>`,
 #     which is also saved (mode 600) in the state directory; for iam, the
 #     Secret iam-rapidapi from RAPIDAPI_KEY when it is set (else the bundled
-#     offline dataset is served);
+#     offline dataset is served); for jira, the Secret jira-credentials
+#     from JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN when all three are
+#     set (else its offline sample project is served);
 #  4. kubectl apply -k deploy/k8s/overlays/local-SERVER, and waits for the
 #     rollout (ROLLOUT_TIMEOUT, default 180s);
 #  5. starts `kubectl port-forward service/SERVER PORT:80` in the
@@ -34,7 +37,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/lib/local-k8s.sh
 . "$root/scripts/lib/local-k8s.sh"
 
-[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: deploy-local.sh SERVER [PORT] (SERVER: crm, customer, iam; PORT: 1024-65535, default 9999)"
+[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: deploy-local.sh SERVER [PORT] (SERVER: crm, customer, iam, sql, jira, agent; PORT: 1024-65535, default 9999)"
 server="$1"
 port=9999
 [ $# -eq 2 ] && port="$2"
@@ -109,6 +112,15 @@ k -n "$namespace" create secret generic mcp-local-api-keys --from-file="api-keys
 if [ "$server" = iam ] && [ -n "${RAPIDAPI_KEY:-}" ]; then
     printf '%s' "$RAPIDAPI_KEY" > "$work/rapidapi-key"
     k -n "$namespace" create secret generic iam-rapidapi --from-file="RAPIDAPI_KEY=$work/rapidapi-key" \
+        --dry-run=client -o yaml | k apply -f -
+fi
+
+if [ "$server" = jira ] && [ -n "${JIRA_BASE_URL:-}" ] && [ -n "${JIRA_EMAIL:-}" ] && [ -n "${JIRA_API_TOKEN:-}" ]; then
+    printf '%s' "$JIRA_BASE_URL" > "$work/jira-base-url"
+    printf '%s' "$JIRA_EMAIL" > "$work/jira-email"
+    printf '%s' "$JIRA_API_TOKEN" > "$work/jira-api-token"
+    k -n "$namespace" create secret generic jira-credentials --from-file="JIRA_BASE_URL=$work/jira-base-url" \
+        --from-file="JIRA_EMAIL=$work/jira-email" --from-file="JIRA_API_TOKEN=$work/jira-api-token" \
         --dry-run=client -o yaml | k apply -f -
 fi
 

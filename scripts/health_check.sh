@@ -2,14 +2,14 @@
 # Checks that the SQL report server and the Jira server answer /health.
 #
 # Usage: scripts/health_check.sh [SQL_URL] [JIRA_URL]
-#   defaults: http://127.0.0.1:${SQL_PORT:-8055} and http://127.0.0.1:${JIRA_PORT:-8056}
+#   defaults: http://127.0.0.1:${MCP_SQL_PORT:-8056} and http://127.0.0.1:${MCP_JIRA_PORT:-8055}
 #
 # Exits 0 when both answer 200, 1 when either does not (or cannot be
 # reached within 5 seconds), naming which.
 set -uo pipefail
 
-sql="${1:-http://127.0.0.1:${SQL_PORT:-8055}}"
-jira="${2:-http://127.0.0.1:${JIRA_PORT:-8056}}"
+sql="${1:-http://127.0.0.1:${MCP_SQL_PORT:-8056}}"
+jira="${2:-http://127.0.0.1:${MCP_JIRA_PORT:-8055}}"
 
 command -v curl >/dev/null 2>&1 || { echo "health_check: curl is required" >&2; exit 1; }
 

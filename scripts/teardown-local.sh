@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Undoes scripts/deploy-local.sh SERVER:
 #
-#   scripts/teardown-local.sh SERVER         SERVER: crm, customer or iam
+#   scripts/teardown-local.sh SERVER         SERVER: crm, customer, iam, sql, jira or agent
 #
 #  1. stops the background port-forward whose PID is saved in
 #     ${XDG_DATA_HOME:-~/.local/share}/mcp-SERVER/port-forward.pid, but only
@@ -19,7 +19,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/lib/local-k8s.sh
 . "$root/scripts/lib/local-k8s.sh"
 
-[ $# -eq 1 ] || die "usage: teardown-local.sh SERVER (crm, customer, iam)"
+[ $# -eq 1 ] || die "usage: teardown-local.sh SERVER (crm, customer, iam, sql, jira, agent)"
 server="$1"
 server_bin "$server" >/dev/null
 command -v kubectl >/dev/null 2>&1 || die "\`kubectl\` is required but was not found on PATH"

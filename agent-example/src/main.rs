@@ -4,7 +4,7 @@
 //! `--transport`, `--host`, `--port`. Env: `AGENT_DB`, `AGENT_MAX_READ_BYTES`,
 //! `AGENT_MAX_WRITE_BYTES`, `AGENT_MAX_RESULTS`, `AGENT_MAX_TURNS`,
 //! `AGENT_TIMEOUT`, `AGENT_MAX_TOKENS`, `AGENT_MAX_CONTEXT_BYTES`,
-//! `AGENT_AUDIT_FILE`, and the framework's (`MCP_TRANSPORT`, `HOST`, `PORT`,
+//! `AGENT_AUDIT_FILE`, and the framework's (`MCP_TRANSPORT`, `HOST`, `PORT` (3004 here),
 //! `LOG_LEVEL`, `MCP_API_KEYS`, `MCP_RATE_LIMIT`, ...): see
 //! docs/examples/agent.md.
 #![allow(
@@ -21,6 +21,20 @@ use mcp_server::transport::{TransportArgs, TransportArgsError};
 const WORKSPACE_USAGE: &str = "usage: agent-mcp --workspace DIR [options]
   --workspace DIR          the workspace the tools are confined to (env AGENT_WORKSPACE)
   the AGENT_* settings (database, caps, turns, timeout, audit file): docs/examples/agent.md";
+
+/// The HTTP port when neither `--port` nor `PORT` gives one: not the
+/// framework's 3001, which the CRM example uses.
+const DEFAULT_PORT: &str = "3004";
+
+/// `get(name)`, with [`DEFAULT_PORT`] for an unset or empty `PORT`.
+fn env_or_default_port(name: &str, get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let value = get(name).filter(|v| !v.trim().is_empty());
+    if name == "PORT" {
+        value.or_else(|| Some(DEFAULT_PORT.to_owned()))
+    } else {
+        value
+    }
+}
 
 /// Takes `--workspace DIR` or `--workspace=DIR` out of the arguments.
 fn split_workspace(args: Vec<String>) -> Result<(Option<String>, Vec<String>), String> {
@@ -56,11 +70,13 @@ async fn run() -> Result<(), (u8, String)> {
     let usage = |e: String| (2, e);
     let (workspace_flag, args) =
         split_workspace(std::env::args().skip(1).collect()).map_err(usage)?;
-    let transport =
-        TransportArgs::parse(args, |name| std::env::var(name).ok()).map_err(|e| match e {
-            TransportArgsError::Help => usage(format!("{WORKSPACE_USAGE}\n{e}")),
-            e => usage(e.to_string()),
-        })?;
+    let transport = TransportArgs::parse(args, |name| {
+        env_or_default_port(name, |n| std::env::var(n).ok())
+    })
+    .map_err(|e| match e {
+        TransportArgsError::Help => usage(format!("{WORKSPACE_USAGE}\n{e}")),
+        e => usage(e.to_string()),
+    })?;
     let config = Config::from_env(|name| std::env::var(name).ok(), workspace_flag)
         .map_err(|e| usage(e.to_string()))?;
     let workspace =
@@ -104,4 +120,37 @@ async fn run() -> Result<(), (u8, String)> {
         tracing::warn!(error = %e, "could not flush the trace exporter");
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(args: &[&str], port: Option<&str>) -> String {
+        let env = |n: &str| (n == "PORT").then(|| port.map(str::to_owned)).flatten();
+        TransportArgs::parse(args.iter().copied(), |n| env_or_default_port(n, env))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn http_defaults_to_a_port_of_its_own() {
+        assert_eq!(
+            url(&["--transport", "http"], None),
+            "http://127.0.0.1:3004/mcp"
+        );
+        assert_eq!(
+            url(&["--transport", "http"], Some(" ")),
+            "http://127.0.0.1:3004/mcp"
+        );
+        assert_eq!(
+            url(&["--transport", "http"], Some("8080")),
+            "http://127.0.0.1:8080/mcp"
+        );
+        assert_eq!(
+            url(&["--port", "9000"], Some("8080")),
+            "http://127.0.0.1:9000/mcp"
+        );
+        assert_eq!(url(&[], None), "stdio");
+    }
 }

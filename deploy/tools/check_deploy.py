@@ -35,8 +35,9 @@ EXAMPLES = {
 
 # Where an example's tools are defined, when its package holds several
 # servers (default: the package's src/).
-# Examples with an image (the Dockerfile's BIN), Kubernetes manifests and
-# client configurations in deploy/clients, but no bundle or compose service.
+# Examples with an image (the Dockerfile's BIN), a compose service,
+# Kubernetes manifests and client configurations in deploy/clients, but no
+# bundle.
 IMAGE_ONLY = {
     "agent": ("agent-example", "agent-mcp"),
 }
@@ -62,7 +63,7 @@ SERVER_ENV = [
     "MCP_MAX_BODY_BYTES", "MCP_REQUEST_TIMEOUT", "MCP_HEADER_TIMEOUT", "MCP_BODY_TIMEOUT",
     "MCP_MAX_CONCURRENT_REQUESTS", "MCP_SESSION_IDLE_TIMEOUT", "MCP_KEEP_ALIVE",
     "DATABASE_URL", "DB_PATH", "RAPIDAPI_KEY", "RAPIDAPI_HOST", "IAM_DATA_ROOT",
-    "SQL_ROW_CAP", "SQL_STATEMENT_TIMEOUT", "IDEMPOTENCY_TTL",
+    "SQL_ROW_CAP", "SQL_STATEMENT_TIMEOUT", "IDEMPOTENCY_TTL", "JIRA_IDEMPOTENCY_TTL",
     "JIRA_BASE_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_OFFLINE",
     "AGENT_WORKSPACE", "AGENT_DB",
 ]
@@ -586,10 +587,11 @@ def check_k8s(overlay, rendered):
             problem(where, f"{single} does not read the Secret mcp-local-api-keys that deploy-local.sh creates")
         if "mcp-api-keys" in {re.sub(r"-[a-z0-9]{10}$", "", s) for s in secrets}:
             problem(where, "generates mcp-api-keys, the key in git, besides the script's")
-        if single == "crm" and "postgres" not in workloads:
-            problem(where, "has no PostgreSQL for the CRM")
-        if single != "crm" and "postgres" in workloads:
-            problem(where, "runs PostgreSQL, which only the CRM uses")
+        on_postgres = {"crm", "sql", "jira"}
+        if single in on_postgres and "postgres" not in workloads:
+            problem(where, f"has no PostgreSQL for {single}")
+        if single not in on_postgres and "postgres" in workloads:
+            problem(where, "runs PostgreSQL, which only the CRM, sql and jira use")
     elif not ingresses:
         problem(where, "no Ingress")
     services = by_kind.get("Service", {})
@@ -748,7 +750,7 @@ def main():
     if len(sys.argv) == 2 and sys.argv[1] == "repo":
         bins, version = cargo_packages()
         check_dockerfile(cargo_packages({**EXAMPLES, **IMAGE_ONLY})[0])
-        check_compose(bins)
+        check_compose(cargo_packages({**EXAMPLES, **IMAGE_ONLY})[0])
         check_bundles(bins, version)
         check_clients()
     elif len(sys.argv) == 4 and sys.argv[1] == "k8s":

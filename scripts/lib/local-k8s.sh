@@ -16,7 +16,10 @@ server_bin() {
         crm) echo crm-mcp ;;
         customer) echo customer ;;
         iam) echo iam-mcp ;;
-        *) die "unknown server '${1:-}': use one of crm, customer, iam" ;;
+        sql) echo sql-mcp ;;
+        jira) echo jira-mcp ;;
+        agent) echo agent-mcp ;;
+        *) die "unknown server '${1:-}': use one of crm, customer, iam, sql, jira, agent" ;;
     esac
 }
 

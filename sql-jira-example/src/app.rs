@@ -11,8 +11,8 @@ use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use mcp_server::auth::Principal;
-use mcp_server::transport::TransportArgs;
 use mcp_server::transport::http::{HostPolicy, McpService, shutdown_signal};
+use mcp_server::transport::{TransportArgs, TransportArgsError};
 use mcp_server::{Server, ServerBuilder, SettingsError};
 
 use crate::idempotency;
@@ -25,30 +25,102 @@ pub const TENANT_HEADER: &str = "x-tenant-id";
 /// The header a trusted gateway names the user with.
 pub const USER_HEADER: &str = "x-user-id";
 
-/// [`ServerBuilder::env_settings`], with [`DEFAULT_RATE_LIMIT`] when
-/// `MCP_RATE_LIMIT` is unset or empty.
+/// [`ServerBuilder::env_settings`]. When `MCP_RATE_LIMIT` is unset or
+/// empty, the deployment plan's `RATE_LIMIT_DEFAULT` requests per
+/// `RATE_LIMIT_WINDOW` seconds (60 unless set) stand in, and without those
+/// [`DEFAULT_RATE_LIMIT`].
 ///
 /// # Errors
 /// A variable holds a value that cannot be used.
 pub fn env_settings(builder: ServerBuilder) -> Result<ServerBuilder, SettingsError> {
-    builder.settings_from(|name| {
-        let value = std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        match name {
-            "MCP_RATE_LIMIT" => value.or_else(|| Some(DEFAULT_RATE_LIMIT.to_owned())),
-            _ => value,
+    builder.settings_from(|name| setting(name, |n| std::env::var(n).ok()))
+}
+
+/// The value [`env_settings`] gives the framework for `name`.
+fn setting(name: &str, get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let set = |n: &str| get(n).filter(|v| !v.trim().is_empty());
+    let value = set(name);
+    if name != "MCP_RATE_LIMIT" || value.is_some() {
+        return value;
+    }
+    let Some(count) = set("RATE_LIMIT_DEFAULT") else {
+        return Some(DEFAULT_RATE_LIMIT.to_owned());
+    };
+    let window = set("RATE_LIMIT_WINDOW").unwrap_or_else(|| "60".into());
+    Some(plan_quota(&count, &window))
+}
+
+/// `count` requests per `window` seconds as a framework quota
+/// (`<count>/<s|min|h>`). A pair that has no exact quota comes back as
+/// text the framework refuses, so a typo stops the server rather than
+/// silently changing the limit.
+fn plan_quota(count: &str, window: &str) -> String {
+    let parsed = count.trim().parse::<u64>().ok().zip(
+        window
+            .trim()
+            .trim_end_matches('s')
+            .parse::<u64>()
+            .ok()
+            .filter(|w| *w > 0),
+    );
+    if let Some((count, window)) = parsed {
+        for (seconds, unit) in [(1, "s"), (60, "min"), (3_600, "h")] {
+            let scaled = count * seconds;
+            if scaled % window == 0 && scaled / window > 0 {
+                return format!("{}/{unit}", scaled / window);
+            }
         }
+    }
+    format!("RATE_LIMIT_DEFAULT={count} per RATE_LIMIT_WINDOW={window}")
+}
+
+/// The deployment plan's name for the SQL server's port.
+pub const SQL_PORT_VAR: &str = "MCP_SQL_PORT";
+/// The deployment plan's name for the Jira server's port.
+pub const JIRA_PORT_VAR: &str = "MCP_JIRA_PORT";
+
+/// [`TransportArgs::from_args`], with `port_var` ([`SQL_PORT_VAR`] or
+/// [`JIRA_PORT_VAR`]) standing in for `PORT` when `PORT` is unset or empty:
+/// `--port` wins, then `PORT`, then `port_var`.
+///
+/// # Errors
+/// See [`TransportArgs::from_args`].
+pub fn transport_args(port_var: &str) -> Result<TransportArgs, TransportArgsError> {
+    TransportArgs::parse(std::env::args().skip(1), |name| {
+        port_lookup(name, port_var, |n| std::env::var(n).ok())
     })
 }
 
-/// `IDEMPOTENCY_TTL`, or a day.
+/// `get(name)`, except that `PORT` falls back to `port_var`.
+fn port_lookup(name: &str, port_var: &str, get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let value = get(name).filter(|v| !v.trim().is_empty());
+    if name == "PORT" {
+        value.or_else(|| get(port_var).filter(|v| !v.trim().is_empty()))
+    } else {
+        value
+    }
+}
+
+/// The Jira server's idempotency-key time to live, named like the CRM's
+/// (`CRM_IDEMPOTENCY_TTL`).
+pub const JIRA_IDEMPOTENCY_TTL: &str = "JIRA_IDEMPOTENCY_TTL";
+
+/// `JIRA_IDEMPOTENCY_TTL`, else `IDEMPOTENCY_TTL`, else a day.
 ///
 /// # Errors
-/// The value is not a duration.
-pub fn idempotency_ttl() -> Result<Duration, idempotency::InvalidTtl> {
-    match std::env::var("IDEMPOTENCY_TTL") {
-        Ok(value) if !value.trim().is_empty() => idempotency::parse_ttl(&value),
-        _ => Ok(idempotency::DEFAULT_TTL),
+/// The value is not a duration; the message names the variable.
+pub fn idempotency_ttl() -> Result<Duration, String> {
+    ttl_from(|name| std::env::var(name).ok())
+}
+
+fn ttl_from(get: impl Fn(&str) -> Option<String>) -> Result<Duration, String> {
+    for name in [JIRA_IDEMPOTENCY_TTL, "IDEMPOTENCY_TTL"] {
+        if let Some(value) = get(name).filter(|v| !v.trim().is_empty()) {
+            return idempotency::parse_ttl(&value)
+                .map_err(|e| e.to_string().replacen("IDEMPOTENCY_TTL", name, 1));
+        }
     }
+    Ok(idempotency::DEFAULT_TTL)
 }
 
 /// How the HTTP side treats the gateway's `X-Tenant-ID` and `X-User-ID`.
@@ -248,6 +320,109 @@ pub fn env_or<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn the_plan_port_names_stand_in_for_port() {
+        let port = |vars: &[(&str, &str)]| port_lookup("PORT", SQL_PORT_VAR, lookup(vars));
+        assert_eq!(port(&[("MCP_SQL_PORT", "8056")]), Some("8056".into()));
+        assert_eq!(
+            port(&[("PORT", "8080"), ("MCP_SQL_PORT", "8056")]),
+            Some("8080".into())
+        );
+        assert_eq!(
+            port(&[("PORT", " "), ("MCP_SQL_PORT", "8056")]),
+            Some("8056".into())
+        );
+        // The other server's variable is not this one's port.
+        assert_eq!(port(&[("MCP_JIRA_PORT", "8055")]), None);
+        assert_eq!(
+            port_lookup("HOST", SQL_PORT_VAR, lookup(&[("MCP_SQL_PORT", "1")])),
+            None
+        );
+        let args = TransportArgs::parse(["--transport", "http"], |n| {
+            port_lookup(n, JIRA_PORT_VAR, lookup(&[("MCP_JIRA_PORT", "8055")]))
+        })
+        .unwrap();
+        assert_eq!(args.to_string(), "http://127.0.0.1:8055/mcp");
+    }
+
+    #[test]
+    fn the_plan_rate_limit_names_stand_in_for_mcp_rate_limit() {
+        let rate = |vars: &[(&str, &str)]| setting("MCP_RATE_LIMIT", lookup(vars));
+        assert_eq!(rate(&[]), Some("100/min".into()));
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "100")]),
+            Some("100/min".into())
+        );
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "100"), ("RATE_LIMIT_WINDOW", "60")]),
+            Some("100/min".into())
+        );
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "10"), ("RATE_LIMIT_WINDOW", "1")]),
+            Some("10/s".into())
+        );
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "5"), ("RATE_LIMIT_WINDOW", "30")]),
+            Some("10/min".into())
+        );
+        assert_eq!(
+            rate(&[("RATE_LIMIT_DEFAULT", "1"), ("RATE_LIMIT_WINDOW", "7200s")]),
+            Some("RATE_LIMIT_DEFAULT=1 per RATE_LIMIT_WINDOW=7200s".into())
+        );
+        // MCP_RATE_LIMIT wins.
+        assert_eq!(
+            rate(&[("MCP_RATE_LIMIT", "5/s"), ("RATE_LIMIT_DEFAULT", "100")]),
+            Some("5/s".into())
+        );
+        // Every result parses, or is refused: never a different limit.
+        for (count, window) in [
+            ("100", "60"),
+            ("7", "7"),
+            ("abc", "60"),
+            ("10", "0"),
+            ("0", "60"),
+        ] {
+            let quota = plan_quota(count, window);
+            let parsed = quota.parse::<mcp_server::limit::Quota>();
+            let expected_ok = matches!((count, window), ("100", "60") | ("7", "7"));
+            assert_eq!(parsed.is_ok(), expected_ok, "{count}/{window}: {quota}");
+        }
+        assert_eq!(setting("LOG_LEVEL", lookup(&[])), None);
+    }
+
+    #[test]
+    fn the_ttl_is_read_under_either_name() {
+        let ttl = |vars: &[(&str, &str)]| ttl_from(lookup(vars));
+        assert_eq!(ttl(&[]), Ok(idempotency::DEFAULT_TTL));
+        assert_eq!(
+            ttl(&[("IDEMPOTENCY_TTL", "2h")]),
+            Ok(Duration::from_secs(7_200))
+        );
+        assert_eq!(
+            ttl(&[("JIRA_IDEMPOTENCY_TTL", "90m"), ("IDEMPOTENCY_TTL", "2h")]),
+            Ok(Duration::from_secs(5_400))
+        );
+        assert_eq!(
+            ttl(&[("JIRA_IDEMPOTENCY_TTL", " "), ("IDEMPOTENCY_TTL", "5")]),
+            Ok(Duration::from_secs(5))
+        );
+        let error = ttl(&[("JIRA_IDEMPOTENCY_TTL", "soon")]).unwrap_err();
+        assert!(
+            error.starts_with("invalid JIRA_IDEMPOTENCY_TTL `soon`"),
+            "{error}"
+        );
+        let error = ttl(&[("IDEMPOTENCY_TTL", "0")]).unwrap_err();
+        assert!(error.starts_with("invalid IDEMPOTENCY_TTL `0`"), "{error}");
+    }
 
     #[test]
     fn durations() {

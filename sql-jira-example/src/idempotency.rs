@@ -9,7 +9,7 @@
 //! another replica while the first call is still running is told to retry
 //! shortly. A failed call releases its key. Keys are per tenant, tied to
 //! one tool and one set of arguments, and expire after a time to live
-//! ([`DEFAULT_TTL`], or `IDEMPOTENCY_TTL`).
+//! ([`DEFAULT_TTL`], or `JIRA_IDEMPOTENCY_TTL` / `IDEMPOTENCY_TTL`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

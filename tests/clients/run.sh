@@ -5,8 +5,8 @@
 # the customer and CRM examples over HTTP, the job-search example and the
 # suite (the three mounted into one) over stdio; both clients against the SQL report and Jira servers over stdio and
 # HTTP; the workspace agent, answering its sampling requests with a
-# scripted model, with the TypeScript client over stdio and the Python client
-# over stdio and HTTP; the Python client over a Unix socket to the
+# scripted model, with the TypeScript and Python clients over stdio and
+# HTTP; the Python client over a Unix socket to the
 # unix-socket example; and the TypeScript client through mcp-bridge to the
 # CRM and the everything server over HTTP.
 set -euo pipefail
@@ -149,7 +149,8 @@ mkdir -p "$data_dir/agent/workspace"
 port=$(free_port)
 start_http agent "$port" env AGENT_DB="$data_dir/agent/agent.db" AGENT_MAX_TURNS=6 AGENT_TIMEOUT=20s \
     "$AGENT_BIN" --workspace "$data_dir/agent/workspace" --transport http --host 127.0.0.1 --port "$port"
-run timeout 60 node tests/clients/ts_agent.mjs
+AGENT_URL="http://127.0.0.1:$port" AGENT_HTTP_WORKSPACE="$data_dir/agent/workspace" \
+    run timeout 90 node tests/clients/ts_agent.mjs
 AGENT_URL="http://127.0.0.1:$port" AGENT_HTTP_WORKSPACE="$data_dir/agent/workspace" \
     run timeout 180 tests/clients/.venv/bin/python tests/clients/py_agent.py
 

@@ -20,7 +20,7 @@ cleanup() {
     # deploys saved, if they are still this run's stand-ins.
     local p
     for p in "${started[@]}"; do
-        if tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF "$work/bin/kubectl"; then
+        if tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -qF "$work/bin/kubectl"; then
             kill "$p" 2>/dev/null || true
         fi
     done
@@ -42,7 +42,7 @@ export PATH="$work/bin:$PATH"
 export HOME="$work/home"
 export XDG_DATA_HOME="$work/data"
 export STUB_LOG="$work/calls.jsonl"
-unset MCP_API_KEYS RAPIDAPI_KEY LOCAL_CLUSTER SKIP_BUILD STUB_CONTEXT STUB_PORT_FORWARD_FAIL
+unset MCP_API_KEYS RAPIDAPI_KEY JIRA_BASE_URL JIRA_EMAIL JIRA_API_TOKEN LOCAL_CLUSTER SKIP_BUILD STUB_CONTEXT STUB_PORT_FORWARD_FAIL
 
 failures=0
 fail() {
@@ -214,6 +214,40 @@ grep -q "leaving it alone" "$work/out" || fail "teardown did not say it left PID
 [ -e "$home_state/port-forward.pid" ] && fail "teardown left the PID file"
 kill "$bystander"
 bystander=""
+
+echo "--- deploy and tear down sql, jira and agent; jira's credentials Secret only with all three"
+for server in sql jira agent; do
+    : > "$STUB_LOG"
+    p=$(free_port)
+    JIRA_BASE_URL=https://example.atlassian.net JIRA_EMAIL=bot@example.com JIRA_API_TOKEN=tok-1 \
+        scripts/deploy-local.sh "$server" "$p" > "$work/out" 2>&1 ||
+        { cat "$work/out" >&2; fail "deploy-local.sh $server failed"; continue; }
+    started+=("$(cat "$XDG_DATA_HOME/mcp-$server/port-forward.pid")")
+    made=$(calls)
+    grep -qx "docker build --build-arg BIN=$server-mcp -t mcp-$server:dev $root" <<<"$made" ||
+        fail "$server-mcp was not built as mcp-$server:dev"
+    grep -qx "kubectl --context kind-mcp-test apply -k $root/deploy/k8s/overlays/local-$server" <<<"$made" ||
+        fail "local-$server was not applied"
+    grep -qx "kubectl --context kind-mcp-test -n mcp-$server port-forward service/$server $p:80" <<<"$made" ||
+        fail "service/$server was not forwarded"
+    if [ "$server" = jira ]; then
+        [ "$(recorded jira-credentials files)" = '{"JIRA_BASE_URL": "https://example.atlassian.net", "JIRA_EMAIL": "bot@example.com", "JIRA_API_TOKEN": "tok-1"}' ] ||
+            fail "the jira-credentials Secret is not the three JIRA_* values: $(recorded jira-credentials files)"
+    elif grep -q "jira-credentials" <<<"$made"; then
+        fail "$server got a jira-credentials Secret"
+    fi
+    : > "$STUB_LOG"
+    scripts/teardown-local.sh "$server" > "$work/out" 2>&1 || fail "teardown-local.sh $server failed"
+    expect_calls "kubectl --context kind-mcp-test delete namespace mcp-$server --ignore-not-found"
+    [ -e "$XDG_DATA_HOME/mcp-$server" ] && fail "teardown left $XDG_DATA_HOME/mcp-$server"
+done
+: > "$STUB_LOG"
+p=$(free_port)
+(unset JIRA_API_TOKEN; JIRA_BASE_URL=https://example.atlassian.net JIRA_EMAIL=bot@example.com \
+    scripts/deploy-local.sh jira "$p") > "$work/out" 2>&1 || fail "deploy-local.sh jira without a token failed"
+started+=("$(cat "$XDG_DATA_HOME/mcp-jira/port-forward.pid")")
+grep -q "jira-credentials" <<<"$(calls)" && fail "a jira-credentials Secret was made without JIRA_API_TOKEN"
+scripts/teardown-local.sh jira > "$work/out" 2>&1 || fail "teardown-local.sh jira failed"
 
 echo "--- teardown with nothing deployed: the current context, if it is a local cluster"
 rm -rf "$XDG_DATA_HOME/mcp-customer"

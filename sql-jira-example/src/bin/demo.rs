@@ -1,8 +1,8 @@
 //! `sql-jira-demo`: calls every tool of a running `sql-mcp` and `jira-mcp`
 //! over HTTP and prints what each answered, then checks the REST routes.
 //!
-//! `sql-jira-demo [SQL_URL] [JIRA_URL]` (defaults `http://127.0.0.1:8055`
-//! and `http://127.0.0.1:8056`); `MCP_API_KEY` is sent as a bearer token
+//! `sql-jira-demo [SQL_URL] [JIRA_URL]` (defaults `http://127.0.0.1:8056`
+//! and `http://127.0.0.1:8055`); `MCP_API_KEY` is sent as a bearer token
 //! when set. Exits non-zero if any call failed.
 #![allow(
     clippy::print_stdout,
@@ -20,10 +20,10 @@ async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let sql_url = args
         .next()
-        .unwrap_or_else(|| "http://127.0.0.1:8055".into());
+        .unwrap_or_else(|| "http://127.0.0.1:8056".into());
     let jira_url = args
         .next()
-        .unwrap_or_else(|| "http://127.0.0.1:8056".into());
+        .unwrap_or_else(|| "http://127.0.0.1:8055".into());
     let key = std::env::var("MCP_API_KEY").ok().filter(|k| !k.is_empty());
     let bearer = key.map(|k| format!("Bearer {k}"));
     let headers: Vec<(&str, &str)> = bearer

@@ -13,7 +13,6 @@ use std::process::ExitCode;
 
 use axum::Router;
 use axum::routing::get;
-use mcp_server::transport::TransportArgs;
 use sql_jira_example::app::{self, Gateway};
 use sql_jira_example::audit::DbAudit;
 use sql_jira_example::idempotency::Idempotency;
@@ -42,8 +41,8 @@ async fn run() -> Result<(), (u8, String)> {
     if args.first().map(String::as_str) == Some("rollback") {
         return rollback(&url, args.get(1)).await;
     }
-    let transport = TransportArgs::from_args().map_err(|e| (2, e.to_string()))?;
-    let ttl = app::idempotency_ttl().map_err(|e| (2, e.to_string()))?;
+    let transport = app::transport_args(app::JIRA_PORT_VAR).map_err(|e| (2, e.to_string()))?;
+    let ttl = app::idempotency_ttl().map_err(|e| (2, e))?;
     let api = jira::from_env().map_err(|e| (1, e.to_string()))?;
     if api.is_offline() {
         tracing::warn!(

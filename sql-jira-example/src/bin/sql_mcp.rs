@@ -13,7 +13,6 @@ use std::process::ExitCode;
 
 use axum::Router;
 use axum::routing::get;
-use mcp_server::transport::TransportArgs;
 use sql_jira_example::app::{self, Gateway};
 use sql_jira_example::audit::DbAudit;
 use sql_jira_example::sql::{self, Limits, Reader, SqlReports};
@@ -41,7 +40,7 @@ async fn run() -> Result<(), (u8, String)> {
     if args.first().map(String::as_str) == Some("rollback") {
         return rollback(&url, args.get(1)).await;
     }
-    let transport = TransportArgs::from_args().map_err(|e| (2, e.to_string()))?;
+    let transport = app::transport_args(app::SQL_PORT_VAR).map_err(|e| (2, e.to_string()))?;
     let defaults = Limits::default();
     let limits = Limits {
         row_cap: app::env_or("SQL_ROW_CAP", defaults.row_cap, |v| {
