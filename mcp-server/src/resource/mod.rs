@@ -282,6 +282,7 @@ impl ResourceDef {
 
     /// Told of each session's subscription to this resource.
     #[must_use]
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn watched(mut self, watch: Watch) -> Self {
         self.watch = Some(watch);
         self

@@ -136,6 +136,7 @@ impl ResourceTemplateDef {
 
     /// Told of each session's subscription to a URI of this template.
     #[must_use]
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn watched(mut self, watch: Watch) -> Self {
         self.watch = Some(watch);
         self

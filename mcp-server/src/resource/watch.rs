@@ -7,6 +7,7 @@ use crate::handler::BoxFuture;
 use crate::session::Session;
 
 /// One session's `resources/subscribe` or `resources/unsubscribe`.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) struct WatchChange {
     /// The URI as the resource's own server knows it (a mount's prefix
     /// taken off).

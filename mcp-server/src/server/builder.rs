@@ -184,6 +184,7 @@ impl ServerBuilder {
 
     /// Mounts `server` without a namespace (a proxy's definitions served
     /// as this server's own).
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(super) fn mount_unprefixed(mut self, server: Server) -> Self {
         self.mounts.push(mount::Pending::unprefixed(server));
         self

@@ -11,6 +11,7 @@ mod readiness;
 mod registry;
 mod serve;
 mod settings;
+#[cfg(feature = "client")]
 mod upstream;
 
 use std::fmt;

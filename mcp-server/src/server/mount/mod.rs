@@ -122,6 +122,7 @@ impl Pending {
         }
     }
 
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn unprefixed(server: Server) -> Self {
         Self {
             prefix: String::new(),
