@@ -23,6 +23,7 @@ fn latency_histogram() -> Histogram {
 pub(crate) struct Metrics {
     registry: Registry,
     pub(crate) tool_calls: Family<Labels, Counter>,
+    tool_seconds: Family<Labels, Histogram, fn() -> Histogram>,
     pub(crate) rate_limited: Counter,
     pub(crate) auth_failures: Counter,
     pub(crate) sessions: Gauge,
@@ -75,6 +76,14 @@ impl Metrics {
             "tool_calls",
             "Tool calls, by tool and outcome",
             tool_calls.clone(),
+        );
+        let tool_seconds = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "tool_call_duration_seconds",
+            "Time a tool call took, by tool",
+            tool_seconds.clone(),
         );
         let by_revision = Family::<Labels, Counter>::default();
         registry.register(
@@ -167,6 +176,7 @@ impl Metrics {
         Self {
             registry,
             tool_calls,
+            tool_seconds,
             rate_limited,
             auth_failures,
             sessions,
@@ -215,13 +225,15 @@ impl Metrics {
             .map_or(0, |(_, counter)| counter.get())
     }
 
-    pub(crate) fn tool_call(&self, tool: &str, outcome: &str) {
-        self.tool_calls
-            .get_or_create(&vec![
-                ("tool", tool.to_owned()),
-                ("outcome", outcome.to_owned()),
-            ])
-            .inc();
+    /// One call of `tool` (a registered tool's name, or `unknown`, so the
+    /// series stay bounded), ended with `outcome` after `elapsed`.
+    pub(crate) fn tool_call(&self, tool: &str, outcome: &str, elapsed: std::time::Duration) {
+        let mut labels = vec![("tool", tool.to_owned())];
+        self.tool_seconds
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        labels.push(("outcome", outcome.to_owned()));
+        self.tool_calls.get_or_create(&labels).inc();
     }
 
     /// The Prometheus text exposition.

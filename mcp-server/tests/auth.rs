@@ -780,6 +780,15 @@ async fn metrics_count_what_happened() {
         value(r#"mcp_request_duration_seconds_count{method="tools/call"}"#),
         3.0
     );
+    // Each tool's own latency, errors included.
+    assert_eq!(
+        value(r#"mcp_tool_call_duration_seconds_count{tool="echo"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"mcp_tool_call_duration_seconds_count{tool="write"}"#),
+        1.0
+    );
     assert_eq!(value("mcp_sessions"), 0.0);
     assert!(text.trim_end().ends_with("# EOF"));
 }

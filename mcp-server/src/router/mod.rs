@@ -335,6 +335,7 @@ async fn dispatch(
             )
         }
         method::TOOLS_CALL => {
+            let started = std::time::Instant::now();
             let mut called = None;
             let result = call_tool(
                 server,
@@ -352,7 +353,9 @@ async fn dispatch(
                 Ok(_) => audit::noted().map_or("ok", AuditOutcome::as_str),
                 Err(_) => "error",
             };
-            server.metrics().tool_call(label, outcome);
+            server
+                .metrics()
+                .tool_call(label, outcome, started.elapsed());
             result
         }
         method::PROMPTS_LIST => list(
