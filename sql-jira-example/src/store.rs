@@ -157,6 +157,15 @@ impl Store {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
+    /// Whether the database answers a trivial query, for the readiness
+    /// probe (`/ready`).
+    ///
+    /// # Errors
+    /// The database is unreachable or refused the query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 
     /// The dialect in use.
     pub fn dialect(&self) -> Dialect {

@@ -54,7 +54,13 @@ async fn run() -> Result<(), (u8, String)> {
         .map_err(|e| (1, format!("cannot open the database: {}", report(&e))))?;
     let tools = Jira::new(api, Idempotency::new(store.clone(), ttl));
     let listing = app::tool_list(tools.clone());
-    let builder = jira::builder(tools).audit(DbAudit::new(store, "jira-mcp"));
+    let pinged = store.clone();
+    let builder = jira::builder(tools)
+        .audit(DbAudit::new(store, "jira-mcp"))
+        .readiness_check("database", move || {
+            let store = pinged.clone();
+            async move { store.ping().await.map_err(|e| e.to_string()) }
+        });
     let server = app::env_settings(builder)
         .map_err(|e| (2, e.to_string()))?
         .build();

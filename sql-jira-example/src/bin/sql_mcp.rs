@@ -71,8 +71,13 @@ async fn run() -> Result<(), (u8, String)> {
         )
     })?;
     let dialect = store.dialect();
+    let pinged = store.clone();
     let builder = sql::builder(SqlReports::new(reader, dialect, limits))
-        .audit(DbAudit::new(store.clone(), "sql-mcp"));
+        .audit(DbAudit::new(store.clone(), "sql-mcp"))
+        .readiness_check("database", move || {
+            let store = pinged.clone();
+            async move { store.ping().await.map_err(|e| e.to_string()) }
+        });
     let server = app::env_settings(builder)
         .map_err(|e| (2, e.to_string()))?
         .build();
