@@ -339,6 +339,30 @@ async fn a_proxy_follows_the_remote_servers_list_changes() {
     // The proxy re-listed before the composed server told its clients.
     assert_eq!(edge.tool_names(), ["add", "delete"]);
     task.abort();
+
+    // A template the remote server drops goes from the proxy's list too.
+    let remote = completing_remote();
+    let (url, task) = serve_http(remote.clone()).await;
+    let client = Client::connect_http(
+        &url,
+        HttpOptions::new(),
+        ClientOptions::new(ProtocolVersion::V2025_11_25),
+    )
+    .await
+    .unwrap();
+    let edge = Server::proxy(client).await.unwrap();
+    let local = TestClient::connect(edge.clone(), ProtocolVersion::V2025_11_25)
+        .await
+        .unwrap();
+    assert_eq!(
+        edge.resource_template_uris(),
+        ["notes://{id}", "cards://{team}/{id}"]
+    );
+    assert!(remote.remove_resource_template("cards://{team}/{id}"));
+    let note = local.next_notification().await.unwrap();
+    assert_eq!(note["method"], "notifications/resources/list_changed");
+    assert_eq!(edge.resource_template_uris(), ["notes://{id}"]);
+    task.abort();
 }
 
 /// `Remote` with a prompt and a template whose arguments complete.

@@ -243,6 +243,16 @@ impl Server {
         self.notify(ServerEvent::ResourcesChanged);
     }
 
+    /// Removes a resource template by its URI template; returns whether
+    /// there was one.
+    pub fn remove_resource_template(&self, uri_template: &str) -> bool {
+        let removed = Self::update(&self.inner.templates, |r| r.without(uri_template));
+        if removed {
+            self.notify(ServerEvent::ResourcesChanged);
+        }
+        removed
+    }
+
     /// Tells clients subscribed to `uri` that the resource changed:
     /// `notifications/resources/updated` to 2025 sessions that called
     /// `resources/subscribe`, and on 2026-07-28 `subscriptions/listen`

@@ -11,8 +11,10 @@ use crate::prompt::PromptDef;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::tool::ToolDef;
 
+use super::registry::Registry;
 use super::upstream::Upstream;
 use super::{Server, ServerBuilder, ServerInfo, ServerInner};
+use crate::events::ServerEvent;
 
 mod defs;
 mod forward;
@@ -191,38 +193,27 @@ async fn follow(
     }
 }
 
+/// Swaps in the remote server's current definitions of each kind that
+/// changed: one swap and one `list_changed` per list, however many
+/// definitions came, went or changed (templates that went included).
 fn replace_all(server: &Server, remote: Remote, kinds: (bool, bool, bool)) {
     if kinds.0 {
-        for name in server.tool_names() {
-            if !remote.tools.iter().any(|t| t.name() == name) {
-                server.remove_tool(&name);
-            }
-        }
-        for tool in remote.tools {
-            server.add_tool(tool);
-        }
+        Server::update(&server.inner.tools, |_| Some(Registry::new(remote.tools)));
+        server.notify(ServerEvent::ToolsChanged);
     }
     if kinds.1 {
-        for name in server.prompt_names() {
-            if !remote.prompts.iter().any(|p| p.name() == name) {
-                server.remove_prompt(&name);
-            }
-        }
-        for prompt in remote.prompts {
-            server.add_prompt(prompt);
-        }
+        Server::update(&server.inner.prompts, |_| {
+            Some(Registry::new(remote.prompts))
+        });
+        server.notify(ServerEvent::PromptsChanged);
     }
     if kinds.2 {
-        for uri in server.resource_uris() {
-            if !remote.resources.iter().any(|r| r.uri() == uri) {
-                server.remove_resource(&uri);
-            }
-        }
-        for resource in remote.resources {
-            server.add_resource(resource);
-        }
-        for template in remote.templates {
-            server.add_resource_template(template);
-        }
+        Server::update(&server.inner.resources, |_| {
+            Some(Registry::new(remote.resources))
+        });
+        Server::update(&server.inner.templates, |_| {
+            Some(Registry::new(remote.templates))
+        });
+        server.notify(ServerEvent::ResourcesChanged);
     }
 }
