@@ -29,6 +29,7 @@ use axum::routing::get;
 use mcp_server::Server;
 use mcp_server::audit::{AuditOutcome, AuditRecord, AuditSink};
 use mcp_server::auth::Principal;
+use mcp_server::transport::http::layers::MetricsLayer;
 use mcp_server::transport::http::{HttpConfig, McpBody, McpService};
 use sha2::{Digest, Sha256};
 
@@ -248,7 +249,11 @@ impl RestApi {
             )
             // Around every route and method, including those answered 405,
             // so an unauthenticated caller learns nothing of the API.
-            .layer(middleware::from_fn_with_state(guard, admit));
+            .layer(middleware::from_fn_with_state(guard, admit))
+            // Outside the guard, so refusals count too: the REST API's
+            // responses and their time in the server's /metrics
+            // (`mcp_http_responses_total`, `mcp_http_response_seconds`).
+            .layer(MetricsLayer::new(mcp.server()));
         Router::new()
             .route("/api/openapi.json", get(openapi_json))
             .merge(api)

@@ -93,6 +93,7 @@ struct Answer {
     challenge: Option<String>,
     retry_after: Option<String>,
     body: Value,
+    text: String,
 }
 
 impl Answer {
@@ -150,6 +151,7 @@ async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str
         challenge,
         retry_after,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
 
@@ -194,6 +196,22 @@ async fn every_route_needs_the_mcp_credentials() {
     assert_eq!(ops.status, 200, "{}", ops.body);
     // MCP's probes stay open.
     assert_eq!(get(addr, "/health", &[]).await.status, 200);
+    // Every REST response, refusals included, is in the server's metrics.
+    let metrics = get(addr, "/metrics", &[]).await.text;
+    let count = |status: &str| -> usize {
+        let series = format!("mcp_http_responses_total{{status=\"{status}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+    };
+    assert_eq!(count("401"), ROUTES.len() * 4 + 1);
+    assert_eq!(count("200"), 2);
+    assert!(
+        metrics.contains("mcp_http_response_seconds_count"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
