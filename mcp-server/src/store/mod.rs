@@ -2,7 +2,7 @@
 //!
 //! By default every piece of state stays in the process that made it, as
 //! it always has. Give a server [`Stores`] (built by hand, or
-//! [`Stores::redis`] with the `redis` feature, or `REDIS_URL` through
+//! `Stores::redis` with the `redis` feature, or `REDIS_URL` through
 //! [`ServerBuilder::env_settings`](crate::ServerBuilder::env_settings)) and the
 //! state a client's next request may need on another replica is written
 //! through to them:
