@@ -82,11 +82,16 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// Whether `ip` is in one of the `trusted` networks.
+pub(crate) fn is_trusted(trusted: &[Cidr], ip: IpAddr) -> bool {
+    trusted.iter().any(|cidr| cidr.contains(ip))
+}
+
 /// The client's address: `peer` itself unless it is a trusted proxy; then
 /// the nearest address in the forwarding chain that is not a trusted proxy
 /// (the rightmost one, since each proxy appends the address it saw).
 pub(super) fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|cidr| cidr.contains(ip));
+    let is_trusted = |ip: IpAddr| is_trusted(trusted, ip);
     if !is_trusted(peer) {
         return peer;
     }

@@ -98,7 +98,7 @@ pub(crate) fn resolve_client<B>(trusted_proxies: &[Cidr], request: &mut Request<
     let Some(peer) = peer_of(request) else {
         return;
     };
-    if trusted_proxies.iter().any(|c| c.contains(peer)) {
+    if forwarded::is_trusted(trusted_proxies, peer) {
         request.extensions_mut().insert(ViaTrustedProxy);
     }
     if let Some(client) = client_of(trusted_proxies, request)
@@ -121,7 +121,7 @@ pub(crate) struct ViaTrustedProxy;
 pub(crate) fn from_trusted_proxy<B>(trusted_proxies: &[Cidr], request: &Request<B>) -> bool {
     trusted_proxies.is_empty()
         || request.extensions().get::<ViaTrustedProxy>().is_some()
-        || peer_of(request).is_some_and(|peer| trusted_proxies.iter().any(|c| c.contains(peer)))
+        || peer_of(request).is_some_and(|peer| forwarded::is_trusted(trusted_proxies, peer))
 }
 
 pub(crate) fn peer_of<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
