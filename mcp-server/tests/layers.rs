@@ -9,8 +9,10 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use mcp_server::auth::ApiKeys;
 use mcp_server::prelude::*;
-use mcp_server::transport::http::layers::{AuthLayer, HostOriginLayer, TenantLayer};
-use mcp_server::transport::http::{HttpConfig, McpService};
+use mcp_server::transport::http::layers::{
+    AuthLayer, ClientAddr, ClientAddrLayer, HostOriginLayer, TenantLayer,
+};
+use mcp_server::transport::http::{Cidr, HttpConfig, McpService};
 use serde_json::{Value, json};
 use tower::{Layer, Service, ServiceExt};
 
@@ -90,6 +92,50 @@ async fn the_principal_and_tenant_of_the_layers_reach_the_tool() {
     // A malformed tenant never reaches the service.
     let (status, _, _) = answer(stack, call(&[("x-api-key", "key-one"), ("x-tenant", "  ")])).await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_tenant_layer_from_config_believes_only_the_trusted_proxies() {
+    let gateway: Cidr = "10.0.0.0/8".parse().unwrap();
+    let config = HttpConfig::default()
+        .tenant_header("x-tenant")
+        .trusted_proxies([gateway]);
+    let stack = || {
+        TenantLayer::from_config(&config)
+            .unwrap()
+            .layer(McpService::new(Server::new(Who), HttpConfig::default()))
+    };
+    let from = |peer: &str| {
+        let mut request = call(&[("x-tenant", "acme")]);
+        let addr = std::net::SocketAddr::new(peer.parse().unwrap(), 40_000);
+        request.extensions_mut().insert(ClientAddr(addr));
+        request
+    };
+    // Another peer cannot name a tenant, nor one that names the gateway in
+    // a forwarding header.
+    let (status, _, body) = answer(stack(), from("192.0.2.7")).await;
+    assert_eq!(status, 403, "{body}");
+    let mut forged = from("192.0.2.7");
+    forged.headers_mut().insert(
+        "x-forwarded-for",
+        http::HeaderValue::from_static("10.0.0.1"),
+    );
+    let (status, _, _) = answer(stack(), forged).await;
+    assert_eq!(status, 403);
+    // The gateway can.
+    let (status, _, body) = answer(stack(), from("10.1.2.3")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["content"][0]["text"], "tenant:acme for acme");
+    // Behind a ClientAddrLayer the client's address replaces the gateway's,
+    // and the header is still the gateway's to set.
+    let behind = ClientAddrLayer::new([gateway]).layer(stack());
+    let mut forwarded = from("10.1.2.3");
+    forwarded.headers_mut().insert(
+        "x-forwarded-for",
+        http::HeaderValue::from_static("203.0.113.9"),
+    );
+    let (status, _, body) = answer(behind, forwarded).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
