@@ -119,6 +119,28 @@ mod tests {
         assert_eq!(&*readiness.failing().await, [Arc::from("database")]);
     }
 
+    #[tokio::test]
+    async fn a_flood_of_probes_runs_the_checks_once() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut readiness = Readiness::default();
+        let count = Arc::clone(&runs);
+        readiness.add("database".into(), move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { Err("refused".into()) }
+        });
+        let readiness = Arc::new(readiness);
+        let probes: Vec<_> = (0..64)
+            .map(|_| {
+                let readiness = Arc::clone(&readiness);
+                tokio::spawn(async move { readiness.failing().await })
+            })
+            .collect();
+        for probe in probes {
+            assert_eq!(&*probe.await.unwrap(), [Arc::from("database")]);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_check_that_hangs_fails_after_the_timeout() {
         let mut readiness = Readiness::default();
