@@ -14,8 +14,8 @@
 #
 # cargo fuzz runs on the pinned stable toolchain: `-s none` asks for no
 # sanitizer (the crates are safe Rust), and the coverage instrumentation it
-# adds is plain `-C` codegen flags. It is installed once, pinned, from
-# crates.io into .tools/ (git-ignored). The build goes to
+# adds is plain `-C` codegen flags. It is installed once, pinned, into
+# .tools/ (scripts/lib/tools.sh). The build goes to
 # $CARGO_TARGET_DIR/fuzz (default target/fuzz), new inputs the fuzzer finds
 # to target/fuzz/corpus/<target>/ (the seeds in fuzz/corpus stay as they
 # are), and a crashing or hanging input to fuzz/artifacts/<target>/, which
@@ -24,13 +24,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-version=0.13.2
-prefix="$root/.tools/cargo-fuzz-$version"
-if [ ! -x "$prefix/bin/cargo-fuzz" ]; then
-    echo "fuzz: installing cargo-fuzz $version from crates.io into .tools/ (once)"
-    env -u CARGO_TARGET_DIR cargo install --quiet --locked --root "$prefix" "cargo-fuzz@$version"
-fi
-export PATH="$prefix/bin:$PATH"
+# shellcheck source=lib/tools.sh
+source "$root/scripts/lib/tools.sh"
+cargo_fuzz="$(install_cargo_tool cargo-fuzz 0.13.2 612108f626b6ee0e5d63b1a0e257c89c13abffbd8fff539ccbffb7205b33093f)"
+export PATH="$(dirname "$cargo_fuzz"):$PATH"
 target_dir="${CARGO_TARGET_DIR:-$root/target}/fuzz"
 all=(jsonrpc uri_template framing http)
 # Optimised a little, and in many codegen units: the build takes a third
