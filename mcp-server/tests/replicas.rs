@@ -517,3 +517,6 @@ async fn servers_sharing_memory_stores_behave_as_replicas() {
     let after = post(a, &session, &[], &call(2, "echo", json!({"text": "x"}))).await;
     assert_eq!(after.status(), 404);
 }
+
+#[path = "replicas/legacy.rs"]
+mod legacy;

@@ -19,7 +19,10 @@ use serde::{Deserialize, Serialize};
 pub mod oauth;
 
 /// Who is calling: an identity, its scopes, and optionally a tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serialisable, so that replicas can hand a request and the identity it
+/// acts with to one another.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Principal {
     /// A stable identifier, such as a key's name or a token's subject.
     pub id: String,

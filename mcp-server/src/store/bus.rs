@@ -81,6 +81,16 @@ pub enum BusMessage {
         /// The task.
         task: String,
     },
+    /// A message a client POSTed for a legacy HTTP+SSE (2024-11-05) stream
+    /// that another replica holds.
+    LegacyMessage {
+        /// The stream's session id.
+        session: String,
+        /// The JSON-RPC message or batch, as the client sent it.
+        message: String,
+        /// The identity the POST authenticated: the message acts with it.
+        principal: Option<crate::auth::Principal>,
+    },
 }
 
 /// The messages a replica hears, from when it subscribed on. A stream

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::body::{self, SseBody, StreamGuard};
 use super::drain;
+use super::legacy_shared;
 use super::request::BodyLimits;
 use super::{Accept, BoxError, McpBody, McpRequest, Shared, error, read_json_body, sse_response};
 use crate::transport::{Delivered, Outgoing, lines};
@@ -56,6 +57,12 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
         Ok(id) => id,
         Err(e) => return e.response(None),
     };
+    // Behind a balancer, a POST for this stream may land on another
+    // replica: it finds the stream's owner in the shared store.
+    if let Err(e) = legacy_shared::register(shared, &id, principal.as_deref()).await {
+        shared.sessions.close_legacy(&id);
+        return super::replicas::unreachable(None, &e);
+    }
     tracing::info!(session = %id, "legacy SSE session started");
     let connections = Arc::clone(&shared.connection_tasks);
     connections.fetch_add(1, Ordering::AcqRel);
@@ -105,6 +112,7 @@ pub(super) async fn stream<B>(shared: &Arc<Shared>, request: Request<B>) -> Resp
     let guard = StreamGuard::new(Arc::clone(&shared.open_streams)).on_close(move || {
         // Forgetting the session drops its input, which ends the connection.
         shared_for_close.sessions.close_legacy(&id);
+        legacy_shared::unregister(&shared_for_close, &id);
         tracing::info!(session = %id, "legacy SSE session ended");
     });
     sse_response(SseBody::new(events, Some(shared.config.keep_alive), guard))
@@ -149,40 +157,23 @@ where
         .sessions
         .legacy(id)
         .filter(|s| crate::auth::same_owner(s.owner.as_deref(), principal.as_deref()));
-    let Some(session) = session else {
-        return error(
-            StatusCode::NOT_FOUND,
-            None,
-            error_code::INVALID_REQUEST,
-            "invalid request: unknown or closed session",
-        );
+    // Held here: its record lives on while it is used. Not held here: it
+    // may be held by another replica, which gets the message.
+    let known = if let Some(session) = &session {
+        legacy_shared::touch(shared, id, session.owner.as_deref())
+            .await
+            .map(|()| true)
+    } else {
+        legacy_shared::held_elsewhere(shared, id, principal.as_deref()).await
     };
-    let bytes = match parts.extensions.get::<McpRequest>() {
-        // An outer McpRequestLayer read and parsed the body already.
-        Some(typed) => {
-            if let Err(e) = typed.take_incoming()
-                && e.error.code == error_code::PARSE_ERROR
-            {
-                return error(StatusCode::BAD_REQUEST, None, e.error.code, e.error.message);
-            }
-            typed.bytes().clone()
-        }
-        None => {
-            let bytes =
-                match read_json_body(&parts.headers, body, BodyLimits::of(&shared.config)).await {
-                    Ok(bytes) => bytes,
-                    Err(response) => return *response,
-                };
-            if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    None,
-                    error_code::PARSE_ERROR,
-                    format!("parse error: {e}"),
-                );
-            }
-            bytes
-        }
+    match known {
+        Ok(true) => {}
+        Ok(false) => return unknown_session(),
+        Err(e) => return super::replicas::unreachable(None, &e),
+    }
+    let bytes = match read_message(shared, &parts, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return *response,
     };
     if shared.drain.is_draining()
         && let Some(refusal) = std::str::from_utf8(&bytes)
@@ -192,17 +183,71 @@ where
     {
         return refusal;
     }
-    // The message acts with this POST's credential, not the stream's.
-    let delivered = Delivered { bytes, principal };
-    if session.incoming.send(delivered).await.is_err() {
-        return error(
-            StatusCode::NOT_FOUND,
-            None,
-            error_code::INVALID_REQUEST,
-            "invalid request: the session's stream has closed",
-        );
+    match session {
+        Some(session) => {
+            // The message acts with this POST's credential, not the stream's.
+            let delivered = Delivered { bytes, principal };
+            if session.incoming.send(delivered).await.is_err() {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    None,
+                    error_code::INVALID_REQUEST,
+                    "invalid request: the session's stream has closed",
+                );
+            }
+        }
+        None => {
+            if let Err(e) = legacy_shared::forward(shared, id, &bytes, principal.as_deref()).await {
+                return super::replicas::unreachable(None, &e);
+            }
+        }
     }
     let mut response = Response::new(McpBody::full("Accepted"));
     *response.status_mut() = StatusCode::ACCEPTED;
     response
+}
+
+fn unknown_session() -> Response<McpBody> {
+    error(
+        StatusCode::NOT_FOUND,
+        None,
+        error_code::INVALID_REQUEST,
+        "invalid request: unknown or closed session",
+    )
+}
+
+/// The POSTed message: the one an outer `McpRequestLayer` read, or the
+/// body read here within the limits; refused unless it is JSON.
+async fn read_message<B>(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: B,
+) -> Result<Bytes, Box<Response<McpBody>>>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    if let Some(typed) = parts.extensions.get::<McpRequest>() {
+        if let Err(e) = typed.take_incoming()
+            && e.error.code == error_code::PARSE_ERROR
+        {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                None,
+                e.error.code,
+                e.error.message,
+            )));
+        }
+        return Ok(typed.bytes().clone());
+    }
+    let bytes = read_json_body(&parts.headers, body, BodyLimits::of(&shared.config)).await?;
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            None,
+            error_code::PARSE_ERROR,
+            format!("parse error: {e}"),
+        )));
+    }
+    Ok(bytes)
 }

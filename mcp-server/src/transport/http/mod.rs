@@ -49,6 +49,7 @@ pub mod history;
 mod index;
 pub mod layers;
 mod legacy;
+mod legacy_shared;
 mod listener;
 mod mount;
 mod probes;

@@ -47,6 +47,10 @@ pub(super) async fn lookup(
             .get(id)
             .filter(|s| s.session.belongs_to(principal)));
     };
+    if id.starts_with(super::legacy_shared::KEY_PREFIX) {
+        // A legacy stream's record: not a Streamable HTTP session.
+        return Ok(None);
+    }
     let ttl = store.stores.session_ttl;
     // Copies idle here go now and then; the store keeps the session.
     shared.sessions.sweep(false);
@@ -215,6 +219,11 @@ fn on_message(shared: &Shared, message: &BusMessage) {
         BusMessage::SessionEnded { session } => {
             shared.sessions.remove(session);
         }
+        BusMessage::LegacyMessage {
+            session,
+            message,
+            principal,
+        } => super::legacy_shared::deliver(shared, session, message, principal.as_ref()),
         _ => {}
     }
 }
