@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// The name of the prompt `test_trigger_prompt_change` adds and removes.
+/// The name of the prompt `test_trigger_prompt_change` registers anew.
 pub const DYNAMIC_PROMPT: &str = "test_dynamic_prompt";
 
 pub(super) fn ask_model(question: &str) -> CreateMessageParams {
