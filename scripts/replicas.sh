@@ -9,8 +9,11 @@
 # session each, and every replica must have served tool calls.
 #
 # examples/everything: the official conformance suite through the balancer
-# (scripts/conformance.sh --url; REPLICAS_CONFORMANCE=0 skips it): every
-# scenario that passes against one process must pass through the balancer.
+# (scripts/conformance.sh --url; REPLICAS_CONFORMANCE=0 skips it), then the
+# official clients' cross-replica scenarios (tests/replicas/py_everything.py,
+# tests/clients/ts_everything_replicas.mjs): progress, elicitation, sampling,
+# cancellation and resource subscriptions on 2025-11-25, tasks on
+# 2026-07-28.
 #
 # Scenarios, two lists that grow as state moves into Redis:
 #   REPLICAS_STATELESS  2026-07-28 scenarios, which need no shared session
@@ -126,7 +129,10 @@ start_replica() {
     local n="$1" port="${ports[$(($1 - 1))]}" binary
     binary=$(binary_of "$n")
     local log="$scratch/replica$n.log"
-    env RUST_LOG=warn MCP_SHUTDOWN_GRACE=0 \
+    # everything's audit records show which replica cancelled a call.
+    local -a audit=()
+    [ "$binary" = everything ] && audit=(MCP_AUDIT_FILE="$scratch/audit$n.jsonl")
+    env "${audit[@]}" RUST_LOG=warn MCP_SHUTDOWN_GRACE=0 \
         REDIS_URL="$redis_url" MCP_EVENT_PREFIX="$prefix:$binary:ev" MCP_STATE_PREFIX="$prefix:$binary:state" \
         MCP_RATE_LIMIT=100000/min MCP_RATE_LIMIT_PREFIX="$prefix:$binary:rl" \
         MCP_REQUEST_STATE_SECRET="$secret" \
@@ -188,6 +194,14 @@ if [ "${REPLICAS_CONFORMANCE:-1}" = 1 ]; then
     if ! timeout 240 bash scripts/conformance.sh --url "http://localhost:$everything_port/mcp"; then
         failed=1
     fi
+fi
+say "the clients' cross-replica scenarios against everything"
+if ! BALANCER_URL="$everything" AUDIT_FILES="$scratch/audit4.jsonl:$scratch/audit5.jsonl:$scratch/audit6.jsonl" \
+    timeout 90 tests/clients/.venv/bin/python tests/replicas/py_everything.py; then
+    failed=1
+fi
+if ! BALANCER_URL="$everything" timeout 60 node tests/clients/ts_everything_replicas.mjs; then
+    failed=1
 fi
 for n in 3 4 5; do
     calls=$(curl -fsS "http://127.0.0.1:${ports[$n]}/metrics" \

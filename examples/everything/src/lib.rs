@@ -25,7 +25,9 @@ use mcp_server::{AskError, ClientCapability, Elicited, MissingCapability, Server
 mod catalogue;
 mod forms;
 
-pub use catalogue::{DYNAMIC_PROMPT, json_schema_2020_12_tool, prompts, resources};
+pub use catalogue::{
+    DYNAMIC_PROMPT, WATCHED_RESOURCE, json_schema_2020_12_tool, prompts, resources,
+};
 use catalogue::{ask_model, ask_name, confirm, describe, field, simple_prompt, wav_tone};
 
 /// A 1x1 red PNG.
@@ -359,6 +361,14 @@ impl Everything {
     async fn test_trigger_prompt_change(&self, ctx: &RequestContext) -> String {
         ctx.server().add_prompt(dynamic_prompt());
         format!("Replaced {DYNAMIC_PROMPT}")
+    }
+
+    /// Tells the subscribers of `test://watched-resource` that it changed,
+    /// on whichever replica they listen.
+    #[mcp_tool(idempotent)]
+    async fn test_update_watched_resource(&self, ctx: &RequestContext) -> &'static str {
+        ctx.server().resource_updated(WATCHED_RESOURCE);
+        "Updated test://watched-resource"
     }
 
     /// Computes for a while: as a task when the client supports tasks.
