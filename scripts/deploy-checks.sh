@@ -7,6 +7,8 @@
 #   - each Kubernetes overlay, rendered by kustomize (the one built into the
 #     pinned kubectl), against the Kubernetes JSON schemas of 1.30 and 1.37
 #     (shipped inside kubernetes-validate), strictly: unknown fields fail;
+#     overlays/replicas (no session affinity, sessions in Redis) must
+#     render with no affinity at all;
 #     the Secret templates too; the production overlay with the monitoring
 #     component (ServiceMonitor, PrometheusRule);
 #   - deploy/cloudrun/service.yaml, the customer server on Cloud Run, with
@@ -138,9 +140,21 @@ render_and_check() {
     echo "$(grep -c '^kind:' "$out") resources rendered"
     validate_k8s "$out" && "$venv/python" deploy/tools/check_deploy.py k8s "$overlay" "$out"
 }
-for overlay in local production local-crm local-customer local-iam local-sql local-jira local-agent; do
+for overlay in local production replicas local-crm local-customer local-iam local-sql local-jira local-agent; do
     check "kustomize overlays/$overlay, Kubernetes ${k8s_versions[*]} schemas, policies" render_and_check "$overlay"
 done
+# overlays/replicas shares sessions through Redis: nothing in its output
+# may pin a client to a replica.
+no_affinity() {
+    local out="$work/replicas.yaml"
+    [ -s "$out" ] || "$venv/kubectl" kustomize deploy/k8s/overlays/replicas > "$out" || return 1
+    if grep -nE 'sessionAffinity|nginx\.ingress\.kubernetes\.io/(affinity|session-cookie|upstream-hash-by)' "$out"; then
+        echo "overlays/replicas: session affinity in the rendered output (above)" >&2
+        return 1
+    fi
+    grep -q 'REDIS_URL: redis://' "$out" || { echo "overlays/replicas: no REDIS_URL in the rendered output" >&2; return 1; }
+}
+check "overlays/replicas: no session affinity in its output, REDIS_URL set" no_affinity
 check "Secret templates against the Kubernetes schemas" validate_k8s deploy/k8s/base/secrets.template.yaml
 
 # The monitoring component as an overlay adds it: the production overlay

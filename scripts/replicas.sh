@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Three replicas of examples/hello behind HAProxy in round-robin with no
-# session affinity, sharing the Redis at 127.0.0.1:6379 (or REDIS_URL):
-# rate limits, SSE stream history (REDIS_URL) and the request-state secret.
-# The official Python client runs its scenarios through the balancer, then
-# the official TypeScript clients (v1 and v2) a 2025-11-25 session each, and
-# every replica must have served tool calls.
+# Two pools of three replicas, each behind HAProxy in round-robin with no
+# session affinity, all sharing the Redis at 127.0.0.1:6379 (or REDIS_URL):
+# rate limits, sessions, SSE stream history, tasks, subscriptions, server
+# requests and the request-state secret.
+#
+# examples/hello: the official Python client runs its scenarios through the
+# balancer, then the official TypeScript clients (v1 and v2) a 2025-11-25
+# session each, and every replica must have served tool calls.
+#
+# examples/everything: the official conformance suite through the balancer
+# (scripts/conformance.sh --url; REPLICAS_CONFORMANCE=0 skips it), then the
+# official clients' cross-replica scenarios (tests/replicas/py_everything.py,
+# tests/clients/ts_everything_replicas.mjs): progress, elicitation, sampling,
+# cancellation and resource subscriptions on 2025-11-25, tasks on
+# 2026-07-28.
 #
 # Scenarios, two lists that grow as state moves into Redis:
 #   REPLICAS_STATELESS  2026-07-28 scenarios, which need no shared session
@@ -68,8 +77,8 @@ then
 fi
 
 bash tests/clients/setup.sh
-cargo build --quiet -p hello
-hello="${CARGO_TARGET_DIR:-$root/target}/debug/hello"
+cargo build --quiet -p hello -p everything
+bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
 
 scratch=$(mktemp -d)
 pids=()
@@ -112,36 +121,52 @@ wait_health() {
 }
 
 secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+# Replicas 1 to 3 run hello, 4 to 6 everything; replica n listens on
+# ports[n - 1] and its pid is pids[n - 1].
 ports=()
-# Replica n (1 to 3) on its port; its pid is pids[n - 1].
+binary_of() { if [ "$1" -le 3 ]; then echo hello; else echo everything; fi; }
 start_replica() {
-    local n="$1" port="${ports[$(($1 - 1))]}"
+    local n="$1" port="${ports[$(($1 - 1))]}" binary
+    binary=$(binary_of "$n")
     local log="$scratch/replica$n.log"
-    env RUST_LOG=warn MCP_SHUTDOWN_GRACE=0 \
-        REDIS_URL="$redis_url" MCP_EVENT_PREFIX="$prefix:ev" MCP_STATE_PREFIX="$prefix:state" \
-        MCP_RATE_LIMIT=100000/min MCP_RATE_LIMIT_PREFIX="$prefix:rl" \
+    # everything's audit records show which replica cancelled a call.
+    local -a audit=()
+    [ "$binary" = everything ] && audit=(MCP_AUDIT_FILE="$scratch/audit$n.jsonl")
+    env "${audit[@]}" RUST_LOG=warn MCP_SHUTDOWN_GRACE=0 \
+        REDIS_URL="$redis_url" MCP_EVENT_PREFIX="$prefix:$binary:ev" MCP_STATE_PREFIX="$prefix:$binary:state" \
+        MCP_RATE_LIMIT=100000/min MCP_RATE_LIMIT_PREFIX="$prefix:$binary:rl" \
         MCP_REQUEST_STATE_SECRET="$secret" \
-        "$hello" --transport http --host 127.0.0.1 --port "$port" >>"$log" 2>&1 &
+        "$bin_dir/$binary" --transport http --host 127.0.0.1 --port "$port" >>"$log" 2>&1 &
     pids[$((n - 1))]=$!
-    wait_health "replica $n" "http://127.0.0.1:$port" "$!" "$log"
+    wait_health "replica $n ($binary)" "http://127.0.0.1:$port" "$!" "$log"
 }
-for n in 1 2 3; do
+for n in 1 2 3 4 5 6; do
     ports+=("$(free_port)")
     start_replica "$n"
 done
 
-balancer_port=$(free_port)
-BALANCER_PORT="$balancer_port" REPLICA1_PORT="${ports[0]}" REPLICA2_PORT="${ports[1]}" REPLICA3_PORT="${ports[2]}" \
-    haproxy -c -q -f tests/replicas/haproxy.cfg || die "tests/replicas/haproxy.cfg does not check"
-BALANCER_PORT="$balancer_port" REPLICA1_PORT="${ports[0]}" REPLICA2_PORT="${ports[1]}" REPLICA3_PORT="${ports[2]}" \
-    haproxy -db -f tests/replicas/haproxy.cfg >"$scratch/haproxy.log" 2>&1 &
-pids+=("$!")
+# start_balancer FIRST NAME: HAProxy in front of replicas FIRST to
+# FIRST + 2; sets balancer_port and balancer_pid.
+start_balancer() {
+    local first="$1" name="$2"
+    balancer_port=$(free_port)
+    local -a env=(BALANCER_PORT="$balancer_port" REPLICA1_PORT="${ports[$((first - 1))]}"
+        REPLICA2_PORT="${ports[$first]}" REPLICA3_PORT="${ports[$((first + 1))]}")
+    env "${env[@]}" haproxy -c -q -f tests/replicas/haproxy.cfg || die "tests/replicas/haproxy.cfg does not check"
+    env "${env[@]}" haproxy -db -f tests/replicas/haproxy.cfg >"$scratch/haproxy-$name.log" 2>&1 &
+    balancer_pid=$!
+    pids+=("$balancer_pid")
+    wait_health "HAProxy ($name)" "http://127.0.0.1:$balancer_port" "$balancer_pid" "$scratch/haproxy-$name.log"
+}
+start_balancer 4 everything
+everything_port=$balancer_port
+everything="http://127.0.0.1:$everything_port"
+start_balancer 1 hello
 balancer="http://127.0.0.1:$balancer_port"
-wait_health "HAProxy" "$balancer" "$!" "$scratch/haproxy.log"
 
 failed=0
 scenarios=("${stateless[@]}" "${sessions[@]}")
-say "${#ports[@]} replicas (ports ${ports[*]}) behind $balancer; scenarios: ${scenarios[*]}"
+say "${#ports[@]} replicas (ports ${ports[*]}) behind $balancer (hello) and $everything (everything); scenarios: ${scenarios[*]}"
 if ! BALANCER_URL="$balancer" timeout 150 tests/clients/.venv/bin/python tests/replicas/py_replicas.py "${scenarios[@]}"; then
     failed=1
 fi
@@ -155,6 +180,33 @@ for n in 0 1 2; do
     calls=$(curl -fsS "http://127.0.0.1:${ports[$n]}/metrics" \
         | awk '/^mcp_tool_calls_total/ { sum += $NF } END { print sum + 0 }')
     say "replica $((n + 1)) served $calls tool calls"
+    if [ "${calls%.*}" -eq 0 ]; then
+        echo "replicas: replica $((n + 1)) served no tool call: the balancer is not spreading requests" >&2
+        failed=1
+    fi
+done
+
+# examples/everything through its balancer: the conformance suite
+# (`localhost`: its DNS-rebinding scenario needs a loopback name), then the
+# clients' scenarios whose halves land on different replicas.
+if [ "${REPLICAS_CONFORMANCE:-1}" = 1 ]; then
+    say "the conformance suite through the balancer (3 replicas of everything)"
+    if ! timeout 240 bash scripts/conformance.sh --url "http://localhost:$everything_port/mcp"; then
+        failed=1
+    fi
+fi
+say "the clients' cross-replica scenarios against everything"
+if ! BALANCER_URL="$everything" AUDIT_FILES="$scratch/audit4.jsonl:$scratch/audit5.jsonl:$scratch/audit6.jsonl" \
+    timeout 90 tests/clients/.venv/bin/python tests/replicas/py_everything.py; then
+    failed=1
+fi
+if ! BALANCER_URL="$everything" timeout 60 node tests/clients/ts_everything_replicas.mjs; then
+    failed=1
+fi
+for n in 3 4 5; do
+    calls=$(curl -fsS "http://127.0.0.1:${ports[$n]}/metrics" \
+        | awk '/^mcp_tool_calls_total/ { sum += $NF } END { print sum + 0 }')
+    say "replica $((n + 1)) (everything) served $calls tool calls"
     if [ "${calls%.*}" -eq 0 ]; then
         echo "replicas: replica $((n + 1)) served no tool call: the balancer is not spreading requests" >&2
         failed=1

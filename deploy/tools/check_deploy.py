@@ -462,6 +462,39 @@ def check_shutdown_timing(where, spec, container, configmaps):
 
 # The one-server local overlays (scripts/deploy-local.sh): the API keys
 # Secret that the script creates, and the optional RapidAPI key.
+# The Secret overlays/replicas adds to production's: one request-state
+# secret for every replica.
+REPLICAS_SECRETS = {"mcp-request-state"}
+# ingress-nginx annotations that pin a client to one endpoint.
+AFFINITY_ANNOTATIONS = {"affinity", "affinity-mode", "session-cookie-name", "session-cookie-path",
+                        "session-cookie-samesite", "session-cookie-max-age", "upstream-hash-by"}
+
+
+def check_no_affinity(where, by_kind, servers, configmaps):
+    """overlays/replicas: nothing pins a client to a replica, the scalable
+    servers run three or more, and every replica shares Redis and the
+    request-state secret."""
+    for name, svc in by_kind.get("Service", {}).items():
+        if svc["spec"].get("sessionAffinity", "None") != "None" or "sessionAffinityConfig" in svc["spec"]:
+            problem(where, f"Service/{name} keeps session affinity")
+    for name in [n for n in K8S_SERVERS if n not in SINGLE_REPLICA]:
+        hpa = by_kind.get("HorizontalPodAutoscaler", {}).get(name)
+        if not hpa or hpa["spec"].get("minReplicas", 1) < 3:
+            problem(where, f"{name} may run fewer than 3 replicas")
+    config = {}
+    for cm_name, cm in by_kind.get("ConfigMap", {}).items():
+        if cm_name.startswith("mcp-config"):
+            config.update(cm.get("data", {}))
+    if not config.get("REDIS_URL", "").startswith(("redis://", "rediss://")):
+        problem(where, "REDIS_URL is not set in mcp-config: the replicas would share nothing")
+    for name in servers:
+        container = by_kind["Deployment"][name]["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e for e in container.get("env", [])}
+        ref = env.get("MCP_REQUEST_STATE_SECRET", {}).get("valueFrom", {}).get("secretKeyRef", {})
+        if ref.get("name") not in REPLICAS_SECRETS:
+            problem(where, f"{name} does not read MCP_REQUEST_STATE_SECRET from {sorted(REPLICAS_SECRETS)}")
+
+
 LOCAL_SCRIPT_SECRETS = {"mcp-local-api-keys", "iam-rapidapi", "jira-credentials"}
 
 
@@ -471,7 +504,9 @@ def check_k8s(overlay, rendered):
     single = overlay[len("local-"):] if overlay.startswith("local-") else None
     namespace = f"mcp-{single}" if single else "mcp"
     expected_servers = [single] if single else K8S_SERVERS
-    external = EXTERNAL_SECRETS if overlay == "production" else LOCAL_SCRIPT_SECRETS if single else set()
+    production = overlay in ("production", "replicas")
+    external = (EXTERNAL_SECRETS | REPLICAS_SECRETS if overlay == "replicas" else EXTERNAL_SECRETS) if production \
+        else LOCAL_SCRIPT_SECRETS if single else set()
     docs = [d for d in yaml.safe_load_all(Path(rendered).read_text()) if d]
     by_kind = {}
     for d in docs:
@@ -604,7 +639,11 @@ def check_k8s(overlay, rendered):
                 problem(here, f"{key} is under the servers' 300 s request timeout")
         if notes.get(prefix + "proxy-buffering") != "off":
             problem(here, "proxy buffering is not off (SSE events would be held back)")
-        if notes.get(prefix + "affinity") != "cookie" and not notes.get(prefix + "upstream-hash-by"):
+        if overlay == "replicas":
+            pinning = sorted(k for k in notes if k.startswith(prefix) and k[len(prefix):] in AFFINITY_ANNOTATIONS)
+            if pinning:
+                problem(here, f"keeps session affinity ({', '.join(pinning)}); this overlay shares sessions through Redis")
+        elif notes.get(prefix + "affinity") != "cookie" and not notes.get(prefix + "upstream-hash-by"):
             problem(here, "has no session affinity (cookie or upstream-hash-by)")
         for rule in ing["spec"]["rules"]:
             for path in rule["http"]["paths"]:
@@ -615,7 +654,9 @@ def check_k8s(overlay, rendered):
                 elif backend["port"].get("name") not in [p.get("name") for p in svc["spec"]["ports"]]:
                     problem(here, f"routes to a port Service/{backend['name']} does not have")
 
-    if overlay == "production":
+    if overlay == "replicas":
+        check_no_affinity(where, by_kind, servers, configmaps)
+    if production:
         if secrets:
             problem(where, f"generates Secrets {sorted(secrets)}; production Secrets come from outside git")
         if not all(ing["spec"].get("tls") for ing in ingresses.values()):

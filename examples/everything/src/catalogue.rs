@@ -3,8 +3,12 @@
 
 use super::*;
 
-/// The name of the prompt `test_trigger_prompt_change` adds and removes.
+/// The name of the prompt `test_trigger_prompt_change` registers anew.
 pub const DYNAMIC_PROMPT: &str = "test_dynamic_prompt";
+
+/// The resource clients subscribe to, and `test_update_watched_resource`
+/// changes.
+pub const WATCHED_RESOURCE: &str = "test://watched-resource";
 
 pub(super) fn ask_model(question: &str) -> CreateMessageParams {
     CreateMessageParams {
@@ -205,7 +209,7 @@ pub fn resources() -> (Vec<ResourceDef>, Vec<ResourceTemplateDef>) {
     )
     .description("A static binary resource (a PNG).");
     let watched = ResourceDef::new(
-        "test://watched-resource",
+        WATCHED_RESOURCE,
         "watched-resource",
         Some("text/plain"),
         |_call| async { "A resource clients can subscribe to." },

@@ -25,7 +25,9 @@ use mcp_server::{AskError, ClientCapability, Elicited, MissingCapability, Server
 mod catalogue;
 mod forms;
 
-pub use catalogue::{DYNAMIC_PROMPT, json_schema_2020_12_tool, prompts, resources};
+pub use catalogue::{
+    DYNAMIC_PROMPT, WATCHED_RESOURCE, json_schema_2020_12_tool, prompts, resources,
+};
 use catalogue::{ask_model, ask_name, confirm, describe, field, simple_prompt, wav_tone};
 
 /// A 1x1 red PNG.
@@ -155,16 +157,14 @@ impl Everything {
         )
     }
 
-    /// Adds or removes `test_dynamic_tool`, so the tool list changes.
+    /// Registers `test_dynamic_tool` anew, so the tool list changes. It
+    /// replaces the tool rather than adding or removing it: the catalogue
+    /// of each replica is its own, and a toggle would leave replicas behind
+    /// a balancer listing different tools.
     #[mcp_tool(idempotent)]
     async fn test_trigger_tool_change(&self, ctx: &RequestContext) -> String {
-        let server = ctx.server();
-        if server.remove_tool(DYNAMIC_TOOL) {
-            format!("Removed {DYNAMIC_TOOL}")
-        } else {
-            server.add_tool(dynamic_tool::tool());
-            format!("Added {DYNAMIC_TOOL}")
-        }
+        ctx.server().add_tool(dynamic_tool::tool());
+        format!("Replaced {DYNAMIC_TOOL}")
     }
 
     /// Echoes a value that 2026-07-28 clients also send in the
@@ -355,16 +355,20 @@ impl Everything {
         ))
     }
 
-    /// Adds or removes `test_dynamic_prompt`, so the prompt list changes.
+    /// Registers `test_dynamic_prompt` anew, so the prompt list changes
+    /// (the same on every replica, as `test_trigger_tool_change`).
     #[mcp_tool(idempotent)]
     async fn test_trigger_prompt_change(&self, ctx: &RequestContext) -> String {
-        let server = ctx.server();
-        if server.remove_prompt(DYNAMIC_PROMPT) {
-            format!("Removed {DYNAMIC_PROMPT}")
-        } else {
-            server.add_prompt(simple_prompt(DYNAMIC_PROMPT, "A prompt added at run time."));
-            format!("Added {DYNAMIC_PROMPT}")
-        }
+        ctx.server().add_prompt(dynamic_prompt());
+        format!("Replaced {DYNAMIC_PROMPT}")
+    }
+
+    /// Tells the subscribers of `test://watched-resource` that it changed,
+    /// on whichever replica they listen.
+    #[mcp_tool(idempotent)]
+    async fn test_update_watched_resource(&self, ctx: &RequestContext) -> &'static str {
+        ctx.server().resource_updated(WATCHED_RESOURCE);
+        "Updated test://watched-resource"
     }
 
     /// Computes for a while: as a task when the client supports tasks.
@@ -461,10 +465,14 @@ impl Everything {
     }
 }
 
-/// A tool that exists only between calls of `test_trigger_tool_change`.
+/// The tool `test_trigger_tool_change` registers anew.
 #[mcp_tool(name = "test_dynamic_tool", read_only)]
 async fn dynamic_tool() -> &'static str {
     "This tool was added at run time."
+}
+
+fn dynamic_prompt() -> PromptDef {
+    simple_prompt(DYNAMIC_PROMPT, "A prompt registered anew at run time.")
 }
 
 /// The conformance server: the fixture tools, prompts and resources.
@@ -477,7 +485,9 @@ pub fn server() -> Server {
 pub fn builder() -> ServerBuilder {
     let mut builder = Server::builder()
         .definition(Everything)
-        .tool(json_schema_2020_12_tool());
+        .tool(json_schema_2020_12_tool())
+        .tool(dynamic_tool::tool())
+        .prompt(dynamic_prompt());
     for prompt in prompts() {
         builder = builder.prompt(prompt);
     }
