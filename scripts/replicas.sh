@@ -20,7 +20,8 @@
 #                       (default: stateless-pinned stateless-auto)
 #   REPLICAS_SESSIONS   scenarios of the handshake revisions, which need the
 #                       sessions themselves shared through Redis
-#                       (default: handshake, the 2025-11-25 session)
+#                       (default: handshake legacy-sse: the 2025-11-25
+#                       session, and the 2024-11-05 HTTP+SSE transport)
 # REPLICAS_ROUNDS: how many times each scenario runs (default 3).
 # Then a rolling restart (REPLICAS_ROLLING=0 skips it): every replica in
 # turn is stopped with SIGTERM and started anew while a 2025-11-25 session
@@ -35,7 +36,7 @@ HAPROXY_VERSION="2.6.12-1+deb12u4"
 HAPROXY_SERIES="2.6."
 redis_url="${REDIS_URL:-redis://127.0.0.1:6379}"
 read -r -a stateless <<<"${REPLICAS_STATELESS:-stateless-pinned stateless-auto}"
-read -r -a sessions <<<"${REPLICAS_SESSIONS-handshake}"
+read -r -a sessions <<<"${REPLICAS_SESSIONS-handshake legacy-sse}"
 
 say() { echo "replicas: $*"; }
 die() { echo "replicas: $*" >&2; exit 1; }

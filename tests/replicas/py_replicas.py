@@ -5,7 +5,9 @@ Usage: BALANCER_URL=http://127.0.0.1:PORT python py_replicas.py SCENARIO...
 
 Scenarios: `stateless-pinned` (2026-07-28, pinned), `stateless-auto`
 (server/discover, then 2026-07-28), `handshake` (the 2025-11-25 session,
-which needs sessions shared between the replicas), `rolling` (a 2025-11-25
+which needs sessions shared between the replicas), `legacy-sse` (the
+2024-11-05 HTTP+SSE transport: POSTs land on other replicas than the
+stream's), `rolling` (a 2025-11-25
 session calling tools without pause while the replicas are restarted one
 after another: it writes the file ROLLING_STARTED after its first call and
 goes on until the file ROLLING_DONE exists; every call must succeed, with
@@ -21,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import time  # noqa: E402
 
 from mcp.client.client import Client  # noqa: E402
+from mcp.client.sse import sse_client  # noqa: E402
 
 from checks import check, check_calls, check_tools, finish, text  # noqa: E402
 
@@ -32,9 +35,9 @@ MCP = BASE.rstrip("/") + "/mcp"
 ROUNDS = int(os.environ.get("REPLICAS_ROUNDS", "3"))
 
 
-def scenario(mode, expected_version):
+def scenario(mode, expected_version, server=None):
     async def run():
-        async with Client(MCP, mode=mode) as client:
+        async with Client(server() if server else MCP, mode=mode) as client:
             assert client.protocol_version == expected_version, client.protocol_version
             tools = (await client.list_tools()).tools
             check_tools(tools, expected_version)
@@ -82,6 +85,10 @@ SCENARIOS = {
     "stateless-pinned": ("2026-07-28, pinned", scenario("2026-07-28", "2026-07-28")),
     "stateless-auto": ("mode='auto': server/discover, then 2026-07-28", scenario("auto", "2026-07-28")),
     "handshake": ("mode='legacy': the 2025-11-25 session", scenario("legacy", "2025-11-25")),
+    "legacy-sse": (
+        "the 2024-11-05 HTTP+SSE transport: the stream on one replica, its POSTs on the others",
+        scenario("legacy", "2025-11-25", lambda: sse_client(BASE.rstrip("/") + "/sse")),
+    ),
     "rolling": ("a 2025-11-25 session through a rolling restart of every replica", rolling),
 }
 
