@@ -25,7 +25,7 @@ use crate::router::{Answer, AnswerStatus};
 
 impl McpService {
     /// Starts a graceful shutdown, and completes when the application should
-    /// stop accepting connections: [`HttpServer`] calls it on SIGINT or
+    /// stop accepting connections: [`HttpServer`](super::HttpServer) calls it on SIGINT or
     /// SIGTERM, and an application that mounts the service itself calls it
     /// from its own shutdown signal.
     ///
@@ -35,9 +35,9 @@ impl McpService {
     /// open; `/health` stays 200, and notifications, answers to the
     /// server's own requests and `DELETE` still go through, so requests in
     /// flight can finish. The returned future completes after
-    /// [`HttpConfig::shutdown_grace`]; then long-lived streams end, and
+    /// [`HttpConfig::shutdown_grace`](super::HttpConfig::shutdown_grace); then long-lived streams end, and
     /// requests still running after a further
-    /// [`HttpConfig::shutdown_deadline`] are stopped and answered with a
+    /// [`HttpConfig::shutdown_deadline`](super::HttpConfig::shutdown_deadline) are stopped and answered with a
     /// JSON-RPC error ("server shutting down") instead of a cut connection.
     ///
     /// Await the future to its end: the streams and the deadline start
