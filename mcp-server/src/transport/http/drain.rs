@@ -10,6 +10,7 @@
 //! 3. **expired** (the deadline): requests still running are stopped and
 //!    answered with an error.
 
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -19,8 +20,62 @@ use mcp_core::jsonrpc::{ErrorObject, ErrorResponse, Incoming, Message, RequestId
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{McpBody, error};
+use super::{McpBody, McpService, error};
 use crate::router::{Answer, AnswerStatus};
+
+impl McpService {
+    /// Starts a graceful shutdown, and completes when the application should
+    /// stop accepting connections: [`HttpServer`](super::HttpServer) calls it on SIGINT or
+    /// SIGTERM, and an application that mounts the service itself calls it
+    /// from its own shutdown signal.
+    ///
+    /// At once, `/ready` answers 503 (`{"status":"draining"}`) and new MCP
+    /// work (`initialize`, requests, new streams) is refused with 503,
+    /// `Retry-After` and a JSON-RPC error, including on connections already
+    /// open; `/health` stays 200, and notifications, answers to the
+    /// server's own requests and `DELETE` still go through, so requests in
+    /// flight can finish. The returned future completes after
+    /// [`HttpConfig::shutdown_grace`](super::HttpConfig::shutdown_grace); then long-lived streams end, and
+    /// requests still running after a further
+    /// [`HttpConfig::shutdown_deadline`](super::HttpConfig::shutdown_deadline) are stopped and answered with a
+    /// JSON-RPC error ("server shutting down") instead of a cut connection.
+    ///
+    /// Await the future to its end: the streams and the deadline start
+    /// when it completes. Calling it again is harmless; the grace period
+    /// counts from the first call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_server::prelude::*;
+    /// use mcp_server::transport::http::{HttpConfig, McpService};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let config = HttpConfig::default().shutdown_grace(Duration::from_millis(50));
+    /// let mcp = McpService::new(Server::builder().build(), config);
+    /// // In an axum app that mounts `mcp.clone()`:
+    /// //     axum::serve(listener, app).with_graceful_shutdown(async move {
+    /// //         shutdown_signal().await;
+    /// //         mcp.drain().await;
+    /// //     })
+    /// let drained = mcp.drain();
+    /// let ready = mcp.handle(http::Request::get("/ready").body(String::new()).unwrap()).await;
+    /// assert_eq!(ready.status(), 503);
+    /// drained.await; // the grace period is over: stop accepting connections
+    /// # }
+    /// ```
+    pub fn drain(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        shared.drain.begin();
+        async move {
+            shared.drain.grace_over().await;
+            shared.drain.close();
+            // Long-lived streams (GET, legacy SSE, `subscriptions/listen`)
+            // end now; requests get the deadline.
+            shared.server.shutdown_signal().cancel();
+        }
+    }
+}
 
 /// Where a service is in its graceful shutdown. Cheap to clone.
 #[derive(Debug, Clone)]

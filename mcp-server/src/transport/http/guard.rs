@@ -9,8 +9,8 @@ use http::{Request, Response};
 use mcp_core::jsonrpc::RequestId;
 
 use super::{
-    McpBody, McpService, Shared, client_of, principal_of, tenant_principal, too_many_requests,
-    unauthorized,
+    McpBody, McpService, Shared, authenticate, client_of, principal_of, tenant_principal,
+    too_many_requests,
 };
 use crate::auth::Principal;
 
@@ -69,13 +69,9 @@ impl McpService {
             let shared = &self.shared;
             let config = &shared.config;
             let mut principal = match &config.authenticator {
-                Some(authenticator) => match authenticator.authenticate(headers).await {
-                    Ok(principal) => Some(Arc::new(principal)),
-                    Err(e) => {
-                        shared.server.metrics().auth_failures.inc();
-                        return Err(unauthorized(&e, authenticator.resource_metadata()));
-                    }
-                },
+                Some(authenticator) => {
+                    Some(authenticate(&**authenticator, headers, Some(&shared.server)).await?)
+                }
                 // An embedding app may have authenticated the request itself.
                 None => attached,
             };

@@ -62,7 +62,6 @@ mod shares;
 mod streamable;
 mod typed;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -83,16 +82,16 @@ pub use typed::{McpMessage, McpRequest};
 use crate::server::Server;
 use audit::{Audited, audit_refusal};
 use guard::{Active, check_session_rate};
-use layers::auth::tenant_principal;
-use layers::headers::{cors_allowed, preflight, secure};
+use layers::auth::{authenticate, resolve_tenant, tenant_principal};
+use layers::headers::{cors_origin, finish, preflight};
 use layers::origin::check_host_and_origin;
 use layers::peer::{client_of, peer_of};
+use mount::Endpoint;
 use probes::{diagnostics, health, metrics, ready};
 use request::{Accept, header_str, read_json_body};
 use responses::{
     WELL_KNOWN_RESOURCE, busy, empty, error, json, message_json, metadata_path_matches,
-    method_not_allowed, point_at_metadata, resource_metadata, sse_response, too_many_requests,
-    unauthorized,
+    method_not_allowed, resource_metadata, sse_response, too_many_requests,
 };
 use sessions::Sessions;
 
@@ -152,6 +151,10 @@ pub(crate) struct Shared {
     permits: Arc<Semaphore>,
     started: Instant,
     drain: drain::Drain,
+    /// Whether the service checks `Host` and `Origin`, credentials and the
+    /// tenant header, and adds the browser headers itself: false for
+    /// [`McpService::core`], behind layers that do.
+    inline_checks: bool,
 }
 
 /// What an [`McpService`] is holding right now.
@@ -169,12 +172,69 @@ pub struct HttpStats {
 }
 
 impl McpService {
-    /// A service for `server`.
+    /// A service for `server`, with every check of `config`.
+    ///
+    /// It answers as the stack of [`layers`] that
+    /// [`McpService::core`] documents, applying the same checks (the same
+    /// functions) in the same order inline: a layer per concern would
+    /// cost each request a boxed future and an extension more.
     pub fn new(server: impl Into<Server>, config: HttpConfig) -> Self {
+        Self::build(server.into(), config, true)
+    }
+
+    /// The protocol alone, for a stack of [`layers`] that applies the
+    /// checks in front: it does not check `Host` and `Origin`
+    /// ([`HostOriginLayer`](layers::HostOriginLayer)), credentials
+    /// ([`AuthLayer`](layers::AuthLayer)) or the tenant header
+    /// ([`TenantLayer`](layers::TenantLayer)), and adds no CORS or
+    /// hardening headers ([`SecurityHeadersLayer`](layers::SecurityHeadersLayer)).
+    /// Everything else of `config` applies as in [`McpService::new`]: the
+    /// paths, sessions, limits and probes.
+    ///
+    /// This stack, built from one `config`, answers every request as
+    /// [`McpService::new`] with that `config` does; layers may be left out,
+    /// reordered or replaced from there.
+    ///
+    /// ```
+    /// use mcp_server::auth::ApiKeys;
+    /// use mcp_server::prelude::*;
+    /// use mcp_server::transport::http::layers::*;
+    /// use mcp_server::transport::http::{HttpConfig, McpService};
+    /// use tower::{ServiceBuilder, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::builder().build();
+    /// let keys = ApiKeys::new().key("ci", "a-long-random-key", ["notes:read"]);
+    /// let config = HttpConfig::default().authenticator(keys);
+    /// // Outermost first: the order of the checks in `McpService::new`.
+    /// let app = ServiceBuilder::new()
+    ///     .layer(TraceLayer::new())
+    ///     .layer(SecurityHeadersLayer::for_service(&config))
+    ///     .layer(ClientAddrLayer::from_config(&config))
+    ///     .layer(AuditLayer::new(&server))
+    ///     .layer(HostOriginLayer::for_service(&config))
+    ///     .layer(AuthLayer::for_service(&config).count_failures_in(&server))
+    ///     .layer(TenantLayer::for_service(&config))
+    ///     .layer(McpRequestLayer::from_config(&config))
+    ///     .service(McpService::core(server, config));
+    /// let get = |path: &str| http::Request::get(path).header("host", "localhost").body(String::new()).unwrap();
+    /// // The probes are open, the MCP endpoint wants a key.
+    /// assert_eq!(app.clone().oneshot(get("/health")).await.unwrap().status(), 200);
+    /// let refused = app.oneshot(get("/mcp")).await.unwrap();
+    /// assert_eq!(refused.status(), 401);
+    /// assert_eq!(refused.headers()["x-content-type-options"], "nosniff");
+    /// # }
+    /// ```
+    pub fn core(server: impl Into<Server>, config: HttpConfig) -> Self {
+        Self::build(server.into(), config, false)
+    }
+
+    fn build(server: Server, config: HttpConfig, inline_checks: bool) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_concurrent_requests));
         let drain = drain::Drain::new(config.shutdown_grace, config.shutdown_deadline);
         let shared = Arc::new(Shared {
-            server: server.into(),
+            server,
             sessions: Sessions::new(&config),
             config,
             active_requests: Arc::default(),
@@ -183,6 +243,7 @@ impl McpService {
             permits,
             started: Instant::now(),
             drain,
+            inline_checks,
         });
         replicas::listen(&shared);
         Self { shared }
@@ -208,58 +269,6 @@ impl McpService {
         &self.shared.config
     }
 
-    /// Starts a graceful shutdown, and completes when the application should
-    /// stop accepting connections: [`HttpServer`] calls it on SIGINT or
-    /// SIGTERM, and an application that mounts the service itself calls it
-    /// from its own shutdown signal.
-    ///
-    /// At once, `/ready` answers 503 (`{"status":"draining"}`) and new MCP
-    /// work (`initialize`, requests, new streams) is refused with 503,
-    /// `Retry-After` and a JSON-RPC error, including on connections already
-    /// open; `/health` stays 200, and notifications, answers to the
-    /// server's own requests and `DELETE` still go through, so requests in
-    /// flight can finish. The returned future completes after
-    /// [`HttpConfig::shutdown_grace`]; then long-lived streams end, and
-    /// requests still running after a further
-    /// [`HttpConfig::shutdown_deadline`] are stopped and answered with a
-    /// JSON-RPC error ("server shutting down") instead of a cut connection.
-    ///
-    /// Await the future to its end: the streams and the deadline start
-    /// when it completes. Calling it again is harmless; the grace period
-    /// counts from the first call.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use mcp_server::prelude::*;
-    /// use mcp_server::transport::http::{HttpConfig, McpService};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let config = HttpConfig::default().shutdown_grace(Duration::from_millis(50));
-    /// let mcp = McpService::new(Server::builder().build(), config);
-    /// // In an axum app that mounts `mcp.clone()`:
-    /// //     axum::serve(listener, app).with_graceful_shutdown(async move {
-    /// //         shutdown_signal().await;
-    /// //         mcp.drain().await;
-    /// //     })
-    /// let drained = mcp.drain();
-    /// let ready = mcp.handle(http::Request::get("/ready").body(String::new()).unwrap()).await;
-    /// assert_eq!(ready.status(), 503);
-    /// drained.await; // the grace period is over: stop accepting connections
-    /// # }
-    /// ```
-    pub fn drain(&self) -> impl Future<Output = ()> + Send + 'static {
-        let shared = Arc::clone(&self.shared);
-        shared.drain.begin();
-        async move {
-            shared.drain.grace_over().await;
-            shared.drain.close();
-            // Long-lived streams (GET, legacy SSE, `subscriptions/listen`)
-            // end now; requests get the deadline.
-            shared.server.shutdown_signal().cancel();
-        }
-    }
-
     /// Handles one HTTP request.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<McpBody>
     where
@@ -268,32 +277,24 @@ impl McpService {
     {
         let config = &self.shared.config;
         let http1 = request.version() < http::Version::HTTP_2;
-        let cors_origin = request
-            .headers()
-            .get(header::ORIGIN)
-            .and_then(|o| o.to_str().ok())
-            .filter(|o| cors_allowed(&config.cors_origins, o))
-            .map(str::to_owned);
+        let inline = self.shared.inline_checks;
+        let cors_origin = if inline {
+            cors_origin(config, request.headers())
+        } else {
+            None
+        };
         let mut response = if request.method() == Method::OPTIONS && cors_origin.is_some() {
             preflight(request.headers())
+        } else if request.extensions().get::<layers::Traced>().is_some() {
+            // A TraceLayer in front opened the request's span.
+            self.route(request).await
         } else {
-            if request.extensions().get::<layers::Traced>().is_some() {
-                // A TraceLayer in front opened the request's span.
-                self.route(request).await
-            } else {
-                let span = request::span_of(&request);
-                tracing::Instrument::instrument(self.route(request), span).await
-            }
+            let span = request::span_of(&request);
+            tracing::Instrument::instrument(self.route(request), span).await
         };
-        if response.status() == StatusCode::FORBIDDEN
-            && let Some(metadata) = config
-                .authenticator
-                .as_ref()
-                .and_then(|a| a.resource_metadata())
-        {
-            point_at_metadata(&mut response, metadata);
+        if inline {
+            finish(config, &mut response, cors_origin.as_deref());
         }
-        secure(response.headers_mut(), cors_origin.as_deref());
         if http1 && self.shared.drain.is_draining() {
             // The client's next request takes a new connection, which a
             // load balancer sends to another replica.
@@ -315,20 +316,9 @@ impl McpService {
         // Behind trusted proxies, the client is who they say; every later
         // look at the address (limits, caps, diagnostics) sees it.
         layers::peer::resolve_client(&config.trusted_proxies, &mut request);
-        let mut mounted = mount::MountedAt::of(&request);
-        // Without a router that strips it, the configured prefix is ours to
-        // strip; how much of the path it took.
-        let mut stripped = 0;
-        if mounted.is_none()
-            && let Some(base) = &config.base_path
-        {
-            let full = request.uri().path();
-            let Some((at, rest)) = mount::MountedAt::base(base, full) else {
-                return empty(StatusCode::NOT_FOUND);
-            };
-            stripped = full.len() - rest.len();
-            mounted = Some(at);
-        }
+        let Some((mounted, stripped)) = mount::locate(config, &request) else {
+            return empty(StatusCode::NOT_FOUND);
+        };
         let nested = mounted.is_some();
         if let Some(mounted) = mounted {
             request.extensions_mut().insert(mounted);
@@ -344,10 +334,10 @@ impl McpService {
         if config.metrics_path.as_deref() == Some(path) {
             if config.metrics_auth
                 && let Some(authenticator) = &config.authenticator
-                && let Err(e) = authenticator.authenticate(request.headers()).await
+                && let Err(response) =
+                    authenticate(&**authenticator, request.headers(), Some(&shared.server)).await
             {
-                shared.server.metrics().auth_failures.inc();
-                return unauthorized(&e, authenticator.resource_metadata());
+                return response;
             }
             return metrics(self, request.method());
         }
@@ -362,10 +352,12 @@ impl McpService {
         }
         let endpoint = Endpoint::of(config, path);
         let mcp_path = endpoint.is_some();
-        if request
-            .extensions()
-            .get::<layers::HostOriginChecked>()
-            .is_none()
+        let inline = shared.inline_checks;
+        if inline
+            && request
+                .extensions()
+                .get::<layers::HostOriginChecked>()
+                .is_none()
             && let Err(response) = check_host_and_origin(config, request.headers(), request.uri())
         {
             let mut response = *response;
@@ -377,9 +369,11 @@ impl McpService {
         if config.diagnostics_path.as_deref() == Some(path) {
             match &config.authenticator {
                 Some(authenticator) => {
-                    if let Err(e) = authenticator.authenticate(request.headers()).await {
-                        shared.server.metrics().auth_failures.inc();
-                        return unauthorized(&e, authenticator.resource_metadata());
+                    if let Err(response) =
+                        authenticate(&**authenticator, request.headers(), Some(&shared.server))
+                            .await
+                    {
+                        return response;
                     }
                 }
                 None if peer_of(&request).is_some_and(|ip| ip.is_loopback()) => {}
@@ -408,36 +402,35 @@ impl McpService {
         };
         let mut request = request;
         let client = peer_of(&request);
-        if request
-            .extensions()
-            .get::<layers::Authenticated>()
-            .is_none()
+        if inline
+            && request
+                .extensions()
+                .get::<layers::Authenticated>()
+                .is_none()
             && let Some(authenticator) = &config.authenticator
         {
-            match authenticator.authenticate(request.headers()).await {
+            match authenticate(&**authenticator, request.headers(), Some(&shared.server)).await {
                 Ok(principal) => {
-                    request.extensions_mut().insert(Arc::new(principal));
+                    request.extensions_mut().insert(principal);
                 }
-                Err(e) => {
-                    shared.server.metrics().auth_failures.inc();
-                    let mut response = unauthorized(&e, authenticator.resource_metadata());
+                Err(mut response) => {
                     audit_refusal(shared, &mut response, None, client);
                     return response;
                 }
             }
         }
-        if request
-            .extensions()
-            .get::<layers::TenantResolved>()
-            .is_none()
+        if inline
+            && request
+                .extensions()
+                .get::<layers::TenantResolved>()
+                .is_none()
             && let Some(name) = &config.tenant_header
-            && let Some(value) = request.headers().get(name)
         {
-            let from_gateway = layers::peer::from_trusted_proxy(&config.trusted_proxies, &request);
-            match tenant_principal(principal_of(&request), value, from_gateway) {
-                Ok(principal) => {
+            match resolve_tenant(name, &config.trusted_proxies, &request) {
+                Ok(Some(principal)) => {
                     request.extensions_mut().insert(principal);
                 }
+                Ok(None) => {}
                 Err(response) => {
                     let mut response = *response;
                     let principal = principal_of(&request);
@@ -468,28 +461,6 @@ impl McpService {
             (Endpoint::Sse, _) => method_not_allowed("GET"),
             (Endpoint::Messages, Method::POST) => legacy::post(shared, request).await,
             (Endpoint::Messages, _) => method_not_allowed("POST"),
-        }
-    }
-}
-
-/// Which MCP endpoint a request is for.
-#[derive(Debug, Clone, Copy)]
-enum Endpoint {
-    Streamable,
-    Sse,
-    Messages,
-}
-
-impl Endpoint {
-    fn of(config: &HttpConfig, path: &str) -> Option<Self> {
-        if path == config.path {
-            Some(Self::Streamable)
-        } else if config.legacy_sse && path == config.sse_path {
-            Some(Self::Sse)
-        } else if config.legacy_sse && path == config.messages_path {
-            Some(Self::Messages)
-        } else {
-            None
         }
     }
 }

@@ -10,9 +10,10 @@
 
 use std::sync::Arc;
 
-use http::Request;
+use http::{Method, Request};
 
 use super::HttpConfig;
+use super::index::is_index;
 
 /// The prefix the service is mounted at, without a trailing slash, on a
 /// request the router stripped it from.
@@ -74,5 +75,86 @@ pub(crate) fn logical_path<'a>(config: &'a HttpConfig, mounted: bool, path: &'a 
         "/sse" if config.legacy_sse => &config.sse_path,
         MESSAGES if config.legacy_sse => &config.messages_path,
         _ => path,
+    }
+}
+
+/// Where a request lands in the service: the prefix it is mounted at (a
+/// router's, or the configured base path) and how many bytes of the path
+/// that prefix took. `None` for a path outside the base path (a 404).
+pub(crate) fn locate<B>(
+    config: &HttpConfig,
+    request: &Request<B>,
+) -> Option<(Option<MountedAt>, usize)> {
+    let mounted = MountedAt::of(request);
+    if mounted.is_some() {
+        return Some((mounted, 0));
+    }
+    // Without a router that strips it, the configured prefix is ours to
+    // strip.
+    let Some(base) = &config.base_path else {
+        return Some((None, 0));
+    };
+    let full = request.uri().path();
+    let (at, rest) = MountedAt::base(base, full)?;
+    Some((Some(at), full.len() - rest.len()))
+}
+
+/// Which MCP endpoint a request is for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Endpoint {
+    Streamable,
+    Sse,
+    Messages,
+}
+
+impl Endpoint {
+    pub(crate) fn of(config: &HttpConfig, path: &str) -> Option<Self> {
+        if path == config.path {
+            Some(Self::Streamable)
+        } else if config.legacy_sse && path == config.sse_path {
+            Some(Self::Sse)
+        } else if config.legacy_sse && path == config.messages_path {
+            Some(Self::Messages)
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether the service answers `path` before checking `Host` and
+/// `Origin`: the probes (load balancers send any `Host`), the metrics and
+/// the index, which reveal nothing.
+pub(crate) fn before_host_check(
+    config: &HttpConfig,
+    nested: bool,
+    path: &str,
+    method: &Method,
+) -> bool {
+    path == "/health"
+        || path == "/ready"
+        || config.metrics_path.as_deref() == Some(path)
+        || (!nested && is_index(config, path) && (method == Method::GET || method == Method::HEAD))
+}
+
+/// What of a request the service checks itself, for the layers that stand
+/// in for those checks in front of [`McpService::core`](super::McpService::core).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checked {
+    /// `Host` and `Origin`: every path but the probes, metrics and index.
+    HostOrigin,
+    /// Credentials and the tenant header: the MCP endpoints.
+    Endpoint,
+}
+
+/// Whether the service applies `check` to `request`.
+pub(crate) fn checks<B>(config: &HttpConfig, request: &Request<B>, check: Checked) -> bool {
+    let Some((mounted, stripped)) = locate(config, request) else {
+        return false; // a 404 before any check
+    };
+    let nested = mounted.is_some();
+    let path = logical_path(config, nested, &request.uri().path()[stripped..]);
+    match check {
+        Checked::HostOrigin => !before_host_check(config, nested, path, request.method()),
+        Checked::Endpoint => Endpoint::of(config, path).is_some(),
     }
 }

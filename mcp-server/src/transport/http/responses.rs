@@ -160,8 +160,8 @@ pub(crate) fn resource_metadata(
 }
 
 /// Adds `resource_metadata` to an `insufficient_scope` challenge.
-pub(crate) fn point_at_metadata(
-    response: &mut Response<McpBody>,
+pub(crate) fn point_at_metadata<B>(
+    response: &mut Response<B>,
     metadata: &crate::auth::ProtectedResourceMetadata,
 ) {
     let Some(challenge) = response

@@ -4,16 +4,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use mcp_core::jsonrpc::error_code;
-use tower_layer::Layer;
 use tower_service::Service;
 
 use super::peer::from_trusted_proxy;
-use super::{Authenticated, LayerBody, LayerFuture, TenantResolved, passed, refused};
+use super::{Authenticated, LayerBody, LayerFuture, Layered, TenantResolved, passed, refused};
 use crate::auth::{Authenticator, Principal};
 use crate::server::Server;
+use crate::transport::http::mount::{Checked, checks};
 use crate::transport::http::responses::{error, unauthorized};
 use crate::transport::http::{Cidr, HttpConfig, McpBody};
 
@@ -68,6 +68,42 @@ pub(crate) fn tenant_principal(
     }
 }
 
+/// The request's principal as `authenticator` names it, or the refusal to
+/// send (401 with its challenge, 503 when credentials cannot be checked
+/// now), counted in `server`'s `mcp_auth_failures_total`: the service's
+/// check and [`AuthLayer`]'s.
+pub(crate) async fn authenticate(
+    authenticator: &dyn Authenticator,
+    headers: &HeaderMap,
+    server: Option<&Server>,
+) -> Result<Arc<Principal>, Response<McpBody>> {
+    match authenticator.authenticate(headers).await {
+        Ok(principal) => Ok(Arc::new(principal)),
+        Err(e) => {
+            if let Some(server) = server {
+                server.metrics().auth_failures.inc();
+            }
+            Err(unauthorized(&e, authenticator.resource_metadata()))
+        }
+    }
+}
+
+/// The principal the trusted tenant `header` makes of `request`, `None`
+/// when the request does not carry it: the service's check and
+/// [`TenantLayer`]'s.
+pub(crate) fn resolve_tenant<B>(
+    header: &HeaderName,
+    trusted_proxies: &[Cidr],
+    request: &Request<B>,
+) -> Result<Option<Arc<Principal>>, Box<Response<McpBody>>> {
+    let Some(value) = request.headers().get(header) else {
+        return Ok(None);
+    };
+    let principal = request.extensions().get::<Arc<Principal>>().cloned();
+    let from_gateway = from_trusted_proxy(trusted_proxies, request);
+    tenant_principal(principal, value, from_gateway).map(Some)
+}
+
 /// Names the principal a request acted as on its response too, for an
 /// [`AuditLayer`](super::AuditLayer) around: the innermost layer's wins.
 fn name_principal<B>(mut response: Response<B>, principal: Arc<Principal>) -> Response<B> {
@@ -105,8 +141,11 @@ fn name_principal<B>(mut response: Response<B>, principal: Arc<Principal>) -> Re
 /// ```
 #[derive(Clone)]
 pub struct AuthLayer {
-    authenticator: Arc<dyn Authenticator>,
+    /// `None` only [`for_service`](Self::for_service) without an
+    /// authenticator: requests pass.
+    authenticator: Option<Arc<dyn Authenticator>>,
     server: Option<Server>,
+    scope: Option<Arc<HttpConfig>>,
 }
 
 impl fmt::Debug for AuthLayer {
@@ -119,17 +158,33 @@ impl AuthLayer {
     /// Authenticates with `authenticator`.
     pub fn new(authenticator: impl Authenticator) -> Self {
         Self {
-            authenticator: Arc::new(authenticator),
+            authenticator: Some(Arc::new(authenticator)),
             server: None,
+            scope: None,
         }
     }
 
     /// The authenticator of `config`, if it has one.
     pub fn from_config(config: &HttpConfig) -> Option<Self> {
         config.authenticator.as_ref().map(|authenticator| Self {
-            authenticator: Arc::clone(authenticator),
+            authenticator: Some(Arc::clone(authenticator)),
             server: None,
+            scope: None,
         })
+    }
+
+    /// The authenticator of `config` applied as
+    /// [`McpService::new`](crate::transport::http::McpService::new) applies
+    /// it: to the MCP endpoints of `config` only, so the probes, the index
+    /// and the protected resource metadata stay open; without an
+    /// authenticator every request passes. For a stack in front of
+    /// [`McpService::core`](crate::transport::http::McpService::core).
+    pub fn for_service(config: &HttpConfig) -> Self {
+        Self {
+            authenticator: config.authenticator.clone(),
+            server: None,
+            scope: Some(Arc::new(config.clone())),
+        }
     }
 
     /// Counts refused credentials in `server`'s `mcp_auth_failures_total`.
@@ -140,23 +195,10 @@ impl AuthLayer {
     }
 }
 
-impl<S> Layer<S> for AuthLayer {
-    type Service = Auth<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Auth {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
+layered!(AuthLayer);
 
 /// The service of [`AuthLayer`].
-#[derive(Debug, Clone)]
-pub struct Auth<S> {
-    inner: S,
-    layer: AuthLayer,
-}
+pub type Auth<S> = Layered<AuthLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Auth<S>
 where
@@ -180,24 +222,22 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
-            let authenticator = &layer.authenticator;
-            let outcome = authenticator.authenticate(request.headers()).await;
-            match outcome {
+            let Some(authenticator) = layer.authenticator.as_deref().filter(|_| {
+                (layer.scope.as_ref())
+                    .is_none_or(|scope| checks(scope, &request, Checked::Endpoint))
+            }) else {
+                return inner.call(request).await.map(passed);
+            };
+            let server = layer.server.as_ref();
+            match authenticate(authenticator, request.headers(), server).await {
                 Ok(principal) => {
-                    let principal = Arc::new(principal);
                     let extensions = request.extensions_mut();
                     extensions.insert(Arc::clone(&principal));
                     extensions.insert(Authenticated);
                     let response = inner.call(request).await;
                     response.map(|response| passed(name_principal(response, principal)))
                 }
-                Err(e) => {
-                    if let Some(server) = &layer.server {
-                        server.metrics().auth_failures.inc();
-                    }
-                    let response = unauthorized(&e, authenticator.resource_metadata());
-                    Ok(response.map(http_body_util::Either::Left))
-                }
+                Err(refusal) => Ok(refusal.map(http_body_util::Either::Left)),
             }
         })
     }
@@ -214,8 +254,11 @@ where
 /// can send any value.
 #[derive(Debug, Clone)]
 pub struct TenantLayer {
-    header: HeaderName,
+    /// `None` only [`for_service`](Self::for_service) without a tenant
+    /// header: requests pass.
+    header: Option<HeaderName>,
     trusted_proxies: Arc<[Cidr]>,
+    scope: Option<Arc<HttpConfig>>,
 }
 
 impl TenantLayer {
@@ -223,8 +266,9 @@ impl TenantLayer {
     /// only its gateway can reach.
     pub fn new(header: HeaderName) -> Self {
         Self {
-            header,
+            header: Some(header),
             trusted_proxies: Arc::from(Vec::new()),
+            scope: None,
         }
     }
 
@@ -234,31 +278,31 @@ impl TenantLayer {
     pub fn from_config(config: &HttpConfig) -> Option<Self> {
         let header = config.tenant_header.clone()?;
         Some(Self {
-            header,
+            header: Some(header),
             trusted_proxies: config.trusted_proxies.iter().copied().collect(),
+            scope: None,
         })
     }
-}
 
-impl<S> Layer<S> for TenantLayer {
-    type Service = Tenant<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Tenant {
-            inner,
-            header: self.header.clone(),
-            trusted_proxies: Arc::clone(&self.trusted_proxies),
+    /// The tenant header of `config` applied as
+    /// [`McpService::new`](crate::transport::http::McpService::new) applies
+    /// it: to the MCP endpoints of `config` only, from the peers of
+    /// [`HttpConfig::trusted_proxies`]; without a tenant header every
+    /// request passes. For a stack in front of
+    /// [`McpService::core`](crate::transport::http::McpService::core).
+    pub fn for_service(config: &HttpConfig) -> Self {
+        Self {
+            header: config.tenant_header.clone(),
+            trusted_proxies: config.trusted_proxies.iter().copied().collect(),
+            scope: Some(Arc::new(config.clone())),
         }
     }
 }
 
+layered!(TenantLayer);
+
 /// The service of [`TenantLayer`].
-#[derive(Debug, Clone)]
-pub struct Tenant<S> {
-    inner: S,
-    header: HeaderName,
-    trusted_proxies: Arc<[Cidr]>,
-}
+pub type Tenant<S> = Layered<TenantLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Tenant<S>
 where
@@ -277,14 +321,17 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let mut resolved = None;
-        if let Some(value) = request.headers().get(&self.header) {
-            let principal = request.extensions().get::<Arc<Principal>>().cloned();
-            let from_gateway = from_trusted_proxy(&self.trusted_proxies, &request);
-            match tenant_principal(principal, value, from_gateway) {
-                Ok(principal) => {
+        let layer = &self.layer;
+        let header = layer.header.as_ref().filter(|_| {
+            (layer.scope.as_ref()).is_none_or(|scope| checks(scope, &request, Checked::Endpoint))
+        });
+        if let Some(header) = header {
+            match resolve_tenant(header, &layer.trusted_proxies, &request) {
+                Ok(Some(principal)) => {
                     request.extensions_mut().insert(Arc::clone(&principal));
                     resolved = Some(principal);
                 }
+                Ok(None) => {}
                 Err(response) => return refused(*response),
             }
         }

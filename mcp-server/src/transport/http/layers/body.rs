@@ -6,10 +6,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::{Either, Full};
-use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{LayerBody, LayerFuture, passed};
+use super::{LayerBody, LayerFuture, Layered, passed};
 use crate::transport::http::request::{BodyLimits, is_json_content, read_json_body};
 use crate::transport::http::{BoxError, HttpConfig, McpRequest};
 
@@ -77,23 +76,10 @@ impl McpRequestLayer {
     }
 }
 
-impl<S> Layer<S> for McpRequestLayer {
-    type Service = McpRequestService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        McpRequestService {
-            inner,
-            layer: *self,
-        }
-    }
-}
+layered!(McpRequestLayer);
 
 /// The service of [`McpRequestLayer`].
-#[derive(Debug, Clone)]
-pub struct McpRequestService<S> {
-    inner: S,
-    layer: McpRequestLayer,
-}
+pub type McpRequestService<S> = Layered<McpRequestLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for McpRequestService<S>
 where

@@ -5,12 +5,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Request, Response, StatusCode};
-use tower_layer::Layer;
+use http::{Method, Request, Response, StatusCode};
 use tower_service::Service;
 
-use super::{LayerBody, LayerFuture, passed};
-use crate::transport::http::responses::empty;
+use super::{LayerBody, LayerFuture, Layered, passed, refused};
+use crate::transport::http::responses::{empty, point_at_metadata};
 use crate::transport::http::{HttpConfig, McpBody};
 
 pub(crate) fn cors_allowed(allowed: &[String], origin: &str) -> bool {
@@ -38,6 +37,34 @@ pub(crate) fn preflight(headers: &HeaderMap) -> Response<McpBody> {
         HeaderValue::from_static("600"),
     );
     response
+}
+
+/// The allowed CORS origin a browser request comes from.
+pub(crate) fn cors_origin(config: &HttpConfig, headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| cors_allowed(&config.cors_origins, o))
+        .map(str::to_owned)
+}
+
+/// What every answer of the service carries, whoever gave it: with OAuth, a
+/// 403 points at the protected resource metadata; then the hardening and
+/// CORS headers ([`secure`]).
+pub(crate) fn finish<B>(
+    config: &HttpConfig,
+    response: &mut Response<B>,
+    cors_origin: Option<&str>,
+) {
+    if response.status() == StatusCode::FORBIDDEN
+        && let Some(metadata) = config
+            .authenticator
+            .as_ref()
+            .and_then(|a| a.resource_metadata())
+    {
+        point_at_metadata(response, metadata);
+    }
+    secure(response.headers_mut(), cors_origin);
 }
 
 /// Headers every response carries: CORS for allowed browser origins, and
@@ -82,9 +109,9 @@ pub(crate) fn secure(headers: &mut HeaderMap, cors_origin: Option<&str>) {
 ///     });
 /// # let _ = service;
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SecurityHeadersLayer {
-    _private: (),
+    config: Option<Arc<HttpConfig>>,
 }
 
 impl SecurityHeadersLayer {
@@ -92,21 +119,25 @@ impl SecurityHeadersLayer {
     pub fn new() -> Self {
         Self::default()
     }
-}
 
-impl<S> Layer<S> for SecurityHeadersLayer {
-    type Service = SecurityHeaders<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        SecurityHeaders { inner }
+    /// The headers [`McpService::new`](crate::transport::http::McpService::new)
+    /// puts on its answers, from `config`: the hardening headers, CORS for
+    /// the browser origins of [`HttpConfig::cors_origins`] (a preflight
+    /// from one is answered 204 here), and, with an OAuth authenticator, a
+    /// 403 pointing at the protected resource metadata. For a stack in
+    /// front of [`McpService::core`](crate::transport::http::McpService::core);
+    /// [`cors_layer`] is the same CORS for other routes.
+    pub fn for_service(config: &HttpConfig) -> Self {
+        Self {
+            config: Some(Arc::new(config.clone())),
+        }
     }
 }
 
+layered!(SecurityHeadersLayer);
+
 /// The service of [`SecurityHeadersLayer`].
-#[derive(Debug, Clone)]
-pub struct SecurityHeaders<S> {
-    inner: S,
-}
+pub type SecurityHeaders<S> = Layered<SecurityHeadersLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SecurityHeaders<S>
 where
@@ -124,10 +155,25 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let config = self.layer.config.clone();
+        let cors = config
+            .as_deref()
+            .and_then(|config| cors_origin(config, request.headers()));
+        if let Some(config) = &config
+            && request.method() == Method::OPTIONS
+            && cors.is_some()
+        {
+            let mut response = preflight(request.headers());
+            finish(config, &mut response, cors.as_deref());
+            return refused(response);
+        }
         let response = self.inner.call(request);
         Box::pin(async move {
             let mut response = response.await?;
-            secure(response.headers_mut(), None);
+            match &config {
+                Some(config) => finish(config, &mut response, cors.as_deref()),
+                None => secure(response.headers_mut(), None),
+            }
             Ok(passed(response))
         })
     }

@@ -7,10 +7,9 @@ use std::time::Duration;
 use http::{Request, Response, StatusCode};
 use mcp_core::jsonrpc::{RequestId, error_code};
 use tokio::sync::Semaphore;
-use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{LayerBody, LayerFuture, passed, refused};
+use super::{LayerBody, LayerFuture, Layered, passed, refused};
 use crate::transport::http::McpRequest;
 use crate::transport::http::responses::{busy, error};
 
@@ -58,23 +57,10 @@ impl TimeoutLayer {
     }
 }
 
-impl<S> Layer<S> for TimeoutLayer {
-    type Service = Timeout<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Timeout {
-            inner,
-            timeout: self.timeout,
-        }
-    }
-}
+layered!(TimeoutLayer);
 
 /// The service of [`TimeoutLayer`].
-#[derive(Debug, Clone)]
-pub struct Timeout<S> {
-    inner: S,
-    timeout: Duration,
-}
+pub type Timeout<S> = Layered<TimeoutLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Timeout<S>
 where
@@ -93,7 +79,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let id = request_id(&request);
-        let limit = self.timeout;
+        let limit = self.layer.timeout;
         let response = self.inner.call(request);
         Box::pin(async move {
             match tokio::time::timeout(limit, response).await {
@@ -150,23 +136,10 @@ impl ConcurrencyLimitLayer {
     }
 }
 
-impl<S> Layer<S> for ConcurrencyLimitLayer {
-    type Service = ConcurrencyLimit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        ConcurrencyLimit {
-            inner,
-            permits: Arc::clone(&self.permits),
-        }
-    }
-}
+layered!(ConcurrencyLimitLayer);
 
 /// The service of [`ConcurrencyLimitLayer`].
-#[derive(Debug, Clone)]
-pub struct ConcurrencyLimit<S> {
-    inner: S,
-    permits: Arc<Semaphore>,
-}
+pub type ConcurrencyLimit<S> = Layered<ConcurrencyLimitLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ConcurrencyLimit<S>
 where
@@ -184,7 +157,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+        let Ok(permit) = Arc::clone(&self.layer.permits).try_acquire_owned() else {
             return refused(busy(request_id(&request), "too many requests in progress"));
         };
         let response = self.inner.call(request);

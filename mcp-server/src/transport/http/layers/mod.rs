@@ -2,11 +2,19 @@
 //! to take, leave out, reorder or replace around an
 //! [`McpService`](super::McpService) or an application's own routes.
 //!
-//! [`McpService`](super::McpService) applies the same checks itself, in
-//! the same order, from its [`HttpConfig`](super::HttpConfig), so a
-//! standalone server needs none of these. Put one of them in front when a
-//! check should also cover routes next to MCP, or should run earlier in an
-//! application's stack: a request that passed [`HostOriginLayer`],
+//! [`McpService::new`](super::McpService::new) (and so
+//! [`HttpServer`](super::HttpServer)) applies the same checks itself, with
+//! the same functions, in the order of the stack below, from its
+//! [`HttpConfig`](super::HttpConfig): a standalone server needs none of
+//! these. [`McpService::core`](super::McpService::core) is the protocol
+//! alone, for a stack that applies the checks as layers: built with the
+//! `for_service` constructors from the same `HttpConfig`, that stack
+//! answers as [`McpService::new`](super::McpService::new) does, and each
+//! layer can then be left out, moved or replaced.
+//!
+//! Put a layer in front of [`McpService::new`](super::McpService::new)
+//! when a check should also cover routes next to MCP, or should run earlier
+//! in an application's stack: a request that passed [`HostOriginLayer`],
 //! [`AuthLayer`] or [`TenantLayer`] is not checked again by the service,
 //! and the identity they establish reaches the service and the tools
 //! through request extensions: the [`Principal`](crate::auth::Principal)
@@ -19,7 +27,7 @@
 //! | [`HostOriginLayer`] | DNS-rebinding protection (`Host`, `Origin`) | 403 |
 //! | [`AuthLayer`] | API keys, OAuth bearer tokens, any [`Authenticator`](crate::auth::Authenticator) | 401, 503 |
 //! | [`TenantLayer`] | the trusted tenant header | 400, 403 |
-//! | [`SecurityHeadersLayer`] | hardening response headers | never |
+//! | [`SecurityHeadersLayer`] | hardening response headers; with `for_service`, CORS as the service answers browsers | never (a CORS preflight gets 204) |
 //! | [`cors_layer`] | CORS, as tower-http's `CorsLayer` from [`HttpConfig::cors_origins`](super::HttpConfig::cors_origins) | never |
 //! | [`RateLimitLayer`] | a [`RateLimit`](crate::limit::RateLimit) per principal, tenant or address, and per tool (in memory or Redis) | 429 |
 //! | [`ConcurrencyLimitLayer`] | requests in flight | 503 |
@@ -36,8 +44,10 @@
 //! Layers that need MCP knowledge (the tool a rate limit counts, the
 //! method and tool of an audit record) read the typed
 //! [`McpRequest`](super::McpRequest) an [`McpRequestLayer`] put in the
-//! request's extensions: put that one outside them. A stack in the order
-//! the service applies its own checks:
+//! request's extensions: put that one outside them. The stack
+//! [`McpService::new`](super::McpService::new) amounts to, with the
+//! server's [rate limit](crate::ServerBuilder::rate_limit) moved into a
+//! layer:
 //!
 //! ```
 //! use std::time::Duration;
@@ -49,27 +59,45 @@
 //!
 //! let server = Server::builder().build();
 //! let config = HttpConfig::default();
-//! let mcp = McpService::new(server.clone(), config.clone());
 //! let app = ServiceBuilder::new()
 //!     .layer(TraceLayer::new())
+//!     // An addition: `McpService::new` counts no responses by status.
 //!     .layer(MetricsLayer::new(&server))
+//!     .layer(SecurityHeadersLayer::for_service(&config))
+//!     .layer(ClientAddrLayer::from_config(&config))
 //!     .layer(AuditLayer::new(&server))
-//!     .layer(ClientAddrLayer::new(Vec::new()))
-//!     .layer(HostOriginLayer::new(&config))
+//!     .layer(HostOriginLayer::for_service(&config))
+//!     .layer(AuthLayer::for_service(&config).count_failures_in(&server))
+//!     .layer(TenantLayer::for_service(&config))
 //!     .layer(McpRequestLayer::from_config(&config))
-//!     .layer(RateLimitLayer::new(RateLimit::per_caller(Quota::per_minute(600))))
+//!     .layer(RateLimitLayer::new(RateLimit::per_caller(Quota::per_minute(600))).count_in(&server))
+//!     // Additions: `McpService::new` bounds each handler by
+//!     // `HttpConfig::request_timeout` and queues for its permits instead.
 //!     .layer(ConcurrencyLimitLayer::new(256))
 //!     .layer(TimeoutLayer::new(Duration::from_secs(60)))
-//!     .service(mcp);
+//!     .service(McpService::core(server, config));
 //! # let _ = app;
 //! ```
 //!
-//! [`McpService`](super::McpService) alone (and so
-//! [`HttpServer`](super::HttpServer)) applies the equivalent checks itself
-//! from its [`HttpConfig`](super::HttpConfig) and the server's settings,
-//! with the same answers: a layer in front replaces the service's own
-//! check only where said above (Host/Origin, authentication, tenant); the
-//! others add to the service's limits.
+//! Each layer's service is the generic [`Layered`] of it and the service
+//! it wraps.
+
+/// Implements [`Layer`](tower_layer::Layer) for a layer whose service is
+/// the [`Layered`] of it.
+macro_rules! layered {
+    ($layer:ty) => {
+        impl<S> tower_layer::Layer<S> for $layer {
+            type Service = $crate::transport::http::layers::Layered<$layer, S>;
+
+            fn layer(&self, inner: S) -> Self::Service {
+                $crate::transport::http::layers::Layered {
+                    layer: self.clone(),
+                    inner,
+                }
+            }
+        }
+    };
+}
 
 pub(crate) mod auth;
 pub(crate) mod body;
@@ -97,6 +125,15 @@ pub use peer::{ClientAddr, ClientAddrLayer, ClientAddrService};
 pub use rate::{RateLimitLayer, RateLimited};
 
 use super::McpBody;
+
+/// The service of each of these layers: the service it wraps and the
+/// layer's settings. [`Auth<S>`](Auth) is `Layered<AuthLayer, S>`, and so
+/// on for every layer.
+#[derive(Debug, Clone)]
+pub struct Layered<L, S> {
+    layer: L,
+    inner: S,
+}
 
 /// The body of a response from one of these layers: the layer's own
 /// refusal, or the inner service's body.

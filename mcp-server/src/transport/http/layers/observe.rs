@@ -7,9 +7,9 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::{Request, Response};
-use tower_layer::Layer;
 use tower_service::Service;
 
+use super::Layered;
 use super::peer::peer_of;
 use crate::auth::Principal;
 use crate::server::Server;
@@ -48,31 +48,10 @@ impl AuditLayer {
     }
 }
 
-impl<S> Layer<S> for AuditLayer {
-    type Service = Audit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Audit {
-            inner,
-            server: self.server.clone(),
-        }
-    }
-}
+layered!(AuditLayer);
 
 /// The service of [`AuditLayer`].
-#[derive(Clone)]
-pub struct Audit<S> {
-    inner: S,
-    server: Server,
-}
-
-impl<S: fmt::Debug> fmt::Debug for Audit<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Audit")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+pub type Audit<S> = Layered<AuditLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Audit<S>
 where
@@ -93,7 +72,7 @@ where
         let principal = request.extensions().get::<Arc<Principal>>().cloned();
         let typed = request.extensions().get::<McpRequest>().cloned();
         let client_address = peer_of(&request);
-        let server = self.server.clone();
+        let server = self.layer.server.clone();
         let response = self.inner.call(request);
         Box::pin(async move {
             let mut response = response.await?;
@@ -140,19 +119,10 @@ impl TraceLayer {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Traced;
 
-impl<S> Layer<S> for TraceLayer {
-    type Service = Trace<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Trace { inner }
-    }
-}
+layered!(TraceLayer);
 
 /// The service of [`TraceLayer`].
-#[derive(Debug, Clone)]
-pub struct Trace<S> {
-    inner: S,
-}
+pub type Trace<S> = Layered<TraceLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Trace<S>
 where
@@ -200,31 +170,10 @@ impl MetricsLayer {
     }
 }
 
-impl<S> Layer<S> for MetricsLayer {
-    type Service = Metrics<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Metrics {
-            inner,
-            server: self.server.clone(),
-        }
-    }
-}
+layered!(MetricsLayer);
 
 /// The service of [`MetricsLayer`].
-#[derive(Clone)]
-pub struct Metrics<S> {
-    inner: S,
-    server: Server,
-}
-
-impl<S: fmt::Debug> fmt::Debug for Metrics<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Metrics")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+pub type Metrics<S> = Layered<MetricsLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Metrics<S>
 where
@@ -243,7 +192,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
-        let server = self.server.clone();
+        let server = self.layer.server.clone();
         let response = self.inner.call(request);
         Box::pin(async move {
             let response = response.await?;

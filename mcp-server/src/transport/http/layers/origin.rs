@@ -6,11 +6,11 @@ use std::task::{Context, Poll};
 use http::header::{self, HeaderMap};
 use http::{Request, Response, StatusCode};
 use mcp_core::jsonrpc::error_code;
-use tower_layer::Layer;
 use tower_service::Service;
 
 use super::headers::cors_allowed;
-use super::{HostOriginChecked, LayerBody, LayerFuture, forward, refused};
+use super::{HostOriginChecked, LayerBody, LayerFuture, Layered, forward, refused};
+use crate::transport::http::mount::{Checked, checks};
 use crate::transport::http::responses::error;
 use crate::transport::http::{HostPolicy, HttpConfig, McpBody};
 
@@ -124,6 +124,7 @@ pub(crate) fn origin_allowed(allowed: &[String], origin: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct HostOriginLayer {
     config: Arc<HttpConfig>,
+    scoped: bool,
 }
 
 impl HostOriginLayer {
@@ -132,27 +133,28 @@ impl HostOriginLayer {
     pub fn new(config: &HttpConfig) -> Self {
         Self {
             config: Arc::new(config.clone()),
+            scoped: false,
+        }
+    }
+
+    /// The same checks, applied as
+    /// [`McpService::new`](crate::transport::http::McpService::new) applies
+    /// them: not to `/health`, `/ready`, the metrics or the index, which
+    /// load balancers reach with any `Host`, nor to a path outside
+    /// [`HttpConfig::base_path`]. For a stack in front of
+    /// [`McpService::core`](crate::transport::http::McpService::core).
+    pub fn for_service(config: &HttpConfig) -> Self {
+        Self {
+            config: Arc::new(config.clone()),
+            scoped: true,
         }
     }
 }
 
-impl<S> Layer<S> for HostOriginLayer {
-    type Service = HostOrigin<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        HostOrigin {
-            inner,
-            config: Arc::clone(&self.config),
-        }
-    }
-}
+layered!(HostOriginLayer);
 
 /// The service of [`HostOriginLayer`].
-#[derive(Debug, Clone)]
-pub struct HostOrigin<S> {
-    inner: S,
-    config: Arc<HttpConfig>,
-}
+pub type HostOrigin<S> = Layered<HostOriginLayer, S>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HostOrigin<S>
 where
@@ -170,8 +172,11 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        if let Err(response) = check_host_and_origin(&self.config, request.headers(), request.uri())
-        {
+        let config = &self.layer.config;
+        if self.layer.scoped && !checks(config, &request, Checked::HostOrigin) {
+            return forward(self.inner.call(request));
+        }
+        if let Err(response) = check_host_and_origin(config, request.headers(), request.uri()) {
             return refused(*response);
         }
         request.extensions_mut().insert(HostOriginChecked);

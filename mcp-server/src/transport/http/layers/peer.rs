@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::Request;
-use tower_layer::Layer;
 use tower_service::Service;
 
+use super::Layered;
 use crate::transport::http::{Cidr, forwarded};
 
 /// The address of the client that sent a request, when the listener knows
@@ -54,25 +54,18 @@ impl ClientAddrLayer {
             trusted_proxies: trusted_proxies.into_iter().collect(),
         }
     }
-}
 
-impl<S> Layer<S> for ClientAddrLayer {
-    type Service = ClientAddrService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        ClientAddrService {
-            inner,
-            trusted_proxies: Arc::clone(&self.trusted_proxies),
-        }
+    /// The trusted proxies of `config`
+    /// ([`HttpConfig::trusted_proxies`](crate::transport::http::HttpConfig::trusted_proxies)).
+    pub fn from_config(config: &crate::transport::http::HttpConfig) -> Self {
+        Self::new(config.trusted_proxies.iter().copied())
     }
 }
 
+layered!(ClientAddrLayer);
+
 /// The service of [`ClientAddrLayer`].
-#[derive(Debug, Clone)]
-pub struct ClientAddrService<S> {
-    inner: S,
-    trusted_proxies: Arc<[Cidr]>,
-}
+pub type ClientAddrService<S> = Layered<ClientAddrLayer, S>;
 
 impl<S, ReqBody> Service<Request<ReqBody>> for ClientAddrService<S>
 where
@@ -87,7 +80,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        resolve_client(&self.trusted_proxies, &mut request);
+        resolve_client(&self.layer.trusted_proxies, &mut request);
         self.inner.call(request)
     }
 }

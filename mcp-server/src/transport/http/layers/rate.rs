@@ -6,11 +6,10 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use mcp_core::method;
-use tower_layer::Layer;
 use tower_service::Service;
 
 use super::peer::peer_of;
-use super::{LayerBody, LayerFuture, forward, refused};
+use super::{LayerBody, LayerFuture, Layered, forward, refused};
 use crate::auth::Principal;
 use crate::limit::RateLimit;
 use crate::server::Server;
@@ -88,23 +87,10 @@ impl RateLimitLayer {
     }
 }
 
-impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimited<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RateLimited {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
+layered!(RateLimitLayer);
 
 /// The service of [`RateLimitLayer`].
-#[derive(Debug, Clone)]
-pub struct RateLimited<S> {
-    inner: S,
-    layer: RateLimitLayer,
-}
+pub type RateLimited<S> = Layered<RateLimitLayer, S>;
 
 /// Whether a request costs one from its caller's quota.
 fn is_costly(typed: &McpRequest) -> bool {
