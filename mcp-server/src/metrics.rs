@@ -3,7 +3,9 @@
 //! refusals and authentication failures. Served by the HTTP transport at
 //! `/metrics` in the Prometheus text format.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -11,6 +13,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use crate::audit::AuditOutcome;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -24,6 +28,9 @@ pub(crate) struct Metrics {
     registry: Registry,
     pub(crate) tool_calls: Family<Labels, Counter>,
     tool_seconds: Family<Labels, Histogram, fn() -> Histogram>,
+    /// Each tool's series, found with one lookup by name: a call builds
+    /// no labels and hashes none.
+    by_tool: RwLock<HashMap<Arc<str>, ToolSeries>>,
     pub(crate) rate_limited: Counter,
     pub(crate) auth_failures: Counter,
     pub(crate) sessions: Gauge,
@@ -46,6 +53,53 @@ struct MethodSeries {
     ok: Counter,
     error: Counter,
     seconds: Histogram,
+}
+
+/// One tool's latency histogram and its call counters by outcome, each
+/// counter made on its first use, so only outcomes seen have a series.
+struct ToolSeries {
+    seconds: Histogram,
+    calls: [OnceLock<Counter>; OUTCOMES],
+}
+
+/// How many outcomes [`AuditOutcome`] has.
+const OUTCOMES: usize = 10;
+
+/// Where an outcome's counter is kept in [`ToolSeries::calls`].
+fn outcome_index(outcome: AuditOutcome) -> usize {
+    match outcome {
+        AuditOutcome::Ok => 0,
+        AuditOutcome::ToolError => 1,
+        AuditOutcome::Error => 2,
+        AuditOutcome::Denied => 3,
+        AuditOutcome::RateLimited => 4,
+        AuditOutcome::Cancelled => 5,
+        AuditOutcome::Timeout => 6,
+        AuditOutcome::Shutdown => 7,
+        AuditOutcome::InputRequired => 8,
+        AuditOutcome::Task => 9,
+    }
+}
+
+impl ToolSeries {
+    fn record(
+        &self,
+        family: &Family<Labels, Counter>,
+        tool: &str,
+        outcome: AuditOutcome,
+        seconds: f64,
+    ) {
+        self.seconds.observe(seconds);
+        self.calls[outcome_index(outcome)]
+            .get_or_init(|| {
+                let labels = vec![
+                    ("tool", tool.to_owned()),
+                    ("outcome", outcome.as_str().to_owned()),
+                ];
+                family.get_or_create(&labels).clone()
+            })
+            .inc();
+    }
 }
 
 impl fmt::Debug for Metrics {
@@ -177,6 +231,7 @@ impl Metrics {
             registry,
             tool_calls,
             tool_seconds,
+            by_tool: RwLock::new(HashMap::new()),
             rate_limited,
             auth_failures,
             sessions,
@@ -227,13 +282,33 @@ impl Metrics {
 
     /// One call of `tool` (a registered tool's name, or `unknown`, so the
     /// series stay bounded), ended with `outcome` after `elapsed`.
-    pub(crate) fn tool_call(&self, tool: &str, outcome: &str, elapsed: std::time::Duration) {
-        let mut labels = vec![("tool", tool.to_owned())];
-        self.tool_seconds
-            .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
-        labels.push(("outcome", outcome.to_owned()));
-        self.tool_calls.get_or_create(&labels).inc();
+    pub(crate) fn tool_call(
+        &self,
+        tool: &str,
+        outcome: AuditOutcome,
+        elapsed: std::time::Duration,
+    ) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(series) = self
+            .by_tool
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(tool)
+        {
+            series.record(&self.tool_calls, tool, outcome, seconds);
+            return;
+        }
+        let mut by_tool = self.by_tool.write().unwrap_or_else(PoisonError::into_inner);
+        let series = by_tool
+            .entry(Arc::from(tool))
+            .or_insert_with(|| ToolSeries {
+                seconds: self
+                    .tool_seconds
+                    .get_or_create(&vec![("tool", tool.to_owned())])
+                    .clone(),
+                calls: Default::default(),
+            });
+        series.record(&self.tool_calls, tool, outcome, seconds);
     }
 
     /// The Prometheus text exposition.
@@ -266,3 +341,57 @@ const KNOWN_METHODS: &[&str] = &[
     "tasks/update",
     "tasks/cancel",
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn tool_calls_are_counted_by_tool_and_outcome_with_only_seen_outcomes_shown() {
+        let metrics = Metrics::new();
+        let ms = Duration::from_millis(1);
+        metrics.tool_call("echo", AuditOutcome::Ok, ms);
+        metrics.tool_call("echo", AuditOutcome::ToolError, ms);
+        metrics.tool_call("echo", AuditOutcome::Ok, ms);
+        metrics.tool_call("unknown", AuditOutcome::Error, ms);
+        metrics.tool_call("write", AuditOutcome::Timeout, Duration::from_secs(2));
+        let text = metrics.render();
+        let value = |series: &str| {
+            text.lines()
+                .find(|l| l.starts_with(series))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        for (series, expected) in [
+            (r#"mcp_tool_calls_total{tool="echo",outcome="ok"}"#, 2.0),
+            (
+                r#"mcp_tool_calls_total{tool="echo",outcome="tool_error"}"#,
+                1.0,
+            ),
+            (
+                r#"mcp_tool_calls_total{tool="unknown",outcome="error"}"#,
+                1.0,
+            ),
+            (
+                r#"mcp_tool_calls_total{tool="write",outcome="timeout"}"#,
+                1.0,
+            ),
+            (r#"mcp_tool_call_duration_seconds_count{tool="echo"}"#, 3.0),
+            (
+                r#"mcp_tool_call_duration_seconds_count{tool="unknown"}"#,
+                1.0,
+            ),
+            (r#"mcp_tool_call_duration_seconds_sum{tool="write"}"#, 2.0),
+        ] {
+            assert_eq!(value(series), Some(expected), "{series} in:\n{text}");
+        }
+        // An outcome a tool never had has no series of its own.
+        assert_eq!(
+            value(r#"mcp_tool_calls_total{tool="echo",outcome="error"}"#),
+            None
+        );
+        assert_eq!(text.matches("mcp_tool_calls_total{").count(), 4, "{text}");
+    }
+}

@@ -54,7 +54,47 @@ pub fn encode_result<T: Serialize + Shape>(
     if !version.has_result_type() {
         return serde_json::value::to_raw_value(result);
     }
-    encode_value(serde_json::to_value(&*result)?, version, server_info)
+    // An object that has neither key gets both without going through a
+    // `Value`. The text is searched for the keys anywhere: a key is written
+    // as `"resultType"` or `"_meta"`, never escaped, so a result that has
+    // one is never missed; one that merely mentions them is merged below.
+    let json = serde_json::to_string(&*result)?;
+    if json.starts_with('{') && !json.contains(r#""resultType""#) && !json.contains(r#""_meta""#) {
+        let info = server_info.map(|info| {
+            let mut info = info.clone();
+            info.shape(version);
+            info
+        });
+        return serde_json::value::to_raw_value(&Complete {
+            result: &*result,
+            result_type: "complete",
+            meta: info.as_ref().map(ServerInfoMeta),
+        });
+    }
+    encode_value(serde_json::from_str(&json)?, version, server_info)
+}
+
+/// A result with the fields 2026-07-28 adds, written in one pass.
+#[derive(Serialize)]
+struct Complete<'a, T> {
+    #[serde(flatten)]
+    result: &'a T,
+    #[serde(rename = "resultType")]
+    result_type: &'static str,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<ServerInfoMeta<'a>>,
+}
+
+/// `_meta` holding only the server's info.
+struct ServerInfoMeta<'a>(&'a Implementation);
+
+impl Serialize for ServerInfoMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(meta::SERVER_INFO, self.0)?;
+        map.end()
+    }
 }
 
 /// Like [`encode_result`], for a result already built as JSON (such as the
@@ -237,5 +277,92 @@ mod tests {
         );
         let raw = encode_value(json!({}), ProtocolVersion::V2025_11_25, Some(&info)).unwrap();
         assert_eq!(raw.get(), "{}");
+    }
+
+    /// A result that says its own `resultType`, as an unfinished one does.
+    #[derive(Serialize)]
+    struct Pending {
+        #[serde(rename = "resultType")]
+        result_type: &'static str,
+    }
+
+    impl Shape for Pending {
+        fn shape(&mut self, _: ProtocolVersion) {}
+    }
+
+    #[test]
+    fn a_result_written_in_one_pass_equals_one_merged_through_a_value() {
+        let info = Implementation {
+            name: "s".into(),
+            version: "1".into(),
+            ..Implementation::default()
+        };
+        let v = ProtocolVersion::V2026_07_28;
+        let meta = json!({"k": 1, meta::SERVER_INFO: "theirs"});
+        let results = [
+            CallToolResult::success(vec![Content::text("hi")]),
+            // Mentions of the keys in values, escaped or not.
+            CallToolResult::success(vec![Content::text("\"_meta\" \"resultType\"")]),
+            CallToolResult::success(vec![Content::text("_meta")]),
+            CallToolResult::error("resultType"),
+            // A `_meta` of its own: the server's info is merged into it.
+            CallToolResult {
+                meta: meta.as_object().cloned(),
+                ..CallToolResult::default()
+            },
+        ];
+        for result in results {
+            for server_info in [Some(&info), None] {
+                let mut shaped = result.clone();
+                shaped.shape(v);
+                let merged =
+                    encode_value(serde_json::to_value(&shaped).unwrap(), v, server_info).unwrap();
+                let raw = encode_result(&mut result.clone(), v, server_info).unwrap();
+                let written: Value = serde_json::from_str(raw.get()).unwrap();
+                let expected: Value = serde_json::from_str(merged.get()).unwrap();
+                assert_eq!(written, expected, "{}", raw.get());
+                // One key each, not a duplicate that a reader might pick.
+                assert_eq!(
+                    raw.get().matches(r#""resultType":"#).count(),
+                    1,
+                    "{}",
+                    raw.get()
+                );
+                assert!(
+                    raw.get().matches(r#""_meta":"#).count() <= 1,
+                    "{}",
+                    raw.get()
+                );
+            }
+        }
+        let raw = encode_result(
+            &mut CallToolResult::success(vec![Content::text("hi")]),
+            v,
+            Some(&info),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(raw.get()).unwrap(),
+            json!({
+                "content": [{"type": "text", "text": "hi"}],
+                "resultType": "complete",
+                "_meta": {meta::SERVER_INFO: {"name": "s", "version": "1"}},
+            })
+        );
+        let raw = encode_result(
+            &mut Pending {
+                result_type: "input_required",
+            },
+            v,
+            Some(&info),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(raw.get()).unwrap(),
+            json!({
+                "resultType": "input_required",
+                "_meta": {meta::SERVER_INFO: {"name": "s", "version": "1"}},
+            })
+        );
     }
 }

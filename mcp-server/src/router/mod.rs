@@ -350,8 +350,8 @@ async fn dispatch(
             // Only registered tools get their own series.
             let label = called.as_deref().unwrap_or("unknown");
             let outcome = match &result {
-                Ok(_) => audit::noted().map_or("ok", AuditOutcome::as_str),
-                Err(_) => "error",
+                Ok(_) => audit::noted().unwrap_or(AuditOutcome::Ok),
+                Err(_) => AuditOutcome::Error,
             };
             server
                 .metrics()
