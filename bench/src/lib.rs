@@ -28,7 +28,7 @@ pub struct Args {
     /// The HTTP port (0 picks a free one, printed on stderr).
     pub port: u16,
     /// A larger bound on a message (and an HTTP body) than the framework's
-    /// default, for the large-message run; rmcp has no such bound.
+    /// default (4 MiB in both), for the large-message run.
     pub max_message_bytes: Option<usize>,
 }
 
