@@ -40,6 +40,9 @@ impl Keyed for ResourceTemplateDef {
     }
 }
 
+/// The encoded pages of a list, a slot each.
+type Pages = Box<[OnceLock<Box<RawValue>>]>;
+
 /// An immutable snapshot of one kind of definition, swapped whole on change
 /// so readers never hold a lock across an await.
 pub(crate) struct Registry<D> {
@@ -47,7 +50,7 @@ pub(crate) struct Registry<D> {
     index: HashMap<Arc<str>, usize>,
     /// Each page of the list result, encoded once per revision: made on
     /// the first list, with a slot per page.
-    list_cache: [OnceLock<Box<[OnceLock<Box<RawValue>>]>>; ProtocolVersion::ALL.len()],
+    list_cache: [OnceLock<Pages>; ProtocolVersion::ALL.len()],
 }
 
 impl<D: Keyed> Registry<D> {
@@ -83,7 +86,7 @@ impl<D: Keyed> Registry<D> {
         page_size: usize,
     ) -> Option<&OnceLock<Box<RawValue>>> {
         let page_size = page_size.max(1);
-        if offset % page_size != 0 {
+        if !offset.is_multiple_of(page_size) {
             return None;
         }
         let i = ProtocolVersion::ALL
