@@ -257,7 +257,7 @@ mod tests {
     fn chunked(chunks: &[&'static [u8]]) -> impl http_body::Body<Data = Bytes, Error = BoxError> {
         let frames = chunks
             .iter()
-            .map(|chunk| Ok::<_, BoxError>(http_body::Frame::data(Bytes::from_static(*chunk))))
+            .map(|chunk| Ok::<_, BoxError>(http_body::Frame::data(Bytes::from_static(chunk))))
             .collect::<Vec<_>>();
         http_body_util::StreamBody::new(futures_util::stream::iter(frames))
     }
