@@ -10,10 +10,13 @@
 # Load tests: stdio (sequential calls, then PIPELINE in flight), Streamable
 # HTTP at concurrency 1, 16, 64 and 256 (one hyper connection per client;
 # sessions, and stateless 2026-07-28), the server's peak RSS over each HTTP
-# run, and the memory an idle session holds. Callgrind: instructions per
+# run, the memory an idle session and an open GET event stream hold, and a
+# large message (LARGE_BYTES, 8 MiB) echoed over HTTP: the time per call
+# and how far the server's RSS rises above its idle level. Callgrind: instructions per
 # call, (I(N2) - I(N1)) / (N2 - N1), after CALLGRIND_WARMUP calls, on
 # stdio and on one HTTP connection. Knobs: BENCH_CALLS (calls per load
-# test, default 20000), PIPELINE (16), IDLE_SESSIONS (500), CALLGRIND_N1,
+# test, default 20000), PIPELINE (16), IDLE_SESSIONS (500), IDLE_STREAMS
+# (500), LARGE_BYTES (8388608), LARGE_CALLS (5), CALLGRIND_N1,
 # CALLGRIND_N2, CALLGRIND_WARMUP. Servers log to stderr as shipped, into
 # /dev/null. The build goes to target/bench (see scripts/lib/bench.sh).
 set -euo pipefail
@@ -33,6 +36,10 @@ esac
 calls="${BENCH_CALLS:-20000}"
 pipeline="${PIPELINE:-16}"
 idle_sessions="${IDLE_SESSIONS:-500}"
+idle_streams="${IDLE_STREAMS:-500}"
+large_bytes="${LARGE_BYTES:-8388608}"
+large_calls="${LARGE_CALLS:-5}"
+large_label="$(awk -v b="$large_bytes" 'BEGIN { if (b % 1048576 == 0) printf "%d MiB", b / 1048576; else printf "%d-byte", b }')"
 concurrencies=(1 16 64 256)
 
 echo "bench: building echo-ours, echo-rmcp and loadgen (release)" >&2
@@ -65,7 +72,8 @@ rss_kib() {
 
 start_http() {
     local server="$1" port="$2"
-    "$bench_bin/$server" --transport http --port "$port" 2>/dev/null &
+    shift 2
+    "$bench_bin/$server" --transport http --port "$port" "$@" 2>/dev/null &
     server_pid=$!
 }
 
@@ -106,6 +114,38 @@ load_tests() {
     result["memory per idle session (KiB)|$framework"]="$(awk -v a="$after" -v b="$before" -v n="$idle_sessions" \
         'BEGIN { printf "%.1f", (a - b) / n }')"
     stop_http
+
+    echo "bench: $framework: $idle_streams open GET streams" >&2
+    port="$(free_port)"
+    start_http "$server" "$port"
+    "$bench_bin/loadgen" sessions --url "http://127.0.0.1:$port/mcp" --count 10 >/dev/null
+    # loadgen opens the sessions, waits for a line, opens a stream on each,
+    # waits again: the server's RSS is read at each step.
+    local line
+    coproc streams { "$bench_bin/loadgen" streams --url "http://127.0.0.1:$port/mcp" --count "$idle_streams"; }
+    read -r line <&"${streams[0]}"
+    before="$(rss_kib "$server_pid" VmRSS)"
+    echo go >&"${streams[1]}"
+    read -r line <&"${streams[0]}"
+    after="$(rss_kib "$server_pid" VmRSS)"
+    echo go >&"${streams[1]}"
+    wait "$streams_PID"
+    result["memory per open GET stream (KiB)|$framework"]="$(awk -v a="$after" -v b="$before" -v n="$idle_streams" \
+        'BEGIN { printf "%.1f", (a - b) / n }')"
+    stop_http
+
+    echo "bench: $framework: $large_label echo over HTTP" >&2
+    port="$(free_port)"
+    start_http "$server" "$port" --max-message-bytes $(( 2 * large_bytes ))
+    "$bench_bin/loadgen" http --url "http://127.0.0.1:$port/mcp" --warmup 10 --calls 10 >/dev/null
+    before="$(rss_kib "$server_pid" VmRSS)"
+    line="$("$bench_bin/loadgen" http --url "http://127.0.0.1:$port/mcp" --warmup 1 --calls "$large_calls" \
+        --message-bytes "$large_bytes" | tee -a "$log")"
+    record "HTTP $large_label echo" "$framework" "$line"
+    after="$(rss_kib "$server_pid" VmHWM)"
+    result["peak RSS above idle, $large_label echo (MiB)|$framework"]="$(awk -v a="$after" -v b="$before" \
+        'BEGIN { printf "%.1f", (a - b) / 1024 }')"
+    stop_http
 }
 
 callgrind_tests() {
@@ -136,7 +176,8 @@ if [ "$callgrind" -eq 1 ]; then
     rows+=("instructions per call, stdio" "instructions per call, HTTP session" "instructions per call, HTTP stateless")
 fi
 if [ "$load" -eq 1 ]; then
-    rows+=("peak RSS, HTTP session run (MiB)" "peak RSS, HTTP stateless run (MiB)" "memory per idle session (KiB)")
+    rows+=("peak RSS, HTTP session run (MiB)" "peak RSS, HTTP stateless run (MiB)" "memory per idle session (KiB)"
+        "memory per open GET stream (KiB)" "HTTP $large_label echo" "peak RSS above idle, $large_label echo (MiB)")
 fi
 
 echo
@@ -155,6 +196,7 @@ for row in "${rows[@]}"; do
             show_rmcp="${rmcp%%|*} calls/s (${rmcp#*|} µs)"
             ours="${ours%%|*}" rmcp="${rmcp%%|*}"
             ;;
+        "peak RSS above"*) ;;
         peak*)
             ours=$(( ours / 1024 )) rmcp=$(( rmcp / 1024 ))
             show_ours="$ours" show_rmcp="$rmcp"

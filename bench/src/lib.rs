@@ -19,13 +19,17 @@ pub enum TransportArg {
     Http,
 }
 
-/// A server binary's command line: `[--transport stdio|http] [--port N]`.
+/// A server binary's command line:
+/// `[--transport stdio|http] [--port N] [--max-message-bytes N]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Args {
     /// The transport to serve.
     pub transport: TransportArg,
     /// The HTTP port (0 picks a free one, printed on stderr).
     pub port: u16,
+    /// A larger bound on a message (and an HTTP body) than the framework's
+    /// default (4 MiB in both), for the large-message run.
+    pub max_message_bytes: Option<usize>,
 }
 
 impl Args {
@@ -45,6 +49,7 @@ impl Args {
         let mut parsed = Self {
             transport: TransportArg::Stdio,
             port: 3001,
+            max_message_bytes: None,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -61,6 +66,12 @@ impl Args {
                     parsed.port = value
                         .parse()
                         .map_err(|_| format!("--port: not a port: {value:?}"))?;
+                }
+                "--max-message-bytes" => {
+                    parsed.max_message_bytes =
+                        Some(value.parse().map_err(|_| {
+                            format!("--max-message-bytes: not a number: {value:?}")
+                        })?);
                 }
                 other => return Err(format!("unknown flag {other:?}")),
             }
@@ -136,6 +147,9 @@ mod tests {
         assert_eq!(parse(&[])?.transport, TransportArg::Stdio);
         let http = parse(&["--transport", "http", "--port", "4100"])?;
         assert_eq!((http.transport, http.port), (TransportArg::Http, 4100));
+        assert_eq!(http.max_message_bytes, None);
+        let large = parse(&["--max-message-bytes", "1024"])?;
+        assert_eq!(large.max_message_bytes, Some(1024));
         Ok(())
     }
 
@@ -145,6 +159,7 @@ mod tests {
             &["--transport", "sse"][..],
             &["--port", "70000"],
             &["--port"],
+            &["--max-message-bytes", "lots"],
             &["--verbose", "yes"],
         ] {
             assert!(parse(args).is_err(), "{args:?} was accepted");

@@ -1,7 +1,7 @@
 //! The echo server on this framework: one tool, `echo`, that returns its
 //! `message` as text, over stdio or Streamable HTTP.
 //!
-//! `echo-ours [--transport stdio|http] [--port N]`. The server is built as
+//! `echo-ours [--transport stdio|http] [--port N] [--max-message-bytes N]`. The server is built as
 //! shipped: the audit log is on, and `init_stderr_logging` writes `tracing`
 //! events to stderr at its default level. Over HTTP the connections are
 //! accepted here, as `HttpServer` does, with `TCP_NODELAY` set on each.
@@ -43,14 +43,20 @@ async fn main() -> ExitCode {
         }
     };
     mcp_server::transport::stdio::init_stderr_logging();
-    let server = Server::builder().definition(Echo).build();
+    let mut builder = Server::builder().definition(Echo);
+    let mut config = HttpConfig::default();
+    if let Some(bytes) = args.max_message_bytes {
+        builder = builder.max_message_bytes(bytes);
+        config = config.max_body_bytes(bytes);
+    }
+    let server = builder.build();
     let result = match args.transport {
         TransportArg::Stdio => server
             .serve(mcp_server::transport::Stdio)
             .await
             .map_err(|e| e.to_string()),
         TransportArg::Http => {
-            let service = McpService::new(server, HttpConfig::default());
+            let service = McpService::new(server, config);
             serve_hyper(args.port, move |peer, mut request| {
                 request.extensions_mut().insert(ClientAddr(peer));
                 let service = service.clone();

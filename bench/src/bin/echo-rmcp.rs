@@ -1,7 +1,8 @@
 //! The echo server on rmcp: one tool, `echo`, that returns its `message` as
 //! text, over stdio or Streamable HTTP.
 //!
-//! `echo-rmcp [--transport stdio|http] [--port N]`. rmcp installs no
+//! `echo-rmcp [--transport stdio|http] [--port N] [--max-message-bytes N]`
+//! (the last sets `max_request_body_bytes`). rmcp installs no
 //! `tracing` subscriber; this one installs the same stderr subscriber at the
 //! same default level (`info`, or `RUST_LOG`) as `echo-ours`. Over HTTP the
 //! `StreamableHttpService` runs with its default configuration (sessions
@@ -89,11 +90,15 @@ async fn main() -> ExitCode {
     let result = match args.transport {
         TransportArg::Stdio => serve_stdio().await.map_err(|e| e.to_string()),
         TransportArg::Http => {
+            let mut config = StreamableHttpServerConfig::default();
+            if let Some(bytes) = args.max_message_bytes {
+                config.max_request_body_bytes = bytes;
+            }
             let service: StreamableHttpService<Echo, LocalSessionManager> =
                 StreamableHttpService::new(
                     || Ok(Echo::new()),
                     Arc::new(LocalSessionManager::default()),
-                    StreamableHttpServerConfig::default(),
+                    config,
                 );
             serve_hyper(args.port, move |_peer, request| {
                 let mut service = service.clone();

@@ -32,7 +32,8 @@ pub(super) fn decode_cursor(cursor: &str) -> Option<usize> {
 }
 
 /// One page of a list, shaped for `version`, with caching hints on
-/// 2026-07-28. The first page is encoded once per revision and kept.
+/// 2026-07-28. Each page is encoded once per revision and kept: a list
+/// that has not changed is served from its encoding.
 pub(super) fn list<D, I, R>(
     server: &Server,
     kind: ListKind,
@@ -59,11 +60,11 @@ where
             }
         },
     };
-    let cache = (offset == 0).then(|| registry.list_cache(version));
+    let page_size = server.options().page_size;
+    let cache = registry.list_cache(version, offset, page_size);
     if let Some(encoded) = cache.and_then(OnceLock::get) {
         return Ok(encoded.clone());
     }
-    let page_size = server.options().page_size;
     let end = (offset + page_size).min(defs.len());
     let next_cursor = (end < defs.len()).then(|| encode_cursor(end));
     let mut result = result(defs[offset..end].iter().map(item).collect(), next_cursor);
@@ -220,5 +221,61 @@ mod tests {
         let mut value = json!({});
         add_cache_hints(&mut value, 5, CacheScope::Private);
         assert_eq!(value, json!({"ttlMs": 5, "cacheScope": "private"}));
+    }
+
+    #[test]
+    fn every_page_of_a_thousand_tools_is_served_from_its_encoding() {
+        let version = ProtocolVersion::V2025_11_25;
+        let (server, registry) = serving(1000, 100);
+        let walk = || {
+            let mut pages = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = page(&server, &registry, cursor.as_deref(), version).unwrap();
+                cursor = page["nextCursor"].as_str().map(str::to_owned);
+                pages.push(page);
+                if cursor.is_none() {
+                    return pages;
+                }
+            }
+        };
+        let first = walk();
+        assert_eq!(first.len(), 10);
+        assert_eq!(first.iter().map(|p| names(p).len()).sum::<usize>(), 1000);
+        // Each page was kept, encoded, as it was served.
+        for (i, served) in first.iter().enumerate() {
+            let kept = registry.list_cache(version, i * 100, 100).unwrap().get();
+            assert_eq!(kept.map(|raw| json(raw)).as_ref(), Some(served), "page {i}");
+        }
+        assert_eq!(walk(), first);
+        // Pages no cursor of ours starts are encoded, not kept.
+        assert!(registry.list_cache(version, 150, 100).is_none());
+        let odd = page(&server, &registry, Some(&encode_cursor(150)), version).unwrap();
+        assert_eq!(names(&odd)[0], "t150");
+    }
+
+    #[test]
+    fn a_kept_page_is_served_as_kept() {
+        // What is kept is what is sent: a list is not encoded again.
+        let version = ProtocolVersion::V2025_11_25;
+        let (server, registry) = serving(250, 100);
+        let kept = serde_json::value::to_raw_value(&json!({"tools": [], "kept": 2})).unwrap();
+        assert!(
+            registry
+                .list_cache(version, 200, 100)
+                .unwrap()
+                .set(kept)
+                .is_ok()
+        );
+        let third = page(&server, &registry, Some(&encode_cursor(200)), version).unwrap();
+        assert_eq!(third, json!({"tools": [], "kept": 2}));
+        // Another revision has pages of its own.
+        let other = page(
+            &server,
+            &registry,
+            Some(&encode_cursor(200)),
+            ProtocolVersion::V2025_06_18,
+        );
+        assert_eq!(names(&other.unwrap()).len(), 50);
     }
 }

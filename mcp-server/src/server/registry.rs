@@ -40,13 +40,17 @@ impl Keyed for ResourceTemplateDef {
     }
 }
 
+/// The encoded pages of a list, a slot each.
+type Pages = Box<[OnceLock<Box<RawValue>>]>;
+
 /// An immutable snapshot of one kind of definition, swapped whole on change
 /// so readers never hold a lock across an await.
 pub(crate) struct Registry<D> {
     defs: Vec<D>,
     index: HashMap<Arc<str>, usize>,
-    /// The first page of the list result, encoded once per revision.
-    list_cache: [OnceLock<Box<RawValue>>; ProtocolVersion::ALL.len()],
+    /// Each page of the list result, encoded once per revision: made on
+    /// the first list, with a slot per page.
+    list_cache: [OnceLock<Pages>; ProtocolVersion::ALL.len()],
 }
 
 impl<D: Keyed> Registry<D> {
@@ -71,12 +75,29 @@ impl<D: Keyed> Registry<D> {
         &self.defs
     }
 
-    pub(crate) fn list_cache(&self, version: ProtocolVersion) -> &OnceLock<Box<RawValue>> {
+    /// Where the page of the list that starts at `offset` is kept once
+    /// encoded for `version`, with pages of `page_size`; `None` for an
+    /// offset no cursor of ours points to (a page is cached only as the
+    /// server cuts it).
+    pub(crate) fn list_cache(
+        &self,
+        version: ProtocolVersion,
+        offset: usize,
+        page_size: usize,
+    ) -> Option<&OnceLock<Box<RawValue>>> {
+        let page_size = page_size.max(1);
+        if !offset.is_multiple_of(page_size) {
+            return None;
+        }
         let i = ProtocolVersion::ALL
             .iter()
             .position(|v| *v == version)
             .unwrap_or(0);
-        &self.list_cache[i]
+        let pages = self.list_cache[i].get_or_init(|| {
+            let pages = self.defs.len().div_ceil(page_size).max(1);
+            (0..pages).map(|_| OnceLock::new()).collect()
+        });
+        pages.get(offset / page_size)
     }
 
     /// A copy with `def` added, or replacing the one with its key.

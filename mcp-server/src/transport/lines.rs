@@ -178,6 +178,15 @@ async fn run<R: AsyncRead + Unpin>(
     result
 }
 
+/// How many bytes of answers the writer gathers before it writes them.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// The largest write buffer kept between writes: one that grew for a large
+/// message is given back rather than held for the connection's lifetime.
+const KEPT_BUFFER: usize = 64 * 1024;
+
+/// Writes every message that is ready in one write and one flush: under
+/// load, answers that finish together cost one system call, not one each.
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: W,
     mut rx: mpsc::Receiver<Outgoing>,
@@ -185,17 +194,21 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     let mut buf = Vec::with_capacity(4096);
     while let Some(outgoing) = rx.recv().await {
         buf.clear();
-        let encoded = match &outgoing {
-            Outgoing::One(message) => serde_json::to_writer(&mut buf, message),
-            Outgoing::Batch(messages) => serde_json::to_writer(&mut buf, messages),
-        };
-        if let Err(e) = encoded {
-            tracing::error!(error = %e, "outgoing message could not be encoded");
+        encode_line(&mut buf, &outgoing);
+        while buf.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(outgoing) => encode_line(&mut buf, &outgoing),
+                Err(_) => break,
+            }
+        }
+        if buf.is_empty() {
             continue;
         }
-        buf.push(b'\n');
         writer.write_all(&buf).await?;
         writer.flush().await?;
+        if buf.capacity() > KEPT_BUFFER {
+            buf = Vec::with_capacity(4096);
+        }
     }
     writer.shutdown().await.or_else(|e| {
         // Closing stdout of a process whose reader left is not an error.
@@ -206,6 +219,23 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         }
     })?;
     Ok(())
+}
+
+/// Appends `outgoing` and its newline to `buf`; a message that cannot be
+/// encoded is logged and leaves `buf` as it was.
+fn encode_line(buf: &mut Vec<u8>, outgoing: &Outgoing) {
+    let start = buf.len();
+    let encoded = match outgoing {
+        Outgoing::One(message) => serde_json::to_writer(&mut *buf, message),
+        Outgoing::Batch(messages) => serde_json::to_writer(&mut *buf, messages),
+    };
+    match encoded {
+        Ok(()) => buf.push(b'\n'),
+        Err(e) => {
+            buf.truncate(start);
+            tracing::error!(error = %e, "outgoing message could not be encoded");
+        }
+    }
 }
 
 struct Connection {

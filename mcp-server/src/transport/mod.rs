@@ -10,6 +10,7 @@ mod requests;
 mod select;
 mod serve;
 pub mod stdio;
+mod stdio_pipes;
 mod stream;
 #[cfg(unix)]
 mod unix;

@@ -36,8 +36,8 @@ impl Transport for Stdio {
         );
         let result = super::lines::serve(
             server,
-            tokio::io::stdin(),
-            tokio::io::stdout(),
+            super::stdio_pipes::stdin(),
+            super::stdio_pipes::stdout(),
             CancellationToken::new(),
         )
         .await;

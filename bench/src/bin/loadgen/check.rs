@@ -2,11 +2,11 @@
 
 use serde_json::{Value, json};
 
-use crate::{Error, MESSAGE, SESSION_VERSION};
+use crate::{Error, SESSION_VERSION, message as expected};
 
 /// The `tools/call` body, with the 2026-07-28 `_meta` when `stateless`.
 pub(crate) fn call(id: u64, stateless: bool) -> String {
-    let mut params = json!({"name": "echo", "arguments": {"message": MESSAGE}});
+    let mut params = json!({"name": "echo", "arguments": {"message": expected()}});
     if stateless {
         params["_meta"] = json!({
             "io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -43,10 +43,16 @@ pub(crate) fn echoed(message: &Value) -> Result<(), Error> {
     let text = message
         .pointer("/result/content/0/text")
         .and_then(Value::as_str);
-    if text == Some(MESSAGE) {
+    if text == Some(expected()) {
         Ok(())
     } else {
-        Err(format!("not the echoed message: {message}").into())
+        let mut shown = message.to_string();
+        if shown.len() > 500 {
+            // A large message is not worth printing whole.
+            shown.truncate(shown.floor_char_boundary(500));
+            shown.push('…');
+        }
+        Err(format!("not the echoed message: {shown}").into())
     }
 }
 
@@ -76,7 +82,7 @@ pub(crate) fn http_response(content_type: &str, body: &[u8]) -> Result<Value, Er
 #[cfg(test)]
 mod tests {
     use super::{echoed, http_response};
-    use crate::{Error, MESSAGE};
+    use crate::{Error, SENTENCE as MESSAGE};
 
     #[test]
     fn answers_are_found_in_json_and_in_event_streams() -> Result<(), Error> {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
 use tokio::sync::Barrier;
 
@@ -181,5 +181,114 @@ pub(crate) async fn open_sessions(options: &Options) -> Result<(), Error> {
         client.open_session().await?;
     }
     println!("mode=sessions opened={}", options.count);
+    Ok(())
+}
+
+/// Streams per HTTP/2 connection, under servers' limit on concurrent streams.
+const STREAMS_PER_CONNECTION: usize = 100;
+
+/// One HTTP/2 connection, for many sessions and streams side by side.
+async fn connect_h2(authority: &str) -> Result<Http2, Error> {
+    let stream = tokio::net::TcpStream::connect(authority).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+type Http2 = hyper::client::conn::http2::SendRequest<Full<Bytes>>;
+
+/// `initialize` and `notifications/initialized` over HTTP/2; the session id.
+async fn open_session_h2(sender: &mut Http2, url: &str) -> Result<String, Error> {
+    let post = |body: String, session: Option<&str>| {
+        let mut request = Request::post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", SESSION_VERSION);
+        }
+        request.body(Full::new(Bytes::from(body)))
+    };
+    sender.ready().await?;
+    let response = sender
+        .send_request(post(check::initialize(0), None)?)
+        .await?;
+    let session = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or("initialize: no Mcp-Session-Id")?;
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    // rmcp's answer is an event stream that ends after the answer.
+    let body = response.into_body().collect().await?.to_bytes();
+    check::initialized(&check::http_response(&content_type, &body)?)?;
+    sender.ready().await?;
+    let response = sender
+        .send_request(post(check::INITIALIZED.to_owned(), Some(&session))?)
+        .await?;
+    if !response.status().is_success() {
+        return Err(format!("notifications/initialized: {}", response.status()).into());
+    }
+    response.into_body().collect().await?;
+    Ok(session)
+}
+
+/// Waits for a line on stdin (or its end): the script has measured.
+async fn wait_for_go() -> Result<(), Error> {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut line = String::new();
+    tokio::io::BufReader::new(tokio::io::stdin())
+        .read_line(&mut line)
+        .await?;
+    Ok(())
+}
+
+/// Opens `count` sessions over HTTP/2, then a GET event stream on each,
+/// holding them open while the script reads the server's memory.
+pub(crate) async fn open_streams(options: &Options) -> Result<(), Error> {
+    let (authority, _) = split_url(&options.url)?;
+    let mut connections = Vec::new();
+    let mut sessions = Vec::with_capacity(options.count);
+    for i in 0..options.count {
+        if i % STREAMS_PER_CONNECTION == 0 {
+            connections.push(connect_h2(&authority).await?);
+        }
+        let sender = connections.last_mut().ok_or("no connection")?;
+        sessions.push(open_session_h2(sender, &options.url).await?);
+    }
+    println!("mode=streams sessions={}", sessions.len());
+    wait_for_go().await?;
+    let mut streams = Vec::with_capacity(sessions.len());
+    for (i, session) in sessions.iter().enumerate() {
+        let sender = connections
+            .get_mut(i / STREAMS_PER_CONNECTION)
+            .ok_or("no connection")?;
+        let request = Request::get(&options.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", session)
+            .header("mcp-protocol-version", SESSION_VERSION)
+            .body(Full::new(Bytes::new()))?;
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        if response.status() != StatusCode::OK {
+            return Err(format!("GET stream: {}", response.status()).into());
+        }
+        // Held open, unread: an idle stream.
+        streams.push(response.into_body());
+    }
+    println!("mode=streams streams={}", streams.len());
+    wait_for_go().await?;
+    drop(streams);
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! loadgen stdio [--calls N] [--warmup W] [--pipeline K] [--mode seq|pipe|both] -- SERVER ARGS...
 //! loadgen http --url URL [--kind session|stateless] [--concurrency C] [--calls N] [--warmup W]
 //! loadgen sessions --url URL --count S
+//! loadgen streams --url URL --count S
 //! ```
 //!
 //! `stdio` spawns the server (any command line: a prefix such as valgrind
@@ -11,9 +12,14 @@
 //! one at a time (`seq`) and with K in flight (`pipe`). `http` opens C
 //! connections; each either opens a session (`initialize`, then its calls
 //! carry `Mcp-Session-Id`) or sends 2026-07-28 stateless calls. `sessions`
-//! opens S sessions and leaves them idle. Every answer is checked: its text
-//! must be the message sent. One line per measurement on stdout:
-//! `mode=… calls=… secs=… rps=… p50_us=… p99_us=…`.
+//! opens S sessions and leaves them idle. `streams` opens S sessions on one
+//! HTTP/2 connection, prints `mode=streams sessions=S` and waits for a line
+//! on stdin, then opens a GET event stream on each, prints
+//! `mode=streams streams=S` and waits for another line (so that a script
+//! can read the server's memory at each step). `--message-bytes N` makes
+//! the echoed message N bytes long (default: a 43-byte sentence). Every
+//! answer is checked: its text must be the message sent. One line per
+//! measurement on stdout: `mode=… calls=… secs=… rps=… p50_us=… p99_us=…`.
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -27,8 +33,26 @@ mod stdio;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The message every call echoes, unless `--message-bytes` is given.
+const SENTENCE: &str = "The quick brown fox jumps over the lazy dog";
+
+/// The message every call echoes: set once, from the options.
+static MESSAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// The message every call echoes.
-const MESSAGE: &str = "The quick brown fox jumps over the lazy dog";
+fn message() -> &'static str {
+    MESSAGE.get().map_or(SENTENCE, String::as_str)
+}
+
+/// `bytes` of text (the sentence repeated), to echo a large message.
+fn message_of(bytes: usize) -> String {
+    SENTENCE
+        .bytes()
+        .cycle()
+        .take(bytes)
+        .map(char::from)
+        .collect()
+}
 
 /// The protocol revision sessions are opened with.
 const SESSION_VERSION: &str = "2025-11-25";
@@ -47,6 +71,7 @@ struct Options {
     kind: String,
     concurrency: usize,
     count: usize,
+    message_bytes: Option<usize>,
     command: Vec<String>,
 }
 
@@ -60,6 +85,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, Error> {
         kind: "session".into(),
         concurrency: 1,
         count: 100,
+        message_bytes: None,
         command: Vec::new(),
     };
     while let Some(flag) = args.next() {
@@ -79,6 +105,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, Error> {
             "--pipeline" => options.pipeline = number()?.max(1),
             "--concurrency" => options.concurrency = number()?.max(1),
             "--count" => options.count = number()?,
+            "--message-bytes" => options.message_bytes = Some(number()?),
             "--mode" => options.mode = value,
             "--url" => options.url = value,
             "--kind" => options.kind = value,
@@ -111,14 +138,21 @@ fn report(mode: &str, elapsed: Duration, latencies: &mut [Duration]) {
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(command) = args.next() else {
-        eprintln!("usage: loadgen stdio|http|sessions [options]");
+        eprintln!("usage: loadgen stdio|http|sessions|streams [options]");
         return ExitCode::from(2);
     };
     let result = match parse(args) {
         Ok(options) => match command.as_str() {
+            _ if options
+                .message_bytes
+                .is_some_and(|bytes| MESSAGE.set(message_of(bytes)).is_err()) =>
+            {
+                Err("the message was already set".into())
+            }
             "stdio" => stdio::run(&options).await,
             "http" => http::run(&options).await,
             "sessions" => http::open_sessions(&options).await,
+            "streams" => http::open_streams(&options).await,
             other => Err(format!("unknown command {other:?}").into()),
         },
         Err(e) => Err(e),

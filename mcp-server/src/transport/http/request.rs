@@ -114,11 +114,11 @@ where
     if declared.is_some_and(|length| length > max) || body.size_hint().lower() > max {
         return Err(too_large());
     }
-    let limited = http_body_util::Limited::new(body, limits.max_bytes);
-    match tokio::time::timeout(limits.timeout, limited.collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Ok(Err(e)) => Err(Box::new(error(
+    let declared = declared.and_then(|length| usize::try_from(length).ok());
+    match tokio::time::timeout(limits.timeout, read_body(body, limits.max_bytes, declared)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(BodyError::TooLarge)) => Err(too_large()),
+        Ok(Err(BodyError::Read(e))) => Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             None,
             error_code::PARSE_ERROR,
@@ -131,6 +131,68 @@ where
             "invalid request: the body took too long to arrive",
         ))),
     }
+}
+
+/// Why a body could not be read whole.
+#[derive(Debug)]
+enum BodyError {
+    TooLarge,
+    Read(BoxError),
+}
+
+/// How much larger than what has arrived a body's buffer may be made at
+/// once, when the body declares its length: a large body lands in one
+/// buffer of its declared size after a few growths, while a client that
+/// declares a length it does not send makes the server hold at most this
+/// many times what it sent.
+const GROWTH: usize = 8;
+
+/// The capacity for a body's buffer that must hold `len` bytes (at most
+/// `max`), given the length the body declared.
+fn capacity_for(len: usize, declared: Option<usize>, max: usize) -> usize {
+    declared
+        .map_or(len, |declared| declared.min(len.saturating_mul(GROWTH)))
+        .max(len)
+        .min(max)
+}
+
+/// Reads a body of at most `max` bytes into one buffer.
+///
+/// A body of one chunk is returned as it came, without a copy. Otherwise
+/// each chunk is copied into the buffer as it arrives and dropped, so the
+/// connection reuses its read buffer and a large body costs about its own
+/// size, not twice (as collecting the chunks, then joining them, would).
+async fn read_body<B>(body: B, max: usize, declared: Option<usize>) -> Result<Bytes, BodyError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.into()))?;
+        // Trailers carry nothing a JSON-RPC message needs.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let len = first.as_ref().map_or(buf.len(), Bytes::len) + data.len();
+        if len > max {
+            return Err(BodyError::TooLarge);
+        }
+        if first.is_none() && buf.is_empty() {
+            first = Some(data);
+            continue;
+        }
+        if buf.capacity() < len {
+            buf.reserve(capacity_for(len, declared, max) - buf.len());
+        }
+        if let Some(first) = first.take() {
+            buf.extend_from_slice(&first);
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
 /// The span of one HTTP request, a child of the caller's W3C
@@ -190,5 +252,60 @@ mod tests {
         headers.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
         let a = Accept::of(&headers);
         assert!(!a.json && !a.sse);
+    }
+
+    fn chunked(chunks: &[&'static [u8]]) -> impl http_body::Body<Data = Bytes, Error = BoxError> {
+        let frames = chunks
+            .iter()
+            .map(|chunk| Ok::<_, BoxError>(http_body::Frame::data(Bytes::from_static(chunk))))
+            .collect::<Vec<_>>();
+        http_body_util::StreamBody::new(futures_util::stream::iter(frames))
+    }
+
+    #[tokio::test]
+    async fn a_body_of_one_chunk_is_not_copied() {
+        let chunk: &'static [u8] = br#"{"jsonrpc":"2.0"}"#;
+        let read = read_body(chunked(&[chunk]), 100, None).await.unwrap();
+        assert_eq!(read.as_ptr(), chunk.as_ptr());
+        assert!(read_body(chunked(&[]), 100, None).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn chunks_are_joined_within_the_limit() {
+        let parts: [&'static [u8]; 3] = [b"abc", b"def", b"gh"];
+        for declared in [None, Some(8), Some(2), Some(1000)] {
+            let read = read_body(chunked(&parts), 8, declared).await.unwrap();
+            assert_eq!(&read[..], b"abcdefgh", "{declared:?}");
+        }
+        for declared in [None, Some(7)] {
+            let over = read_body(chunked(&parts), 7, declared).await;
+            assert!(matches!(over, Err(BodyError::TooLarge)), "{declared:?}");
+        }
+    }
+
+    #[test]
+    fn a_declared_length_is_reserved_only_as_the_body_arrives() {
+        // 2 bytes sent of 1,000,000 declared: room for 16, not a million.
+        assert_eq!(capacity_for(2, Some(1_000_000), 10_000_000), 2 * GROWTH);
+        // Most of it sent: the declared size, once.
+        assert_eq!(
+            capacity_for(5_000_000, Some(8_000_000), 10_000_000),
+            8_000_000
+        );
+        // No length, or a wrong one: what is needed, within the limit.
+        assert_eq!(capacity_for(3, None, 100), 3);
+        assert_eq!(capacity_for(50, Some(10), 100), 50);
+        assert_eq!(capacity_for(50, Some(1000), 100), 100);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_fails_is_a_read_error() {
+        let frames = vec![
+            Ok(http_body::Frame::data(Bytes::from_static(b"ab"))),
+            Err::<http_body::Frame<Bytes>, BoxError>("reset".into()),
+        ];
+        let body = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
+        let failed = read_body(body, 100, None).await;
+        assert!(matches!(failed, Err(BodyError::Read(e)) if e.to_string() == "reset"));
     }
 }

@@ -25,8 +25,15 @@ pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<McpBo
 }
 
 pub(crate) fn message_json(status: StatusCode, message: &Message) -> Response<McpBody> {
-    match serde_json::to_vec(message) {
-        Ok(bytes) => json(status, bytes),
+    // Sized for the result up front: a large one is written once, not
+    // copied as the buffer doubles.
+    let hint = match message {
+        Message::Response(response) => response.result.get().len() + 64,
+        _ => 256,
+    };
+    let mut bytes = Vec::with_capacity(hint);
+    match serde_json::to_writer(&mut bytes, message) {
+        Ok(()) => json(status, bytes),
         Err(e) => {
             tracing::error!(error = %e, "response could not be encoded");
             empty(StatusCode::INTERNAL_SERVER_ERROR)
