@@ -7,6 +7,10 @@
 //! runtime's reactor, with no thread in between. Anything else (a terminal,
 //! a file, a socket) goes through tokio's `Stdin` and `Stdout` as before.
 //! The pipe is put back in blocking mode when the transport is done with it.
+//!
+//! Non-blocking mode belongs to the pipe's file description, which a parent
+//! that handed the server its own pipe shares: `MCP_STDIO_PIPES=threaded`
+//! keeps tokio's types for such a setup.
 
 use tokio_util::either::Either;
 
@@ -17,7 +21,7 @@ pub(crate) type Output = Either<imp::Pipe<imp::Sender>, tokio::io::Stdout>;
 
 /// stdin: a non-blocking pipe when it is one. Call within the runtime.
 pub(crate) fn stdin() -> Input {
-    match imp::stdin_pipe() {
+    match reactor_pipes().then(imp::stdin_pipe).flatten() {
         Some(pipe) => Either::Left(pipe),
         None => Either::Right(tokio::io::stdin()),
     }
@@ -27,10 +31,16 @@ pub(crate) fn stdin() -> Input {
 /// pipe (logs are written to stderr synchronously, and must not find it
 /// non-blocking). Call within the runtime.
 pub(crate) fn stdout() -> Output {
-    match imp::stdout_pipe() {
+    match reactor_pipes().then(imp::stdout_pipe).flatten() {
         Some(pipe) => Either::Left(pipe),
         None => Either::Right(tokio::io::stdout()),
     }
+}
+
+/// Whether pipes may go on the reactor: unless `MCP_STDIO_PIPES` is
+/// `threaded`.
+fn reactor_pipes() -> bool {
+    std::env::var_os("MCP_STDIO_PIPES").is_none_or(|value| value != "threaded")
 }
 
 #[cfg(unix)]
