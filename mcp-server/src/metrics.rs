@@ -14,8 +14,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::audit::AuditOutcome;
-
 type Labels = Vec<(&'static str, String)>;
 
 fn latency_histogram() -> Histogram {
@@ -62,23 +60,16 @@ struct ToolSeries {
     calls: [OnceLock<Counter>; OUTCOMES],
 }
 
-/// How many outcomes [`AuditOutcome`] has.
-const OUTCOMES: usize = 10;
+/// Room for a tool's call counters, one per outcome.
+pub(crate) const OUTCOMES: usize = 10;
 
-/// Where an outcome's counter is kept in [`ToolSeries::calls`].
-fn outcome_index(outcome: AuditOutcome) -> usize {
-    match outcome {
-        AuditOutcome::Ok => 0,
-        AuditOutcome::ToolError => 1,
-        AuditOutcome::Error => 2,
-        AuditOutcome::Denied => 3,
-        AuditOutcome::RateLimited => 4,
-        AuditOutcome::Cancelled => 5,
-        AuditOutcome::Timeout => 6,
-        AuditOutcome::Shutdown => 7,
-        AuditOutcome::InputRequired => 8,
-        AuditOutcome::Task => 9,
-    }
+/// A tool call's outcome as the metrics count it (the audit log's
+/// outcome): its label, and where its counter is kept.
+pub(crate) trait CallOutcome: Copy {
+    /// The `outcome` label.
+    fn label(self) -> &'static str;
+    /// A dense index below [`OUTCOMES`].
+    fn index(self) -> usize;
 }
 
 impl ToolSeries {
@@ -86,15 +77,22 @@ impl ToolSeries {
         &self,
         family: &Family<Labels, Counter>,
         tool: &str,
-        outcome: AuditOutcome,
+        outcome: impl CallOutcome,
         seconds: f64,
     ) {
         self.seconds.observe(seconds);
-        self.calls[outcome_index(outcome)]
+        let Some(counter) = self.calls.get(outcome.index()) else {
+            tracing::error!(
+                outcome = outcome.label(),
+                "no room for the counter of this outcome"
+            );
+            return;
+        };
+        counter
             .get_or_init(|| {
                 let labels = vec![
                     ("tool", tool.to_owned()),
-                    ("outcome", outcome.as_str().to_owned()),
+                    ("outcome", outcome.label().to_owned()),
                 ];
                 family.get_or_create(&labels).clone()
             })
@@ -285,7 +283,7 @@ impl Metrics {
     pub(crate) fn tool_call(
         &self,
         tool: &str,
-        outcome: AuditOutcome,
+        outcome: impl CallOutcome,
         elapsed: std::time::Duration,
     ) {
         let seconds = elapsed.as_secs_f64();
@@ -347,6 +345,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::audit::AuditOutcome;
 
     #[test]
     fn tool_calls_are_counted_by_tool_and_outcome_with_only_seen_outcomes_shown() {

@@ -64,6 +64,27 @@ pub enum AuditOutcome {
     Task,
 }
 
+impl crate::metrics::CallOutcome for AuditOutcome {
+    fn label(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Ok => 0,
+            Self::ToolError => 1,
+            Self::Error => 2,
+            Self::Denied => 3,
+            Self::RateLimited => 4,
+            Self::Cancelled => 5,
+            Self::Timeout => 6,
+            Self::Shutdown => 7,
+            Self::InputRequired => 8,
+            Self::Task => 9,
+        }
+    }
+}
+
 impl AuditOutcome {
     /// The outcome's name in records and metrics, such as `rate_limited`.
     pub fn as_str(self) -> &'static str {
