@@ -31,7 +31,8 @@ mkdir -p "$out"
 tests/browser/node_modules/.bin/esbuild tests/browser/host.js --bundle --format=esm \
     --platform=browser --log-level=warning --outfile="$out/host.bundle.js"
 
-cargo build --quiet -p crm-example
+source scripts/lib/build.sh
+build_workspace
 data_dir=$(mktemp -d)
 log="$data_dir/crm.log"
 pid=""

@@ -7,4 +7,4 @@
 # Bounded: well under two minutes in a debug build on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test -p everything --test chaos -- --ignored --nocapture
+cargo test --workspace --test chaos -- --ignored --nocapture

@@ -51,7 +51,8 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "$url" ]; then
-    cargo build --quiet -p everything
+    source scripts/lib/build.sh
+    build_workspace
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     server_log=$(mktemp)
     RUST_LOG="${RUST_LOG:-warn}" "${CARGO_TARGET_DIR:-$root/target}/debug/everything" --transport http --host 127.0.0.1 --port "$port" >"$server_log" 2>&1 &

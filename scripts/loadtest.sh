@@ -159,11 +159,12 @@ start_server() {
 }
 
 build() {
-    # Debug: every binary of the workspace, so the features are those of
-    # any workspace build whichever servers run (a different -p set would
-    # unify other features and rebuild). Release: only the servers' packages.
+    # Debug: every target of the workspace (scripts/lib/build.sh), so the
+    # features are those of `cargo test --workspace` whichever servers run.
+    # Release: only the servers' packages.
     if [ "$profile" = debug ]; then
-        cargo build --quiet --workspace --bins
+        source scripts/lib/build.sh
+        build_workspace
         return
     fi
     local packages=()

@@ -51,7 +51,7 @@ install_deb haproxy haproxy "$HAPROXY_VERSION"
 install_deb redis-server redis-server "$REDIS_VERSION"
 
 case "$profile" in
-    debug) cargo build --quiet -p hello ;;
+    debug) source scripts/lib/build.sh && build_workspace ;;
     release) cargo build --quiet --release -p hello ;;
     *) die "REPLICAS_BENCH_PROFILE is debug or release, not $profile" ;;
 esac

@@ -78,7 +78,8 @@ then
 fi
 
 bash tests/clients/setup.sh
-cargo build --quiet -p hello -p everything
+source scripts/lib/build.sh
+build_workspace
 bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
 
 scratch=$(mktemp -d)

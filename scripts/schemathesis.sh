@@ -35,7 +35,8 @@ if [ ! -f "$venv/.installed" ] || [ "$(cat "$venv/.installed")" != "$req_hash" ]
     echo "$req_hash" > "$venv/.installed"
 fi
 
-cargo build --quiet -p crm-example --bin crm-mcp
+source scripts/lib/build.sh
+build_workspace
 
 work=$(mktemp -d)
 server_pid=

@@ -16,7 +16,8 @@ if [ -z "${SOAK_SECONDS:-}" ]; then
 fi
 
 bash tests/clients/setup.sh
-cargo build --quiet -p everything
+source scripts/lib/build.sh
+build_workspace
 bin="${CARGO_TARGET_DIR:-$root/target}/debug/everything"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)

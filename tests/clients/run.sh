@@ -14,7 +14,8 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
 bash tests/clients/setup.sh
-cargo build --quiet -p hello -p sql-jira-example -p agent-example
+source scripts/lib/build.sh
+build_workspace
 bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
 export HELLO_BIN="$bin_dir/hello"
 
@@ -75,7 +76,6 @@ run tests/clients/.venv/bin/python tests/clients/py_http.py
 # A proxy cuts an SSE stream mid-call; the client resumes it (Last-Event-ID).
 run timeout 60 tests/clients/.venv/bin/python tests/clients/py_resume.py
 
-cargo build --quiet -p customer
 data_dir=$(mktemp -d)
 port=$(free_port)
 start_http customer "$port" env DB_PATH="$data_dir/customers.db" PORT="$port" HOST=127.0.0.1 \
@@ -83,7 +83,6 @@ start_http customer "$port" env DB_PATH="$data_dir/customers.db" PORT="$port" HO
 export CUSTOMER_URL="http://127.0.0.1:$port"
 run tests/clients/.venv/bin/python tests/clients/py_customer.py
 
-cargo build --quiet -p crm-example
 port=$(free_port)
 start_http crm "$port" env DATABASE_URL="sqlite://$data_dir/crm.db" \
     "${CARGO_TARGET_DIR:-$root/target}/debug/crm-mcp" --transport http --host 127.0.0.1 --port "$port"
@@ -92,7 +91,6 @@ run tests/clients/.venv/bin/python tests/clients/py_crm.py
 
 # mcp-bridge over stdio, driven by the TypeScript client, forwarding to a
 # CRM that requires an API key and to the everything server (progress).
-cargo build --quiet -p mcp-bridge -p everything
 port=$(free_port)
 start_http crm-with-key "$port" env DATABASE_URL="sqlite://$data_dir/crm-bridge.db" \
     MCP_API_KEYS="bridge:a-long-random-test-key:crm:read+crm:write" \
@@ -103,18 +101,15 @@ start_http everything "$port" "$bin_dir/everything" --transport http --host 127.
 BRIDGE_BIN="$bin_dir/mcp-bridge" CRM_URL="$bridge_crm" CRM_API_KEY=a-long-random-test-key \
     EVERYTHING_URL="http://127.0.0.1:$port" run timeout 180 node tests/clients/ts_bridge.mjs
 
-cargo build --quiet -p iam-example
 IAM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/iam-mcp" \
     run env -u RAPIDAPI_KEY tests/clients/.venv/bin/python tests/clients/py_iam.py
 
 # The suite: the CRM, customer and job-search servers mounted into one.
-cargo build --quiet -p suite
 SUITE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/suite" \
     run env -u RAPIDAPI_KEY timeout 120 tests/clients/.venv/bin/python tests/clients/py_suite.py
 
 # The unix-socket example, on a socket in the scratch directory: the Python
 # SDK's ClientSession over streams built on anyio.connect_unix.
-cargo build --quiet -p unix-socket
 socket="$data_dir/mcp.sock"
 log=$(mktemp)
 logs+=("$log")
