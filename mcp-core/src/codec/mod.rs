@@ -54,24 +54,36 @@ pub fn encode_result<T: Serialize + Shape>(
     if !version.has_result_type() {
         return serde_json::value::to_raw_value(result);
     }
-    // An object that has neither key gets both without going through a
-    // `Value`. The text is searched for the keys anywhere: a key is written
-    // as `"resultType"` or `"_meta"`, never escaped, so a result that has
-    // one is never missed; one that merely mentions them is merged below.
-    let json = serde_json::to_string(&*result)?;
-    if json.starts_with('{') && !json.contains(r#""resultType""#) && !json.contains(r#""_meta""#) {
-        let info = server_info.map(|info| {
-            let mut info = info.clone();
-            info.shape(version);
-            info
-        });
-        return serde_json::value::to_raw_value(&Complete {
-            result: &*result,
-            result_type: "complete",
-            meta: info.as_ref().map(ServerInfoMeta),
-        });
+    // Written in one pass with both keys appended. The text is then searched
+    // for the keys: a key is written as `"resultType"` or `"_meta"`, never
+    // escaped, so a result that had one of its own shows a second copy and
+    // is merged below instead; one that merely mentions them (a string
+    // `"_meta"`) is merged too, which is rare and only slower. A result that
+    // is not an object cannot be flattened, and is left as it is below.
+    let info = server_info.map(|info| shaped(info, version));
+    let complete = serde_json::value::to_raw_value(&Complete {
+        result: &*result,
+        result_type: "complete",
+        meta: info.as_deref().map(ServerInfoMeta),
+    });
+    if let Ok(complete) = complete {
+        let text = complete.get();
+        let once = |key: &str| text.matches(key).count() == 1;
+        if once(r#""resultType""#) && (info.is_none() || once(r#""_meta""#)) {
+            return Ok(complete);
+        }
     }
-    encode_value(serde_json::from_str(&json)?, version, server_info)
+    encode_value(serde_json::to_value(&*result)?, version, server_info)
+}
+
+/// `info` as `version` may show it, borrowed where the revision shows all of it.
+fn shaped(info: &Implementation, version: ProtocolVersion) -> std::borrow::Cow<'_, Implementation> {
+    if version.has_titles() && version.has_icons() {
+        return std::borrow::Cow::Borrowed(info);
+    }
+    let mut info = info.clone();
+    info.shape(version);
+    std::borrow::Cow::Owned(info)
 }
 
 /// A result with the fields 2026-07-28 adds, written in one pass.
@@ -113,13 +125,12 @@ pub fn encode_value(
         map.entry("resultType")
             .or_insert_with(|| Value::from("complete"));
         if let Some(info) = server_info {
-            let mut info = info.clone();
-            info.shape(version);
+            let info = shaped(info, version);
             let meta = map
                 .entry("_meta")
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(meta) = meta {
-                meta.insert(meta::SERVER_INFO.to_owned(), serde_json::to_value(info)?);
+                meta.insert(meta::SERVER_INFO.to_owned(), serde_json::to_value(&*info)?);
             }
         }
     }
