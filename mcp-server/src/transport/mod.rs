@@ -6,6 +6,7 @@
 mod framing;
 pub mod http;
 mod lines;
+mod plain_fields;
 mod requests;
 mod select;
 mod serve;

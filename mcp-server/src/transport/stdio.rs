@@ -95,14 +95,21 @@ pub fn init_stderr_logging_with_default(default_filter: &str) {
     #[cfg(not(feature = "otel"))]
     let otel: Option<tracing_subscriber::layer::Identity> = None;
     let registry = tracing_subscriber::registry().with(otel).with(filter);
+    let colour = colour_stderr();
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(colour_stderr());
+        .with_ansi(colour);
     // Each init fails only when a subscriber exists, which is what we keep.
-    let installed = match std::env::var("LOG_FORMAT").as_deref() {
-        Ok("json") => registry.with(fmt.json()).try_init(),
-        Ok("compact") => registry.with(fmt.compact()).try_init(),
-        _ => registry.with(fmt).try_init(),
+    let installed = match (std::env::var("LOG_FORMAT").as_deref(), colour) {
+        (Ok("json"), _) => registry.with(fmt.json()).try_init(),
+        (Ok("compact"), true) => registry.with(fmt.compact()).try_init(),
+        (Ok("compact"), false) => registry
+            .with(fmt.compact().fmt_fields(super::plain_fields::PlainFields))
+            .try_init(),
+        (_, true) => registry.with(fmt).try_init(),
+        (_, false) => registry
+            .with(fmt.fmt_fields(super::plain_fields::PlainFields))
+            .try_init(),
     };
     #[cfg(feature = "otel")]
     match (installed, provider) {

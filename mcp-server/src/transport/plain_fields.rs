@@ -1,0 +1,197 @@
+//! How the stderr logger writes an event's fields when it writes no colour:
+//! `name=value` as `tracing-subscriber`'s default does, without passing each
+//! name and `=` through its ANSI styling (which runs, unstyled, even when
+//! colour is off) and with plain strings copied as they are. The audit log
+//! writes a record of a dozen fields per request through it.
+
+use std::fmt;
+
+use tracing::field::{Field, Visit};
+use tracing_subscriber::field::{RecordFields, VisitOutput as _};
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::{DefaultVisitor, Writer};
+
+/// Fields as `name=value`, separated by spaces; strings quoted. The message
+/// and errors are written by the default visitor, which escapes what a
+/// terminal would interpret in them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PlainFields;
+
+impl<'writer> FormatFields<'writer> for PlainFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut visitor = PlainVisitor {
+            writer,
+            is_empty: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct PlainVisitor<'a> {
+    writer: Writer<'a>,
+    is_empty: bool,
+    result: fmt::Result,
+}
+
+impl PlainVisitor<'_> {
+    /// Writes the separator and `name=`, or says the field is not written.
+    fn name(&mut self, field: &Field) -> bool {
+        let name = field.name();
+        if self.result.is_err() || name.starts_with("log.") {
+            return false;
+        }
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        if !self.is_empty {
+            self.result = self.writer.write_char(' ');
+        }
+        self.is_empty = false;
+        self.result = self
+            .result
+            .and_then(|()| self.writer.write_str(name))
+            .and_then(|()| self.writer.write_char('='));
+        self.result.is_ok()
+    }
+
+    /// Hands the field to `tracing-subscriber`'s own visitor.
+    fn default_visitor(&mut self, record: impl FnOnce(&mut DefaultVisitor<'_>)) {
+        if self.result.is_err() {
+            return;
+        }
+        let mut visitor = DefaultVisitor::new(self.writer.by_ref(), self.is_empty);
+        record(&mut visitor);
+        self.result = visitor.finish();
+        self.is_empty = false;
+    }
+}
+
+/// A string `Debug` would write unchanged between its quotes.
+fn is_plain(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+}
+
+impl Visit for PlainVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            return self.default_visitor(|v| v.record_str(field, value));
+        }
+        if !self.name(field) {
+            return;
+        }
+        self.result = if is_plain(value) {
+            self.writer
+                .write_char('"')
+                .and_then(|()| self.writer.write_str(value))
+                .and_then(|()| self.writer.write_char('"'))
+        } else {
+            write!(self.writer, "{value:?}")
+        };
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.name(field) {
+            self.result = write!(self.writer, "{value}");
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.name(field) {
+            self.result = write!(self.writer, "{value}");
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.name(field) {
+            self.result = self.writer.write_str(if value { "true" } else { "false" });
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.default_visitor(|v| v.record_error(field, value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            return self.default_visitor(|v| v.record_debug(field, value));
+        }
+        if self.name(field) {
+            self.result = write!(self.writer, "{value:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Buffer {
+        type Writer = Self;
+        fn make_writer(&'a self) -> Self {
+            self.clone()
+        }
+    }
+
+    /// What one event logs, with `fields` chosen by `PlainFields` or the default.
+    fn logged(plain: bool, log: impl FnOnce()) -> String {
+        let buffer = Buffer::default();
+        let layer = tracing_subscriber::fmt()
+            .with_writer(buffer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_max_level(tracing::Level::TRACE);
+        if plain {
+            tracing::subscriber::with_default(layer.fmt_fields(PlainFields).finish(), log);
+        } else {
+            tracing::subscriber::with_default(layer.finish(), log);
+        }
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn it_writes_what_the_default_formatter_writes_without_colour() {
+        let error = std::io::Error::other("disk \u{1b}[31mfull");
+        let event = || {
+            tracing::info!(
+                target: "mcp::audit",
+                time = 1.5f64,
+                principal = "alice",
+                quoted = "say \"hi\"\n",
+                escape = "\u{1b}[2J",
+                r#type = "raw",
+                count = 3u64,
+                delta = -4i64,
+                read_only = true,
+                none = None::<&str>,
+                address = %"127.0.0.1",
+                debug = ?vec![1, 2],
+                error = &error as &(dyn std::error::Error + 'static),
+                "audit \u{1b}[1m{}", "record"
+            );
+        };
+        let plain = logged(true, event);
+        assert_eq!(plain, logged(false, event));
+        assert!(plain.contains(r#"principal="alice""#), "{plain}");
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+    }
+}
