@@ -27,7 +27,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mcp_core::ProtocolVersion;
 use mcp_core::jsonrpc::RequestId;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub(crate) use entry::{
     AuditHost, Entry, Notes, Refusal, Stop, ToolAudit, note, note_trace, note_version, noted,
@@ -195,7 +194,7 @@ impl AuditRecord {
     }
 
     pub(crate) fn digest(arguments: &str) -> String {
-        crate::hex(&Sha256::digest(arguments.as_bytes()))
+        crate::hex(ring::digest::digest(&ring::digest::SHA256, arguments.as_bytes()).as_ref())
     }
 
     pub(crate) fn now() -> f64 {
