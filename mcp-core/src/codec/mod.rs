@@ -50,30 +50,88 @@ pub fn encode_result<T: Serialize + Shape>(
     version: ProtocolVersion,
     server_info: Option<&Implementation>,
 ) -> Result<Box<RawValue>, serde_json::Error> {
+    if !version.has_result_type() {
+        result.shape(version);
+        return serde_json::value::to_raw_value(result);
+    }
+    encode_result_with(result, &ResultTail::new(version, server_info)?)
+}
+
+/// What a 2026-07-28 result gets after its own members: `resultType` and,
+/// when given, the server's info under `_meta`, written once (a server
+/// keeps one) rather than for every result.
+#[derive(Debug, Clone)]
+pub struct ResultTail {
+    version: ProtocolVersion,
+    /// `"resultType":"complete"`, then `,"_meta":{...}` when there is info.
+    members: String,
+    info: Option<Implementation>,
+}
+
+impl ResultTail {
+    /// The tail of results on `version`, with `server_info` as that
+    /// revision shows it.
+    ///
+    /// # Errors
+    /// The info could not be serialized.
+    pub fn new(
+        version: ProtocolVersion,
+        server_info: Option<&Implementation>,
+    ) -> Result<Self, serde_json::Error> {
+        let mut members = String::from(r#""resultType":"complete""#);
+        let info = server_info.map(|info| {
+            let mut info = info.clone();
+            info.shape(version);
+            info
+        });
+        if let Some(info) = &info {
+            members.push_str(r#","_meta":{""#);
+            members.push_str(meta::SERVER_INFO);
+            members.push_str(r#"":"#);
+            members.push_str(&serde_json::to_string(info)?);
+            members.push('}');
+        }
+        Ok(Self {
+            version,
+            members,
+            info,
+        })
+    }
+}
+
+/// [`encode_result`] with the tail made beforehand.
+///
+/// # Errors
+/// The result could not be serialized.
+pub fn encode_result_with<T: Serialize + Shape>(
+    result: &mut T,
+    tail: &ResultTail,
+) -> Result<Box<RawValue>, serde_json::Error> {
+    let version = tail.version;
     result.shape(version);
     if !version.has_result_type() {
         return serde_json::value::to_raw_value(result);
     }
-    // Written in one pass with both keys appended. The text is then searched
-    // for the keys: a key is written as `"resultType"` or `"_meta"`, never
-    // escaped, so a result that had one of its own shows a second copy and
-    // is merged below instead; one that merely mentions them (a string
-    // `"_meta"`) is merged too, which is rare and only slower. A result that
-    // is not an object cannot be flattened, and is left as it is below.
-    let info = server_info.map(|info| shaped(info, version));
-    let complete = serde_json::value::to_raw_value(&Complete {
-        result: &*result,
-        result_type: "complete",
-        meta: info.as_deref().map(ServerInfoMeta),
-    });
-    if let Ok(complete) = complete {
-        let text = complete.get();
-        let once = |key: &str| text.matches(key).count() == 1;
-        if once(r#""resultType""#) && (info.is_none() || once(r#""_meta""#)) {
-            return Ok(complete);
+    let mut text = serde_json::to_string(&*result)?;
+    // An object with neither key gets the tail appended to its text. A key
+    // is written as `"resultType"` or `"_meta"`, never escaped, so a result
+    // that has one is never missed; one that merely mentions them (a string
+    // `"_meta"`) is merged below too, which is rare and only slower.
+    let has = |key: &str| text.contains(key);
+    if text.starts_with('{')
+        && text.ends_with('}')
+        && !has(r#""resultType""#)
+        && (tail.info.is_none() || !has(r#""_meta""#))
+    {
+        text.pop();
+        if text.len() > 1 {
+            text.push(',');
         }
+        text.push_str(&tail.members);
+        text.push('}');
+        return RawValue::from_string(text);
     }
-    encode_value(serde_json::to_value(&*result)?, version, server_info)
+    encode_value(serde_json::from_str(&text)?, version, tail.info.as_ref())
 }
 
 /// `info` as `version` may show it, borrowed where the revision shows all of it.
@@ -84,29 +142,6 @@ fn shaped(info: &Implementation, version: ProtocolVersion) -> std::borrow::Cow<'
     let mut info = info.clone();
     info.shape(version);
     std::borrow::Cow::Owned(info)
-}
-
-/// A result with the fields 2026-07-28 adds, written in one pass.
-#[derive(Serialize)]
-struct Complete<'a, T> {
-    #[serde(flatten)]
-    result: &'a T,
-    #[serde(rename = "resultType")]
-    result_type: &'static str,
-    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
-    meta: Option<ServerInfoMeta<'a>>,
-}
-
-/// `_meta` holding only the server's info.
-struct ServerInfoMeta<'a>(&'a Implementation);
-
-impl Serialize for ServerInfoMeta<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry(meta::SERVER_INFO, self.0)?;
-        map.end()
-    }
 }
 
 /// Like [`encode_result`], for a result already built as JSON (such as the

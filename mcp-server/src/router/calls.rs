@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
+use mcp_core::client::InputRetry;
 use mcp_core::codec;
 use mcp_core::completion::{CompleteParams, CompleteResult, CompletionReference};
 use mcp_core::jsonrpc::Request;
@@ -13,7 +14,7 @@ use mcp_core::lifecycle::CacheScope;
 use mcp_core::method;
 use mcp_core::prompt::GetPromptParams;
 use mcp_core::resource::{ReadResourceResult, UriParams};
-use mcp_core::tool::{CallToolParams, CallToolResult};
+use mcp_core::tool::CallToolResult;
 use mcp_core::{ProtocolError, ProtocolVersion};
 use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
@@ -34,7 +35,7 @@ use super::{
     lists::add_cache_hints,
     metering::{check_rate, tool_name},
     panic_message, parse_params,
-    rounds::{input_required, open_round, run_parkable},
+    rounds::{input_required, open_round, open_round_with, run_parkable},
     tasks::call_as_task,
 };
 
@@ -221,7 +222,7 @@ pub(super) async fn call_tool(
             "`tools/call` needs params with the tool `name`".into(),
         ));
     }
-    let params: CallToolParams = match parse_params(request.params.as_deref()) {
+    let params: ToolCallParams = match parse_params(request.params.as_deref()) {
         Ok(params) => params,
         Err(e) => {
             *called = registered(server, &request);
@@ -255,7 +256,11 @@ pub(super) async fn call_tool(
     let mut envelope = envelope;
     let round = if version.is_stateless() {
         let binding = Unbound::new(method::TOOLS_CALL, &params.name, params.arguments.clone());
-        Some(open_round(server, &request, &mut envelope, binding)?)
+        let retry = InputRetry {
+            input_responses: params.input_responses,
+            request_state: params.request_state,
+        };
+        Some(open_round_with(server, retry, &mut envelope, binding)?)
     } else {
         None
     };
@@ -304,6 +309,21 @@ pub(super) async fn call_tool(
         audit::note(AuditOutcome::ToolError);
     }
     encode(&mut result, version, server)
+}
+
+/// `CallToolParams` without its `_meta`, which the router has read
+/// already, and with the retry fields of 2026-07-28: the params are read
+/// once here.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolCallParams {
+    name: String,
+    #[serde(default)]
+    arguments: Option<Box<RawValue>>,
+    #[serde(default)]
+    input_responses: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    #[serde(default)]
+    request_state: Option<String>,
 }
 
 /// The registered tool a `tools/call` whose params are not well formed

@@ -19,7 +19,7 @@ use crate::session::Session;
 
 use super::{
     Failure, Wire, WireHeaders, dispatch, encode_empty,
-    headers::check_routing_headers,
+    headers::{StatelessParams, check_routing_headers},
     lifecycle::{discover, initialize, set_level},
     metering::check_rate,
     parse_params,
@@ -37,12 +37,12 @@ pub(super) async fn route(
     let (session, principal) = match wire {
         Wire::Stateless(headers) => {
             audit::note_version(ProtocolVersion::LATEST);
-            let meta: MetaOnly = parse_params(request.params.as_deref())
+            let params: StatelessParams = parse_params(request.params.as_deref())
                 .map_err(|e| (e, ProtocolVersion::LATEST))?;
             return Box::pin(route_stateless(
                 server,
                 request,
-                meta.meta.unwrap_or_default(),
+                params,
                 Arrival::Http(&headers),
                 outbound,
                 cancellation,
@@ -67,7 +67,7 @@ pub(super) async fn route(
                 return Box::pin(route_stateless(
                     server,
                     request,
-                    meta,
+                    StatelessParams::with_meta(meta),
                     arrival,
                     outbound,
                     cancellation,
@@ -197,11 +197,12 @@ impl Arrival<'_> {
 pub(super) async fn route_stateless(
     server: &Server,
     request: Request,
-    meta: RequestMeta,
+    mut params: StatelessParams,
     arrival: Arrival<'_>,
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
+    let meta = params.meta.take().unwrap_or_default();
     let headers = arrival.headers();
     record_trace(&meta);
     let fail = |e| (e, ProtocolVersion::LATEST);
@@ -242,7 +243,7 @@ pub(super) async fn route_stateless(
         }
     };
     if let Some(headers) = headers {
-        check_routing_headers(headers, &request).map_err(fail)?;
+        check_routing_headers(headers, &request, &params).map_err(fail)?;
     }
     let envelope = Envelope {
         version,

@@ -3,15 +3,52 @@
 
 use mcp_core::ProtocolError;
 use mcp_core::jsonrpc::Request;
+use mcp_core::meta::RequestMeta;
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::WireHeaders;
+
+/// The params of a 2026-07-28 request as far as the router reads them
+/// before the method's own handler: the `_meta` envelope and the members
+/// `Mcp-Name` mirrors, read in one pass. A mirrored member that is not a
+/// string counts as absent here; the handler says what is wrong with it.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct StatelessParams {
+    #[serde(rename = "_meta", default)]
+    pub(super) meta: Option<RequestMeta>,
+    #[serde(default, deserialize_with = "string_or_none")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "string_or_none")]
+    uri: Option<String>,
+    #[serde(default, rename = "taskId", deserialize_with = "string_or_none")]
+    task_id: Option<String>,
+}
+
+impl StatelessParams {
+    /// Params whose `_meta` was read already, on a connection (no headers
+    /// to check against the body).
+    pub(super) fn with_meta(meta: RequestMeta) -> Self {
+        Self {
+            meta: Some(meta),
+            ..Self::default()
+        }
+    }
+}
+
+fn string_or_none<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(de)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
+}
 
 /// `Mcp-Method` must name the body's method, and `Mcp-Name` the tool,
 /// prompt, resource or task the body addresses.
 pub(super) fn check_routing_headers(
     headers: &WireHeaders,
     request: &Request,
+    params: &StatelessParams,
 ) -> Result<(), ProtocolError> {
     match headers.method.as_deref().map(str::trim) {
         Some(method) if method == request.method => {}
@@ -33,23 +70,10 @@ pub(super) fn check_routing_headers(
         "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
         _ => return Ok(()),
     };
-    /// Only the fields `Mcp-Name` mirrors, borrowed when unescaped.
-    #[derive(serde::Deserialize)]
-    struct Named<'a> {
-        #[serde(borrow, default)]
-        name: Option<std::borrow::Cow<'a, str>>,
-        #[serde(borrow, default)]
-        uri: Option<std::borrow::Cow<'a, str>>,
-        #[serde(borrow, default, rename = "taskId")]
-        task_id: Option<std::borrow::Cow<'a, str>>,
-    }
-    let raw = request.params.as_deref().map_or("{}", RawValue::get);
-    let named: Named<'_> = serde_json::from_str(raw)
-        .map_err(|e| ProtocolError::InvalidParams(crate::tool::without_position(&e)))?;
     let body = match field {
-        "name" => named.name.as_deref(),
-        "uri" => named.uri.as_deref(),
-        _ => named.task_id.as_deref(),
+        "name" => params.name.as_deref(),
+        "uri" => params.uri.as_deref(),
+        _ => params.task_id.as_deref(),
     };
     let header = headers
         .name
@@ -155,6 +179,13 @@ mod tests {
         }
     }
 
+    /// The check, with the params read as the router reads them.
+    fn check(headers: &WireHeaders, request: &Request) -> Result<(), ProtocolError> {
+        let raw = request.params.as_deref().map_or("{}", RawValue::get);
+        let params: StatelessParams = serde_json::from_str(raw).unwrap();
+        check_routing_headers(headers, request, &params)
+    }
+
     fn rejected(result: Result<(), ProtocolError>) -> String {
         match result {
             Err(ProtocolError::HeaderMismatch(message)) => message,
@@ -165,52 +196,40 @@ mod tests {
     #[test]
     fn routing_headers_that_mirror_the_body_are_accepted() {
         let call = request("tools/call", json!({"name": "add", "arguments": {}}));
-        check_routing_headers(&headers(Some("tools/call"), Some("add")), &call).unwrap();
+        check(&headers(Some("tools/call"), Some("add")), &call).unwrap();
         // Surrounding whitespace is not part of a header value.
-        check_routing_headers(&headers(Some(" tools/call "), Some(" add ")), &call).unwrap();
+        check(&headers(Some(" tools/call "), Some(" add ")), &call).unwrap();
         let read = request("resources/read", json!({"uri": "file:///ü"}));
         let encoded = "=?base64?ZmlsZTovLy/DvA==?=";
-        check_routing_headers(&headers(Some("resources/read"), Some(encoded)), &read).unwrap();
+        check(&headers(Some("resources/read"), Some(encoded)), &read).unwrap();
         // Methods without a routed name need only Mcp-Method.
         let list = request("tools/list", serde_json::Value::Null);
-        check_routing_headers(&headers(Some("tools/list"), None), &list).unwrap();
+        check(&headers(Some("tools/list"), None), &list).unwrap();
     }
 
     #[test]
     fn routing_headers_that_disagree_or_are_missing_are_rejected() {
         let call = request("tools/call", json!({"name": "add"}));
-        let missing = rejected(check_routing_headers(&headers(None, Some("add")), &call));
+        let missing = rejected(check(&headers(None, Some("add")), &call));
         assert!(
             missing.contains("Mcp-Method header is required"),
             "{missing}"
         );
-        let wrong = rejected(check_routing_headers(
-            &headers(Some("tools/list"), Some("add")),
-            &call,
-        ));
+        let wrong = rejected(check(&headers(Some("tools/list"), Some("add")), &call));
         assert!(wrong.contains("`tools/list`"), "{wrong}");
-        let no_name = rejected(check_routing_headers(
-            &headers(Some("tools/call"), None),
-            &call,
-        ));
+        let no_name = rejected(check(&headers(Some("tools/call"), None), &call));
         assert!(no_name.contains("Mcp-Name header is required"), "{no_name}");
-        let other = rejected(check_routing_headers(
-            &headers(Some("tools/call"), Some("sub")),
-            &call,
-        ));
+        let other = rejected(check(&headers(Some("tools/call"), Some("sub")), &call));
         assert!(other.contains("`sub`"), "{other}");
-        let broken = rejected(check_routing_headers(
+        let broken = rejected(check(
             &headers(Some("tools/call"), Some("=?base64?***?=")),
             &call,
         ));
         assert!(broken.contains("not valid"), "{broken}");
         // A task id is routed as a name.
         let task = request("tasks/get", json!({"taskId": "t1"}));
-        rejected(check_routing_headers(
-            &headers(Some("tasks/get"), Some("t2")),
-            &task,
-        ));
-        check_routing_headers(&headers(Some("tasks/get"), Some("t1")), &task).unwrap();
+        rejected(check(&headers(Some("tasks/get"), Some("t2")), &task));
+        check(&headers(Some("tasks/get"), Some("t1")), &task).unwrap();
     }
 
     #[test]

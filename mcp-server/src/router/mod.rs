@@ -273,11 +273,16 @@ fn encode<T: serde::Serialize + codec::Shape>(
     version: ProtocolVersion,
     server: &Server,
 ) -> Result<Box<RawValue>, ProtocolError> {
-    let info = version
-        .is_stateless()
-        .then_some(&server.info().implementation);
-    codec::encode_result(result, version, info)
-        .map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
+    let encoded = match &server.inner.result_tail {
+        Some(tail) if version == ProtocolVersion::LATEST => codec::encode_result_with(result, tail),
+        _ => {
+            let info = version
+                .is_stateless()
+                .then_some(&server.info().implementation);
+            codec::encode_result(result, version, info)
+        }
+    };
+    encoded.map_err(|e| ProtocolError::Internal(format!("result could not be encoded: {e}")))
 }
 
 fn encode_empty(version: ProtocolVersion, server: &Server) -> Result<Box<RawValue>, ProtocolError> {

@@ -29,6 +29,16 @@ pub(super) fn open_round(
     binding: Unbound,
 ) -> Result<(Arc<InputRound>, Unbound), ProtocolError> {
     let retry: InputRetry = parse_params(request.params.as_deref())?;
+    open_round_with(server, retry, envelope, binding)
+}
+
+/// [`open_round`] with the retry fields already read from the params.
+pub(super) fn open_round_with(
+    server: &Server,
+    retry: InputRetry,
+    envelope: &mut Envelope,
+    binding: Unbound,
+) -> Result<(Arc<InputRound>, Unbound), ProtocolError> {
     let mut answers = match retry.request_state.as_deref() {
         Some(state) => state::open(server.state_key()?, state, &binding.binding())?,
         None => BTreeMap::new(),

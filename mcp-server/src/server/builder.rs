@@ -441,6 +441,11 @@ impl ServerBuilder {
         );
         let server = Server {
             inner: Arc::new(ServerInner {
+                result_tail: mcp_core::codec::ResultTail::new(
+                    mcp_core::ProtocolVersion::LATEST,
+                    Some(&info.implementation),
+                )
+                .ok(),
                 info,
                 tools: RwLock::new(Arc::new(Registry::new(composed.defs.tools))),
                 prompts: RwLock::new(Arc::new(Registry::new(composed.defs.prompts))),

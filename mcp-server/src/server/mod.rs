@@ -149,6 +149,9 @@ pub struct Server {
 
 pub(crate) struct ServerInner {
     pub(crate) info: ServerInfo,
+    /// What every result on the latest (stateless) revision ends with,
+    /// written once; none if the info could not be serialized.
+    pub(crate) result_tail: Option<mcp_core::codec::ResultTail>,
     tools: RwLock<Arc<Registry<ToolDef>>>,
     prompts: RwLock<Arc<Registry<PromptDef>>>,
     resources: RwLock<Arc<Registry<ResourceDef>>>,
