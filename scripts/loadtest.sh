@@ -159,7 +159,7 @@ start_server() {
 }
 
 build() {
-    # Debug: every target of the workspace (scripts/lib/build.sh), so the
+    # Debug: the workspace as cargo test builds it (scripts/lib/build.sh), so the
     # features are those of `cargo test --workspace` whichever servers run.
     # Release: only the servers' packages.
     if [ "$profile" = debug ]; then
