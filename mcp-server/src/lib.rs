@@ -179,6 +179,20 @@ pub mod prelude {
     pub use serde::{Deserialize, Serialize};
 }
 
+/// Installs ring as the process's TLS crypto provider unless the
+/// application installed another: reqwest is built without one of its own.
+/// rustls 0.23.48 deprecates ring's provider for lacking post-quantum key
+/// exchange; the alternative, aws-lc-rs, would bring cmake and a C
+/// toolchain to every build, for clients that fetch JWKS, call APIs and
+/// export spans. An application that wants it installs it first.
+#[cfg(any(feature = "oauth", feature = "client", feature = "otel"))]
+#[allow(deprecated)]
+pub(crate) fn install_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// Lower-case hexadecimal for ids and digests.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -133,11 +133,7 @@ mod otel {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(TelemetryError::NoRuntime);
         }
-        // reqwest is built without a TLS crypto provider of its own; ring is
-        // used unless the application installed another one.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        crate::install_tls_provider();
         // Endpoint, headers, timeout and compression come from the standard
         // OTEL_EXPORTER_OTLP_* variables.
         let exporter = opentelemetry_otlp::SpanExporter::builder()

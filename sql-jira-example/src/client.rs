@@ -37,6 +37,9 @@ pub enum ClientError {
 /// # Errors
 /// The client could not be built.
 pub fn http_client() -> Result<reqwest::Client, ClientError> {
+    // Deprecated in rustls 0.23.48 (no post-quantum key exchange); ring
+    // keeps the build free of aws-lc-rs's C toolchain.
+    #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .build()

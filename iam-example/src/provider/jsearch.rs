@@ -58,6 +58,9 @@ impl JSearchProvider {
     /// The HTTP client could not be built (no TLS roots).
     pub fn new(config: JSearchConfig) -> Result<Self, ProviderError> {
         // ring is the TLS crypto provider; installing it twice is harmless.
+        // Deprecated in rustls 0.23.48 (no post-quantum key exchange); ring
+        // keeps the build free of aws-lc-rs's C toolchain.
+        #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(config.timeout)

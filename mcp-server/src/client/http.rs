@@ -98,11 +98,7 @@ impl HttpLink {
             })?;
             headers.append(name, value);
         }
-        // reqwest is built without a TLS crypto provider of its own; ring is
-        // used unless the application installed another one.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        crate::install_tls_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("mcp-server-client/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -135,6 +135,9 @@ impl HttpJira {
     /// The HTTP client could not be built.
     pub fn new(config: JiraConfig) -> Result<Self, JiraError> {
         // ring is the TLS crypto provider; installing it twice is harmless.
+        // Deprecated in rustls 0.23.48 (no post-quantum key exchange); ring
+        // keeps the build free of aws-lc-rs's C toolchain.
+        #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(config.timeout)

@@ -135,11 +135,7 @@ impl OAuthResourceServer {
         let resource = resource.trim().to_owned();
         check_url("the issuer", &issuer)?;
         check_url("the resource", &resource)?;
-        // reqwest is built without a TLS crypto provider of its own; ring is
-        // used unless the application installed another one.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        crate::install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
