@@ -17,14 +17,19 @@ use mcp_server::auth::ApiKeys;
 use mcp_server::limit::{Quota, RateLimit};
 use mcp_server::prelude::*;
 use mcp_server::transport::http::layers::{
-    AuditLayer, AuthLayer, ClientAddr, ConcurrencyLimitLayer, McpRequestLayer, MetricsLayer,
-    RateLimitLayer, TimeoutLayer, TraceLayer,
+    AuditLayer, AuthLayer, ConcurrencyLimitLayer, McpRequestLayer, MetricsLayer, RateLimitLayer,
+    TimeoutLayer, TraceLayer,
 };
 use mcp_server::transport::http::{HttpConfig, McpBody, McpRequest, McpService};
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+
+#[path = "support/serve.rs"]
+mod serve_support;
+
+use serve_support::serve;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -101,39 +106,6 @@ fn fixture() -> Fixture {
         release,
         audit,
     }
-}
-
-/// Serves `service` on a loopback port, attaching each connection's peer.
-async fn serve<S, B>(service: S) -> SocketAddr
-where
-    S: Service<
-            http::Request<hyper::body::Incoming>,
-            Response = http::Response<B>,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, peer)) = listener.accept().await {
-            let service = service.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |mut request| {
-                    request.extensions_mut().insert(ClientAddr(peer));
-                    service.clone().oneshot(request)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
 }
 
 fn call_body(tool: &str, arguments: Value) -> String {

@@ -7,7 +7,6 @@
 //! must match.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -17,13 +16,18 @@ use mcp_server::auth::ApiKeys;
 use mcp_server::limit::{Quota, RateLimit};
 use mcp_server::prelude::*;
 use mcp_server::transport::http::layers::{
-    AuditLayer, AuthLayer, ClientAddr, ClientAddrLayer, HostOriginLayer, McpRequestLayer,
-    MetricsLayer, RateLimitLayer, SecurityHeadersLayer, TenantLayer, TraceLayer,
+    AuditLayer, AuthLayer, ClientAddrLayer, HostOriginLayer, McpRequestLayer, MetricsLayer,
+    RateLimitLayer, SecurityHeadersLayer, TenantLayer, TraceLayer,
 };
 use mcp_server::transport::http::{HttpConfig, McpService};
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tokio::net::TcpStream;
+use tower::ServiceBuilder;
+
+#[path = "../support/serve.rs"]
+mod serve_support;
+
+use serve_support::serve;
 
 mod corpus;
 
@@ -56,40 +60,6 @@ fn config() -> HttpConfig {
 /// A caller may make many calls, but `echo` only one a minute.
 fn limit() -> RateLimit {
     RateLimit::per_caller(Quota::per_minute(10_000)).tool("echo", Quota::per_minute(1))
-}
-
-/// Serves `service` on a loopback port, attaching each connection's peer
-/// as `HttpServer` does.
-async fn serve<S, B>(service: S) -> SocketAddr
-where
-    S: Service<
-            http::Request<hyper::body::Incoming>,
-            Response = http::Response<B>,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, peer)) = listener.accept().await {
-            let service = service.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |mut request| {
-                    request.extensions_mut().insert(ClientAddr(peer));
-                    service.clone().oneshot(request)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
 }
 
 /// The default service: every check inline, the rate limit in the server.
