@@ -49,12 +49,7 @@ pub(super) async fn register(
         created_ms: now,
         last_seen_ms: now,
     };
-    let created = store
-        .stores
-        .sessions
-        .create(&record, store.stores.session_ttl)
-        .await;
-    store.observe(created)
+    super::replicas::create(store, &record).await
 }
 
 /// Forgets stream `id`, which ended here.

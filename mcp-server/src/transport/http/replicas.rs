@@ -15,7 +15,7 @@ use super::shares::Caller;
 use super::{McpBody, Shared};
 use crate::auth::Principal;
 use crate::session::Session;
-use crate::store::{BusMessage, StoreError};
+use crate::store::{BusMessage, SessionRecord, StoreError};
 
 /// The answer to a request whose session could not be checked.
 pub(super) fn unreachable(id: Option<RequestId>, e: &StoreError) -> Response<McpBody> {
@@ -104,10 +104,19 @@ pub(super) async fn register(shared: &Shared, session: &HttpSession) -> Result<(
     session
         .session
         .link(Arc::clone(store), Arc::clone(&session.id));
+    create(store, &record).await
+}
+
+/// Stores a new session's record for its time to live, noting whether the
+/// store answered (for readiness).
+pub(super) async fn create(
+    store: &crate::store::shared::Shared,
+    record: &SessionRecord,
+) -> Result<(), StoreError> {
     let created = store
         .stores
         .sessions
-        .create(&record, store.stores.session_ttl)
+        .create(record, store.stores.session_ttl)
         .await;
     store.observe(created)
 }
