@@ -8,12 +8,12 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-if [ ! -x /usr/bin/chromium ]; then
-    echo "browser-test: installing Debian's chromium"
-    if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
-fi
+# Debian's chromium, pinned; its security updates are new major versions
+# and the archive keeps only the latest, so once the pin is gone the
+# current one is installed.
+CHROMIUM_DEB_VERSION="156.0.8078.129-1~deb12u1"
+source scripts/lib/debian.sh
+install_deb browser-test chromium chromium "$CHROMIUM_DEB_VERSION" any || exit 1
 command -v node >/dev/null 2>&1 || { echo "browser-test: node is required" >&2; exit 1; }
 
 cd tests/browser

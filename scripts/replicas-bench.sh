@@ -37,18 +37,9 @@ profile="${REPLICAS_BENCH_PROFILE:-debug}"
 say() { echo "replicas-bench: $*"; }
 die() { echo "replicas-bench: $*" >&2; exit 1; }
 
-install_deb() {
-    local command="$1" package="$2" version="$3"
-    command -v "$command" >/dev/null 2>&1 && return 0
-    command -v apt-get >/dev/null 2>&1 || die "$command is missing and there is no apt-get to install it"
-    say "installing $package=$version (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "$package=$version" >/dev/null ||
-        apt-get install -y -qq --no-install-recommends "$package" >/dev/null
-}
-install_deb haproxy haproxy "$HAPROXY_VERSION"
-install_deb redis-server redis-server "$REDIS_VERSION"
+source scripts/lib/debian.sh
+install_deb replicas-bench haproxy haproxy "$HAPROXY_VERSION" 2.6. || exit 1
+install_deb replicas-bench redis-server redis-server "$REDIS_VERSION" 5:7.0. || exit 1
 
 case "$profile" in
     debug) source scripts/lib/build.sh && build_workspace ;;

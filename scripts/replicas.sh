@@ -43,16 +43,8 @@ die() { echo "replicas: $*" >&2; exit 1; }
 
 # HAProxy: the pinned Debian package; when the archive has moved on to a
 # newer security update of the same series, that one.
-if ! command -v haproxy >/dev/null 2>&1; then
-    command -v apt-get >/dev/null 2>&1 || die "HAProxy is missing and there is no apt-get to install it"
-    say "installing HAProxy $HAPROXY_VERSION (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    if ! apt-get install -y -qq --no-install-recommends "haproxy=$HAPROXY_VERSION" >/dev/null; then
-        say "haproxy=$HAPROXY_VERSION is no longer in the archive; installing its series' current version"
-        apt-get install -y -qq --no-install-recommends haproxy >/dev/null
-    fi
-fi
+source scripts/lib/debian.sh
+install_deb replicas haproxy haproxy "$HAPROXY_VERSION" "$HAPROXY_SERIES" || exit 1
 haproxy_version=$(haproxy -v | awk 'NR == 1 { print $3 }')
 case "$haproxy_version" in
     "$HAPROXY_SERIES"*) ;;

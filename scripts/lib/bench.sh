@@ -13,24 +13,9 @@ CALLGRIND_N1="${CALLGRIND_N1:-100}"
 CALLGRIND_N2="${CALLGRIND_N2:-1100}"
 
 install_valgrind() {
-    if command -v valgrind >/dev/null 2>&1; then
-        return 0
-    fi
-    command -v apt-get >/dev/null 2>&1 || {
-        echo "bench: valgrind is needed; install Debian's valgrind package ($VALGRIND_DEB_VERSION)" >&2
-        exit 1
-    }
-    local as_root=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null 2>&1 || { echo "bench: installing valgrind needs root or sudo" >&2; exit 1; }
-        as_root=(sudo)
-    fi
-    echo "bench: installing valgrind=$VALGRIND_DEB_VERSION with apt-get"
-    if ! apt-cache show "valgrind=$VALGRIND_DEB_VERSION" >/dev/null 2>&1; then
-        "${as_root[@]}" apt-get update -qq
-    fi
-    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends \
-        "valgrind=$VALGRIND_DEB_VERSION" >/dev/null
+    # shellcheck source=debian.sh
+    source "$root/scripts/lib/debian.sh"
+    install_deb bench valgrind valgrind "$VALGRIND_DEB_VERSION" || exit 1
 }
 
 # bench_build [--features rmcp] [--bin NAME]...: the release build, in its
