@@ -9,9 +9,11 @@
 //! stream end and opens a new one, as the 2024-11-05 transport expects.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use mcp_core::ProtocolVersion;
+use tokio::sync::mpsc;
 
 use super::Shared;
 use crate::auth::Principal;
@@ -155,14 +157,81 @@ pub(super) fn deliver(
         bytes: Bytes::copy_from_slice(message.as_bytes()),
         principal: principal.cloned().map(Arc::new),
     };
-    // The listener must not wait on one stream's input: a full queue is
-    // waited on by a task of its own.
-    if let Err(tokio::sync::mpsc::error::TrySendError::Full(delivered)) =
-        stream.incoming.try_send(delivered)
-    {
-        let incoming = stream.incoming.clone();
-        tokio::spawn(async move {
-            let _closed = incoming.send(delivered).await;
-        });
+    if !queue_forwarded(&stream.incoming, &stream.forwarded_waiting, delivered) {
+        tracing::warn!(
+            session,
+            waiting = MAX_FORWARDED_WAITING,
+            "a legacy stream's input is full: a message forwarded by another replica was dropped"
+        );
+    }
+}
+
+/// Forwarded messages that may wait for room in one stream's input.
+const MAX_FORWARDED_WAITING: usize = 64;
+
+/// Queues a forwarded message on a stream's input. The bus listener must
+/// not wait on one stream, so a full input is waited on by a task of its
+/// own; the poster was answered by another replica and cannot be slowed
+/// down, so past `MAX_FORWARDED_WAITING` such tasks the message is dropped
+/// (false) rather than held: a client flooding a stream it does not read
+/// costs the holder a bounded amount of memory.
+fn queue_forwarded(
+    incoming: &mpsc::Sender<Delivered>,
+    waiting: &Arc<AtomicUsize>,
+    delivered: Delivered,
+) -> bool {
+    let Err(mpsc::error::TrySendError::Full(delivered)) = incoming.try_send(delivered) else {
+        return true; // queued, or the stream has closed
+    };
+    if waiting.fetch_add(1, Ordering::AcqRel) >= MAX_FORWARDED_WAITING {
+        waiting.fetch_sub(1, Ordering::AcqRel);
+        return false;
+    }
+    let incoming = incoming.clone();
+    let waiting = Arc::clone(waiting);
+    tokio::spawn(async move {
+        let _closed = incoming.send(delivered).await;
+        waiting.fetch_sub(1, Ordering::AcqRel);
+    });
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(n: usize) -> Delivered {
+        Delivered {
+            bytes: Bytes::from(n.to_string()),
+            principal: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_does_not_read_holds_a_bounded_number_of_forwarded_messages() {
+        let (incoming, mut input) = mpsc::channel(2);
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let sent = 2 + MAX_FORWARDED_WAITING + 10;
+        let queued = (0..sent)
+            .filter(|&n| queue_forwarded(&incoming, &waiting, message(n)))
+            .count();
+        assert_eq!(queued, 2 + MAX_FORWARDED_WAITING);
+        assert_eq!(waiting.load(Ordering::Acquire), MAX_FORWARDED_WAITING);
+
+        // Once the stream reads, every message taken is delivered, the
+        // first two in order, and nothing is left waiting.
+        let mut received = Vec::new();
+        while received.len() < queued {
+            let delivered = input.recv().await.unwrap();
+            received.push(String::from_utf8(delivered.bytes.to_vec()).unwrap());
+        }
+        assert_eq!(received[..2], ["0", "1"]);
+        received.sort_by_key(|n| n.parse::<usize>().unwrap());
+        let expected: Vec<String> = (0..queued).map(|n| n.to_string()).collect();
+        assert_eq!(received, expected);
+        while waiting.load(Ordering::Acquire) != 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(input.try_recv().is_err());
     }
 }

@@ -98,6 +98,8 @@ impl HttpSession {
 #[derive(Debug)]
 pub(crate) struct LegacySession {
     pub(crate) incoming: mpsc::Sender<Delivered>,
+    /// Messages forwarded by other replicas waiting for room in `incoming`.
+    pub(crate) forwarded_waiting: Arc<AtomicUsize>,
     /// The identity that opened the stream, when the transport
     /// authenticates: only it may post to the stream.
     pub(crate) owner: Option<Arc<Principal>>,
@@ -367,6 +369,7 @@ impl Sessions {
             let evicted = self.reserve(&mut table, &caller)?;
             let session = LegacySession {
                 incoming,
+                forwarded_waiting: Arc::default(),
                 owner: principal.cloned(),
                 caller,
             };
