@@ -270,6 +270,11 @@ impl McpService {
     }
 
     /// Handles one HTTP request.
+    ///
+    /// The routing future, several kilobytes, is boxed: the future returned
+    /// here stays small, so hyper's task for an HTTP/2 stream or an HTTP/1
+    /// connection does not keep room for it while a response streams or a
+    /// connection idles.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<McpBody>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -287,10 +292,10 @@ impl McpService {
             preflight(request.headers())
         } else if request.extensions().get::<layers::Traced>().is_some() {
             // A TraceLayer in front opened the request's span.
-            self.route(request).await
+            Box::pin(self.route(request)).await
         } else {
             let span = request::span_of(&request);
-            tracing::Instrument::instrument(self.route(request), span).await
+            Box::pin(tracing::Instrument::instrument(self.route(request), span)).await
         };
         if inline {
             finish(config, &mut response, cors_origin.as_deref());
