@@ -380,14 +380,11 @@ pub(crate) fn handler(
             ::mcp_server::__private::annotations(#title, #read_only, #destructive, #idempotent, #open_world),
             &[#(#icons),*],
         );
-        ::mcp_server::__private::ToolDef::new(__mcp_tool, move |__mcp_call: ::mcp_server::__private::ToolCall| {
+        ::mcp_server::__private::ToolDef::new(__mcp_tool, move |mut __mcp_call: ::mcp_server::__private::ToolCall| {
             #[allow(unused_variables)]
             let __mcp_this = ::core::clone::Clone::clone(&__mcp_this);
             async move {
-                let __mcp_args: __McpArgs = match ::mcp_server::__private::parse_arguments(
-                    __mcp_call.name(),
-                    __mcp_call.raw_arguments(),
-                ) {
+                let __mcp_args: __McpArgs = match ::mcp_server::__private::take_arguments(&mut __mcp_call) {
                     ::core::result::Result::Ok(args) => args,
                     ::core::result::Result::Err(invalid) => return invalid,
                 };

@@ -33,6 +33,18 @@ pub fn parse_arguments<T: DeserializeOwned>(
     crate::tool::parse_arguments(tool, arguments)
 }
 
+/// Deserializes a call's arguments into the generated argument struct, then
+/// lets go of their raw text: the typed arguments are all a tool keeps, so a
+/// large call does not hold its arguments twice while the tool runs.
+///
+/// # Errors
+/// An `isError` result naming the failing field.
+pub fn take_arguments<T: DeserializeOwned>(call: &mut ToolCall) -> Result<T, CallToolResult> {
+    let parsed = crate::tool::parse_arguments(call.name(), call.raw_arguments());
+    call.release_arguments();
+    parsed
+}
+
 /// Checks `value` against an inclusive range from `#[arg(range(..))]`.
 ///
 /// # Errors

@@ -46,6 +46,11 @@ impl ToolCall {
         self.arguments.as_deref()
     }
 
+    /// Frees the raw arguments once they have been read into their type.
+    pub(crate) fn release_arguments(&mut self) {
+        self.arguments = None;
+    }
+
     /// The request context.
     pub fn context(&self) -> &RequestContext {
         &self.context

@@ -37,6 +37,37 @@ mod shapes;
 pub trait Shape {
     /// Rewrites `self` in place so it is valid on `version`.
     fn shape(&mut self, version: ProtocolVersion);
+
+    /// About how many bytes `self` takes as JSON, where that may be a lot
+    /// (0: unknown or small). A large result is then written into a buffer
+    /// sized once, not one that doubles up to twice its size.
+    fn json_size_hint(&self) -> usize {
+        0
+    }
+}
+
+/// From this size on, a result is written into a buffer sized from its hint.
+const LARGE_JSON: usize = 64 * 1024;
+
+/// `value` as JSON text, in a buffer sized from its hint when it is large.
+fn json_text<T: Serialize + Shape + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    let hint = value.json_size_hint();
+    if hint < LARGE_JSON {
+        return serde_json::to_string(value);
+    }
+    // Room for escapes and the envelope's members, so that what follows
+    // (the 2026-07-28 tail) fits without growing the buffer.
+    let mut buf = Vec::with_capacity(hint + hint / 8 + 512);
+    serde_json::to_writer(&mut buf, value)?;
+    String::from_utf8(buf).map_err(serde::ser::Error::custom)
+}
+
+/// `value` as a raw JSON value; see [`json_text`].
+fn json_raw<T: Serialize + Shape + ?Sized>(value: &T) -> Result<Box<RawValue>, serde_json::Error> {
+    if value.json_size_hint() < LARGE_JSON {
+        return serde_json::value::to_raw_value(value);
+    }
+    RawValue::from_string(json_text(value)?)
 }
 
 /// Shapes and serializes a result. On 2026-07-28 the result also gets
@@ -52,7 +83,7 @@ pub fn encode_result<T: Serialize + Shape>(
 ) -> Result<Box<RawValue>, serde_json::Error> {
     if !version.has_result_type() {
         result.shape(version);
-        return serde_json::value::to_raw_value(result);
+        return json_raw(result);
     }
     encode_result_with(result, &ResultTail::new(version, server_info)?)
 }
@@ -110,9 +141,9 @@ pub fn encode_result_with<T: Serialize + Shape>(
     let version = tail.version;
     result.shape(version);
     if !version.has_result_type() {
-        return serde_json::value::to_raw_value(result);
+        return json_raw(result);
     }
-    let mut text = serde_json::to_string(&*result)?;
+    let mut text = json_text(&*result)?;
     // An object with neither key gets the tail appended to its text. A key
     // is written as `"resultType"` or `"_meta"`, never escaped, so a result
     // that has one is never missed; one that merely mentions them (a string
@@ -209,6 +240,25 @@ mod tests {
             }),
             icons: Some(vec![]),
             meta: None,
+        }
+    }
+
+    #[test]
+    fn a_large_result_is_written_as_a_small_one_is() {
+        let text = "say \"hi\"\n".repeat(20_000);
+        let result = CallToolResult::success(vec![Content::text(text.clone())]);
+        assert!(result.json_size_hint() >= LARGE_JSON);
+        for version in ProtocolVersion::ALL.iter().copied() {
+            let raw = encode_result(&mut result.clone(), version, None).unwrap();
+            let value: Value = serde_json::from_str(raw.get()).unwrap();
+            assert_eq!(value["content"][0]["text"], text.as_str(), "{version}");
+            let mut small = result.clone();
+            small.shape(version);
+            let mut expected = serde_json::to_value(&small).unwrap();
+            if version.has_result_type() {
+                expected["resultType"] = "complete".into();
+            }
+            assert_eq!(value, expected, "{version}");
         }
     }
 

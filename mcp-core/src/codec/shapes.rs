@@ -128,6 +128,17 @@ impl Shape for ListToolsResult {
 }
 
 impl Shape for CallToolResult {
+    fn json_size_hint(&self) -> usize {
+        self.content
+            .iter()
+            .map(|content| match content {
+                Content::Text { text, .. } => text.len(),
+                Content::Image { data, .. } | Content::Audio { data, .. } => data.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     fn shape(&mut self, version: ProtocolVersion) {
         self.content.shape(version);
         if !version.has_structured_output() {

@@ -229,6 +229,10 @@ pub(super) async fn call_tool(
             return Err(e);
         }
     };
+    // The arguments are copied out: the params need not be held (twice the
+    // memory of a large call) while the tool runs.
+    let mut request = request;
+    request.params = None;
     let tools = server.tools();
     let Some(tool) = tools.get(&params.name) else {
         return Err(ProtocolError::UnknownTool(params.name));

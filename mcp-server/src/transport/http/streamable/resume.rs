@@ -36,12 +36,25 @@ pub(super) fn new_stream(kind: char) -> Option<Arc<str>> {
 
 /// The JSON data of an event.
 pub(super) fn encode(outgoing: &Outgoing) -> Option<Bytes> {
-    let encoded = match outgoing {
-        Outgoing::One(message) => serde_json::to_vec(message),
-        Outgoing::Batch(messages) => serde_json::to_vec(messages),
-    };
-    match encoded {
-        Ok(bytes) => Some(bytes.into()),
+    match outgoing {
+        Outgoing::One(message) => encode_message(message),
+        Outgoing::Batch(messages) => {
+            let room = messages.iter().map(room_for).sum::<usize>() + 2;
+            written(room, messages)
+        }
+    }
+}
+
+fn encode_message(message: &Message) -> Option<Bytes> {
+    written(room_for(message), message)
+}
+
+/// `value` as JSON in a buffer of `room` bytes: sized once, so a large
+/// result is not copied through doubling buffers, each up to twice its size.
+fn written(room: usize, value: &impl serde::Serialize) -> Option<Bytes> {
+    let mut buf = Vec::with_capacity(room);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => Some(buf.into()),
         Err(e) => {
             tracing::error!(error = %e, "outgoing message could not be encoded");
             None
@@ -49,8 +62,12 @@ pub(super) fn encode(outgoing: &Outgoing) -> Option<Bytes> {
     }
 }
 
-fn encode_message(message: &Message) -> Option<Bytes> {
-    encode(&Outgoing::One(message.clone()))
+/// Room for a message's JSON: a result's own length and its envelope.
+fn room_for(message: &Message) -> usize {
+    match message {
+        Message::Response(response) => response.result.get().len() + 96,
+        _ => 256,
+    }
 }
 
 /// Where a request's events go: the store, then the client while it is
@@ -67,7 +84,7 @@ impl Sink<'_> {
     /// An event the store refused is still sent, without an id.
     async fn send(&self, data: Option<Bytes>) {
         let Some(data) = data else { return };
-        let mut buf = Vec::new();
+        let mut buf = Vec::with_capacity(data.len() + 64);
         match self.events.append(self.key, data.clone()).await {
             Ok(seq) => write_event(&mut buf, &self.key.stream, seq, &data),
             Err(e) => {
