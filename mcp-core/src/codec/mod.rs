@@ -49,9 +49,9 @@ pub trait Shape {
 /// From this size on, a result is written into a buffer sized from its hint.
 const LARGE_JSON: usize = 64 * 1024;
 
-/// `value` as JSON text, in a buffer sized from its hint when it is large.
-fn json_text<T: Serialize + Shape + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
-    let hint = value.json_size_hint();
+/// `value` as JSON text, in a buffer sized from `hint` (its
+/// [`Shape::json_size_hint`]) when it is large.
+fn json_text<T: Serialize + ?Sized>(value: &T, hint: usize) -> Result<String, serde_json::Error> {
     if hint < LARGE_JSON {
         return serde_json::to_string(value);
     }
@@ -64,10 +64,11 @@ fn json_text<T: Serialize + Shape + ?Sized>(value: &T) -> Result<String, serde_j
 
 /// `value` as a raw JSON value; see [`json_text`].
 fn json_raw<T: Serialize + Shape + ?Sized>(value: &T) -> Result<Box<RawValue>, serde_json::Error> {
-    if value.json_size_hint() < LARGE_JSON {
+    let hint = value.json_size_hint();
+    if hint < LARGE_JSON {
         return serde_json::value::to_raw_value(value);
     }
-    RawValue::from_string(json_text(value)?)
+    RawValue::from_string(json_text(value, hint)?)
 }
 
 /// Shapes and serializes a result. On 2026-07-28 the result also gets
@@ -110,11 +111,7 @@ impl ResultTail {
         server_info: Option<&Implementation>,
     ) -> Result<Self, serde_json::Error> {
         let mut members = String::from(r#""resultType":"complete""#);
-        let info = server_info.map(|info| {
-            let mut info = info.clone();
-            info.shape(version);
-            info
-        });
+        let info = server_info.map(|info| shaped(info, version).into_owned());
         if let Some(info) = &info {
             members.push_str(r#","_meta":{""#);
             members.push_str(meta::SERVER_INFO);
@@ -143,7 +140,7 @@ pub fn encode_result_with<T: Serialize + Shape>(
     if !version.has_result_type() {
         return json_raw(result);
     }
-    let mut text = json_text(&*result)?;
+    let mut text = json_text(&*result, result.json_size_hint())?;
     // An object with neither key gets the tail appended to its text. A key
     // is written as `"resultType"` or `"_meta"`, never escaped, so a result
     // that has one is never missed; one that merely mentions them (a string
@@ -355,11 +352,7 @@ mod tests {
 
     #[test]
     fn stateless_results_get_result_type_and_server_info() {
-        let info = Implementation {
-            name: "s".into(),
-            version: "1".into(),
-            ..Implementation::default()
-        };
+        let info = server_info();
         let raw = encode_value(
             json!({"_meta": {"k": 1}}),
             ProtocolVersion::V2026_07_28,
@@ -375,6 +368,14 @@ mod tests {
         assert_eq!(raw.get(), "{}");
     }
 
+    fn server_info() -> Implementation {
+        Implementation {
+            name: "s".into(),
+            version: "1".into(),
+            ..Implementation::default()
+        }
+    }
+
     /// A result that says its own `resultType`, as an unfinished one does.
     #[derive(Serialize)]
     struct Pending {
@@ -388,11 +389,7 @@ mod tests {
 
     #[test]
     fn a_result_written_in_one_pass_equals_one_merged_through_a_value() {
-        let info = Implementation {
-            name: "s".into(),
-            version: "1".into(),
-            ..Implementation::default()
-        };
+        let info = server_info();
         let v = ProtocolVersion::V2026_07_28;
         let meta = json!({"k": 1, meta::SERVER_INFO: "theirs"});
         let results = [
