@@ -230,6 +230,16 @@ mod tests {
         let task = request("tasks/get", json!({"taskId": "t1"}));
         rejected(check(&headers(Some("tasks/get"), Some("t2")), &task));
         check(&headers(Some("tasks/get"), Some("t1")), &task).unwrap();
+        // A mirrored member that is not a string matches no header, even
+        // one that spells the same JSON.
+        let numbered = request("tools/call", json!({"name": 5}));
+        let mismatch = rejected(check(&headers(Some("tools/call"), Some("5")), &numbered));
+        assert!(mismatch.contains("(absent)"), "{mismatch}");
+        let nested = request("resources/read", json!({"uri": {"href": "file:///a"}}));
+        rejected(check(
+            &headers(Some("resources/read"), Some("file:///a")),
+            &nested,
+        ));
     }
 
     #[test]
