@@ -27,7 +27,6 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-HAPROXY_VERSION="2.6.12-1+deb12u4"
 REDIS_VERSION="5:7.0.15-1~deb12u10"
 seconds="${REPLICAS_BENCH_SECONDS:-10}"
 workers="${REPLICAS_BENCH_WORKERS:-8}"
@@ -38,7 +37,7 @@ say() { echo "replicas-bench: $*"; }
 die() { echo "replicas-bench: $*" >&2; exit 1; }
 
 source scripts/lib/debian.sh
-install_deb replicas-bench haproxy haproxy "$HAPROXY_VERSION" 2.6. || exit 1
+install_haproxy replicas-bench || exit 1
 install_deb replicas-bench redis-server redis-server "$REDIS_VERSION" 5:7.0. || exit 1
 
 case "$profile" in

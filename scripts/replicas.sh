@@ -27,13 +27,11 @@
 # turn is stopped with SIGTERM and started anew while a 2025-11-25 session
 # calls tools through the balancer; none of its calls may fail.
 #
-# Installs HAProxy from Debian (pinned, see HAPROXY_VERSION) when missing.
+# Installs HAProxy from Debian (pinned, see scripts/lib/debian.sh) when missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-HAPROXY_VERSION="2.6.12-1+deb12u4"
-HAPROXY_SERIES="2.6."
 redis_url="${REDIS_URL:-redis://127.0.0.1:6379}"
 read -r -a stateless <<<"${REPLICAS_STATELESS:-stateless-pinned stateless-auto}"
 read -r -a sessions <<<"${REPLICAS_SESSIONS-handshake legacy-sse}"
@@ -44,12 +42,7 @@ die() { echo "replicas: $*" >&2; exit 1; }
 # HAProxy: the pinned Debian package; when the archive has moved on to a
 # newer security update of the same series, that one.
 source scripts/lib/debian.sh
-install_deb replicas haproxy haproxy "$HAPROXY_VERSION" "$HAPROXY_SERIES" || exit 1
-haproxy_version=$(haproxy -v | awk 'NR == 1 { print $3 }')
-case "$haproxy_version" in
-    "$HAPROXY_SERIES"*) ;;
-    *) die "HAProxy $haproxy_version is installed; this test bed is pinned to the $HAPROXY_SERIES series" ;;
-esac
+install_haproxy replicas || exit 1
 
 # Redis must be there: fail with a clear message, not a hang.
 redis_hostport="${redis_url#redis://}"
@@ -158,6 +151,22 @@ everything="http://127.0.0.1:$everything_port"
 start_balancer 1 hello
 balancer="http://127.0.0.1:$balancer_port"
 
+# check_spread LABEL N...: each replica N (an index into ports) served at
+# least one tool call, by its own metrics; sets failed=1 if one did not.
+check_spread() {
+    local label="$1" n calls
+    shift
+    for n in "$@"; do
+        calls=$(curl -fsS "http://127.0.0.1:${ports[$n]}/metrics" \
+            | awk '/^mcp_tool_calls_total/ { sum += $NF } END { print sum + 0 }')
+        say "replica $((n + 1))$label served $calls tool calls"
+        if [ "${calls%.*}" -eq 0 ]; then
+            echo "replicas: replica $((n + 1)) served no tool call: the balancer is not spreading requests" >&2
+            failed=1
+        fi
+    done
+}
+
 failed=0
 scenarios=("${stateless[@]}" "${sessions[@]}")
 say "${#ports[@]} replicas (ports ${ports[*]}) behind $balancer (hello) and $everything (everything); scenarios: ${scenarios[*]}"
@@ -170,15 +179,7 @@ if ! BALANCER_URL="$balancer" timeout 60 node tests/clients/ts_replicas.mjs; the
 fi
 
 # Round-robin without affinity: every replica served tool calls.
-for n in 0 1 2; do
-    calls=$(curl -fsS "http://127.0.0.1:${ports[$n]}/metrics" \
-        | awk '/^mcp_tool_calls_total/ { sum += $NF } END { print sum + 0 }')
-    say "replica $((n + 1)) served $calls tool calls"
-    if [ "${calls%.*}" -eq 0 ]; then
-        echo "replicas: replica $((n + 1)) served no tool call: the balancer is not spreading requests" >&2
-        failed=1
-    fi
-done
+check_spread "" 0 1 2
 
 # examples/everything through its balancer: the conformance suite
 # (`localhost`: its DNS-rebinding scenario needs a loopback name), then the
@@ -197,15 +198,7 @@ fi
 if ! BALANCER_URL="$everything" timeout 60 node tests/clients/ts_everything_replicas.mjs; then
     failed=1
 fi
-for n in 3 4 5; do
-    calls=$(curl -fsS "http://127.0.0.1:${ports[$n]}/metrics" \
-        | awk '/^mcp_tool_calls_total/ { sum += $NF } END { print sum + 0 }')
-    say "replica $((n + 1)) (everything) served $calls tool calls"
-    if [ "${calls%.*}" -eq 0 ]; then
-        echo "replicas: replica $((n + 1)) served no tool call: the balancer is not spreading requests" >&2
-        failed=1
-    fi
-done
+check_spread " (everything)" 3 4 5
 
 # A rolling restart under load: each replica in turn gets SIGTERM, drains
 # (answers what it has in flight, ends its streams with where to resume)

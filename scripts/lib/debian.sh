@@ -56,3 +56,21 @@ install_deb() {
     echo "$who: $package=$version is no longer in the archive; installing its current $current"
     "${apt[@]}" "$package=$current" >/dev/null
 }
+
+# HAProxy for the replica test bed and its bench: the pinned package, or the
+# archive's newer update of the same series; an HAProxy already installed
+# must be of that series too.
+HAPROXY_VERSION="2.6.12-1+deb12u4"
+HAPROXY_SERIES="2.6."
+install_haproxy() {
+    local who="$1" installed
+    install_deb "$who" haproxy haproxy "$HAPROXY_VERSION" "$HAPROXY_SERIES" || return 1
+    installed=$(haproxy -v | awk 'NR == 1 { print $3 }')
+    case "$installed" in
+        "$HAPROXY_SERIES"*) ;;
+        *)
+            echo "$who: HAProxy $installed is installed; the test bed is pinned to the $HAPROXY_SERIES series" >&2
+            return 1
+            ;;
+    esac
+}
