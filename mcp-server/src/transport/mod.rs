@@ -6,6 +6,7 @@
 mod framing;
 pub mod http;
 mod lines;
+mod log_time;
 mod plain_fields;
 mod requests;
 mod select;

@@ -98,6 +98,7 @@ pub fn init_stderr_logging_with_default(default_filter: &str) {
     let colour = colour_stderr();
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_timer(super::log_time::Rfc3339)
         .with_ansi(colour);
     // Each init fails only when a subscriber exists, which is what we keep.
     let installed = match (std::env::var("LOG_FORMAT").as_deref(), colour) {

@@ -200,7 +200,7 @@ where
 pub(super) fn span_of<B>(request: &http::Request<B>) -> tracing::Span {
     let span = tracing::info_span!(
         "mcp.http",
-        http.method = %request.method(),
+        http.method = request.method().as_str(),
         http.path = request.uri().path(),
         // Not a credential: a session is bound to its principal.
         session = request
