@@ -3,9 +3,10 @@
 //! refusals and authentication failures. Served by the HTTP transport at
 //! `/metrics` in the Prometheus text format.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use foldhash::HashMap;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -229,7 +230,7 @@ impl Metrics {
             registry,
             tool_calls,
             tool_seconds,
-            by_tool: RwLock::new(HashMap::new()),
+            by_tool: RwLock::new(HashMap::default()),
             rate_limited,
             auth_failures,
             sessions,

@@ -28,6 +28,16 @@ pub(crate) trait AuditHost: Clone + Send + Sync + 'static {
     fn tool_audit(&self, name: &str) -> Option<ToolAudit>;
 }
 
+/// The tool a request calls and its arguments, as the router read them
+/// already: the record need not read the params again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Named<'a> {
+    /// The tool's name.
+    pub(crate) name: &'a str,
+    /// The call's arguments, as sent.
+    pub(crate) arguments: Option<&'a RawValue>,
+}
+
 /// What the record of a tool call may say of the tool.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ToolAudit {
@@ -126,10 +136,12 @@ pub(crate) struct Entry<H: AuditHost> {
 }
 
 impl<H: AuditHost> Entry<H> {
-    /// The record of `request`, if the server keeps an audit log.
+    /// The record of `request`, if the server keeps an audit log; `named`
+    /// is the tool call the router read already, if it did.
     pub(crate) fn start(
         server: &H,
         request: &Request,
+        named: Option<Named<'_>>,
         version: Option<ProtocolVersion>,
         principal: Option<&Principal>,
         client_address: Option<IpAddr>,
@@ -144,7 +156,10 @@ impl<H: AuditHost> Entry<H> {
         record.request_id = Some(request.id.clone());
         record.protocol_version = version;
         record.method = Some(request.method.clone());
-        describe_target(server, request, &mut record);
+        match named {
+            Some(named) => describe_call(server, named, &mut record),
+            None => describe_target(server, request, &mut record),
+        }
         Some(Self {
             server: server.clone(),
             record,
@@ -237,24 +252,41 @@ fn describe_target(server: &impl AuditHost, request: &Request, record: &mut Audi
     let Ok(target) = serde_json::from_str::<Target<'_>>(raw) else {
         return;
     };
-    record.target = target.name.or(target.uri).map(std::borrow::Cow::into_owned);
-    let Some(arguments) = target.arguments else {
+    match (target.name, target.uri) {
+        (Some(name), _) if request.method == method::TOOLS_CALL => {
+            let arguments = target.arguments;
+            describe_call(
+                server,
+                Named {
+                    name: &name,
+                    arguments,
+                },
+                record,
+            );
+        }
+        (name, uri) => {
+            record.target = name.or(uri).map(std::borrow::Cow::into_owned);
+            record.arguments_sha256 = target
+                .arguments
+                .map(|arguments| AuditRecord::digest(arguments.get()));
+        }
+    }
+}
+
+/// The tool a call names, its declared hints, and what it may say of
+/// the arguments.
+fn describe_call(server: &impl AuditHost, call: Named<'_>, record: &mut AuditRecord) {
+    record.target = Some(call.name.to_owned());
+    let tool = server.tool_audit(call.name);
+    if let Some(tool) = tool {
+        record.read_only = tool.read_only;
+        record.destructive = tool.destructive;
+    }
+    let Some(arguments) = call.arguments else {
         return;
     };
     record.arguments_sha256 = Some(AuditRecord::digest(arguments.get()));
-    if request.method != method::TOOLS_CALL {
-        return;
-    }
-    let Some(tool) = record
-        .target
-        .as_deref()
-        .and_then(|name| server.tool_audit(name))
-    else {
-        return;
-    };
-    record.read_only = tool.read_only;
-    record.destructive = tool.destructive;
-    if tool.arguments {
+    if tool.is_some_and(|tool| tool.arguments) {
         record.arguments = serde_json::from_str(arguments.get()).ok();
     }
 }

@@ -29,8 +29,8 @@ use mcp_core::jsonrpc::RequestId;
 use serde::Serialize;
 
 pub(crate) use entry::{
-    AuditHost, Entry, Notes, Refusal, Stop, ToolAudit, note, note_trace, note_version, noted,
-    noting, refused,
+    AuditHost, Entry, Named, Notes, Refusal, Stop, ToolAudit, note, note_trace, note_version,
+    noted, noting, refused,
 };
 pub(crate) use queue::AuditLog;
 pub use sinks::{FileAudit, TracingAudit};

@@ -9,8 +9,9 @@ use futures_util::FutureExt;
 use mcp_core::client::InputRetry;
 use mcp_core::codec;
 use mcp_core::completion::{CompleteParams, CompleteResult, CompletionReference};
-use mcp_core::jsonrpc::Request;
+use mcp_core::jsonrpc::{Request, RequestId};
 use mcp_core::lifecycle::CacheScope;
+use mcp_core::meta::RequestMeta;
 use mcp_core::method;
 use mcp_core::prompt::GetPromptParams;
 use mcp_core::resource::{ReadResourceResult, UriParams};
@@ -205,34 +206,44 @@ pub(super) async fn complete(
     encode(&mut result, version, server)
 }
 
+/// A `tools/call` whose params were read: the request's own params are
+/// not kept (twice the memory of a large call) while the tool runs.
+pub(super) struct ReadToolCall {
+    pub(super) id: RequestId,
+    pub(super) params: ToolCallParams,
+}
+
+impl ReadToolCall {
+    /// `request` with its params as read already, or read now.
+    pub(super) fn new(
+        server: &Server,
+        request: Request,
+        read: Option<ToolCallParams>,
+        called: &mut Option<Arc<str>>,
+    ) -> Result<Self, ProtocolError> {
+        let params = match read {
+            Some(params) => params,
+            None => read_tool_call(server, &request, called)?,
+        };
+        Ok(Self {
+            id: request.id,
+            params,
+        })
+    }
+}
+
 /// Runs a `tools/call`; `called` is set to the name of the registered tool
 /// it names, for its metrics.
 pub(super) async fn call_tool(
     server: &Server,
-    request: Request,
+    call: ReadToolCall,
     envelope: Envelope,
     headers: Option<&WireHeaders>,
     outbound: Outbound,
     cancellation: CancellationToken,
     called: &mut Option<Arc<str>>,
 ) -> Result<Box<RawValue>, ProtocolError> {
-    if request.params.is_none() {
-        *called = registered(server, &request);
-        return Err(ProtocolError::InvalidParams(
-            "`tools/call` needs params with the tool `name`".into(),
-        ));
-    }
-    let params: ToolCallParams = match parse_params(request.params.as_deref()) {
-        Ok(params) => params,
-        Err(e) => {
-            *called = registered(server, &request);
-            return Err(e);
-        }
-    };
-    // The arguments are copied out: the params need not be held (twice the
-    // memory of a large call) while the tool runs.
-    let mut request = request;
-    request.params = None;
+    let ReadToolCall { id, params } = call;
     let tools = server.tools();
     let Some(tool) = tools.get(&params.name) else {
         return Err(ProtocolError::UnknownTool(params.name));
@@ -271,8 +282,7 @@ pub(super) async fn call_tool(
     if version.is_stateless() && tool.supports_tasks() && tasks_declared(&envelope.capabilities) {
         let slot = Arc::new(TaskSlot::new(envelope.task_owner()));
         envelope.task = Some(Arc::clone(&slot));
-        let context =
-            RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+        let context = RequestContext::new(id, server.clone(), envelope, outbound, cancellation);
         let call = ToolCall::new(
             Arc::clone(tool.shared_name()),
             params.arguments,
@@ -280,7 +290,7 @@ pub(super) async fn call_tool(
         );
         return call_as_task(server, tool.clone(), call, context, slot, round, version).await;
     }
-    let context = RequestContext::new(request.id, server.clone(), envelope, outbound, cancellation);
+    let context = RequestContext::new(id, server.clone(), envelope, outbound, cancellation);
     let call = ToolCall::new(
         Arc::clone(tool.shared_name()),
         params.arguments,
@@ -315,19 +325,56 @@ pub(super) async fn call_tool(
     encode(&mut result, version, server)
 }
 
-/// `CallToolParams` without its `_meta`, which the router has read
-/// already, and with the retry fields of 2026-07-28: the params are read
-/// once here.
+/// `CallToolParams` with the retry fields of 2026-07-28 and the `_meta`
+/// the router reads for the envelope: a call's params are read once.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ToolCallParams {
-    name: String,
+pub(super) struct ToolCallParams {
+    #[serde(rename = "_meta", default)]
+    pub(super) meta: Option<RequestMeta>,
+    pub(super) name: String,
     #[serde(default)]
     arguments: Option<Box<RawValue>>,
     #[serde(default)]
     input_responses: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     #[serde(default)]
     request_state: Option<String>,
+}
+
+impl ToolCallParams {
+    /// The params of a `tools/call`, when they are well formed.
+    pub(super) fn read(request: &Request) -> Option<Self> {
+        if request.method != method::TOOLS_CALL {
+            return None;
+        }
+        serde_json::from_str(request.params.as_deref()?.get()).ok()
+    }
+
+    /// What the audit record says of the call.
+    pub(super) fn named(&self) -> audit::Named<'_> {
+        audit::Named {
+            name: &self.name,
+            arguments: self.arguments.as_deref(),
+        }
+    }
+}
+
+/// The params of a `tools/call` that were not read well formed before:
+/// why they are not, with the registered tool they still name, if any.
+fn read_tool_call(
+    server: &Server,
+    request: &Request,
+    called: &mut Option<Arc<str>>,
+) -> Result<ToolCallParams, ProtocolError> {
+    if request.params.is_none() {
+        *called = registered(server, request);
+        return Err(ProtocolError::InvalidParams(
+            "`tools/call` needs params with the tool `name`".into(),
+        ));
+    }
+    parse_params(request.params.as_deref()).inspect_err(|_| {
+        *called = registered(server, request);
+    })
 }
 
 /// The registered tool a `tools/call` whose params are not well formed

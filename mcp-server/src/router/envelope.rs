@@ -18,7 +18,7 @@ use crate::server::Server;
 use crate::session::Session;
 
 use super::{
-    Failure, Wire, WireHeaders, dispatch, encode_empty,
+    Failure, ToolCallParams, Wire, WireHeaders, dispatch, encode_empty,
     headers::{StatelessParams, check_routing_headers},
     lifecycle::{discover, initialize, set_level},
     metering::check_rate,
@@ -31,17 +31,22 @@ pub(super) async fn route(
     server: &Server,
     wire: Wire,
     request: Request,
+    mut tool_params: Option<ToolCallParams>,
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
     let (session, principal) = match wire {
         Wire::Stateless(headers) => {
             audit::note_version(ProtocolVersion::LATEST);
-            let params: StatelessParams = parse_params(request.params.as_deref())
-                .map_err(|e| (e, ProtocolVersion::LATEST))?;
+            let params = match tool_params.as_mut() {
+                Some(call) => StatelessParams::of_tool_call(call),
+                None => parse_params(request.params.as_deref())
+                    .map_err(|e| (e, ProtocolVersion::LATEST))?,
+            };
             return Box::pin(route_stateless(
                 server,
                 request,
+                tool_params,
                 params,
                 Arrival::Http(&headers),
                 outbound,
@@ -54,8 +59,15 @@ pub(super) async fn route(
     let legacy = session
         .version()
         .unwrap_or(ProtocolVersion::LATEST_STATEFUL);
-    let meta: MetaOnly = parse_params(request.params.as_deref()).map_err(|e| (e, legacy))?;
-    let meta = meta.meta.unwrap_or_default();
+    let meta = match tool_params.as_mut() {
+        Some(call) => call.meta.take(),
+        None => {
+            let read: MetaOnly =
+                parse_params(request.params.as_deref()).map_err(|e| (e, legacy))?;
+            read.meta
+        }
+    };
+    let meta = meta.unwrap_or_default();
     record_trace(&meta);
     let method = request.method.as_str();
 
@@ -67,6 +79,7 @@ pub(super) async fn route(
                 return Box::pin(route_stateless(
                     server,
                     request,
+                    tool_params,
                     StatelessParams::with_meta(meta),
                     arrival,
                     outbound,
@@ -126,6 +139,7 @@ pub(super) async fn route(
             Box::pin(dispatch(
                 server,
                 request,
+                tool_params,
                 envelope,
                 None,
                 outbound,
@@ -197,6 +211,7 @@ impl Arrival<'_> {
 pub(super) async fn route_stateless(
     server: &Server,
     request: Request,
+    tool_params: Option<ToolCallParams>,
     mut params: StatelessParams,
     arrival: Arrival<'_>,
     outbound: Outbound,
@@ -274,6 +289,7 @@ pub(super) async fn route_stateless(
             Box::pin(dispatch(
                 server,
                 request,
+                tool_params,
                 envelope,
                 headers,
                 outbound,

@@ -26,6 +26,15 @@ pub(super) struct StatelessParams {
 }
 
 impl StatelessParams {
+    /// The params of a tool call read already: its `_meta` and name.
+    pub(super) fn of_tool_call(call: &mut super::ToolCallParams) -> Self {
+        Self {
+            meta: call.meta.take(),
+            name: Some(call.name.clone()),
+            ..Self::default()
+        }
+    }
+
     /// Params whose `_meta` was read already, on a connection (no headers
     /// to check against the body).
     pub(super) fn with_meta(meta: RequestMeta) -> Self {

@@ -40,7 +40,7 @@ use crate::server::{ListKind, Registry, Server};
 use crate::session::Session;
 use crate::tool::ToolDef;
 
-use calls::{call_tool, complete, get_prompt, read_resource};
+use calls::{ReadToolCall, ToolCallParams, call_tool, complete, get_prompt, read_resource};
 use envelope::route;
 use lists::list;
 use metering::{check_rate, is_metered};
@@ -133,7 +133,7 @@ pub(crate) async fn handle_request(
     let id = request.id.clone();
     let span = tracing::info_span!(
         "mcp.request",
-        method = %request.method,
+        method = request.method.as_str(),
         id = %id,
         tool = tracing::field::Empty,
         trace_id = tracing::field::Empty,
@@ -151,9 +151,13 @@ pub(crate) async fn handle_request(
     let fallback = session.as_ref().map_or(ProtocolVersion::LATEST, |s| {
         s.version().unwrap_or(ProtocolVersion::LATEST_STATEFUL)
     });
+    // A tool call's params are read once, here, for its record and for its
+    // handler; anything malformed is left for the handler to explain.
+    let tool_params = ToolCallParams::read(&request);
     let entry = audit::Entry::start(
         &server,
         &request,
+        tool_params.as_ref().map(ToolCallParams::named),
         session
             .as_ref()
             .map_or(Some(ProtocolVersion::LATEST), |s| s.version()),
@@ -165,7 +169,14 @@ pub(crate) async fn handle_request(
     let started = std::time::Instant::now();
     // Boxed once, here: the routing future is large, and every wrapper
     // below would otherwise copy it.
-    let routed = Box::pin(route(&server, wire, request, outbound, stop.cancellation));
+    let routed = Box::pin(route(
+        &server,
+        wire,
+        request,
+        tool_params,
+        outbound,
+        stop.cancellation,
+    ));
     let work = AssertUnwindSafe(audit::noting(routed))
         .catch_unwind()
         .instrument(span);
@@ -297,6 +308,7 @@ fn encode_empty(version: ProtocolVersion, server: &Server) -> Result<Box<RawValu
 async fn dispatch(
     server: &Server,
     request: Request,
+    tool_params: Option<ToolCallParams>,
     envelope: Envelope,
     headers: Option<&WireHeaders>,
     outbound: Outbound,
@@ -342,16 +354,21 @@ async fn dispatch(
         method::TOOLS_CALL => {
             let started = std::time::Instant::now();
             let mut called = None;
-            let result = call_tool(
-                server,
-                request,
-                envelope,
-                headers,
-                outbound,
-                cancellation,
-                &mut called,
-            )
-            .await;
+            let result = match ReadToolCall::new(server, request, tool_params, &mut called) {
+                Ok(call) => {
+                    call_tool(
+                        server,
+                        call,
+                        envelope,
+                        headers,
+                        outbound,
+                        cancellation,
+                        &mut called,
+                    )
+                    .await
+                }
+                Err(error) => Err(error),
+            };
             // Only registered tools get their own series.
             let label = called.as_deref().unwrap_or("unknown");
             let outcome = match &result {

@@ -1,8 +1,9 @@
 //! The definitions a server holds, kept by name or URI in immutable
 //! snapshots.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+
+use foldhash::HashMap;
 
 use mcp_core::ProtocolVersion;
 use serde_json::value::RawValue;

@@ -11,7 +11,9 @@
 //! gives its slot back before its response is written, so a client that
 //! sees an answer can always send the next request.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use mcp_core::jsonrpc::{Request, RequestId};
@@ -45,6 +47,8 @@ pub(crate) struct Requests {
 
 #[derive(Debug, Default)]
 struct Table {
+    /// At most the connection's limit of requests: a cheap hash, seeded per
+    /// process, is enough for keys a client chooses.
     entries: HashMap<RequestId, Entry>,
     running: usize,
     queue: VecDeque<Waiting>,
