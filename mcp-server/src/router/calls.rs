@@ -210,7 +210,7 @@ pub(super) async fn complete(
 /// not kept (twice the memory of a large call) while the tool runs.
 pub(super) struct ReadToolCall {
     pub(super) id: RequestId,
-    pub(super) params: ToolCallParams,
+    pub(super) params: Box<ToolCallParams>,
 }
 
 impl ReadToolCall {
@@ -218,7 +218,7 @@ impl ReadToolCall {
     pub(super) fn new(
         server: &Server,
         request: Request,
-        read: Option<ToolCallParams>,
+        read: Option<Box<ToolCallParams>>,
         called: &mut Option<Arc<str>>,
     ) -> Result<Self, ProtocolError> {
         let params = match read {
@@ -342,8 +342,10 @@ pub(super) struct ToolCallParams {
 }
 
 impl ToolCallParams {
-    /// The params of a `tools/call`, when they are well formed.
-    pub(super) fn read(request: &Request) -> Option<Self> {
+    /// The params of a `tools/call`, when they are well formed. Boxed:
+    /// they travel through the router's futures, which would each hold
+    /// (and move) a copy of their `_meta`.
+    pub(super) fn read(request: &Request) -> Option<Box<Self>> {
         if request.method != method::TOOLS_CALL {
             return None;
         }
@@ -365,7 +367,7 @@ fn read_tool_call(
     server: &Server,
     request: &Request,
     called: &mut Option<Arc<str>>,
-) -> Result<ToolCallParams, ProtocolError> {
+) -> Result<Box<ToolCallParams>, ProtocolError> {
     if request.params.is_none() {
         *called = registered(server, request);
         return Err(ProtocolError::InvalidParams(

@@ -31,7 +31,7 @@ pub(super) async fn route(
     server: &Server,
     wire: Wire,
     request: Request,
-    mut tool_params: Option<ToolCallParams>,
+    mut tool_params: Option<Box<ToolCallParams>>,
     outbound: Outbound,
     cancellation: CancellationToken,
 ) -> Result<Box<RawValue>, Failure> {
@@ -211,7 +211,7 @@ impl Arrival<'_> {
 pub(super) async fn route_stateless(
     server: &Server,
     request: Request,
-    tool_params: Option<ToolCallParams>,
+    tool_params: Option<Box<ToolCallParams>>,
     mut params: StatelessParams,
     arrival: Arrival<'_>,
     outbound: Outbound,

@@ -157,7 +157,7 @@ pub(crate) async fn handle_request(
     let entry = audit::Entry::start(
         &server,
         &request,
-        tool_params.as_ref().map(ToolCallParams::named),
+        tool_params.as_deref().map(ToolCallParams::named),
         session
             .as_ref()
             .map_or(Some(ProtocolVersion::LATEST), |s| s.version()),
@@ -308,7 +308,7 @@ fn encode_empty(version: ProtocolVersion, server: &Server) -> Result<Box<RawValu
 async fn dispatch(
     server: &Server,
     request: Request,
-    tool_params: Option<ToolCallParams>,
+    tool_params: Option<Box<ToolCallParams>>,
     envelope: Envelope,
     headers: Option<&WireHeaders>,
     outbound: Outbound,
