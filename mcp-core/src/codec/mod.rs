@@ -31,6 +31,7 @@ use crate::lifecycle::Implementation;
 use crate::meta;
 use crate::version::ProtocolVersion;
 
+mod large_strings;
 mod shapes;
 
 /// A message that can be shaped for one revision.
@@ -58,7 +59,7 @@ fn json_text<T: Serialize + ?Sized>(value: &T, hint: usize) -> Result<String, se
     // Room for escapes and the envelope's members, so that what follows
     // (the 2026-07-28 tail) fits without growing the buffer.
     let mut buf = Vec::with_capacity(hint + hint / 8 + 512);
-    serde_json::to_writer(&mut buf, value)?;
+    serde_json::to_writer(&mut buf, &large_strings::LargeStrings(value))?;
     String::from_utf8(buf).map_err(serde::ser::Error::custom)
 }
 

@@ -1,0 +1,490 @@
+//! Large strings in a result, escaped at memory speed.
+//!
+//! serde_json escapes a string one byte at a time (about nine instructions
+//! a byte), so a result carrying megabytes of text spends most of its
+//! encoding there. [`LargeStrings`] serializes a value as usual, except
+//! that a string of [`LARGE_STRING`] bytes or more is escaped here, eight
+//! bytes at a time while none of them needs escaping, and handed to
+//! serde_json as raw JSON (the protocol serde_json's own `RawValue` uses),
+//! which it copies as it is. What comes out is byte for byte what
+//! serde_json writes, which the tests hold it to.
+
+use serde::ser::{
+    Serialize, SerializeMap, SerializeSeq, SerializeStruct, SerializeStructVariant, SerializeTuple,
+    SerializeTupleStruct, SerializeTupleVariant, Serializer,
+};
+
+/// From this length on, a string is escaped here.
+pub(super) const LARGE_STRING: usize = 4 * 1024;
+
+/// The name under which serde_json's serializer takes a struct's one field
+/// as raw JSON text (`serde_json::value::RawValue` serializes that way).
+const RAW_JSON: &str = "$serde_json::private::RawValue";
+
+/// `T`, with its large strings escaped here. Only for serde_json's
+/// serializer: another would see the raw-JSON struct as a struct.
+pub(super) struct LargeStrings<'a, T: ?Sized>(pub(super) &'a T);
+
+impl<T: Serialize + ?Sized> Serialize for LargeStrings<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(Wrap(serializer))
+    }
+}
+
+/// Appends `value` as a JSON string, quotes included, escaped as serde_json
+/// escapes: `"`, `\` and the control characters below U+0020.
+pub(super) fn escape(out: &mut String, value: &str) {
+    out.reserve(value.len() + 2);
+    out.push('"');
+    let bytes = value.as_bytes();
+    // Everything before `start` is written.
+    let mut start = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if let Some(word) = bytes
+            .get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            && !needs_escape(u64::from_le_bytes(word))
+        {
+            at += 8;
+            continue;
+        }
+        let byte = bytes[at];
+        let escaped: &str = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\x08' => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            b'\x0c' => "\\f",
+            b'\r' => "\\r",
+            0..0x20 => {
+                // An ASCII byte: `at` and `at + 1` are character boundaries.
+                out.push_str(&value[start..at]);
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 0xf)]));
+                at += 1;
+                start = at;
+                continue;
+            }
+            _ => {
+                at += 1;
+                continue;
+            }
+        };
+        out.push_str(&value[start..at]);
+        out.push_str(escaped);
+        at += 1;
+        start = at;
+    }
+    out.push_str(&value[start..]);
+    out.push('"');
+}
+
+/// Whether any of the eight bytes in `word` is `"`, `\` or below 0x20.
+/// May say yes for a clean word after such a byte, never no for one.
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |limit: u64| word.wrapping_sub(ONES * limit) & !word & HIGH;
+    let equal = |byte: u64| {
+        let diff = word ^ (ONES * byte);
+        diff.wrapping_sub(ONES) & !diff & HIGH
+    };
+    below(0x20) | equal(u64::from(b'"')) | equal(u64::from(b'\\')) != 0
+}
+
+/// A serializer that passes everything to `S`, its large strings as raw JSON.
+struct Wrap<S>(S);
+
+/// A compound of `S`, whose values are wrapped again; `raw` for the
+/// raw-JSON struct itself, whose one field must reach serde_json as it is.
+struct Compound<C> {
+    inner: C,
+    raw: bool,
+}
+
+impl<S: Serializer> Serializer for Wrap<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    type SerializeSeq = Compound<S::SerializeSeq>;
+    type SerializeTuple = Compound<S::SerializeTuple>;
+    type SerializeTupleStruct = Compound<S::SerializeTupleStruct>;
+    type SerializeTupleVariant = Compound<S::SerializeTupleVariant>;
+    type SerializeMap = Compound<S::SerializeMap>;
+    type SerializeStruct = Compound<S::SerializeStruct>;
+    type SerializeStructVariant = Compound<S::SerializeStructVariant>;
+
+    fn serialize_str(self, value: &str) -> Result<S::Ok, S::Error> {
+        if value.len() < LARGE_STRING {
+            return self.0.serialize_str(value);
+        }
+        let mut json = String::new();
+        escape(&mut json, value);
+        let mut raw = self.0.serialize_struct(RAW_JSON, 1)?;
+        raw.serialize_field(RAW_JSON, &json)?;
+        raw.end()
+    }
+
+    fn serialize_bool(self, v: bool) -> Result<S::Ok, S::Error> {
+        self.0.serialize_bool(v)
+    }
+    fn serialize_i8(self, v: i8) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i8(v)
+    }
+    fn serialize_i16(self, v: i16) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i16(v)
+    }
+    fn serialize_i32(self, v: i32) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i32(v)
+    }
+    fn serialize_i64(self, v: i64) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i64(v)
+    }
+    fn serialize_i128(self, v: i128) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i128(v)
+    }
+    fn serialize_u8(self, v: u8) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u8(v)
+    }
+    fn serialize_u16(self, v: u16) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u16(v)
+    }
+    fn serialize_u32(self, v: u32) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u32(v)
+    }
+    fn serialize_u64(self, v: u64) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u64(v)
+    }
+    fn serialize_u128(self, v: u128) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u128(v)
+    }
+    fn serialize_f32(self, v: f32) -> Result<S::Ok, S::Error> {
+        self.0.serialize_f32(v)
+    }
+    fn serialize_f64(self, v: f64) -> Result<S::Ok, S::Error> {
+        self.0.serialize_f64(v)
+    }
+    fn serialize_char(self, v: char) -> Result<S::Ok, S::Error> {
+        self.0.serialize_char(v)
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<S::Ok, S::Error> {
+        self.0.serialize_bytes(v)
+    }
+    fn serialize_none(self) -> Result<S::Ok, S::Error> {
+        self.0.serialize_none()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
+        self.0.serialize_some(&LargeStrings(value))
+    }
+    fn serialize_unit(self) -> Result<S::Ok, S::Error> {
+        self.0.serialize_unit()
+    }
+    fn serialize_unit_struct(self, name: &'static str) -> Result<S::Ok, S::Error> {
+        self.0.serialize_unit_struct(name)
+    }
+    fn serialize_unit_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+    ) -> Result<S::Ok, S::Error> {
+        self.0.serialize_unit_variant(name, index, variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.0.serialize_newtype_struct(name, &LargeStrings(value))
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.0
+            .serialize_newtype_variant(name, index, variant, &LargeStrings(value))
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
+        self.0.serialize_seq(len).map(Compound::wrapping)
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
+        self.0.serialize_tuple(len).map(Compound::wrapping)
+    }
+    fn serialize_tuple_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct, S::Error> {
+        self.0
+            .serialize_tuple_struct(name, len)
+            .map(Compound::wrapping)
+    }
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleVariant, S::Error> {
+        self.0
+            .serialize_tuple_variant(name, index, variant, len)
+            .map(Compound::wrapping)
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
+        self.0.serialize_map(len).map(Compound::wrapping)
+    }
+    fn serialize_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, S::Error> {
+        let raw = name == RAW_JSON;
+        self.0
+            .serialize_struct(name, len)
+            .map(|inner| Compound { inner, raw })
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStructVariant, S::Error> {
+        self.0
+            .serialize_struct_variant(name, index, variant, len)
+            .map(Compound::wrapping)
+    }
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+}
+
+impl<C> Compound<C> {
+    fn wrapping(inner: C) -> Self {
+        Self { inner, raw: false }
+    }
+}
+
+impl<C: SerializeSeq> SerializeSeq for Compound<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
+        self.inner.serialize_element(&LargeStrings(value))
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.inner.end()
+    }
+}
+
+impl<C: SerializeTuple> SerializeTuple for Compound<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
+        self.inner.serialize_element(&LargeStrings(value))
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.inner.end()
+    }
+}
+
+impl<C: SerializeTupleStruct> SerializeTupleStruct for Compound<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
+        self.inner.serialize_field(&LargeStrings(value))
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.inner.end()
+    }
+}
+
+impl<C: SerializeTupleVariant> SerializeTupleVariant for Compound<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
+        self.inner.serialize_field(&LargeStrings(value))
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.inner.end()
+    }
+}
+
+impl<C: SerializeMap> SerializeMap for Compound<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    // Keys go as they are: serde_json writes a key through a serializer of
+    // its own that takes strings, not raw JSON.
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), C::Error> {
+        self.inner.serialize_key(key)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
+        self.inner.serialize_value(&LargeStrings(value))
+    }
+    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), C::Error> {
+        self.inner.serialize_entry(key, &LargeStrings(value))
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.inner.end()
+    }
+}
+
+impl<C: SerializeStruct> SerializeStruct for Compound<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), C::Error> {
+        if self.raw {
+            self.inner.serialize_field(key, value)
+        } else {
+            self.inner.serialize_field(key, &LargeStrings(value))
+        }
+    }
+    fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
+        self.inner.skip_field(key)
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.inner.end()
+    }
+}
+
+impl<C: SerializeStructVariant> SerializeStructVariant for Compound<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), C::Error> {
+        self.inner.serialize_field(key, &LargeStrings(value))
+    }
+    fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
+        self.inner.skip_field(key)
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.inner.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use serde_json::value::RawValue;
+
+    use super::*;
+    use crate::content::Content;
+    use crate::tool::CallToolResult;
+
+    /// Text of `len` bytes cycling through `pieces`.
+    fn text(len: usize, pieces: &[&str]) -> String {
+        let mut text = String::new();
+        for piece in pieces.iter().cycle() {
+            if text.len() >= len {
+                break;
+            }
+            text.push_str(piece);
+        }
+        text
+    }
+
+    fn both<T: Serialize>(value: &T) -> (String, String) {
+        (
+            serde_json::to_string(&LargeStrings(value)).unwrap(),
+            serde_json::to_string(value).unwrap(),
+        )
+    }
+
+    #[test]
+    fn every_byte_is_escaped_as_serde_json_escapes_it() {
+        let every_ascii: String = (0u8..0x80).map(char::from).collect();
+        let pieces = [
+            every_ascii.as_str(),
+            "plain words, eight at a time ",
+            "é漢字🦀",
+            "\u{2028}\u{7f}",
+            "\"",
+            "\\",
+            "a\u{1}",
+        ];
+        for len in [
+            0,
+            1,
+            7,
+            8,
+            9,
+            63,
+            64,
+            65,
+            LARGE_STRING - 1,
+            LARGE_STRING,
+            40_000,
+        ] {
+            // Every alignment of every piece against the 8-byte words.
+            for offset in 0..8 {
+                let value = format!("{}{}", "x".repeat(offset), text(len, &pieces));
+                let mut ours = String::new();
+                escape(&mut ours, &value);
+                assert_eq!(
+                    ours,
+                    serde_json::to_string(&value).unwrap(),
+                    "{len}/{offset}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_result_comes_out_as_serde_json_writes_it() {
+        let large = text(100_000, &["line \"one\"\n", "tab\there ", "ünï ", "\u{0}"]);
+        let result = CallToolResult {
+            content: vec![Content::text(large.clone()), Content::text("small \"one\"")],
+            structured_content: Some(json!({
+                "list": [large.clone(), 1, 2.5, null, true],
+                "map": {"key": large.clone(), "n": -3},
+            })),
+            is_error: Some(false),
+            meta: None,
+        };
+        let (ours, theirs) = both(&result);
+        assert_eq!(ours, theirs);
+        assert!(ours.len() > 3 * large.len());
+    }
+
+    #[test]
+    fn raw_json_passes_through_untouched() {
+        #[derive(serde::Serialize)]
+        struct Holder {
+            raw: Box<RawValue>,
+            text: String,
+            tuple: (String, u8),
+            variant: Shape,
+        }
+        #[derive(serde::Serialize)]
+        enum Shape {
+            Named { name: String },
+        }
+        let large = text(10_000, &["a\"b\\c"]);
+        let raw_text = serde_json::to_string(&json!({"inner": large})).unwrap();
+        let holder = Holder {
+            raw: RawValue::from_string(raw_text.clone()).unwrap(),
+            text: large.clone(),
+            tuple: (large.clone(), 7),
+            variant: Shape::Named { name: large },
+        };
+        let (ours, theirs) = both(&holder);
+        assert_eq!(ours, theirs);
+        assert!(ours.contains(&raw_text));
+    }
+}
