@@ -421,6 +421,34 @@ async fn bad_input_gets_the_status_the_spec_names_and_the_server_keeps_serving()
     server.shutdown().await;
 }
 
+/// A body whose `_meta` names 2026-07-28 is a stateless request whatever the
+/// version header says, however the key is spelled: the header must then
+/// agree with it.
+#[tokio::test]
+async fn a_stateless_body_under_a_stateful_header_is_refused_however_meta_is_spelled() {
+    let server = start(HttpConfig::default()).await;
+    let plain = stateless(13, "tools/list", json!({}));
+    let escaped = plain.replace(r#""_meta""#, r#""\u005fmeta""#);
+    assert_ne!(plain, escaped);
+    for body in [plain, escaped] {
+        let headers = [
+            JSON,
+            ACCEPT,
+            ("mcp-protocol-version", "2025-11-25"),
+            ("mcp-method", "tools/list"),
+        ];
+        let response = send(server.addr, "POST", "/mcp", &headers, body.clone()).await;
+        let status = response.status();
+        let answer = json_body(response).await;
+        assert_eq!(
+            (status.as_u16(), &answer["error"]["code"]),
+            (400, &json!(-32020)),
+            "{body}"
+        );
+    }
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn stateless_requests_are_checked_in_order() {
     let server = start(HttpConfig::default()).await;

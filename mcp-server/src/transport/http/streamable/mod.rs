@@ -111,6 +111,7 @@ fn is_stateless(headers: &HeaderMap, message: &Message) -> bool {
         _ => None,
     };
     let meta_version = params
+        .filter(|raw| may_name_meta(raw.get()))
         .and_then(|raw| serde_json::from_str::<MetaOnly>(raw.get()).ok())
         .and_then(|m| m.meta)
         .and_then(|m| m.protocol_version);
@@ -122,6 +123,14 @@ fn is_stateless(headers: &HeaderMap, message: &Message) -> bool {
     // An unknown version header without a session cannot be a session's
     // request; the stateless checks answer it precisely.
     matches!(header_version, Some(Err(_))) && header_str(headers, SESSION_ID).is_none()
+}
+
+/// Whether `params` may have a `_meta` member: they spell it out, or have
+/// a `\u` escape that could spell it. Most have neither, and are not read
+/// a second time (a full pass over a large call's arguments).
+fn may_name_meta(params: &str) -> bool {
+    let bytes = params.as_bytes();
+    memchr::memmem::find(bytes, b"_meta").is_some() || memchr::memmem::find(bytes, b"\\u").is_some()
 }
 
 async fn stateless(
