@@ -3,6 +3,7 @@
 //! refusals and authentication failures. Served by the HTTP transport at
 //! `/metrics` in the Prometheus text format.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
@@ -318,6 +319,18 @@ impl Metrics {
         }
         text
     }
+}
+
+/// `method` as a static string, when it is one the server serves: a
+/// request's method is then named without a copy.
+pub(crate) fn method_name(method: &str) -> Cow<'static, str> {
+    KNOWN_METHODS
+        .iter()
+        .find(|known| **known == method)
+        .map_or_else(
+            || Cow::Owned(method.to_owned()),
+            |known| Cow::Borrowed(*known),
+        )
 }
 
 const KNOWN_METHODS: &[&str] = &[

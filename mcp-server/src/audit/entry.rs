@@ -155,7 +155,7 @@ impl<H: AuditHost> Entry<H> {
         record.client_address = client_address;
         record.request_id = Some(request.id.clone());
         record.protocol_version = version;
-        record.method = Some(request.method.clone());
+        record.method = Some(crate::metrics::method_name(&request.method));
         match named {
             Some(named) => describe_call(server, named, &mut record),
             None => describe_target(server, request, &mut record),
@@ -315,7 +315,7 @@ pub(crate) fn refused(server: &impl AuditHost, refusal: &Refusal<'_>) {
         record.set_caller(principal);
     }
     record.client_address = refusal.client_address;
-    record.method = refusal.method.map(str::to_owned);
+    record.method = refusal.method.map(crate::metrics::method_name);
     record.target = refusal.target.map(str::to_owned);
     record.request_id = refusal.request_id.cloned();
     record.http_status = Some(refusal.http_status);

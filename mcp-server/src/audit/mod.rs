@@ -18,6 +18,7 @@ mod entry;
 mod queue;
 mod sinks;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::net::IpAddr;
@@ -132,7 +133,7 @@ pub struct AuditRecord {
     pub protocol_version: Option<ProtocolVersion>,
     /// The JSON-RPC method, such as `tools/call`; none for a request
     /// refused before its body was read.
-    pub method: Option<String>,
+    pub method: Option<Cow<'static, str>>,
     /// The tool or prompt name, or the resource URI.
     pub target: Option<String>,
     /// The tool was declared read-only.
@@ -159,7 +160,7 @@ impl AuditRecord {
     /// it to [`RequestContext::audit`](crate::RequestContext::audit).
     pub fn new(method: impl Into<String>, outcome: AuditOutcome) -> Self {
         let mut record = Self::empty(outcome);
-        record.method = Some(method.into());
+        record.method = Some(Cow::Owned(method.into()));
         record
     }
 

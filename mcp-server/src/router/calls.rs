@@ -254,7 +254,6 @@ pub(super) async fn call_tool(
         return Err(ProtocolError::UnknownTool(params.name));
     }
     let version = envelope.version;
-    tracing::Span::current().record("tool", params.name.as_str());
     if let Some(principal) = envelope.principal.as_deref()
         && !principal.has_scopes(tool.scopes())
     {

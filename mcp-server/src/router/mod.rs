@@ -131,11 +131,14 @@ pub(crate) async fn handle_request(
     timeout: Option<std::time::Duration>,
 ) -> Answer {
     let id = request.id.clone();
+    // A tool call's params are read once, here, for its span, its record and
+    // its handler; anything malformed is left for the handler to explain.
+    let tool_params = ToolCallParams::read(&request);
     let span = tracing::info_span!(
         "mcp.request",
         method = request.method.as_str(),
         id = %id,
-        tool = tracing::field::Empty,
+        tool = tool_params.as_deref().map(|params| params.name.as_str()),
         trace_id = tracing::field::Empty,
         parent_span_id = tracing::field::Empty,
     );
@@ -151,9 +154,6 @@ pub(crate) async fn handle_request(
     let fallback = session.as_ref().map_or(ProtocolVersion::LATEST, |s| {
         s.version().unwrap_or(ProtocolVersion::LATEST_STATEFUL)
     });
-    // A tool call's params are read once, here, for its record and for its
-    // handler; anything malformed is left for the handler to explain.
-    let tool_params = ToolCallParams::read(&request);
     let entry = audit::Entry::start(
         &server,
         &request,
@@ -165,7 +165,7 @@ pub(crate) async fn handle_request(
         client,
         &stop,
     );
-    let method = request.method.clone();
+    let method = crate::metrics::method_name(&request.method);
     let started = std::time::Instant::now();
     // Boxed once, here: the routing future is large, and every wrapper
     // below would otherwise copy it.
