@@ -174,9 +174,10 @@ pub enum Incoming {
 
 /// The fields every JSON-RPC message may carry; which are present decides the kind.
 #[derive(Deserialize)]
-struct Envelope {
-    #[serde(default)]
-    jsonrpc: Option<String>,
+struct Envelope<'a> {
+    /// Borrowed: it is only compared.
+    #[serde(default, borrow)]
+    jsonrpc: Option<std::borrow::Cow<'a, str>>,
     #[serde(default, deserialize_with = "present")]
     id: Option<Value>,
     #[serde(default)]
@@ -202,7 +203,7 @@ impl Message {
     /// JSON-RPC 2.0 message is a -32600 invalid request, carrying the id when
     /// one could be read. Never panics.
     pub fn parse(input: &str) -> Result<Message, ErrorResponse> {
-        let envelope: Envelope = serde_json::from_str(input).map_err(|e| {
+        let envelope: Envelope<'_> = serde_json::from_str(input).map_err(|e| {
             if e.is_syntax() || e.is_eof() {
                 ErrorResponse::new(
                     None,
@@ -224,7 +225,7 @@ impl Message {
         Self::from_envelope(envelope)
     }
 
-    fn from_envelope(env: Envelope) -> Result<Message, ErrorResponse> {
+    fn from_envelope(env: Envelope<'_>) -> Result<Message, ErrorResponse> {
         let id = match env.id {
             None => None,
             Some(Value::Number(n)) => match n.as_i64() {
