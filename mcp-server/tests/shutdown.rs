@@ -391,7 +391,10 @@ async fn a_request_in_flight_finishes_with_its_real_result_after_the_listener_cl
             addr,
             "POST",
             "/mcp",
-            &[JSON, ACCEPT, ("mcp-session-id", &session)],
+            // JSON only: with SSE accepted, an answer later than
+            // `stream_after` (50 ms, easily passed on a loaded machine)
+            // would come as a stream.
+            &[JSON, ACCEPT_JSON, ("mcp-session-id", &session)],
             call(1, "gated"),
         )
         .await;
