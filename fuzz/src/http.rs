@@ -86,8 +86,8 @@ async fn exchange(script: &str) {
     );
 }
 
-/// The request a script entry describes, and the JSON-RPC message its body
-/// holds; `None` for what an HTTP parser would never hand over.
+/// The request a script entry describes, and the JSON-RPC message a POST's
+/// body holds; `None` for what an HTTP parser would never hand over.
 fn request(text: &str) -> Option<(Request<Full<Bytes>>, Option<Incoming>)> {
     let (head, body) = text.split_once("\n\n").unwrap_or((text, ""));
     let mut lines = head.lines();
@@ -109,7 +109,12 @@ fn request(text: &str) -> Option<(Request<Full<Bytes>>, Option<Incoming>)> {
             [127, 0, 0, 1],
             40000,
         ))));
-    Some((request, Incoming::parse(body).ok()))
+    // Only a POST's body is a JSON-RPC message to the service: a GET to a
+    // probe answers JSON of its own, whatever body came with it.
+    let rpc = (request.method() == Method::POST)
+        .then(|| Incoming::parse(body).ok())
+        .flatten();
+    Some((request, rpc))
 }
 
 async fn check(
