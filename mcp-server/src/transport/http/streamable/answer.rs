@@ -1,6 +1,10 @@
 //! Answering POSTed requests: as JSON when the answer comes first, as an
 //! SSE stream when a notification does.
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
+
 use super::*;
 use crate::transport::http::history::Producer;
 
@@ -43,35 +47,47 @@ pub(super) async fn dispatch_with(
     let server = shared.server.clone();
     let session = how.session.clone();
     let drain = shared.drain.clone();
-    let task = tokio::spawn(
-        async move {
-            let request_id = request.id.clone();
-            let answer = run(
-                server,
-                wire,
-                request,
-                Outbound::new(tx),
-                cancellation,
-                how.timeout,
-                &drain,
-            )
-            .await;
-            // The request stops counting against every limit before its
-            // answer leaves, so a client that sees it can send the next.
-            drop((permit, active));
-            if let Some(session) = session {
-                session.finish(&request_id);
-            }
-            // A cancelled request gets no response; its stream just ends.
-            if let Some(answer) = answer {
-                let _ = answer_tx.send(answer);
-            }
+    let work = async move {
+        let request_id = request.id.clone();
+        let answer = run(
+            server,
+            wire,
+            request,
+            Outbound::new(tx),
+            cancellation,
+            how.timeout,
+            &drain,
+        )
+        .await;
+        // The request stops counting against every limit before its
+        // answer leaves, so a client that sees it can send the next.
+        drop((permit, active));
+        if let Some(session) = session {
+            session.finish(&request_id);
         }
-        .in_current_span(),
-    );
+        // A cancelled request gets no response; its stream just ends.
+        if let Some(answer) = answer {
+            let _ = answer_tx.send(answer);
+        }
+    }
+    .in_current_span();
+    // A request that needs no I/O of its own is done at its first poll:
+    // polled here, it needs no task, and its answer is ready before
+    // anything below waits (no wake-up, no timer for `stream_after`). One
+    // still pending goes on in its own task; boxed, it moves as a pointer.
+    // A panic ends it as a panicking task did: without an answer.
+    let mut work = Box::pin(work);
+    let first_poll = AssertUnwindSafe(work.as_mut())
+        .catch_unwind()
+        .now_or_never();
     // Dropping this (the client left before the answer) cancels the request
     // where disconnects mean cancellation.
-    let abort = AbortOnDrop(how.disconnect_cancels.then(|| task.abort_handle()));
+    let abort = if first_poll.is_some() {
+        AbortOnDrop(None)
+    } else {
+        let task = tokio::spawn(work);
+        AbortOnDrop(how.disconnect_cancels.then(|| task.abort_handle()))
+    };
 
     if !accept.sse {
         drop(rx); // notifications have nowhere to go
