@@ -38,6 +38,12 @@ struct PlainVisitor<'a> {
 impl PlainVisitor<'_> {
     /// Writes the separator and `name=`, or says the field is not written.
     fn name(&mut self, field: &Field) -> bool {
+        self.name_then(field, "")
+    }
+
+    /// [`name`](Self::name), then `opening` (a string's quote) in the same
+    /// write.
+    fn name_then(&mut self, field: &Field, opening: &str) -> bool {
         let name = field.name();
         if self.result.is_err() || name.starts_with("log.") {
             return false;
@@ -47,12 +53,14 @@ impl PlainVisitor<'_> {
         self.is_empty = false;
         // One write of ` name=` where it fits a line's usual field name.
         let mut joined = [0u8; 40];
-        let length = separator.len() + name.len() + 1;
+        let equals = separator.len() + name.len();
+        let length = equals + 1 + opening.len();
         self.result = match joined.get_mut(..length) {
             Some(into) => {
                 into[..separator.len()].copy_from_slice(separator.as_bytes());
-                into[separator.len()..length - 1].copy_from_slice(name.as_bytes());
-                into[length - 1] = b'=';
+                into[separator.len()..equals].copy_from_slice(name.as_bytes());
+                into[equals] = b'=';
+                into[equals + 1..].copy_from_slice(opening.as_bytes());
                 // Joined from whole `str`s: still UTF-8.
                 std::str::from_utf8(into)
                     .map_err(|_| fmt::Error)
@@ -62,7 +70,8 @@ impl PlainVisitor<'_> {
                 .writer
                 .write_str(separator)
                 .and_then(|()| self.writer.write_str(name))
-                .and_then(|()| self.writer.write_char('=')),
+                .and_then(|()| self.writer.write_char('='))
+                .and_then(|()| self.writer.write_str(opening)),
         };
         self.result.is_ok()
     }
@@ -79,11 +88,31 @@ impl PlainVisitor<'_> {
     }
 }
 
-/// A string `Debug` would write unchanged between its quotes.
+/// A string `Debug` would write unchanged between its quotes: printable
+/// ASCII but `"` and `\`. Eight bytes at a time: the audit record's digest
+/// and a session id are 64 and 32 of them.
 fn is_plain(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let plain_byte = |b: &u8| (b' '..=b'~').contains(b) && *b != b'"' && *b != b'\\';
+    let mut words = value.as_bytes().chunks_exact(8);
+    for word in words.by_ref() {
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            return false;
+        };
+        let word = u64::from_le_bytes(word);
+        let equal = |byte: u8| {
+            let diff = word ^ (ONES * u64::from(byte));
+            diff.wrapping_sub(ONES) & !diff & HIGH
+        };
+        // Below 0x20, 0x80 and above, DEL, a quote or a backslash. A lane
+        // may be flagged wrongly only after a lane that truly is.
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+        if below_space | (word & HIGH) | equal(0x7f) | equal(b'"') | equal(b'\\') != 0 {
+            return false;
+        }
+    }
+    words.remainder().iter().all(plain_byte)
 }
 
 impl Visit for PlainVisitor<'_> {
@@ -91,17 +120,16 @@ impl Visit for PlainVisitor<'_> {
         if field.name() == "message" {
             return self.default_visitor(|v| v.record_str(field, value));
         }
-        if !self.name(field) {
-            return;
+        if is_plain(value) {
+            if self.name_then(field, "\"") {
+                self.result = self
+                    .writer
+                    .write_str(value)
+                    .and_then(|()| self.writer.write_char('"'));
+            }
+        } else if self.name(field) {
+            self.result = write!(self.writer, "{value:?}");
         }
-        self.result = if is_plain(value) {
-            self.writer
-                .write_char('"')
-                .and_then(|()| self.writer.write_str(value))
-                .and_then(|()| self.writer.write_char('"'))
-        } else {
-            write!(self.writer, "{value:?}")
-        };
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -195,6 +223,31 @@ mod tests {
         }
         let bytes = buffer.0.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn plain_means_printable_ascii_without_quotes_or_backslashes() {
+        let byte_by_byte = |value: &str| {
+            value
+                .bytes()
+                .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+        };
+        let base = "0123456789abcdef0123456789abcdef";
+        let mut cases = vec![String::new(), base.to_owned()];
+        for len in [1, 7, 8, 9, 16, 31] {
+            for at in 0..len {
+                for odd in [
+                    '\u{0}', '\u{1f}', ' ', '~', '\u{7f}', '"', '\\', 'é', '🦀', '!',
+                ] {
+                    let mut case: String = base[..len].to_owned();
+                    case.replace_range(at..=at, &odd.to_string());
+                    cases.push(case);
+                }
+            }
+        }
+        for case in &cases {
+            assert_eq!(is_plain(case), byte_by_byte(case), "{case:?}");
+        }
     }
 
     #[test]
