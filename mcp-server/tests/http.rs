@@ -421,6 +421,61 @@ async fn bad_input_gets_the_status_the_spec_names_and_the_server_keeps_serving()
     server.shutdown().await;
 }
 
+struct Panicky;
+
+#[mcp_server(name = "panicky", version = "1.0.0")]
+impl Panicky {
+    /// Panic at the first poll.
+    #[mcp_tool]
+    async fn boom(&self) -> String {
+        panic!("boom at the first poll")
+    }
+
+    /// Panic once a timer has fired.
+    #[mcp_tool]
+    async fn late_boom(&self) -> String {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        panic!("boom after a wait")
+    }
+}
+
+/// A tool that panics, answered in place at its first poll or from a task
+/// of its own after waiting, gets a tool error, and the server goes on:
+/// nothing stays counted as running.
+#[tokio::test]
+async fn a_tool_panicking_at_its_first_poll_or_later_is_answered_and_the_server_goes_on() {
+    let server = start_server(Panicky, HttpConfig::default()).await;
+    let session = initialize(server.addr, "2025-11-25").await;
+    let in_session = [
+        JSON,
+        ("accept", "application/json"),
+        ("mcp-session-id", session.as_str()),
+    ];
+    for (id, tool) in [(1, "boom"), (2, "late_boom"), (3, "boom")] {
+        let call = json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":tool,"arguments":{}}});
+        let response = send(server.addr, "POST", "/mcp", &in_session, call.to_string()).await;
+        assert_eq!(response.status(), 200, "{tool}");
+        let body = json_body(response).await;
+        assert_eq!(body["id"], id);
+        assert_eq!(body["result"]["isError"], true, "{body}");
+        let text = body["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("panicked"), "{text}");
+    }
+    let headers = [
+        JSON,
+        ACCEPT,
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "boom"),
+    ];
+    let call = stateless(4, "tools/call", json!({"name":"boom","arguments":{}}));
+    let response = send(server.addr, "POST", "/mcp", &headers, call).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(json_body(response).await["result"]["isError"], true);
+    server.settles_to(1).await;
+    server.shutdown().await;
+}
+
 /// A body whose `_meta` names 2026-07-28 is a stateless request whatever the
 /// version header says, however the key is spelled: the header must then
 /// agree with it.
