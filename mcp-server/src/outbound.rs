@@ -31,6 +31,23 @@ impl Outbound {
         }
     }
 
+    /// Sends a message if the writer has room for it, or gives it back to
+    /// be [`sent`](Self::send_later) when it has. A closed connection drops
+    /// it, as [`send`](Self::send) does.
+    pub(crate) fn try_send(&self, message: Message) -> Result<(), Outgoing> {
+        match self.tx.try_send(Outgoing::One(message)) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(outgoing)) => Err(outgoing),
+        }
+    }
+
+    /// Sends what [`try_send`](Self::try_send) gave back.
+    pub(crate) async fn send_later(&self, outgoing: Outgoing) {
+        if self.tx.send(outgoing).await.is_err() {
+            tracing::debug!("connection closed; message dropped");
+        }
+    }
+
     /// Completes when nobody reads this outbound any more.
     pub(crate) async fn closed(&self) {
         self.tx.closed().await;

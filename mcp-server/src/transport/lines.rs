@@ -1,17 +1,19 @@
 //! A connection of newline-delimited JSON-RPC messages: stdio, and the
 //! in-memory pipe the test client uses.
 //!
-//! One reader loop frames and parses lines and spawns a task per request,
-//! so requests run concurrently (up to the per-session limit; more wait their
-//! turn); one writer task owns the output, so messages never interleave. A
+//! One reader loop frames and parses lines and runs each request, in a task
+//! of its own once it waits on anything, so requests run concurrently (up to
+//! the per-session limit; more wait their turn); one writer task owns the
+//! output, so messages never interleave. A
 //! protocol error is answered and the loop goes on; only EOF or an I/O error
 //! ends the connection.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use mcp_core::ProtocolVersion;
 use mcp_core::jsonrpc::{
     ErrorObject, ErrorResponse, Incoming, Message, Notification, Request, RequestId, error_code,
@@ -319,12 +321,14 @@ impl Connection {
         }
     }
 
-    /// Runs a request in its own task. Its slot is given back before its
-    /// response is written, so the client never sees an answer while the
-    /// request still counts against the limit.
+    /// Runs a request. One that needs no I/O of its own is done at its
+    /// first poll: polled here, it needs no task and no wake-up. One still
+    /// pending goes on in its own task (boxed, it moves as a pointer), whose
+    /// first poll registers the task's waker where this one registered
+    /// none. Its slot is given back before its response is written, so the
+    /// client never sees an answer while the request still counts against
+    /// the limit.
     fn spawn(&mut self, request: Request, slot: Slot) {
-        let key = slot.key();
-        let outbound = self.outbound.clone();
         let task = router::handle_request(
             self.server.clone(),
             self.wire(slot.principal().cloned()),
@@ -333,15 +337,37 @@ impl Connection {
             self.stop(slot.cancellation().clone()),
             None,
         );
-        // Boxed: the request future is large, and moving it into the task
-        // by value would copy it.
-        let task = Box::pin(task);
-        let abort = self.tasks.spawn(async move {
-            let answer = task.await;
-            slot.release();
-            outbound.send(answer.message).await;
-        });
-        self.requests.set_task(&key, abort);
+        let mut task = Box::pin(task);
+        match AssertUnwindSafe(task.as_mut())
+            .catch_unwind()
+            .now_or_never()
+        {
+            Some(Ok(answer)) => {
+                slot.release();
+                if let Err(message) = self.outbound.try_send(answer.message) {
+                    // The writer is behind: the answer waits in a task, and
+                    // the reader goes on.
+                    let outbound = self.outbound.clone();
+                    self.tasks
+                        .spawn(async move { outbound.send_later(message).await });
+                }
+            }
+            // As a request task that panicked: no answer, the slot given back.
+            Some(Err(_)) => {
+                drop(slot);
+                tracing::error!("a request task panicked outside its handler");
+            }
+            None => {
+                let key = slot.key();
+                let outbound = self.outbound.clone();
+                let abort = self.tasks.spawn(async move {
+                    let answer = task.await;
+                    slot.release();
+                    outbound.send(answer.message).await;
+                });
+                self.requests.set_task(&key, abort);
+            }
+        }
     }
 
     /// A batch (2025-03-26 only): every request in it runs, and their
