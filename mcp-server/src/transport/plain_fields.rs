@@ -3,8 +3,13 @@
 //! name and `=` through its ANSI styling (which runs, unstyled, even when
 //! colour is off) and with plain strings copied as they are. The audit log
 //! writes a record of a dozen fields per request through it.
+//!
+//! Fields are gathered in a line buffer of the thread's and handed to the
+//! logger's writer in one write: each write to it goes through a `dyn`
+//! call, and a record's names, values and quotes are some fifty of them.
 
-use std::fmt;
+use std::cell::Cell;
+use std::fmt::{self, Write as _};
 
 use tracing::field::{Field, Visit};
 use tracing_subscriber::field::{RecordFields, VisitOutput as _};
@@ -12,72 +17,82 @@ use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::format::{DefaultVisitor, Writer};
 
 /// Fields as `name=value`, separated by spaces; strings quoted. The message
-/// and errors are written by the default visitor, which escapes what a
-/// terminal would interpret in them.
+/// and errors are written as the default visitor writes them, escaping what
+/// a terminal would interpret in them.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct PlainFields;
 
+/// The largest line buffer kept between events.
+const KEPT_LINE: usize = 4096;
+
+thread_local! {
+    /// Taken while an event is formatted: one that a field's `Debug` logs
+    /// meanwhile finds it empty and starts a line of its own.
+    static LINE: Cell<String> = const { Cell::new(String::new()) };
+}
+
 impl<'writer> FormatFields<'writer> for PlainFields {
     fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut line = LINE.try_with(Cell::take).unwrap_or_default();
+        line.clear();
         let mut visitor = PlainVisitor {
             writer,
+            line: &mut line,
             is_empty: true,
             result: Ok(()),
         };
         fields.record(&mut visitor);
-        visitor.result
+        visitor.flush();
+        let result = visitor.result;
+        if line.capacity() <= KEPT_LINE {
+            let _ = LINE.try_with(|kept| kept.set(line));
+        }
+        result
     }
 }
 
-struct PlainVisitor<'a> {
+struct PlainVisitor<'a, 'l> {
     writer: Writer<'a>,
+    /// What is not yet written to `writer`.
+    line: &'l mut String,
     is_empty: bool,
     result: fmt::Result,
 }
 
-impl PlainVisitor<'_> {
+impl PlainVisitor<'_, '_> {
     /// Writes the separator and `name=`, or says the field is not written.
     fn name(&mut self, field: &Field) -> bool {
         self.name_then(field, "")
     }
 
-    /// [`name`](Self::name), then `opening` (a string's quote) in the same
-    /// write.
+    /// [`name`](Self::name), then `opening` (a string's quote).
     fn name_then(&mut self, field: &Field, opening: &str) -> bool {
         let name = field.name();
         if self.result.is_err() || name.starts_with("log.") {
             return false;
         }
         let name = name.strip_prefix("r#").unwrap_or(name);
-        let separator = if self.is_empty { "" } else { " " };
-        self.is_empty = false;
-        // One write of ` name=` where it fits a line's usual field name.
-        let mut joined = [0u8; 40];
-        let equals = separator.len() + name.len();
-        let length = equals + 1 + opening.len();
-        self.result = match joined.get_mut(..length) {
-            Some(into) => {
-                into[..separator.len()].copy_from_slice(separator.as_bytes());
-                into[separator.len()..equals].copy_from_slice(name.as_bytes());
-                into[equals] = b'=';
-                into[equals + 1..].copy_from_slice(opening.as_bytes());
-                // Joined from whole `str`s: still UTF-8.
-                std::str::from_utf8(into)
-                    .map_err(|_| fmt::Error)
-                    .and_then(|joined| self.writer.write_str(joined))
-            }
-            None => self
-                .writer
-                .write_str(separator)
-                .and_then(|()| self.writer.write_str(name))
-                .and_then(|()| self.writer.write_char('='))
-                .and_then(|()| self.writer.write_str(opening)),
-        };
-        self.result.is_ok()
+        if !std::mem::replace(&mut self.is_empty, false) {
+            self.line.push(' ');
+        }
+        self.line.push_str(name);
+        self.line.push('=');
+        self.line.push_str(opening);
+        true
     }
 
-    /// Hands the field to `tracing-subscriber`'s own visitor.
+    /// Writes the line so far to the writer.
+    fn flush(&mut self) {
+        if self.result.is_ok() && !self.line.is_empty() {
+            self.result = self.writer.write_str(self.line);
+        }
+        self.line.clear();
+    }
+
+    /// Hands the field to `tracing-subscriber`'s own visitor, on the
+    /// logger's writer (which says whether to escape).
     fn default_visitor(&mut self, record: impl FnOnce(&mut DefaultVisitor<'_>)) {
+        self.flush();
         if self.result.is_err() {
             return;
         }
@@ -86,6 +101,39 @@ impl PlainVisitor<'_> {
         self.result = visitor.finish();
         self.is_empty = false;
     }
+
+    /// Writes a message as the default visitor would where it holds nothing
+    /// that visitor escapes; says whether it did.
+    fn plain_message(&mut self, write: impl FnOnce(&mut String) -> fmt::Result) -> bool {
+        if self.result.is_err() {
+            return true;
+        }
+        let start = self.line.len();
+        if !self.is_empty {
+            self.line.push(' ');
+        }
+        let message = self.line.len();
+        if write(self.line).is_err() || has_escapes(&self.line[message..]) {
+            self.line.truncate(start);
+            return false;
+        }
+        self.is_empty = false;
+        true
+    }
+}
+
+/// Whether `text` holds a character the default visitor escapes in a
+/// message: ESC, BEL, BS, FF, DEL and the C1 controls (U+0080 to U+009F,
+/// `C2 80` to `C2 9F` in UTF-8).
+fn has_escapes(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(at, &b)| {
+        matches!(b, 0x1b | 0x07 | 0x08 | 0x0c | 0x7f)
+            || (b == 0xc2
+                && bytes
+                    .get(at + 1)
+                    .is_some_and(|next| (0x80..=0x9f).contains(next)))
+    })
 }
 
 /// A string `Debug` would write unchanged between its quotes: printable
@@ -115,32 +163,37 @@ fn is_plain(value: &str) -> bool {
     words.remainder().iter().all(plain_byte)
 }
 
-impl Visit for PlainVisitor<'_> {
+impl Visit for PlainVisitor<'_, '_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            return self.default_visitor(|v| v.record_str(field, value));
+            let plain = self.plain_message(|line| {
+                line.push_str(value);
+                Ok(())
+            });
+            if !plain {
+                self.default_visitor(|v| v.record_str(field, value));
+            }
+            return;
         }
         if is_plain(value) {
             if self.name_then(field, "\"") {
-                self.result = self
-                    .writer
-                    .write_str(value)
-                    .and_then(|()| self.writer.write_char('"'));
+                self.line.push_str(value);
+                self.line.push('"');
             }
         } else if self.name(field) {
-            self.result = write!(self.writer, "{value:?}");
+            self.result = write!(self.line, "{value:?}");
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         if self.name(field) {
-            self.result = self.writer.write_str(itoa::Buffer::new().format(value));
+            self.line.push_str(itoa::Buffer::new().format(value));
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         if self.name(field) {
-            self.result = self.writer.write_str(itoa::Buffer::new().format(value));
+            self.line.push_str(itoa::Buffer::new().format(value));
         }
     }
 
@@ -152,17 +205,16 @@ impl Visit for PlainVisitor<'_> {
         // shortest digits, at a fraction of the cost; elsewhere (exponents,
         // NaN, infinities) the two spell them differently.
         let magnitude = value.abs();
-        self.result = if magnitude == 0.0 || (1e-4..1e16).contains(&magnitude) {
-            self.writer
-                .write_str(ryu::Buffer::new().format_finite(value))
+        if magnitude == 0.0 || (1e-4..1e16).contains(&magnitude) {
+            self.line.push_str(ryu::Buffer::new().format_finite(value));
         } else {
-            write!(self.writer, "{value:?}")
-        };
+            self.result = write!(self.line, "{value:?}");
+        }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         if self.name(field) {
-            self.result = self.writer.write_str(if value { "true" } else { "false" });
+            self.line.push_str(if value { "true" } else { "false" });
         }
     }
 
@@ -172,10 +224,13 @@ impl Visit for PlainVisitor<'_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
-            return self.default_visitor(|v| v.record_debug(field, value));
+            if !self.plain_message(|line| write!(line, "{value:?}")) {
+                self.default_visitor(|v| v.record_debug(field, value));
+            }
+            return;
         }
         if self.name(field) {
-            self.result = write!(self.writer, "{value:?}");
+            self.result = write!(self.line, "{value:?}");
         }
     }
 }
@@ -286,5 +341,61 @@ mod tests {
         assert_eq!(plain, logged(false, event));
         assert!(plain.contains(r#"principal="alice""#), "{plain}");
         assert!(!plain.contains('\u{1b}'), "{plain}");
+    }
+
+    #[test]
+    fn messages_are_written_as_the_default_formatter_writes_them() {
+        let messages = [
+            "audit",
+            "",
+            "tab\there, quote \" and backslash \\",
+            "escape \u{1b}[2J",
+            "bell \u{7}, backspace \u{8}, form feed \u{c}, delete \u{7f}",
+            "C1 \u{85} control, then \u{9f}",
+            "not C1: \u{a0} é 🦀",
+        ];
+        for message in messages {
+            let formatted = || tracing::info!(count = 1u64, "{message}");
+            let first = || tracing::info!(message, count = 1u64);
+            let after_a_field = || tracing::info!(count = 1u64, message);
+            for event in [&formatted as &dyn Fn(), &first, &after_a_field] {
+                assert_eq!(logged(true, event), logged(false, event), "{message:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_field_whose_debug_logs_leaves_the_line_whole() {
+        // `tracing` drops an event logged while one is dispatched; the
+        // outer line must still come out whole.
+        struct Logs;
+        impl fmt::Debug for Logs {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                tracing::info!(inner = "yes", "nested");
+                f.write_str("logs")
+            }
+        }
+        let event = || tracing::info!(first = "a", logs = ?Logs, last = 2u64, "outer");
+        let plain = logged(true, event);
+        assert_eq!(plain, logged(false, event));
+        assert_eq!(plain.lines().count(), 1, "{plain}");
+        assert!(plain.contains(r#"first="a" logs=logs last=2"#), "{plain}");
+    }
+
+    #[test]
+    fn span_fields_are_written_as_the_default_formatter_writes_them() {
+        let event = || {
+            let outer = tracing::info_span!("mcp.http", method = "POST", session = "a\"b");
+            let _outer = outer.enter();
+            let inner = tracing::info_span!("mcp.request", id = %7, tool = Some("echo"), none = tracing::field::Empty);
+            let _inner = inner.enter();
+            tracing::info!(count = 1u64, "inside");
+        };
+        let plain = logged(true, event);
+        assert_eq!(plain, logged(false, event));
+        assert!(
+            plain.contains(r#"mcp.request{id=7 tool="echo"}"#),
+            "{plain}"
+        );
     }
 }
