@@ -158,9 +158,20 @@ pub fn encode_result_with<T: Serialize + Shape>(
         }
         text.push_str(&tail.members);
         text.push('}');
-        return RawValue::from_string(text);
+        return valid_raw(text);
     }
     encode_value(serde_json::from_str(&text)?, version, tail.info.as_ref())
+}
+
+/// `text`, written above from a serialized object and the tail, as a raw
+/// value. `RawValue::from_string` would parse it again to check it: a small
+/// one is copied instead, which costs a fraction of that; a large one is
+/// checked in place rather than held twice.
+fn valid_raw(text: String) -> Result<Box<RawValue>, serde_json::Error> {
+    if text.len() < LARGE_JSON {
+        return serde_json::value::to_raw_value(&large_strings::RawJson(&text));
+    }
+    RawValue::from_string(text)
 }
 
 /// `info` as `version` may show it, borrowed where the revision shows all of it.
@@ -238,6 +249,17 @@ mod tests {
             }),
             icons: Some(vec![]),
             meta: None,
+        }
+    }
+
+    #[test]
+    fn raw_text_is_kept_byte_for_byte_small_or_large() {
+        for text in [
+            r#"{"a":"b\"c","resultType":"complete"}"#.to_owned(),
+            serde_json::to_string(&json!({"t": "x\u{1}y".repeat(LARGE_JSON / 2)})).unwrap(),
+        ] {
+            let raw = valid_raw(text.clone()).unwrap();
+            assert_eq!(raw.get(), text);
         }
     }
 
