@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::{self, HeaderMap};
+use http::header::{self, AsHeaderName, HeaderMap};
 use http_body_util::BodyExt;
 use mcp_core::jsonrpc::error_code;
 
@@ -10,7 +10,24 @@ use super::responses::error;
 use super::{BoxError, HttpConfig, McpBody};
 use http::Response;
 
-pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The protocol's header names, made once: a name given as a `&str` is
+/// parsed, checked and lower-cased at every lookup.
+pub(crate) mod names {
+    use http::header::HeaderName;
+
+    pub(crate) static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+    pub(crate) static PROTOCOL_VERSION: HeaderName =
+        HeaderName::from_static("mcp-protocol-version");
+    pub(crate) static METHOD: HeaderName = HeaderName::from_static("mcp-method");
+    pub(crate) static NAME: HeaderName = HeaderName::from_static("mcp-name");
+    pub(crate) static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+    pub(crate) static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+    #[cfg(feature = "otel")]
+    pub(crate) static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+}
+
+/// A header's value, where it is text.
+pub(crate) fn header_str<K: AsHeaderName>(headers: &HeaderMap, name: K) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -54,7 +71,7 @@ impl Accept {
 }
 
 pub(crate) fn is_json_content(headers: &HeaderMap) -> bool {
-    header_str(headers, header::CONTENT_TYPE.as_str()).is_some_and(|ct| {
+    header_str(headers, header::CONTENT_TYPE).is_some_and(|ct| {
         ct.split(';')
             .next()
             .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
@@ -109,7 +126,7 @@ where
     // A body declared too large is refused before any of it is read, rather
     // than waited for until the body timeout.
     let max = u64::try_from(limits.max_bytes).unwrap_or(u64::MAX);
-    let declared = header_str(headers, header::CONTENT_LENGTH.as_str())
+    let declared = header_str(headers, header::CONTENT_LENGTH)
         .and_then(|length| length.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > max) || body.size_hint().lower() > max {
         return Err(too_large());
@@ -205,14 +222,14 @@ pub(super) fn span_of<B>(request: &http::Request<B>) -> tracing::Span {
         // Not a credential: a session is bound to its principal.
         session = request
             .headers()
-            .get("mcp-session-id")
+            .get(&names::SESSION_ID)
             .and_then(|v| v.to_str().ok()),
         trace_id = tracing::field::Empty,
         parent_span_id = tracing::field::Empty,
     );
     if let Some(parent) = request
         .headers()
-        .get("traceparent")
+        .get(&names::TRACEPARENT)
         .and_then(|v| v.to_str().ok())
         .and_then(crate::trace::TraceParent::parse)
     {
@@ -223,7 +240,7 @@ pub(super) fn span_of<B>(request: &http::Request<B>) -> tracing::Span {
             &parent,
             request
                 .headers()
-                .get("tracestate")
+                .get(&names::TRACESTATE)
                 .and_then(|v| v.to_str().ok()),
         );
     }

@@ -121,9 +121,9 @@ impl McpRequest {
                 bytes,
                 messages,
                 batch,
-                protocol_version: header_str(headers, "mcp-protocol-version")
+                protocol_version: header_str(headers, &super::request::names::PROTOCOL_VERSION)
                     .map(|v| v.trim().into()),
-                session_id: header_str(headers, "mcp-session-id").map(Into::into),
+                session_id: header_str(headers, &super::request::names::SESSION_ID).map(Into::into),
                 parsed: Mutex::new(Some(parsed)),
                 target: OnceLock::new(),
             }),

@@ -33,8 +33,7 @@ use crate::router::{self, AbortOnDrop, Answer, AnswerStatus, Wire, WireHeaders};
 use crate::server::ServerEvent;
 use crate::transport::{Outbound, Outgoing};
 
-const SESSION_ID: &str = "mcp-session-id";
-const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+use super::request::names::{self, PROTOCOL_VERSION, SESSION_ID};
 
 pub(super) async fn post<B>(shared: &Arc<Shared>, request: Request<B>) -> Response<McpBody>
 where
@@ -98,7 +97,7 @@ where
 /// its header or its `_meta` says so. A stateful revision named in `_meta`
 /// still needs its session.
 fn is_stateless(headers: &HeaderMap, message: &Message) -> bool {
-    let header = header_str(headers, PROTOCOL_VERSION).map(str::trim);
+    let header = header_str(headers, &PROTOCOL_VERSION).map(str::trim);
     let header_version = header.map(str::parse::<ProtocolVersion>);
     if let Some(Ok(version)) = header_version
         && version.is_stateless()
@@ -122,7 +121,7 @@ fn is_stateless(headers: &HeaderMap, message: &Message) -> bool {
     }
     // An unknown version header without a session cannot be a session's
     // request; the stateless checks answer it precisely.
-    matches!(header_version, Some(Err(_))) && header_str(headers, SESSION_ID).is_none()
+    matches!(header_version, Some(Err(_))) && header_str(headers, &SESSION_ID).is_none()
 }
 
 /// Whether `params` may have a `_meta` member: they spell it out, or have
@@ -147,9 +146,9 @@ async fn stateless(
         return empty(StatusCode::ACCEPTED);
     };
     let wire_headers = WireHeaders {
-        protocol_version: header_str(headers, PROTOCOL_VERSION).map(str::to_owned),
-        method: header_str(headers, "mcp-method").map(str::to_owned),
-        name: header_str(headers, "mcp-name").map(str::to_owned),
+        protocol_version: header_str(headers, &PROTOCOL_VERSION).map(str::to_owned),
+        method: header_str(headers, &names::METHOD).map(str::to_owned),
+        name: header_str(headers, &names::NAME).map(str::to_owned),
         params: headers
             .iter()
             .filter_map(|(name, value)| {
@@ -190,7 +189,7 @@ async fn stateful(
         let Message::Request(request) = message else {
             return empty(StatusCode::INTERNAL_SERVER_ERROR);
         };
-        if header_str(headers, SESSION_ID).is_some() {
+        if header_str(headers, &SESSION_ID).is_some() {
             // Minting a second session silently would leave the first one
             // holding its place until it expires.
             return error(
@@ -288,7 +287,7 @@ async fn session_of(
     principal: Option<&Principal>,
     peer: Option<std::net::IpAddr>,
 ) -> Result<Arc<HttpSession>, Box<Response<McpBody>>> {
-    let Some(session_id) = header_str(headers, SESSION_ID) else {
+    let Some(session_id) = header_str(headers, &SESSION_ID) else {
         return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             id,
@@ -309,7 +308,7 @@ async fn session_of(
             "invalid request: unknown or expired session; send `initialize` to start a new one",
         )));
     };
-    if let Some(header) = header_str(headers, PROTOCOL_VERSION) {
+    if let Some(header) = header_str(headers, &PROTOCOL_VERSION) {
         let negotiated = session.session.version();
         if header.trim().parse::<ProtocolVersion>().ok() != negotiated {
             return Err(Box::new(error(
@@ -371,7 +370,7 @@ async fn initialize(
     response.extensions_mut().insert(Audited);
     if ok {
         if let Ok(value) = HeaderValue::from_str(&session.id) {
-            response.headers_mut().insert(SESSION_ID, value);
+            response.headers_mut().insert(SESSION_ID.clone(), value);
         }
         if let Err(e) = super::replicas::register(shared, &session).await {
             return super::replicas::unreachable(answer_id(&answer.message), &e);

@@ -26,7 +26,7 @@ async fn open_stream(
     principal: Option<Arc<Principal>>,
     peer: Option<std::net::IpAddr>,
 ) -> Response<McpBody> {
-    if header_str(headers, SESSION_ID).is_none() && is_stateless_header(headers) {
+    if header_str(headers, &SESSION_ID).is_none() && is_stateless_header(headers) {
         return method_not_allowed("POST");
     }
     if !Accept::of(headers).sse {
@@ -57,7 +57,7 @@ async fn open_stream(
     let mut replay = Vec::new();
     let mut stream = None;
     let mut cursor = 0;
-    if let Some(last) = header_str(headers, "last-event-id") {
+    if let Some(last) = header_str(headers, &names::LAST_EVENT_ID) {
         let (at, key, missed, _) = match resume::resume_point(&*events, &session.id, last).await {
             Ok(point) => point,
             Err(response) => return *response,
@@ -181,7 +181,7 @@ async fn end_session(
     principal: Option<Arc<Principal>>,
     peer: Option<std::net::IpAddr>,
 ) -> Response<McpBody> {
-    let Some(id) = header_str(headers, SESSION_ID) else {
+    let Some(id) = header_str(headers, &SESSION_ID) else {
         if is_stateless_header(headers) {
             return method_not_allowed("POST");
         }
@@ -224,7 +224,7 @@ async fn end_session(
 }
 
 pub(super) fn is_stateless_header(headers: &HeaderMap) -> bool {
-    header_str(headers, PROTOCOL_VERSION)
+    header_str(headers, &PROTOCOL_VERSION)
         .and_then(|v| v.trim().parse::<ProtocolVersion>().ok())
         .is_some_and(ProtocolVersion::is_stateless)
 }
