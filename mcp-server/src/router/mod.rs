@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 use mcp_core::codec;
-use mcp_core::jsonrpc::{ErrorResponse, Message, Request, Response};
+use mcp_core::jsonrpc::{ErrorResponse, Message, Request, RequestId, Response};
 use mcp_core::method;
 use mcp_core::prompt::ListPromptsResult;
 use mcp_core::resource::{ListResourceTemplatesResult, ListResourcesResult};
@@ -119,6 +119,22 @@ impl AnswerStatus {
     }
 }
 
+/// A request's span. Its id is recorded as a number or a string, as it was
+/// sent: a JSON or OTLP exporter keeps the type, and a number is written
+/// without `core::fmt`.
+macro_rules! request_span {
+    ($method:expr, $id:expr, $tool:expr) => {
+        tracing::info_span!(
+            "mcp.request",
+            method = $method,
+            id = $id,
+            tool = $tool,
+            trace_id = tracing::field::Empty,
+            parent_span_id = tracing::field::Empty,
+        )
+    };
+}
+
 /// Handles one request and returns its response, within `timeout` when
 /// there is one. Its audit record is written when it is answered, or, when
 /// the transport drops this future first, with the reason `stop` gives.
@@ -134,14 +150,11 @@ pub(crate) async fn handle_request(
     // A tool call's params are read once, here, for its span, its record and
     // its handler; anything malformed is left for the handler to explain.
     let tool_params = ToolCallParams::read(&request);
-    let span = tracing::info_span!(
-        "mcp.request",
-        method = request.method.as_str(),
-        id = %id,
-        tool = tool_params.as_deref().map(|params| params.name.as_str()),
-        trace_id = tracing::field::Empty,
-        parent_span_id = tracing::field::Empty,
-    );
+    let tool = tool_params.as_deref().map(|params| params.name.as_str());
+    let span = match &id {
+        RequestId::Number(number) => request_span!(request.method.as_str(), *number, tool),
+        RequestId::String(text) => request_span!(request.method.as_str(), text.as_str(), tool),
+    };
     // The OpenTelemetry parent is fixed when the span is first entered.
     #[cfg(feature = "otel")]
     crate::telemetry::continue_trace_from_params(&span, request.params.as_deref());
