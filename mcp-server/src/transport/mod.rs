@@ -8,6 +8,7 @@ pub mod http;
 mod lines;
 mod log_time;
 mod plain_fields;
+mod plain_format;
 mod requests;
 mod select;
 mod serve;

@@ -109,7 +109,12 @@ pub fn init_stderr_logging_with_default(default_filter: &str) {
             .try_init(),
         (_, true) => registry.with(fmt).try_init(),
         (_, false) => registry
-            .with(fmt.fmt_fields(super::plain_fields::PlainFields))
+            .with(
+                fmt.fmt_fields(super::plain_fields::PlainFields)
+                    .event_format(super::plain_format::PlainFormat {
+                        timer: super::log_time::Rfc3339,
+                    }),
+            )
             .try_init(),
     };
     #[cfg(feature = "otel")]
