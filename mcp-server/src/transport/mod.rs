@@ -48,6 +48,20 @@ pub(crate) fn cancelled_request(
     }
 }
 
+/// Polls a request's work once, in place: one that needs no I/O of its own
+/// is done then, and needs no task. The waker is one that does nothing; a
+/// future still pending registered it wherever it waits, and registers its
+/// task's waker at its next poll, once moved into a task. A panic is caught
+/// and given back, as a panicking task's would be.
+pub(crate) fn poll_in_place<F: std::future::Future>(
+    work: std::pin::Pin<&mut F>,
+) -> Option<std::thread::Result<F::Output>> {
+    use futures_util::FutureExt as _;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .now_or_never()
+}
+
 /// A message posted to a legacy SSE connection, with who posted it: each
 /// POST is authenticated on its own, and acts with its own credential.
 #[derive(Debug)]

@@ -1,10 +1,6 @@
 //! Answering POSTed requests: as JSON when the answer comes first, as an
 //! SSE stream when a notification does.
 
-use std::panic::AssertUnwindSafe;
-
-use futures_util::FutureExt as _;
-
 use super::*;
 use crate::transport::http::history::Producer;
 
@@ -71,15 +67,12 @@ pub(super) async fn dispatch_with(
         }
     }
     .in_current_span();
-    // A request that needs no I/O of its own is done at its first poll:
-    // polled here, it needs no task, and its answer is ready before
-    // anything below waits (no wake-up, no timer for `stream_after`). One
-    // still pending goes on in its own task; boxed, it moves as a pointer.
+    // Polled once here: one done then has its answer ready before anything
+    // below waits (no wake-up, no timer for `stream_after`); one still
+    // pending goes on in its own task, boxed so that it moves as a pointer.
     // A panic ends it as a panicking task did: without an answer.
     let mut work = Box::pin(work);
-    let first_poll = AssertUnwindSafe(work.as_mut())
-        .catch_unwind()
-        .now_or_never();
+    let first_poll = crate::transport::poll_in_place(work.as_mut());
     // Dropping this (the client left before the answer) cancels the request
     // where disconnects mean cancellation.
     let abort = if first_poll.is_some() {
