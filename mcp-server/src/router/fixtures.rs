@@ -17,8 +17,23 @@ pub(super) fn request(method: &str, params: Value) -> Request {
 }
 
 /// A tool named `name` that answers with an empty result.
-pub(super) fn tool(name: &str) -> ToolDef {
-    let tool = Tool {
+pub(crate) fn tool(name: &str) -> ToolDef {
+    ToolDef::new(definition(name), |_: ToolCall| async {
+        CallToolResult::default()
+    })
+}
+
+/// A tool named `name` that answers with an empty result once it has
+/// yielded: it is still pending at its first poll.
+pub(crate) fn yielding_tool(name: &str) -> ToolDef {
+    ToolDef::new(definition(name), |_: ToolCall| async {
+        tokio::task::yield_now().await;
+        CallToolResult::default()
+    })
+}
+
+fn definition(name: &str) -> Tool {
+    Tool {
         name: name.into(),
         title: None,
         description: None,
@@ -28,8 +43,7 @@ pub(super) fn tool(name: &str) -> ToolDef {
         annotations: None,
         icons: None,
         meta: None,
-    };
-    ToolDef::new(tool, |_: ToolCall| async { CallToolResult::default() })
+    }
 }
 
 /// The JSON of an encoded result.

@@ -8,12 +8,11 @@
 //! protocol error is answered and the loop goes on; only EOF or an I/O error
 //! ends the connection.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{FutureExt as _, StreamExt as _};
+use futures_util::StreamExt as _;
 use mcp_core::ProtocolVersion;
 use mcp_core::jsonrpc::{
     ErrorObject, ErrorResponse, Incoming, Message, Notification, Request, RequestId, error_code,
@@ -321,11 +320,9 @@ impl Connection {
         }
     }
 
-    /// Runs a request. One that needs no I/O of its own is done at its
-    /// first poll: polled here, it needs no task and no wake-up. One still
-    /// pending goes on in its own task (boxed, it moves as a pointer), whose
-    /// first poll registers the task's waker where this one registered
-    /// none. Its slot is given back once its answer is handed to the
+    /// Runs a request: [polled once here](super::poll_in_place), and in a
+    /// task of its own (boxed, it moves as a pointer) only if it is still
+    /// pending. Its slot is given back once its answer is handed to the
     /// writer; an answer the writer has no room for keeps its slot while it
     /// waits, so a client that reads no answers soon fills its slots and
     /// its queue and stops being read, rather than making the server hold
@@ -340,23 +337,19 @@ impl Connection {
             None,
         );
         let mut task = Box::pin(task);
-        match AssertUnwindSafe(task.as_mut())
-            .catch_unwind()
-            .now_or_never()
-        {
-            Some(Ok(answer)) => {
-                if let Err(waiting) = self.outbound.try_send(answer.message) {
-                    // The writer is behind: the answer waits in a task, with
-                    // its slot, and the reader goes on.
+        match super::poll_in_place(task.as_mut()) {
+            Some(Ok(answer)) => match self.outbound.try_send(answer.message) {
+                Ok(()) => slot.release(),
+                // The writer is behind: the answer waits in a task, with its
+                // slot, and the reader goes on.
+                Err(waiting) => {
                     let outbound = self.outbound.clone();
                     self.tasks.spawn(async move {
                         outbound.send_later(waiting).await;
                         slot.release();
                     });
-                } else {
-                    slot.release();
                 }
-            }
+            },
             // As a request task that panicked: no answer, the slot given back.
             Some(Err(_)) => {
                 drop(slot);
@@ -367,13 +360,8 @@ impl Connection {
                 let outbound = self.outbound.clone();
                 let abort = self.tasks.spawn(async move {
                     let answer = task.await;
-                    match outbound.try_send(answer.message) {
-                        Ok(()) => slot.release(),
-                        Err(waiting) => {
-                            outbound.send_later(waiting).await;
-                            slot.release();
-                        }
-                    }
+                    outbound.send(answer.message).await;
+                    slot.release();
                 });
                 self.requests.set_task(&key, abort);
             }
@@ -547,14 +535,15 @@ mod tests {
     use tokio::io::AsyncWriteExt as _;
 
     use super::*;
+    use crate::router::fixtures::yielding_tool;
 
-    /// A client that sends requests and never reads the answers must not
-    /// make the server hold an answer for each: once the writer is full,
-    /// the requests whose answers wait keep their slots, the rest wait in
-    /// the bounded queue, and the connection stops being read.
-    #[tokio::test]
-    async fn a_client_that_never_reads_its_answers_stops_being_read() {
-        let server = Server::builder().max_in_flight_per_session(4).build();
+    /// How many of the lines `line(n)` makes a server with four slots reads
+    /// from a client that never reads its answers, within three seconds.
+    async fn read_from_a_client_that_reads_nothing(line: impl Fn(u32) -> String) -> u32 {
+        let server = Server::builder()
+            .tool(yielding_tool("yield"))
+            .max_in_flight_per_session(4)
+            .build();
         let (mut client, server_input) = tokio::io::duplex(16 * 1024);
         // Never read: the server's writer fills it and blocks.
         let (server_output, _unread) = tokio::io::duplex(4 * 1024);
@@ -564,26 +553,55 @@ mod tests {
             server_output,
             CancellationToken::new(),
         ));
+        let handshake = concat!(
+            r#"{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#,
+            "\n",
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            "\n",
+        );
+        client.write_all(handshake.as_bytes()).await.unwrap();
         let mut sent = 0u32;
         let sending = async {
             loop {
-                let line = format!("{{\"jsonrpc\":\"2.0\",\"id\":{sent},\"method\":\"ping\"}}\n");
-                client.write_all(line.as_bytes()).await.unwrap();
+                client.write_all(line(sent).as_bytes()).await.unwrap();
                 sent += 1;
             }
         };
-        // The bound: it holds once the server stops reading, which the
-        // unbounded version never did (it read every line it was sent).
+        // It ends only if the server stops reading, which the unbounded
+        // version never did (it read every line it was sent).
         let stopped = tokio::time::timeout(Duration::from_secs(3), sending).await;
         assert!(stopped.is_err());
-        // What the pipe into the server holds (16 KiB of 40-byte lines), the
-        // writer's channel (256) and batch (64 KiB of answers), the pipe out
-        // (4 KiB), the slots (4) and the queue (64): at most some 2,600; 893
-        // when measured. Unbounded, it read 250,000 in the same time.
-        assert!(
-            sent < 4_000,
-            "{sent} requests were read from a client that reads nothing"
-        );
         serving.abort();
+        sent
+    }
+
+    /// A client that sends requests and never reads the answers must not
+    /// make the server hold an answer for each: once the writer is full,
+    /// the requests whose answers wait keep their slots, the rest wait in
+    /// the bounded queue, and the connection stops being read. Both for
+    /// requests answered at their first poll and for those answered from
+    /// their own task.
+    #[tokio::test]
+    async fn a_client_that_never_reads_its_answers_stops_being_read() {
+        let ping = |n| format!("{{\"jsonrpc\":\"2.0\",\"id\":{n},\"method\":\"ping\"}}\n");
+        let call = |n| {
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":{n},\"method\":\"tools/call\",\"params\":{{\"name\":\"yield\"}}}}\n"
+            )
+        };
+        // What the pipe into the server holds (16 KiB of lines), the
+        // writer's channel (256) and batch (64 KiB of answers), the pipe out
+        // (4 KiB), the slots (4) and the queue (64): at most some 2,600 (893
+        // pings when measured). Unbounded, it read 250,000 pings in the
+        // same time.
+        for (kind, sent) in [
+            ("pings", read_from_a_client_that_reads_nothing(ping).await),
+            ("calls", read_from_a_client_that_reads_nothing(call).await),
+        ] {
+            assert!(
+                sent < 4_000,
+                "{sent} {kind} were read from a client that reads nothing"
+            );
+        }
     }
 }
