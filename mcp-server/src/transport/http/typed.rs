@@ -10,7 +10,7 @@ use mcp_core::jsonrpc::{ErrorObject, ErrorResponse, Incoming, Message, RequestId
 use mcp_core::method;
 use serde::Deserialize;
 
-use super::request::header_str;
+use super::request::{header_str, names};
 
 /// The typed view of a POSTed MCP message: what layers that need MCP
 /// knowledge (audit, rate limits by tool, scopes) read instead of parsing
@@ -121,9 +121,9 @@ impl McpRequest {
                 bytes,
                 messages,
                 batch,
-                protocol_version: header_str(headers, &super::request::names::PROTOCOL_VERSION)
+                protocol_version: header_str(headers, &names::PROTOCOL_VERSION)
                     .map(|v| v.trim().into()),
-                session_id: header_str(headers, &super::request::names::SESSION_ID).map(Into::into),
+                session_id: header_str(headers, &names::SESSION_ID).map(Into::into),
                 parsed: Mutex::new(Some(parsed)),
                 target: OnceLock::new(),
             }),

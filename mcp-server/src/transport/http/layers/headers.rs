@@ -211,8 +211,8 @@ pub fn cors_layer(config: &HttpConfig) -> tower_http::cors::CorsLayer {
         ])
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers(ExposeHeaders::list([
-            http::HeaderName::from_static("mcp-session-id"),
-            http::HeaderName::from_static("mcp-protocol-version"),
+            crate::transport::http::request::names::SESSION_ID.clone(),
+            crate::transport::http::request::names::PROTOCOL_VERSION.clone(),
             header::WWW_AUTHENTICATE,
         ]))
         .max_age(Duration::from_secs(600))
