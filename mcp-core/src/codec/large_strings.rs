@@ -9,10 +9,13 @@
 //! which it copies as it is. What comes out is byte for byte what
 //! serde_json writes, which the tests hold it to.
 
+use serde::Deserialize;
+use serde::de::value::MapDeserializer;
 use serde::ser::{
     Serialize, SerializeMap, SerializeSeq, SerializeStruct, SerializeStructVariant, SerializeTuple,
     SerializeTupleStruct, SerializeTupleVariant, Serializer,
 };
+use serde_json::value::RawValue;
 
 /// From this length on, a string is escaped here.
 pub(super) const LARGE_STRING: usize = 4 * 1024;
@@ -31,6 +34,15 @@ impl Serialize for RawJson<'_> {
         raw.serialize_field(RAW_JSON, self.0)?;
         raw.end()
     }
+}
+
+/// Takes `text`, JSON that serde_json's serializer wrote, as a raw value
+/// without parsing it again (`RawValue::from_string` would) and without
+/// copying it: serde_json's own raw-value protocol, from the other side,
+/// hands the string over to `Box<RawValue>` as it is.
+pub(super) fn raw_from_serialized(text: String) -> Result<Box<RawValue>, serde_json::Error> {
+    let fields = MapDeserializer::<_, serde_json::Error>::new(std::iter::once((RAW_JSON, text)));
+    Box::<RawValue>::deserialize(fields)
 }
 
 /// `T`, with its large strings escaped here. Only for serde_json's

@@ -69,7 +69,7 @@ fn json_raw<T: Serialize + Shape + ?Sized>(value: &T) -> Result<Box<RawValue>, s
     if hint < LARGE_JSON {
         return serde_json::value::to_raw_value(value);
     }
-    RawValue::from_string(json_text(value, hint)?)
+    large_strings::raw_from_serialized(json_text(value, hint)?)
 }
 
 /// Shapes and serializes a result. On 2026-07-28 the result also gets
@@ -158,20 +158,9 @@ pub fn encode_result_with<T: Serialize + Shape>(
         }
         text.push_str(&tail.members);
         text.push('}');
-        return valid_raw(text);
+        return large_strings::raw_from_serialized(text);
     }
     encode_value(serde_json::from_str(&text)?, version, tail.info.as_ref())
-}
-
-/// `text`, written above from a serialized object and the tail, as a raw
-/// value. `RawValue::from_string` would parse it again to check it: a small
-/// one is copied instead, which costs a fraction of that; a large one is
-/// checked in place rather than held twice.
-fn valid_raw(text: String) -> Result<Box<RawValue>, serde_json::Error> {
-    if text.len() < LARGE_JSON {
-        return serde_json::value::to_raw_value(&large_strings::RawJson(&text));
-    }
-    RawValue::from_string(text)
 }
 
 /// `info` as `version` may show it, borrowed where the revision shows all of it.
@@ -258,9 +247,15 @@ mod tests {
             r#"{"a":"b\"c","resultType":"complete"}"#.to_owned(),
             serde_json::to_string(&json!({"t": "x\u{1}y".repeat(LARGE_JSON / 2)})).unwrap(),
         ] {
-            let raw = valid_raw(text.clone()).unwrap();
+            let raw = large_strings::raw_from_serialized(text.clone()).unwrap();
             assert_eq!(raw.get(), text);
         }
+        // Handed over, not copied: a large result is not held twice.
+        let text = serde_json::to_string(&json!({"t": "y".repeat(LARGE_JSON)})).unwrap();
+        let text = text.into_boxed_str().into_string();
+        let at = text.as_ptr();
+        let raw = large_strings::raw_from_serialized(text).unwrap();
+        assert_eq!(raw.get().as_ptr(), at);
     }
 
     #[test]
