@@ -24,18 +24,6 @@ pub(super) const LARGE_STRING: usize = 4 * 1024;
 /// as raw JSON text (`serde_json::value::RawValue` serializes that way).
 const RAW_JSON: &str = "$serde_json::private::RawValue";
 
-/// JSON text known to be valid, which serde_json's serializer copies as it
-/// is. Only for serde_json's serializer, as [`LargeStrings`].
-pub(super) struct RawJson<'a>(pub(super) &'a str);
-
-impl Serialize for RawJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut raw = serializer.serialize_struct(RAW_JSON, 1)?;
-        raw.serialize_field(RAW_JSON, self.0)?;
-        raw.end()
-    }
-}
-
 /// Takes `text`, JSON that serde_json's serializer wrote, as a raw value
 /// without parsing it again (`RawValue::from_string` would) and without
 /// copying it: serde_json's own raw-value protocol, from the other side,

@@ -24,6 +24,8 @@ pub struct McpBody {
 
 enum Kind {
     Full(Option<Bytes>),
+    /// Whole, in pieces: the last one goes first.
+    Parts(Vec<Bytes>),
     Sse(SseBody),
 }
 
@@ -43,6 +45,16 @@ impl McpBody {
         }
     }
 
+    /// A body of these pieces, in order: a large result goes out as it
+    /// is, between the envelope's head and tail, rather than copied.
+    pub(crate) fn parts(mut parts: Vec<Bytes>) -> Self {
+        parts.retain(|part| !part.is_empty());
+        parts.reverse();
+        Self {
+            kind: Kind::Parts(parts),
+        }
+    }
+
     pub(crate) fn sse(body: SseBody) -> Self {
         Self {
             kind: Kind::Sse(body),
@@ -56,6 +68,10 @@ impl fmt::Debug for McpBody {
             Kind::Full(bytes) => f
                 .debug_struct("McpBody")
                 .field("len", &bytes.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            Kind::Parts(parts) => f
+                .debug_struct("McpBody")
+                .field("len", &parts.iter().map(Bytes::len).sum::<usize>())
                 .finish(),
             Kind::Sse(_) => f.debug_struct("McpBody").field("sse", &true).finish(),
         }
@@ -72,6 +88,7 @@ impl Body for McpBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match &mut self.kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Parts(parts) => Poll::Ready(parts.pop().map(|b| Ok(Frame::data(b)))),
             Kind::Sse(sse) => sse
                 .poll_next(cx)
                 .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
@@ -79,13 +96,20 @@ impl Body for McpBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(&self.kind, Kind::Full(None))
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Parts(parts) => parts.is_empty(),
+            Kind::Sse(_) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
             Kind::Full(None) => SizeHint::with_exact(0),
+            Kind::Parts(parts) => {
+                SizeHint::with_exact(parts.iter().map(|part| part.len() as u64).sum())
+            }
             Kind::Sse(_) => SizeHint::default(),
         }
     }

@@ -90,8 +90,8 @@ use mount::Endpoint;
 use probes::{diagnostics, health, metrics, ready};
 use request::{Accept, header_str, read_json_body};
 use responses::{
-    WELL_KNOWN_RESOURCE, busy, empty, error, json, message_json, metadata_path_matches,
-    method_not_allowed, resource_metadata, sse_response, too_many_requests,
+    WELL_KNOWN_RESOURCE, busy, empty, error, json, message_json, message_json_owned,
+    metadata_path_matches, method_not_allowed, resource_metadata, sse_response, too_many_requests,
 };
 use sessions::Sessions;
 

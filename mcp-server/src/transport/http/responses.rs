@@ -41,6 +41,30 @@ pub(crate) fn message_json(status: StatusCode, message: &Message) -> Response<Mc
     }
 }
 
+/// From this size on, a result is sent as it is, not copied into the body.
+const LARGE_RESULT: usize = 64 * 1024;
+
+/// `message` as the whole response, taken: a large result goes out as the
+/// buffer it was encoded into, between the envelope's head and tail.
+pub(crate) fn message_json_owned(status: StatusCode, message: Message) -> Response<McpBody> {
+    let response = match message {
+        Message::Response(response) if response.result.get().len() >= LARGE_RESULT => response,
+        message => return message_json(status, &message),
+    };
+    let mut head = Vec::with_capacity(64);
+    head.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    if let Err(e) = serde_json::to_writer(&mut head, &response.id) {
+        tracing::error!(error = %e, "response could not be encoded");
+        return empty(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    head.extend_from_slice(br#","result":"#);
+    let result = Bytes::from(Box::<str>::from(response.result).into_boxed_bytes());
+    let body = McpBody::parts(vec![Bytes::from(head), result, Bytes::from_static(b"}")]);
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    with_content_type(response, "application/json")
+}
+
 /// A JSON-RPC error as the whole response.
 pub(crate) fn error(
     status: StatusCode,
@@ -216,4 +240,44 @@ pub(crate) fn too_many_requests(
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use mcp_core::jsonrpc::Response as Answered;
+    use serde_json::value::RawValue;
+
+    async fn body_of(response: Response<McpBody>) -> Vec<u8> {
+        let declared = http_body::Body::size_hint(response.body()).exact();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(declared, Some(bytes.len() as u64));
+        bytes.to_vec()
+    }
+
+    #[tokio::test]
+    async fn an_answer_taken_whole_is_written_as_one_copied_is() {
+        let large =
+            serde_json::json!({"content": [{"type": "text", "text": "x\"y".repeat(LARGE_RESULT)}]});
+        for (id, result) in [
+            (
+                RequestId::String("a \"quoted\" id\n".into()),
+                large.to_string(),
+            ),
+            (RequestId::Number(-7), large.to_string()),
+            (RequestId::Number(1), r#"{"small":true}"#.to_owned()),
+        ] {
+            let message = Message::Response(Answered {
+                id,
+                result: RawValue::from_string(result).unwrap(),
+            });
+            let copied = body_of(message_json(StatusCode::OK, &message)).await;
+            let taken = body_of(message_json_owned(StatusCode::OK, message)).await;
+            assert_eq!(
+                String::from_utf8(taken).unwrap(),
+                String::from_utf8(copied).unwrap()
+            );
+        }
+    }
 }

@@ -85,7 +85,7 @@ pub(super) async fn dispatch_with(
     if !accept.sse {
         drop(rx); // notifications have nowhere to go
         return match answer_rx.await {
-            Ok(answer) => answer_json(&answer),
+            Ok(answer) => answer_json(answer),
             Err(_) => cancelled_response(id),
         };
     }
@@ -119,7 +119,7 @@ pub(super) async fn dispatch_with(
         First::Stream(Vec::new(), None)
     };
     match first {
-        First::Answer(answer) => answer_json(&answer),
+        First::Answer(answer) => answer_json(answer),
         First::Stream(queued, answer) if how.session.is_some() => {
             let Some(session) = how.session else {
                 return empty(StatusCode::INTERNAL_SERVER_ERROR);
@@ -262,36 +262,44 @@ pub(super) fn status_of(status: AnswerStatus) -> StatusCode {
 
 /// The JSON response for an answer; a missing scope also gets its
 /// `WWW-Authenticate` challenge naming every scope the call needs.
-pub(super) fn answer_json(answer: &Answer) -> Response<McpBody> {
-    let mut response = message_json(status_of(answer.status), &answer.message);
+pub(super) fn answer_json(answer: Answer) -> Response<McpBody> {
+    let challenge = (answer.status == AnswerStatus::Forbidden)
+        .then(|| scope_challenge(&answer.message))
+        .flatten();
+    let mut response = message_json_owned(status_of(answer.status), answer.message);
     response.extensions_mut().insert(Audited);
     if let AnswerStatus::TooManyRequests(seconds) = answer.status {
         response
             .headers_mut()
             .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
     }
-    if answer.status == AnswerStatus::Forbidden
-        && let Message::Error(error) = &answer.message
-    {
-        let scopes: Vec<&str> = error
-            .error
-            .data
-            .as_ref()
-            .and_then(|d| d.get("requiredScopes"))
-            .and_then(|s| s.as_array())
-            .map(|s| s.iter().filter_map(|v| v.as_str()).collect())
-            .unwrap_or_default();
-        let challenge = format!(
-            r#"Bearer error="insufficient_scope", scope="{}""#,
-            scopes.join(" ")
-        );
-        if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response
-                .headers_mut()
-                .insert(http::header::WWW_AUTHENTICATE, value);
-        }
+    if let Some(value) = challenge {
+        response
+            .headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, value);
     }
     response
+}
+
+/// The `WWW-Authenticate` challenge of a missing scope, naming every scope
+/// the call needs.
+fn scope_challenge(message: &Message) -> Option<HeaderValue> {
+    let Message::Error(error) = message else {
+        return None;
+    };
+    let scopes: Vec<&str> = error
+        .error
+        .data
+        .as_ref()
+        .and_then(|d| d.get("requiredScopes"))
+        .and_then(|s| s.as_array())
+        .map(|s| s.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let challenge = format!(
+        r#"Bearer error="insufficient_scope", scope="{}""#,
+        scopes.join(" ")
+    );
+    HeaderValue::from_str(&challenge).ok()
 }
 
 pub(super) fn cancelled_response(id: RequestId) -> Response<McpBody> {

@@ -25,7 +25,7 @@ use super::sessions::HttpSession;
 use super::shares::Caller;
 use super::{
     Accept, Active, Audited, BoxError, McpBody, McpRequest, Shared, busy, empty, error, header_str,
-    message_json, method_not_allowed, read_json_body, sse_response,
+    message_json, message_json_owned, method_not_allowed, read_json_body, sse_response,
 };
 use crate::audit::Stop;
 use crate::auth::Principal;
