@@ -59,6 +59,7 @@
 //! imports a transport and sessions never import the server.
 #![warn(missing_docs)]
 
+mod arguments;
 mod ask;
 pub mod audit;
 pub mod auth;

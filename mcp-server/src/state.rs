@@ -11,8 +11,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use mcp_core::ProtocolError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
+
+use crate::arguments::Arguments;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -98,15 +99,11 @@ impl Binding {
 pub(crate) struct Unbound {
     method: &'static str,
     target: String,
-    arguments: Option<Box<RawValue>>,
+    arguments: Option<Arguments>,
 }
 
 impl Unbound {
-    pub(crate) fn new(
-        method: &'static str,
-        target: &str,
-        arguments: Option<Box<RawValue>>,
-    ) -> Self {
+    pub(crate) fn new(method: &'static str, target: &str, arguments: Option<Arguments>) -> Self {
         Self {
             method,
             target: target.to_owned(),
@@ -204,7 +201,11 @@ mod tests {
 
     #[test]
     fn a_binding_made_late_equals_one_made_from_the_parsed_arguments() {
-        let raw = |json: &str| Some(RawValue::from_string(json.to_owned()).unwrap());
+        let raw = |json: &str| {
+            Some(Arguments::from(
+                serde_json::value::RawValue::from_string(json.to_owned()).unwrap(),
+            ))
+        };
         let args = serde_json::json!({"b": 1, "a": [2, {"d": null, "c": "x"}]});
         let eager = Binding::new("tools/call", "book", Some(&args));
         let spaced = r#"{ "b": 1, "a": [2, {"d": null, "c": "x"}] }"#;

@@ -9,6 +9,7 @@ use mcp_core::tool::{CallToolResult, Tool};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use crate::arguments::Arguments;
 use crate::context::RequestContext;
 
 pub use crate::handler::BoxFuture;
@@ -19,14 +20,14 @@ type Handler = Arc<dyn Fn(ToolCall) -> BoxFuture<CallToolResult> + Send + Sync>;
 #[derive(Debug)]
 pub struct ToolCall {
     name: Arc<str>,
-    arguments: Option<Box<RawValue>>,
+    arguments: Option<Arguments>,
     context: RequestContext,
 }
 
 impl ToolCall {
     pub(crate) fn new(
         name: Arc<str>,
-        arguments: Option<Box<RawValue>>,
+        arguments: Option<Arguments>,
         context: RequestContext,
     ) -> Self {
         Self {

@@ -720,6 +720,65 @@ async fn lookup(
     word
 }
 
+/// Hex SHA-256 of `text`, as the audit log writes it.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn large_arguments_are_digested_as_sent_and_recorded_in_order() {
+    for version in [ProtocolVersion::V2025_11_25, ProtocolVersion::V2026_07_28] {
+        let records = Collect::default();
+        let server = Server::builder()
+            .tool(maybe_fail::tool())
+            .tool(lookup::tool())
+            .audit(records.clone())
+            .build();
+        let client = TestClient::connect(server.clone(), version).await.unwrap();
+        // Large ones (digested aside, while the tool runs) between small ones.
+        let calls = [
+            ("maybe_fail", json!({"fail": false, "pad": "s"})),
+            (
+                "maybe_fail",
+                json!({"fail": false, "pad": "\"l\"".repeat(100_000)}),
+            ),
+            ("lookup", json!({"word": "w".repeat(300_000)})),
+            ("maybe_fail", json!({"fail": true})),
+            ("lookup", json!({"word": "small"})),
+        ];
+        for (name, arguments) in &calls {
+            client
+                .request("tools/call", json!({"name": name, "arguments": arguments}))
+                .await
+                .unwrap();
+        }
+        server.flush_audit().await;
+        let records = records.0.lock().unwrap().clone();
+        let calls_recorded: Vec<_> = records
+            .iter()
+            .filter(|r| r.method.as_deref() == Some("tools/call"))
+            .collect();
+        assert_eq!(calls_recorded.len(), calls.len(), "{version}");
+        for (record, (name, arguments)) in calls_recorded.iter().zip(&calls) {
+            assert_eq!(record.target.as_deref(), Some(*name), "{version}");
+            let sent = serde_json::to_string(arguments).unwrap();
+            assert_eq!(
+                record.arguments_sha256.as_deref(),
+                Some(sha256_hex(&sent).as_str()),
+                "{version}: {name}, {} bytes",
+                sent.len()
+            );
+        }
+        // The tool that opted in still has its arguments recorded, large or not.
+        assert_eq!(calls_recorded[2].arguments, Some(calls[2].1.clone()));
+        assert_eq!(calls_recorded[3].outcome.as_str(), "tool_error");
+    }
+}
+
 #[tokio::test]
 async fn every_request_is_audited_once() {
     let records = Collect::default();

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
 use super::{AuditLog, AuditOutcome, AuditRecord};
+use crate::arguments::Arguments;
 use crate::auth::Principal;
 use crate::metrics::Metrics;
 
@@ -35,8 +36,16 @@ pub(crate) struct Named<'a> {
     /// The tool's name.
     pub(crate) name: &'a str,
     /// The call's arguments, as sent.
-    pub(crate) arguments: Option<&'a RawValue>,
+    pub(crate) arguments: Option<&'a Arguments>,
 }
+
+/// From this size on, a tool call's arguments are digested on a blocking
+/// thread while the tool runs: hashing megabytes takes milliseconds, which
+/// neither the call's answer nor the runtime's other tasks should wait for.
+const DIGEST_ASIDE: usize = 64 * 1024;
+
+/// A digest being taken aside, which the record waits for.
+pub(crate) type PendingDigest = tokio::task::JoinHandle<String>;
 
 /// What the record of a tool call may say of the tool.
 #[derive(Debug, Clone, Copy, Default)]
@@ -130,6 +139,8 @@ pub(crate) struct Stop {
 pub(crate) struct Entry<H: AuditHost> {
     server: H,
     record: AuditRecord,
+    /// The arguments' digest, when it is taken aside.
+    digest: Option<PendingDigest>,
     started: Instant,
     stop: Stop,
     written: bool,
@@ -156,13 +167,17 @@ impl<H: AuditHost> Entry<H> {
         record.request_id = Some(request.id.clone());
         record.protocol_version = version;
         record.method = Some(crate::metrics::method_name(&request.method));
-        match named {
+        let digest = match named {
             Some(named) => describe_call(server, named, &mut record),
-            None => describe_target(server, request, &mut record),
-        }
+            None => {
+                describe_target(server, request, &mut record);
+                None
+            }
+        };
         Some(Self {
             server: server.clone(),
             record,
+            digest,
             started: Instant::now(),
             stop: stop.clone(),
             written: false,
@@ -196,7 +211,10 @@ impl<H: AuditHost> Entry<H> {
         let mut record = std::mem::replace(&mut self.record, AuditRecord::empty(AuditOutcome::Ok));
         record.time = AuditRecord::now();
         record.duration_ms = AuditRecord::millis(self.started.elapsed());
-        log.push(record, self.server.metrics());
+        match self.digest.take() {
+            Some(digest) => log.push_digesting(record, digest, self.server.metrics()),
+            None => log.push(record, self.server.metrics()),
+        }
     }
 }
 
@@ -226,7 +244,8 @@ impl<H: AuditHost> Drop for Entry<H> {
 }
 
 /// The tool, prompt or resource a request names, with what the record may
-/// say of its arguments.
+/// say of its arguments. Only calls whose params are malformed come here
+/// as tool calls: those are small, or refused, and digested in place.
 fn describe_target(server: &impl AuditHost, request: &Request, record: &mut AuditRecord) {
     let names_target = matches!(
         request.method.as_str(),
@@ -254,15 +273,13 @@ fn describe_target(server: &impl AuditHost, request: &Request, record: &mut Audi
     };
     match (target.name, target.uri) {
         (Some(name), _) if request.method == method::TOOLS_CALL => {
-            let arguments = target.arguments;
-            describe_call(
-                server,
-                Named {
-                    name: &name,
-                    arguments,
-                },
-                record,
-            );
+            let audited = describe_tool(server, &name, record);
+            if let Some(arguments) = target.arguments {
+                record.arguments_sha256 = Some(AuditRecord::digest(arguments.get()));
+                if audited {
+                    record.arguments = serde_json::from_str(arguments.get()).ok();
+                }
+            }
         }
         (name, uri) => {
             record.target = name.or(uri).map(std::borrow::Cow::into_owned);
@@ -274,21 +291,37 @@ fn describe_target(server: &impl AuditHost, request: &Request, record: &mut Audi
 }
 
 /// The tool a call names, its declared hints, and what it may say of
-/// the arguments.
-fn describe_call(server: &impl AuditHost, call: Named<'_>, record: &mut AuditRecord) {
-    record.target = Some(call.name.to_owned());
-    let tool = server.tool_audit(call.name);
-    if let Some(tool) = tool {
-        record.read_only = tool.read_only;
-        record.destructive = tool.destructive;
-    }
-    let Some(arguments) = call.arguments else {
-        return;
-    };
-    record.arguments_sha256 = Some(AuditRecord::digest(arguments.get()));
-    if tool.is_some_and(|tool| tool.arguments) {
+/// the arguments; a large call's digest is left taking aside.
+fn describe_call(
+    server: &impl AuditHost,
+    call: Named<'_>,
+    record: &mut AuditRecord,
+) -> Option<PendingDigest> {
+    let audited = describe_tool(server, call.name, record);
+    let arguments = call.arguments?;
+    if audited {
         record.arguments = serde_json::from_str(arguments.get()).ok();
     }
+    if arguments.get().len() >= DIGEST_ASIDE
+        && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    {
+        let arguments = arguments.clone();
+        return Some(runtime.spawn_blocking(move || AuditRecord::digest(arguments.get())));
+    }
+    record.arguments_sha256 = Some(AuditRecord::digest(arguments.get()));
+    None
+}
+
+/// Names the tool `name` in the record, with its declared hints; whether
+/// the record carries the call's arguments.
+fn describe_tool(server: &impl AuditHost, name: &str, record: &mut AuditRecord) -> bool {
+    record.target = Some(name.to_owned());
+    let Some(tool) = server.tool_audit(name) else {
+        return false;
+    };
+    record.read_only = tool.read_only;
+    record.destructive = tool.destructive;
+    tool.arguments
 }
 
 /// A request refused before the router saw it (over HTTP: no credential,

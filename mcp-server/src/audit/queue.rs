@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use futures_util::FutureExt;
+
+use super::entry::PendingDigest;
 use super::{AuditRecord, AuditSink};
 use crate::metrics::Metrics;
 
@@ -17,6 +20,8 @@ const ATTEMPTS: u32 = 3;
 
 enum Command {
     Record(Box<AuditRecord>),
+    /// A record whose arguments' digest is still being taken.
+    Digesting(Box<AuditRecord>, PendingDigest),
     /// Answered once every record queued before it is written.
     Flush(oneshot::Sender<()>),
 }
@@ -55,7 +60,25 @@ impl AuditLog {
 
     /// Queues a record; never waits. A full queue drops it, counted.
     pub(crate) fn push(&self, record: AuditRecord, metrics: &Metrics) {
-        let mut command = Command::Record(Box::new(record));
+        self.send(Command::Record(Box::new(record)), metrics);
+    }
+
+    /// Queues a record whose digest is being taken: the writer fills it in,
+    /// so the request does not wait for it.
+    pub(crate) fn push_digesting(
+        &self,
+        mut record: AuditRecord,
+        digest: PendingDigest,
+        metrics: &Metrics,
+    ) {
+        if !digest.is_finished() {
+            return self.send(Command::Digesting(Box::new(record), digest), metrics);
+        }
+        record.arguments_sha256 = digest.now_or_never().and_then(Result::ok);
+        self.push(record, metrics);
+    }
+
+    fn send(&self, mut command: Command, metrics: &Metrics) {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(tx) = queue.as_ref() {
             match tx.try_send(command) {
@@ -143,6 +166,10 @@ async fn write(sink: Arc<dyn AuditSink>, mut rx: mpsc::Receiver<Command>, droppe
         for command in commands.drain(..) {
             match command {
                 Command::Record(record) => batch.push(*record),
+                Command::Digesting(mut record, digest) => {
+                    record.arguments_sha256 = digest.await.ok();
+                    batch.push(*record);
+                }
                 Command::Flush(done) => {
                     write_batch(&*sink, &mut batch, &dropped).await;
                     let _ = done.send(());

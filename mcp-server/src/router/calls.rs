@@ -20,6 +20,7 @@ use mcp_core::{ProtocolError, ProtocolVersion};
 use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
+use crate::arguments::Arguments;
 use crate::audit::{self, AuditOutcome};
 use crate::completion::{CompletionRequest, Completions};
 use crate::context::{Envelope, RequestContext, tasks_declared};
@@ -61,7 +62,8 @@ pub(super) async fn get_prompt(
         let arguments = params
             .arguments
             .as_ref()
-            .and_then(|a| serde_json::value::to_raw_value(a).ok());
+            .and_then(|a| serde_json::value::to_raw_value(a).ok())
+            .map(Arguments::from);
         let binding = Unbound::new(method::PROMPTS_GET, &params.name, arguments);
         Some(open_round(server, &request, &mut envelope, binding)?)
     } else {
@@ -333,7 +335,7 @@ pub(super) struct ToolCallParams {
     pub(super) meta: Option<RequestMeta>,
     pub(super) name: String,
     #[serde(default)]
-    arguments: Option<Box<RawValue>>,
+    arguments: Option<Arguments>,
     #[serde(default)]
     input_responses: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     #[serde(default)]
@@ -355,7 +357,7 @@ impl ToolCallParams {
     pub(super) fn named(&self) -> audit::Named<'_> {
         audit::Named {
             name: &self.name,
-            arguments: self.arguments.as_deref(),
+            arguments: self.arguments.as_ref(),
         }
     }
 }
