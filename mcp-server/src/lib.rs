@@ -70,6 +70,7 @@ mod completion;
 mod context;
 mod events;
 mod handler;
+mod json_members;
 pub mod limit;
 mod metrics;
 mod outbound;

@@ -24,6 +24,7 @@ use crate::arguments::Arguments;
 use crate::audit::{self, AuditOutcome};
 use crate::completion::{CompletionRequest, Completions};
 use crate::context::{Envelope, RequestContext, tasks_declared};
+use crate::json_members;
 use crate::outbound::Outbound;
 use crate::prompt::PromptCall;
 use crate::server::Server;
@@ -350,7 +351,20 @@ impl ToolCallParams {
         if request.method != method::TOOLS_CALL {
             return None;
         }
-        serde_json::from_str(request.params.as_deref()?.get()).ok()
+        let params = request.params.as_deref()?.get();
+        if params.len() >= json_members::LARGE_PARAMS
+            && let Some((arguments, rest)) = json_members::split_member(params, "arguments")
+        {
+            // The arguments, most of a large call, are passed over once, not
+            // parsed: the tool reads them.
+            let mut read: Box<Self> = serde_json::from_str(&rest).ok()?;
+            read.arguments = match arguments {
+                None | Some("null") => None,
+                Some(text) => Some(Arguments::from(json_members::raw_from_valid(text)?)),
+            };
+            return Some(read);
+        }
+        serde_json::from_str(params).ok()
     }
 
     /// What the audit record says of the call.

@@ -29,6 +29,7 @@ use super::{
 };
 use crate::audit::Stop;
 use crate::auth::Principal;
+use crate::json_members;
 use crate::router::{self, AbortOnDrop, Answer, AnswerStatus, Wire, WireHeaders};
 use crate::server::ServerEvent;
 use crate::transport::{Outbound, Outgoing};
@@ -110,8 +111,7 @@ fn is_stateless(headers: &HeaderMap, message: &Message) -> bool {
         _ => None,
     };
     let meta_version = params
-        .filter(|raw| may_name_meta(raw.get()))
-        .and_then(|raw| serde_json::from_str::<MetaOnly>(raw.get()).ok())
+        .and_then(|raw| read_meta(raw.get()))
         .and_then(|m| m.meta)
         .and_then(|m| m.protocol_version);
     if let Some(meta_version) = meta_version {
@@ -122,6 +122,20 @@ fn is_stateless(headers: &HeaderMap, message: &Message) -> bool {
     // An unknown version header without a session cannot be a session's
     // request; the stateless checks answer it precisely.
     matches!(header_version, Some(Err(_))) && header_str(headers, &SESSION_ID).is_none()
+}
+
+/// The `_meta` of `params`, where they may have one. Large params are
+/// split rather than read whole: their `arguments` are passed over.
+fn read_meta(params: &str) -> Option<MetaOnly> {
+    if params.len() >= json_members::LARGE_PARAMS
+        && let Some((_, rest)) = json_members::split_member(params, "arguments")
+    {
+        return serde_json::from_str(&rest).ok();
+    }
+    if !may_name_meta(params) {
+        return None;
+    }
+    serde_json::from_str(params).ok()
 }
 
 /// Whether `params` may have a `_meta` member: they spell it out, or have
