@@ -16,6 +16,7 @@ use serde::ser::{
     SerializeTupleStruct, SerializeTupleVariant, Serializer,
 };
 use serde_json::value::RawValue;
+use std::cell::RefCell;
 
 /// From this length on, a string is escaped here.
 pub(super) const LARGE_STRING: usize = 4 * 1024;
@@ -33,21 +34,60 @@ pub(super) fn raw_from_serialized(text: String) -> Result<Box<RawValue>, serde_j
     Box::<RawValue>::deserialize(fields)
 }
 
-/// `T`, with its large strings escaped here. Only for serde_json's
-/// serializer: another would see the raw-JSON struct as a struct.
-pub(super) struct LargeStrings<'a, T: ?Sized>(pub(super) &'a T);
+/// `value` as JSON, in a buffer of `capacity` bytes to start with, its
+/// large strings escaped here, straight into that buffer.
+pub(super) fn to_json<T: Serialize + ?Sized>(
+    value: &T,
+    capacity: usize,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let out = RefCell::new(Vec::with_capacity(capacity));
+    serde_json::to_writer(SharedOut(&out), &LargeStrings { value, out: &out })?;
+    Ok(out.into_inner())
+}
+
+/// The buffer serde_json writes into, which [`Wrap`] writes large strings
+/// into too: serde_json writes straight through (it keeps no buffer of
+/// its own), so what each writes lands in order.
+struct SharedOut<'a>(&'a RefCell<Vec<u8>>);
+
+impl std::io::Write for SharedOut<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `T`, with its large strings escaped here, into `out`. Only for
+/// serde_json's serializer writing into `out`: another would see the
+/// raw-JSON struct as a struct.
+struct LargeStrings<'a, T: ?Sized> {
+    value: &'a T,
+    out: &'a RefCell<Vec<u8>>,
+}
 
 impl<T: Serialize + ?Sized> Serialize for LargeStrings<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(Wrap(serializer))
+        self.value.serialize(Wrap {
+            inner: serializer,
+            out: self.out,
+        })
     }
 }
 
 /// Appends `value` as a JSON string, quotes included, escaped as serde_json
 /// escapes: `"`, `\` and the control characters below U+0020.
-pub(super) fn escape(out: &mut String, value: &str) {
+pub(super) fn escape(out: &mut Vec<u8>, value: &str) {
     out.reserve(value.len() + 2);
-    out.push('"');
+    out.push(b'"');
     let bytes = value.as_bytes();
     // Everything before `start` is written.
     let mut start = 0;
@@ -72,11 +112,11 @@ pub(super) fn escape(out: &mut String, value: &str) {
             b'\r' => "\\r",
             0..0x20 => {
                 // An ASCII byte: `at` and `at + 1` are character boundaries.
-                out.push_str(&value[start..at]);
+                out.extend_from_slice(&bytes[start..at]);
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(byte >> 4)]));
-                out.push(char::from(HEX[usize::from(byte & 0xf)]));
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(byte >> 4)]);
+                out.push(HEX[usize::from(byte & 0xf)]);
                 at += 1;
                 start = at;
                 continue;
@@ -86,13 +126,13 @@ pub(super) fn escape(out: &mut String, value: &str) {
                 continue;
             }
         };
-        out.push_str(&value[start..at]);
-        out.push_str(escaped);
+        out.extend_from_slice(&bytes[start..at]);
+        out.extend_from_slice(escaped.as_bytes());
         at += 1;
         start = at;
     }
-    out.push_str(&value[start..]);
-    out.push('"');
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// Whether any of the eight bytes in `word` is `"`, `\` or below 0x20.
@@ -108,44 +148,50 @@ fn needs_escape(word: u64) -> bool {
     below(0x20) | equal(u64::from(b'"')) | equal(u64::from(b'\\')) != 0
 }
 
-/// A serializer that passes everything to `S`, its large strings as raw JSON.
-struct Wrap<S>(S);
+/// A serializer that passes everything to `S`, but for large strings: those
+/// it escapes into `out` itself, handing `S` an empty raw value in their place.
+struct Wrap<'a, S> {
+    inner: S,
+    out: &'a RefCell<Vec<u8>>,
+}
 
 /// Methods of `Wrap` that pass a value with nothing inside it to `S`.
 macro_rules! forward {
     ($($method:ident($ty:ty)),+ $(,)?) => {$(
         fn $method(self, v: $ty) -> Result<S::Ok, S::Error> {
-            self.0.$method(v)
+            self.inner.$method(v)
         }
     )+};
 }
 
 /// A compound of `S`, whose values are wrapped again; `raw` for the
 /// raw-JSON struct itself, whose one field must reach serde_json as it is.
-struct Compound<C> {
+struct Compound<'a, C> {
     inner: C,
     raw: bool,
+    out: &'a RefCell<Vec<u8>>,
 }
 
-impl<S: Serializer> Serializer for Wrap<S> {
+impl<'a, S: Serializer> Serializer for Wrap<'a, S> {
     type Ok = S::Ok;
     type Error = S::Error;
-    type SerializeSeq = Compound<S::SerializeSeq>;
-    type SerializeTuple = Compound<S::SerializeTuple>;
-    type SerializeTupleStruct = Compound<S::SerializeTupleStruct>;
-    type SerializeTupleVariant = Compound<S::SerializeTupleVariant>;
-    type SerializeMap = Compound<S::SerializeMap>;
-    type SerializeStruct = Compound<S::SerializeStruct>;
-    type SerializeStructVariant = Compound<S::SerializeStructVariant>;
+    type SerializeSeq = Compound<'a, S::SerializeSeq>;
+    type SerializeTuple = Compound<'a, S::SerializeTuple>;
+    type SerializeTupleStruct = Compound<'a, S::SerializeTupleStruct>;
+    type SerializeTupleVariant = Compound<'a, S::SerializeTupleVariant>;
+    type SerializeMap = Compound<'a, S::SerializeMap>;
+    type SerializeStruct = Compound<'a, S::SerializeStruct>;
+    type SerializeStructVariant = Compound<'a, S::SerializeStructVariant>;
 
     fn serialize_str(self, value: &str) -> Result<S::Ok, S::Error> {
         if value.len() < LARGE_STRING {
-            return self.0.serialize_str(value);
+            return self.inner.serialize_str(value);
         }
-        let mut json = String::new();
-        escape(&mut json, value);
-        let mut raw = self.0.serialize_struct(RAW_JSON, 1)?;
-        raw.serialize_field(RAW_JSON, &json)?;
+        // serde_json has written all that comes before this string (a
+        // member's key and colon, an element's comma): it goes next.
+        escape(&mut self.out.borrow_mut(), value);
+        let mut raw = self.inner.serialize_struct(RAW_JSON, 1)?;
+        raw.serialize_field(RAW_JSON, "")?;
         raw.end()
     }
 
@@ -167,16 +213,19 @@ impl<S: Serializer> Serializer for Wrap<S> {
         serialize_bytes(&[u8]),
     }
     fn serialize_none(self) -> Result<S::Ok, S::Error> {
-        self.0.serialize_none()
+        self.inner.serialize_none()
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
-        self.0.serialize_some(&LargeStrings(value))
+        self.inner.serialize_some(&LargeStrings {
+            value,
+            out: self.out,
+        })
     }
     fn serialize_unit(self) -> Result<S::Ok, S::Error> {
-        self.0.serialize_unit()
+        self.inner.serialize_unit()
     }
     fn serialize_unit_struct(self, name: &'static str) -> Result<S::Ok, S::Error> {
-        self.0.serialize_unit_struct(name)
+        self.inner.serialize_unit_struct(name)
     }
     fn serialize_unit_variant(
         self,
@@ -184,14 +233,20 @@ impl<S: Serializer> Serializer for Wrap<S> {
         index: u32,
         variant: &'static str,
     ) -> Result<S::Ok, S::Error> {
-        self.0.serialize_unit_variant(name, index, variant)
+        self.inner.serialize_unit_variant(name, index, variant)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         name: &'static str,
         value: &T,
     ) -> Result<S::Ok, S::Error> {
-        self.0.serialize_newtype_struct(name, &LargeStrings(value))
+        self.inner.serialize_newtype_struct(
+            name,
+            &LargeStrings {
+                value,
+                out: self.out,
+            },
+        )
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -200,23 +255,34 @@ impl<S: Serializer> Serializer for Wrap<S> {
         variant: &'static str,
         value: &T,
     ) -> Result<S::Ok, S::Error> {
-        self.0
-            .serialize_newtype_variant(name, index, variant, &LargeStrings(value))
+        self.inner.serialize_newtype_variant(
+            name,
+            index,
+            variant,
+            &LargeStrings {
+                value,
+                out: self.out,
+            },
+        )
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
-        self.0.serialize_seq(len).map(Compound::wrapping)
+        self.inner
+            .serialize_seq(len)
+            .map(|inner| Compound::wrapping(inner, self.out))
     }
     fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
-        self.0.serialize_tuple(len).map(Compound::wrapping)
+        self.inner
+            .serialize_tuple(len)
+            .map(|inner| Compound::wrapping(inner, self.out))
     }
     fn serialize_tuple_struct(
         self,
         name: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleStruct, S::Error> {
-        self.0
+        self.inner
             .serialize_tuple_struct(name, len)
-            .map(Compound::wrapping)
+            .map(|inner| Compound::wrapping(inner, self.out))
     }
     fn serialize_tuple_variant(
         self,
@@ -225,12 +291,14 @@ impl<S: Serializer> Serializer for Wrap<S> {
         variant: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleVariant, S::Error> {
-        self.0
+        self.inner
             .serialize_tuple_variant(name, index, variant, len)
-            .map(Compound::wrapping)
+            .map(|inner| Compound::wrapping(inner, self.out))
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
-        self.0.serialize_map(len).map(Compound::wrapping)
+        self.inner
+            .serialize_map(len)
+            .map(|inner| Compound::wrapping(inner, self.out))
     }
     fn serialize_struct(
         self,
@@ -238,9 +306,10 @@ impl<S: Serializer> Serializer for Wrap<S> {
         len: usize,
     ) -> Result<Self::SerializeStruct, S::Error> {
         let raw = name == RAW_JSON;
-        self.0
+        let out = self.out;
+        self.inner
             .serialize_struct(name, len)
-            .map(|inner| Compound { inner, raw })
+            .map(|inner| Compound { inner, raw, out })
     }
     fn serialize_struct_variant(
         self,
@@ -249,18 +318,22 @@ impl<S: Serializer> Serializer for Wrap<S> {
         variant: &'static str,
         len: usize,
     ) -> Result<Self::SerializeStructVariant, S::Error> {
-        self.0
+        self.inner
             .serialize_struct_variant(name, index, variant, len)
-            .map(Compound::wrapping)
+            .map(|inner| Compound::wrapping(inner, self.out))
     }
     fn is_human_readable(&self) -> bool {
-        self.0.is_human_readable()
+        self.inner.is_human_readable()
     }
 }
 
-impl<C> Compound<C> {
-    fn wrapping(inner: C) -> Self {
-        Self { inner, raw: false }
+impl<'a, C> Compound<'a, C> {
+    fn wrapping(inner: C, out: &'a RefCell<Vec<u8>>) -> Self {
+        Self {
+            inner,
+            raw: false,
+            out,
+        }
     }
 }
 
@@ -268,11 +341,14 @@ impl<C> Compound<C> {
 /// wrapped again.
 macro_rules! wrap_values {
     ($($trait:ident::$method:ident),+ $(,)?) => {$(
-        impl<C: $trait> $trait for Compound<C> {
+        impl<C: $trait> $trait for Compound<'_, C> {
             type Ok = C::Ok;
             type Error = C::Error;
             fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-                self.inner.$method(&LargeStrings(value))
+                self.inner.$method(&LargeStrings {
+            value,
+            out: self.out,
+        })
             }
             fn end(self) -> Result<C::Ok, C::Error> {
                 self.inner.end()
@@ -288,7 +364,7 @@ wrap_values!(
     SerializeTupleVariant::serialize_field,
 );
 
-impl<C: SerializeMap> SerializeMap for Compound<C> {
+impl<C: SerializeMap> SerializeMap for Compound<'_, C> {
     type Ok = C::Ok;
     type Error = C::Error;
     // Keys go as they are: serde_json writes a key through a serializer of
@@ -297,21 +373,30 @@ impl<C: SerializeMap> SerializeMap for Compound<C> {
         self.inner.serialize_key(key)
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        self.inner.serialize_value(&LargeStrings(value))
+        self.inner.serialize_value(&LargeStrings {
+            value,
+            out: self.out,
+        })
     }
     fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
         &mut self,
         key: &K,
         value: &V,
     ) -> Result<(), C::Error> {
-        self.inner.serialize_entry(key, &LargeStrings(value))
+        self.inner.serialize_entry(
+            key,
+            &LargeStrings {
+                value,
+                out: self.out,
+            },
+        )
     }
     fn end(self) -> Result<C::Ok, C::Error> {
         self.inner.end()
     }
 }
 
-impl<C: SerializeStruct> SerializeStruct for Compound<C> {
+impl<C: SerializeStruct> SerializeStruct for Compound<'_, C> {
     type Ok = C::Ok;
     type Error = C::Error;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -322,7 +407,13 @@ impl<C: SerializeStruct> SerializeStruct for Compound<C> {
         if self.raw {
             self.inner.serialize_field(key, value)
         } else {
-            self.inner.serialize_field(key, &LargeStrings(value))
+            self.inner.serialize_field(
+                key,
+                &LargeStrings {
+                    value,
+                    out: self.out,
+                },
+            )
         }
     }
     fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
@@ -333,7 +424,7 @@ impl<C: SerializeStruct> SerializeStruct for Compound<C> {
     }
 }
 
-impl<C: SerializeStructVariant> SerializeStructVariant for Compound<C> {
+impl<C: SerializeStructVariant> SerializeStructVariant for Compound<'_, C> {
     type Ok = C::Ok;
     type Error = C::Error;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -341,7 +432,13 @@ impl<C: SerializeStructVariant> SerializeStructVariant for Compound<C> {
         key: &'static str,
         value: &T,
     ) -> Result<(), C::Error> {
-        self.inner.serialize_field(key, &LargeStrings(value))
+        self.inner.serialize_field(
+            key,
+            &LargeStrings {
+                value,
+                out: self.out,
+            },
+        )
     }
     fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
         self.inner.skip_field(key)
@@ -374,7 +471,7 @@ mod tests {
 
     fn both<T: Serialize>(value: &T) -> (String, String) {
         (
-            serde_json::to_string(&LargeStrings(value)).unwrap(),
+            String::from_utf8(to_json(value, 0).unwrap()).unwrap(),
             serde_json::to_string(value).unwrap(),
         )
     }
@@ -407,10 +504,10 @@ mod tests {
             // Every alignment of every piece against the 8-byte words.
             for offset in 0..8 {
                 let value = format!("{}{}", "x".repeat(offset), text(len, &pieces));
-                let mut ours = String::new();
+                let mut ours = Vec::new();
                 escape(&mut ours, &value);
                 assert_eq!(
-                    ours,
+                    String::from_utf8(ours).unwrap(),
                     serde_json::to_string(&value).unwrap(),
                     "{len}/{offset}"
                 );

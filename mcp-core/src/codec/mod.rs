@@ -58,8 +58,7 @@ fn json_text<T: Serialize + ?Sized>(value: &T, hint: usize) -> Result<String, se
     }
     // Room for escapes and the envelope's members, so that what follows
     // (the 2026-07-28 tail) fits without growing the buffer.
-    let mut buf = Vec::with_capacity(hint + hint / 8 + 512);
-    serde_json::to_writer(&mut buf, &large_strings::LargeStrings(value))?;
+    let buf = large_strings::to_json(value, hint + hint / 8 + 512)?;
     String::from_utf8(buf).map_err(serde::ser::Error::custom)
 }
 
