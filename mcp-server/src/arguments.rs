@@ -2,7 +2,7 @@
 //! without being copied.
 
 use std::fmt;
-use std::ops::Deref;
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
@@ -11,27 +11,48 @@ use serde_json::value::RawValue;
 /// The raw `arguments` of a call, as sent. The handler reads them, the
 /// audit log digests them (aside, while the handler runs, when they are
 /// large) and a 2026-07-28 round binds to them: each holds the one copy.
+/// A large call's arguments stay where they arrived, inside its params.
 #[derive(Clone)]
-pub(crate) struct Arguments(Arc<Box<RawValue>>);
+pub(crate) struct Arguments {
+    json: Arc<Box<RawValue>>,
+    /// Where in `json` the arguments are; `None`: all of it.
+    within: Option<Range<usize>>,
+}
 
 impl Arguments {
+    /// The arguments at `range` of `params`, a member's value as
+    /// [`split_member`](crate::json_members::split_member) found it.
+    /// `None` if `range` is not within them.
+    pub(crate) fn within(params: Box<RawValue>, range: Range<usize>) -> Option<Self> {
+        params.get().get(range.clone())?;
+        Some(Self {
+            json: Arc::new(params),
+            within: Some(range),
+        })
+    }
+
     /// The JSON text, as sent.
     pub(crate) fn get(&self) -> &str {
-        self.0.get()
+        let json = self.json.get();
+        match &self.within {
+            // Checked when made.
+            Some(range) => json.get(range.clone()).unwrap_or(json),
+            None => json,
+        }
+    }
+
+    /// The arguments as a raw value of their own, when they are one.
+    pub(crate) fn as_raw(&self) -> Option<&RawValue> {
+        self.within.is_none().then_some(&**self.json)
     }
 }
 
 impl From<Box<RawValue>> for Arguments {
     fn from(raw: Box<RawValue>) -> Self {
-        Self(Arc::new(raw))
-    }
-}
-
-impl Deref for Arguments {
-    type Target = RawValue;
-
-    fn deref(&self) -> &RawValue {
-        &self.0
+        Self {
+            json: Arc::new(raw),
+            within: None,
+        }
     }
 }
 

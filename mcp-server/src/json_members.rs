@@ -7,6 +7,8 @@
 //! the quotes, escapes and brackets: a string is passed over with `memchr`,
 //! at memory speed, and megabytes of arguments cost a fraction of a parse.
 
+use std::ops::Range;
+
 use memchr::memchr2;
 use serde::Deserialize;
 use serde::de::value::MapDeserializer;
@@ -15,13 +17,13 @@ use serde_json::value::RawValue;
 /// From this size on, params are split here rather than read whole twice.
 pub(crate) const LARGE_PARAMS: usize = 64 * 1024;
 
-/// `params` without their member `name`: that member's value (if there is
-/// one) and an object of the other members, as written. `None` when the
+/// `params` without their member `name`: where that member's value is (if
+/// there is one) and an object of the other members, as written. `None` when the
 /// params are not an object, or name the member twice: then they are read
 /// as usual, which explains what is wrong with them.
 ///
 /// Only for valid JSON, such as a `RawValue`'s text: it is not checked again.
-pub(crate) fn split_member<'a>(params: &'a str, name: &str) -> Option<(Option<&'a str>, String)> {
+pub(crate) fn split_member(params: &str, name: &str) -> Option<(Option<Range<usize>>, String)> {
     let bytes = params.as_bytes();
     let mut at = skip_space(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
@@ -52,7 +54,7 @@ pub(crate) fn split_member<'a>(params: &'a str, name: &str) -> Option<(Option<&'
             if taken.is_some() {
                 return None;
             }
-            taken = Some(params.get(value_start..value_end)?);
+            taken = Some(value_start..value_end);
             continue;
         }
         if rest.len() > 1 {
@@ -163,7 +165,7 @@ mod tests {
 
     fn split(params: &str, name: &str) -> Option<(Option<Value>, Value)> {
         let (taken, rest) = split_member(params, name)?;
-        let taken = taken.map(|text| serde_json::from_str(text).unwrap());
+        let taken = taken.map(|range| serde_json::from_str(&params[range]).unwrap());
         Some((taken, serde_json::from_str(&rest).unwrap()))
     }
 
@@ -217,7 +219,7 @@ mod tests {
         }))
         .unwrap();
         let (taken, rest) = split_member(&params, "arguments").unwrap();
-        let taken: Value = serde_json::from_str(taken.unwrap()).unwrap();
+        let taken: Value = serde_json::from_str(&params[taken.unwrap()]).unwrap();
         assert_eq!(taken["message"], text.as_str());
         let rest: Map<String, Value> = serde_json::from_str(&rest).unwrap();
         assert_eq!(rest.len(), 2);

@@ -30,7 +30,7 @@ pub fn parse_arguments<T: DeserializeOwned>(
     tool: &str,
     arguments: Option<&RawValue>,
 ) -> Result<T, CallToolResult> {
-    crate::tool::parse_arguments(tool, arguments)
+    crate::tool::parse_arguments(tool, arguments.map(RawValue::get))
 }
 
 /// Deserializes a call's arguments into the generated argument struct, then
@@ -40,7 +40,7 @@ pub fn parse_arguments<T: DeserializeOwned>(
 /// # Errors
 /// An `isError` result naming the failing field.
 pub fn take_arguments<T: DeserializeOwned>(call: &mut ToolCall) -> Result<T, CallToolResult> {
-    let parsed = crate::tool::parse_arguments(call.name(), call.raw_arguments());
+    let parsed = crate::tool::parse_arguments(call.name(), call.arguments_text());
     call.release_arguments();
     parsed
 }

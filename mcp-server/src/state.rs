@@ -115,7 +115,7 @@ impl Unbound {
     pub(crate) fn binding(&self) -> Binding {
         let arguments = self
             .arguments
-            .as_deref()
+            .as_ref()
             .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
         Binding::new(self.method, &self.target, arguments.as_ref())
     }

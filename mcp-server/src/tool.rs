@@ -21,6 +21,9 @@ type Handler = Arc<dyn Fn(ToolCall) -> BoxFuture<CallToolResult> + Send + Sync>;
 pub struct ToolCall {
     name: Arc<str>,
     arguments: Option<Arguments>,
+    /// The arguments as a raw value of their own, made when first asked
+    /// for where they are part of the params.
+    raw: std::sync::OnceLock<Box<RawValue>>,
     context: RequestContext,
 }
 
@@ -33,6 +36,7 @@ impl ToolCall {
         Self {
             name,
             arguments,
+            raw: std::sync::OnceLock::new(),
             context,
         }
     }
@@ -44,12 +48,25 @@ impl ToolCall {
 
     /// The raw `arguments` object, if the client sent one.
     pub fn raw_arguments(&self) -> Option<&RawValue> {
-        self.arguments.as_deref()
+        let arguments = self.arguments.as_ref()?;
+        if let Some(raw) = arguments.as_raw() {
+            return Some(raw);
+        }
+        Some(self.raw.get_or_init(|| {
+            crate::json_members::raw_from_valid(arguments.get())
+                .unwrap_or_else(|| RawValue::NULL.to_owned())
+        }))
+    }
+
+    /// The arguments' JSON text, if the client sent any.
+    pub(crate) fn arguments_text(&self) -> Option<&str> {
+        self.arguments.as_ref().map(Arguments::get)
     }
 
     /// Frees the raw arguments once they have been read into their type.
     pub(crate) fn release_arguments(&mut self) {
         self.arguments = None;
+        self.raw.take();
     }
 
     /// The request context.
@@ -66,15 +83,15 @@ impl ToolCall {
     /// An `isError` result naming the tool and the failing field, ready to
     /// return to the client so the model can correct its call.
     pub fn arguments<T: DeserializeOwned>(&self) -> Result<T, CallToolResult> {
-        parse_arguments(&self.name, self.arguments.as_deref())
+        parse_arguments(&self.name, self.arguments_text())
     }
 }
 
 pub(crate) fn parse_arguments<T: DeserializeOwned>(
     tool: &str,
-    arguments: Option<&RawValue>,
+    arguments: Option<&str>,
 ) -> Result<T, CallToolResult> {
-    let json = arguments.map_or("{}", RawValue::get);
+    let json = arguments.unwrap_or("{}");
     if !json.trim_start().starts_with('{') {
         return Err(CallToolResult::error(format!(
             "invalid arguments for tool `{tool}`: `arguments` must be a JSON object"
@@ -384,13 +401,9 @@ mod tests {
         b: i64,
     }
 
-    fn raw(s: &str) -> Box<RawValue> {
-        RawValue::from_string(s.to_owned()).unwrap()
-    }
-
     #[test]
     fn type_errors_name_the_field() {
-        let err = parse_arguments::<Args>("add", Some(&raw(r#"{"a":1,"b":"x"}"#))).unwrap_err();
+        let err = parse_arguments::<Args>("add", Some(r#"{"a":1,"b":"x"}"#)).unwrap_err();
         let text = err.content[0].as_text().unwrap();
         assert!(err.is_error());
         assert!(
@@ -401,7 +414,7 @@ mod tests {
 
     #[test]
     fn missing_fields_are_named() {
-        let err = parse_arguments::<Args>("add", Some(&raw(r#"{"a":1}"#))).unwrap_err();
+        let err = parse_arguments::<Args>("add", Some(r#"{"a":1}"#)).unwrap_err();
         assert_eq!(
             err.content[0].as_text(),
             Some("invalid arguments for tool `add`: missing field `b`")
@@ -410,7 +423,7 @@ mod tests {
 
     #[test]
     fn non_object_arguments_are_rejected() {
-        let err = parse_arguments::<Args>("add", Some(&raw("[1,2]"))).unwrap_err();
+        let err = parse_arguments::<Args>("add", Some("[1,2]")).unwrap_err();
         assert!(
             err.content[0]
                 .as_text()

@@ -780,6 +780,54 @@ async fn large_arguments_are_digested_as_sent_and_recorded_in_order() {
 }
 
 #[tokio::test]
+async fn a_large_call_hands_its_tool_the_arguments_as_sent() {
+    #[derive(serde::Deserialize)]
+    struct Args {
+        text: String,
+    }
+    let tool = mcp_server::core::tool::Tool {
+        name: "raw".into(),
+        title: None,
+        description: Some("Says what it was sent.".into()),
+        input_schema: serde_json::Map::new(),
+        output_schema: None,
+        annotations: None,
+        icons: None,
+        meta: None,
+    };
+    let raw = ToolDef::new(tool, |call: ToolCall| async move {
+        let typed: Args = match call.arguments() {
+            Ok(args) => args,
+            Err(error) => return error,
+        };
+        let raw = call.raw_arguments().map(|a| a.get().to_owned());
+        json!({"raw": raw, "typed": typed.text.len()})
+            .to_string()
+            .into_tool_result()
+    });
+    let server = Server::builder().tool(raw).build();
+    for version in [ProtocolVersion::V2025_11_25, ProtocolVersion::V2026_07_28] {
+        let client = TestClient::connect(server.clone(), version).await.unwrap();
+        for len in [10, 70_000, 1_000_000] {
+            let text = "q\"\\".repeat(len / 3);
+            let arguments = json!({"text": text, "more": [1, {"k": "}"}]});
+            // Around the arguments, members the router reads, in either order.
+            for params in [
+                json!({"name": "raw", "arguments": arguments, "_meta": {"progressToken": 3}}),
+                json!({"_meta": {"progressToken": 3}, "arguments": arguments, "name": "raw"}),
+            ] {
+                let result = client.request("tools/call", params).await.unwrap();
+                let said: Value =
+                    serde_json::from_str(result["content"][0]["text"].as_str().unwrap()).unwrap();
+                let sent = serde_json::to_string(&arguments).unwrap();
+                assert_eq!(said["raw"], sent.as_str(), "{version}, {len}");
+                assert_eq!(said["typed"], text.len(), "{version}, {len}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn every_request_is_audited_once() {
     let records = Collect::default();
     let server = Server::builder()

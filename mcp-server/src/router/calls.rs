@@ -224,8 +224,12 @@ impl ReadToolCall {
         read: Option<Box<ToolCallParams>>,
         called: &mut Option<Arc<str>>,
     ) -> Result<Self, ProtocolError> {
+        let mut request = request;
         let params = match read {
-            Some(params) => params,
+            Some(mut params) => {
+                params.adopt_arguments(&mut request);
+                params
+            }
             None => read_tool_call(server, &request, called)?,
         };
         Ok(Self {
@@ -268,7 +272,11 @@ pub(super) async fn call_tool(
     if let Some(headers) = headers
         && !tool.header_params().is_empty()
     {
-        check_param_headers(tool.header_params(), headers, params.arguments.as_deref())?;
+        check_param_headers(
+            tool.header_params(),
+            headers,
+            params.arguments.as_ref().map(Arguments::get),
+        )?;
     }
     let mut envelope = envelope;
     let round = if version.is_stateless() {
@@ -341,6 +349,10 @@ pub(super) struct ToolCallParams {
     input_responses: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     #[serde(default)]
     request_state: Option<String>,
+    /// Where the arguments of large params are, until they are taken
+    /// from the request with [`ToolCallParams::adopt_arguments`].
+    #[serde(skip)]
+    arguments_at: Option<std::ops::Range<usize>>,
 }
 
 impl ToolCallParams {
@@ -356,15 +368,25 @@ impl ToolCallParams {
             && let Some((arguments, rest)) = json_members::split_member(params, "arguments")
         {
             // The arguments, most of a large call, are passed over once, not
-            // parsed: the tool reads them.
+            // parsed (the tool reads them), and stay where they are.
             let mut read: Box<Self> = serde_json::from_str(&rest).ok()?;
-            read.arguments = match arguments {
-                None | Some("null") => None,
-                Some(text) => Some(Arguments::from(json_members::raw_from_valid(text)?)),
-            };
+            read.arguments_at = arguments.filter(|at| params.get(at.clone()) != Some("null"));
             return Some(read);
         }
         serde_json::from_str(params).ok()
+    }
+
+    /// Takes the params of `request`, whose arguments these are, where the
+    /// arguments were left in them: they become the arguments, uncopied.
+    /// Before anything else reads the arguments; nothing reads the params
+    /// of a tool call once they are read.
+    pub(super) fn adopt_arguments(&mut self, request: &mut Request) {
+        let Some(at) = self.arguments_at.take() else {
+            return;
+        };
+        if let Some(params) = request.params.take() {
+            self.arguments = Arguments::within(params, at);
+        }
     }
 
     /// What the audit record says of the call.

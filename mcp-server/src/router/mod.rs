@@ -158,6 +158,12 @@ pub(crate) async fn handle_request(
     // The OpenTelemetry parent is fixed when the span is first entered.
     #[cfg(feature = "otel")]
     crate::telemetry::continue_trace_from_params(&span, request.params.as_deref());
+    // A large call's arguments, left in its params, become its own.
+    let mut request = request;
+    let mut tool_params = tool_params;
+    if let Some(params) = tool_params.as_deref_mut() {
+        params.adopt_arguments(&mut request);
+    }
     let (session, principal, client) = match &wire {
         Wire::Session { session, principal } => {
             (Some(Arc::clone(session)), principal.clone(), session.peer())
