@@ -93,6 +93,12 @@ pub(super) fn escape(out: &mut Vec<u8>, value: &str) {
     let mut start = 0;
     let mut at = 0;
     while at < bytes.len() {
+        at = clean_until(bytes, at);
+        // Copied as it is scanned, while it is still in cache.
+        if at - start >= COPY_RUN {
+            out.extend_from_slice(&bytes[start..at]);
+            start = at;
+        }
         if let Some(word) = bytes
             .get(at..at + 8)
             .and_then(|w| <[u8; 8]>::try_from(w).ok())
@@ -101,7 +107,9 @@ pub(super) fn escape(out: &mut Vec<u8>, value: &str) {
             at += 8;
             continue;
         }
-        let byte = bytes[at];
+        let Some(&byte) = bytes.get(at) else {
+            break;
+        };
         let escaped: &str = match byte {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -133,6 +141,30 @@ pub(super) fn escape(out: &mut Vec<u8>, value: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// How much of a clean run is scanned before it is copied.
+const COPY_RUN: usize = 16 * 1024;
+
+/// Where the clean 32-byte blocks from `at` end: nothing before the result
+/// needs escaping, and it is at most `COPY_RUN` past `at`. Four words at a
+/// time, which the compiler turns into vector instructions.
+fn clean_until(bytes: &[u8], at: usize) -> usize {
+    let Some(rest) = bytes.get(at..) else {
+        return at;
+    };
+    let rest = &rest[..rest.len().min(COPY_RUN)];
+    let (blocks, _) = rest.as_chunks::<32>();
+    let clean = blocks
+        .iter()
+        .take_while(|block| {
+            let (words, _) = block.as_chunks::<8>();
+            !words.iter().fold(false, |any, word| {
+                any | needs_escape(u64::from_le_bytes(*word))
+            })
+        })
+        .count();
+    at + clean * 32
 }
 
 /// Whether any of the eight bytes in `word` is `"`, `\` or below 0x20.
