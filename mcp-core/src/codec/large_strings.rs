@@ -39,25 +39,29 @@ pub(super) fn raw_from_serialized(text: String) -> Result<Box<RawValue>, serde_j
 pub(super) fn to_json<T: Serialize + ?Sized>(
     value: &T,
     capacity: usize,
-) -> Result<Vec<u8>, serde_json::Error> {
-    let out = RefCell::new(Vec::with_capacity(capacity));
+) -> Result<String, serde_json::Error> {
+    let out = RefCell::new(String::with_capacity(capacity));
     serde_json::to_writer(SharedOut(&out), &LargeStrings { value, out: &out })?;
     Ok(out.into_inner())
 }
 
 /// The buffer serde_json writes into, which [`Wrap`] writes large strings
 /// into too: serde_json writes straight through (it keeps no buffer of
-/// its own), so what each writes lands in order.
-struct SharedOut<'a>(&'a RefCell<Vec<u8>>);
+/// its own), so what each writes lands in order. A `String`: serde_json
+/// writes whole `str` fragments, each checked here as it comes, while a
+/// large string goes in as the `str` it is, unchecked, rather than the
+/// whole text checked again at the end.
+struct SharedOut<'a>(&'a RefCell<String>);
 
 impl std::io::Write for SharedOut<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
+        self.write_all(bytes)?;
         Ok(bytes.len())
     }
 
     fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.0.borrow_mut().extend_from_slice(bytes);
+        let text = std::str::from_utf8(bytes).map_err(std::io::Error::other)?;
+        self.0.borrow_mut().push_str(text);
         Ok(())
     }
 
@@ -71,7 +75,7 @@ impl std::io::Write for SharedOut<'_> {
 /// raw-JSON struct as a struct.
 struct LargeStrings<'a, T: ?Sized> {
     value: &'a T,
-    out: &'a RefCell<Vec<u8>>,
+    out: &'a RefCell<String>,
 }
 
 impl<T: Serialize + ?Sized> Serialize for LargeStrings<'_, T> {
@@ -85,9 +89,9 @@ impl<T: Serialize + ?Sized> Serialize for LargeStrings<'_, T> {
 
 /// Appends `value` as a JSON string, quotes included, escaped as serde_json
 /// escapes: `"`, `\` and the control characters below U+0020.
-pub(super) fn escape(out: &mut Vec<u8>, value: &str) {
+pub(super) fn escape(out: &mut String, value: &str) {
     out.reserve(value.len() + 2);
-    out.push(b'"');
+    out.push('"');
     let bytes = value.as_bytes();
     // Everything before `start` is written.
     let mut start = 0;
@@ -95,8 +99,8 @@ pub(super) fn escape(out: &mut Vec<u8>, value: &str) {
     while at < bytes.len() {
         at = clean_until(bytes, at);
         // Copied as it is scanned, while it is still in cache.
-        if at - start >= COPY_RUN {
-            out.extend_from_slice(&bytes[start..at]);
+        if at - start >= COPY_RUN && value.is_char_boundary(at) {
+            out.push_str(&value[start..at]);
             start = at;
         }
         if let Some(word) = bytes
@@ -120,11 +124,11 @@ pub(super) fn escape(out: &mut Vec<u8>, value: &str) {
             b'\r' => "\\r",
             0..0x20 => {
                 // An ASCII byte: `at` and `at + 1` are character boundaries.
-                out.extend_from_slice(&bytes[start..at]);
+                out.push_str(&value[start..at]);
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(byte >> 4)]);
-                out.push(HEX[usize::from(byte & 0xf)]);
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 0xf)]));
                 at += 1;
                 start = at;
                 continue;
@@ -134,13 +138,13 @@ pub(super) fn escape(out: &mut Vec<u8>, value: &str) {
                 continue;
             }
         };
-        out.extend_from_slice(&bytes[start..at]);
-        out.extend_from_slice(escaped.as_bytes());
+        out.push_str(&value[start..at]);
+        out.push_str(escaped);
         at += 1;
         start = at;
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    out.push_str(&value[start..]);
+    out.push('"');
 }
 
 /// How much of a clean run is scanned before it is copied.
@@ -184,7 +188,7 @@ fn needs_escape(word: u64) -> bool {
 /// it escapes into `out` itself, handing `S` an empty raw value in their place.
 struct Wrap<'a, S> {
     inner: S,
-    out: &'a RefCell<Vec<u8>>,
+    out: &'a RefCell<String>,
 }
 
 /// Methods of `Wrap` that pass a value with nothing inside it to `S`.
@@ -201,7 +205,7 @@ macro_rules! forward {
 struct Compound<'a, C> {
     inner: C,
     raw: bool,
-    out: &'a RefCell<Vec<u8>>,
+    out: &'a RefCell<String>,
 }
 
 impl<'a, S: Serializer> Serializer for Wrap<'a, S> {
@@ -360,7 +364,7 @@ impl<'a, S: Serializer> Serializer for Wrap<'a, S> {
 }
 
 impl<'a, C> Compound<'a, C> {
-    fn wrapping(inner: C, out: &'a RefCell<Vec<u8>>) -> Self {
+    fn wrapping(inner: C, out: &'a RefCell<String>) -> Self {
         Self {
             inner,
             raw: false,
@@ -503,7 +507,7 @@ mod tests {
 
     fn both<T: Serialize>(value: &T) -> (String, String) {
         (
-            String::from_utf8(to_json(value, 0).unwrap()).unwrap(),
+            to_json(value, 0).unwrap(),
             serde_json::to_string(value).unwrap(),
         )
     }
@@ -536,10 +540,10 @@ mod tests {
             // Every alignment of every piece against the 8-byte words.
             for offset in 0..8 {
                 let value = format!("{}{}", "x".repeat(offset), text(len, &pieces));
-                let mut ours = Vec::new();
+                let mut ours = String::new();
                 escape(&mut ours, &value);
                 assert_eq!(
-                    String::from_utf8(ours).unwrap(),
+                    ours,
                     serde_json::to_string(&value).unwrap(),
                     "{len}/{offset}"
                 );

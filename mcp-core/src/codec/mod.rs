@@ -58,8 +58,7 @@ fn json_text<T: Serialize + ?Sized>(value: &T, hint: usize) -> Result<String, se
     }
     // Room for escapes and the envelope's members, so that what follows
     // (the 2026-07-28 tail) fits without growing the buffer.
-    let buf = large_strings::to_json(value, hint + hint / 8 + 512)?;
-    String::from_utf8(buf).map_err(serde::ser::Error::custom)
+    large_strings::to_json(value, hint + hint / 8 + 512)
 }
 
 /// `value` as a raw JSON value; see [`json_text`].
