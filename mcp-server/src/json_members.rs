@@ -209,6 +209,72 @@ mod tests {
         );
     }
 
+    fn next(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    /// A value of random shape, with strings full of what a splitter could
+    /// trip on: quotes, backslashes, brackets, commas, colons, non-ASCII.
+    fn random_value(seed: &mut u64, depth: u32) -> Value {
+        const PIECES: [&str; 10] = ["a", "\"", "\\", "{", "}", "[", "]", ",", ":", "é\u{1}😀"];
+        const KEYS: [&str; 6] = ["arguments", "name", "_meta", "a\"b", "{", "x"];
+        let kinds = if depth > 3 { 5 } else { 7 };
+        match next(seed) % kinds {
+            0 => Value::Null,
+            1 => Value::Bool(next(seed) % 2 == 0),
+            2 => Value::from((next(seed) % 2000) as i64 - 1000),
+            3 => Value::from((next(seed) % 1000) as f64 / 7.0),
+            4 => {
+                let len = next(seed) % 12;
+                Value::String(
+                    (0..len)
+                        .map(|_| PIECES[(next(seed) % 10) as usize])
+                        .collect(),
+                )
+            }
+            5 => {
+                let len = next(seed) % 4;
+                Value::Array((0..len).map(|_| random_value(seed, depth + 1)).collect())
+            }
+            _ => {
+                let len = next(seed) % 5;
+                let mut members = Map::new();
+                for _ in 0..len {
+                    let key = KEYS[(next(seed) % 6) as usize].to_owned();
+                    members.insert(key, random_value(seed, depth + 1));
+                }
+                Value::Object(members)
+            }
+        }
+    }
+
+    #[test]
+    fn random_params_split_as_serde_json_reads_them() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2_000 {
+            let mut members = Map::new();
+            for key in ["name", "arguments", "_meta", "other"] {
+                if next(&mut seed) % 3 != 0 {
+                    members.insert(key.to_owned(), random_value(&mut seed, 0));
+                }
+            }
+            let value = Value::Object(members);
+            for params in [
+                serde_json::to_string(&value).unwrap(),
+                serde_json::to_string_pretty(&value).unwrap(),
+            ] {
+                assert_eq!(
+                    split(&params, "arguments"),
+                    expected(&params, "arguments"),
+                    "{params}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_large_string_member_is_found_whole() {
         let text = "a\\\"b".repeat(100_000);
