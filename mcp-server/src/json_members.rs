@@ -224,7 +224,7 @@ mod tests {
         let kinds = if depth > 3 { 5 } else { 7 };
         match next(seed) % kinds {
             0 => Value::Null,
-            1 => Value::Bool(next(seed) % 2 == 0),
+            1 => Value::Bool(next(seed).is_multiple_of(2)),
             2 => Value::from((next(seed) % 2000) as i64 - 1000),
             3 => Value::from((next(seed) % 1000) as f64 / 7.0),
             4 => {
@@ -257,7 +257,7 @@ mod tests {
         for _ in 0..2_000 {
             let mut members = Map::new();
             for key in ["name", "arguments", "_meta", "other"] {
-                if next(&mut seed) % 3 != 0 {
+                if !next(&mut seed).is_multiple_of(3) {
                     members.insert(key.to_owned(), random_value(&mut seed, 0));
                 }
             }
