@@ -318,6 +318,56 @@ mod tests {
         assert_eq!(dropped(&metrics, "write_failed"), 2);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_record_waits_for_its_digest_in_order_and_a_flush_waits_for_both() {
+        let sink = Arc::new(Gated::default());
+        sink.gate.add_permits(100);
+        let log = AuditLog::new(Arc::clone(&sink) as Arc<dyn AuditSink>, 10);
+        let metrics = Metrics::new();
+        // The digest finishes only when released, after everything is queued.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let digest = tokio::task::spawn_blocking(move || {
+            released.recv().expect("released");
+            "d1".to_owned()
+        });
+        let finished = tokio::task::spawn_blocking(|| "d3".to_owned());
+        while !finished.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        log.push(record(0), &metrics);
+        log.push_digesting(record(1), digest, &metrics);
+        log.push(record(2), &metrics);
+        log.push_digesting(record(3), finished, &metrics);
+        let flushed = log.flush();
+        tokio::pin!(flushed);
+        // Not flushed while the digest is still being taken.
+        assert!(futures_util::poll!(&mut flushed).is_pending());
+        release.send(()).expect("digest waiting");
+        flushed.await;
+        let written: Vec<_> = sink
+            .written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|r| {
+                (
+                    r.target.clone().unwrap_or_default(),
+                    r.arguments_sha256.clone(),
+                )
+            })
+            .collect();
+        let digest = |d: &str| Some(d.to_owned());
+        assert_eq!(
+            written,
+            [
+                ("0".to_owned(), None),
+                ("1".to_owned(), digest("d1")),
+                ("2".to_owned(), None),
+                ("3".to_owned(), digest("d3")),
+            ]
+        );
+    }
+
     #[test]
     fn without_a_runtime_a_record_is_counted_as_dropped() {
         let log = AuditLog::new(Arc::new(Gated::default()), 10);
