@@ -224,12 +224,8 @@ impl ReadToolCall {
         read: Option<Box<ToolCallParams>>,
         called: &mut Option<Arc<str>>,
     ) -> Result<Self, ProtocolError> {
-        let mut request = request;
         let params = match read {
-            Some(mut params) => {
-                params.adopt_arguments(&mut request);
-                params
-            }
+            Some(params) => params,
             None => read_tool_call(server, &request, called)?,
         };
         Ok(Self {
@@ -350,7 +346,8 @@ pub(super) struct ToolCallParams {
     #[serde(default)]
     request_state: Option<String>,
     /// Where the arguments of large params are, until they are taken
-    /// from the request with [`ToolCallParams::adopt_arguments`].
+    /// from the request with [`ToolCallParams::adopt_arguments`], which
+    /// `handle_request` does right after reading them.
     #[serde(skip)]
     arguments_at: Option<std::ops::Range<usize>>,
 }
