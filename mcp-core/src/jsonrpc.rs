@@ -182,10 +182,11 @@ struct Envelope<'a> {
     id: Option<Value>,
     #[serde(default)]
     method: Option<String>,
-    #[serde(default)]
-    params: Option<Box<RawValue>>,
-    #[serde(default)]
-    result: Option<Box<RawValue>>,
+    /// Borrowed: copied once the message is known good, or taken in place.
+    #[serde(default, borrow)]
+    params: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    result: Option<&'a RawValue>,
     #[serde(default)]
     error: Option<ErrorObject>,
 }
@@ -203,29 +204,38 @@ impl Message {
     /// JSON-RPC 2.0 message is a -32600 invalid request, carrying the id when
     /// one could be read. Never panics.
     pub fn parse(input: &str) -> Result<Message, ErrorResponse> {
-        let envelope: Envelope<'_> = serde_json::from_str(input).map_err(|e| {
-            if e.is_syntax() || e.is_eof() {
-                ErrorResponse::new(
-                    None,
-                    ErrorObject::new(error_code::PARSE_ERROR, format!("parse error: {e}")),
-                )
-            } else {
-                ErrorResponse::new(
-                    None,
-                    ErrorObject::new(
-                        error_code::INVALID_REQUEST,
-                        format!(
-                            "invalid request: expected a JSON-RPC 2.0 message object ({})",
-                            brief(&e)
-                        ),
-                    ),
-                )
-            }
-        })?;
-        Self::from_envelope(envelope)
+        Self::from_envelope(envelope_of(input)?, true)
     }
 
-    fn from_envelope(env: Envelope<'_>) -> Result<Message, ErrorResponse> {
+    /// Like [`Message::parse`], taking the text: large `params` (a tool
+    /// call's megabytes of arguments) are moved to the front of the text's
+    /// own buffer and kept there, rather than copied into a buffer of their
+    /// own while the text is still held.
+    ///
+    /// # Errors
+    /// As [`Message::parse`].
+    pub fn parse_owned(input: String) -> Result<Message, ErrorResponse> {
+        let envelope = envelope_of(&input)?;
+        let in_place = envelope
+            .params
+            .filter(|params| params.get().len() >= PARAMS_IN_PLACE)
+            .map(|params| {
+                let start = params.get().as_ptr() as usize - input.as_ptr() as usize;
+                start..start + params.get().len()
+            });
+        let mut message = Self::from_envelope(envelope, in_place.is_none())?;
+        if let Some(range) = in_place {
+            let params = params_in_place(input, range)?;
+            match &mut message {
+                Message::Request(request) => request.params = Some(params),
+                Message::Notification(notification) => notification.params = Some(params),
+                Message::Response(_) | Message::Error(_) => {}
+            }
+        }
+        Ok(message)
+    }
+
+    fn from_envelope(env: Envelope<'_>, copy_params: bool) -> Result<Message, ErrorResponse> {
         let id = match env.id {
             None => None,
             Some(Value::Number(n)) => match n.as_i64() {
@@ -252,17 +262,18 @@ impl Message {
                 return Err(invalid(id, "`params` must be an object"));
             }
         }
+        let params = env.params.filter(|_| copy_params).map(RawValue::to_owned);
         match (env.method, id, env.result, env.error) {
-            (Some(method), Some(id), None, None) => Ok(Message::Request(Request {
+            (Some(method), Some(id), None, None) => {
+                Ok(Message::Request(Request { id, method, params }))
+            }
+            (Some(method), None, None, None) => {
+                Ok(Message::Notification(Notification { method, params }))
+            }
+            (None, Some(id), Some(result), None) => Ok(Message::Response(Response {
                 id,
-                method,
-                params: env.params,
+                result: result.to_owned(),
             })),
-            (Some(method), None, None, None) => Ok(Message::Notification(Notification {
-                method,
-                params: env.params,
-            })),
-            (None, Some(id), Some(result), None) => Ok(Message::Response(Response { id, result })),
             (None, id, None, Some(error)) => Ok(Message::Error(ErrorResponse { id, error })),
             (_, id, _, _) => Err(invalid(
                 id,
@@ -279,6 +290,50 @@ impl Message {
             _ => None,
         }
     }
+}
+
+/// From this length on, [`Message::parse_owned`] keeps `params` in the
+/// text's buffer: moving them costs what copying would, without a second
+/// buffer; smaller ones are copied into a buffer of their own size.
+const PARAMS_IN_PLACE: usize = 64 * 1024;
+
+/// The envelope of one message, its members borrowed from `input`.
+fn envelope_of(input: &str) -> Result<Envelope<'_>, ErrorResponse> {
+    serde_json::from_str(input).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ErrorResponse::new(
+                None,
+                ErrorObject::new(error_code::PARSE_ERROR, format!("parse error: {e}")),
+            )
+        } else {
+            ErrorResponse::new(
+                None,
+                ErrorObject::new(
+                    error_code::INVALID_REQUEST,
+                    format!(
+                        "invalid request: expected a JSON-RPC 2.0 message object ({})",
+                        brief(&e)
+                    ),
+                ),
+            )
+        }
+    })
+}
+
+/// The raw value at `range` of `input`, kept in `input`'s buffer: the text
+/// after it is cut off and the text before it removed.
+fn params_in_place(
+    mut input: String,
+    range: std::ops::Range<usize>,
+) -> Result<Box<RawValue>, ErrorResponse> {
+    input.truncate(range.end);
+    input.drain(..range.start);
+    crate::codec::raw_from_serialized(input).map_err(|e| {
+        ErrorResponse::new(
+            None,
+            ErrorObject::new(error_code::PARSE_ERROR, format!("parse error: {e}")),
+        )
+    })
 }
 
 fn invalid(id: Option<RequestId>, message: &str) -> ErrorResponse {
@@ -312,6 +367,18 @@ impl Incoming {
             ));
         }
         Message::parse(input).map(Incoming::Single)
+    }
+
+    /// Like [`Incoming::parse`], taking the text: a single message's large
+    /// `params` stay in its buffer (see [`Message::parse_owned`]).
+    ///
+    /// # Errors
+    /// As [`Incoming::parse`].
+    pub fn parse_owned(input: String) -> Result<Incoming, ErrorResponse> {
+        if input.trim_start().starts_with('[') {
+            return Self::parse(&input);
+        }
+        Message::parse_owned(input).map(Incoming::Single)
     }
 }
 

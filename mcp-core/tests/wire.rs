@@ -334,3 +334,64 @@ fn errors_about_huge_messages_stay_short() {
     assert_eq!(error.error.code, error_code::INVALID_REQUEST);
     assert!(error.error.message.len() < 400, "{}", error.error.message);
 }
+
+#[test]
+fn parsing_owned_text_agrees_with_parsing_borrowed_text() {
+    let large = format!("\"{}\"", "say \\\"日本\\\"\\n".repeat(10_000));
+    let mut inputs: Vec<String> = [
+        "",
+        "{",
+        "42",
+        r#"{"jsonrpc":"2.0","id":1,"method":"x","params":"s"}"#,
+        r#"{"jsonrpc":"1.0","id":"abc","method":"x"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"x"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1}}"#,
+        r#"[{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","id":2,"method":"x"}]"#,
+    ]
+    .map(str::to_owned)
+    .into();
+    for (before, after) in [("", ""), (" \n\t", " \r\n "), ("", "  ")] {
+        inputs.push(format!(
+            r#"{before}{{"params" : {{"name":"echo","arguments":{{"message":{large}}}}} , "jsonrpc":"2.0","id":"r\"1","method":"tools/call"}}{after}"#
+        ));
+        inputs.push(format!(
+            r#"{before}{{"jsonrpc":"2.0","method":"n","params":[{large}]}}{after}"#
+        ));
+        inputs.push(format!(
+            r#"{before}{{"jsonrpc":"2.0","id":7,"result":{{"text":{large}}}}}{after}"#
+        ));
+        inputs.push(format!(
+            r#"{before}{{"jsonrpc":"2.0","id":7,"method":"x","params":{large}}}{after}"#
+        ));
+        inputs.push(format!(
+            r#"{before}{{"jsonrpc":"2.0","id":7,"method":"x","params":{{"a":{large}}},"params":{{}}}}{after}"#
+        ));
+    }
+    for input in &inputs {
+        assert_eq!(
+            format!("{:?}", Incoming::parse_owned(input.clone())),
+            format!("{:?}", Incoming::parse(input)),
+            "{}",
+            &input[..input.len().min(120)]
+        );
+    }
+}
+
+#[test]
+fn large_params_are_kept_in_the_texts_own_buffer() {
+    let text = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"message":"{}"}}}}}}"#,
+        "x".repeat(1 << 20)
+    );
+    let (at, len) = (text.as_ptr(), text.len());
+    let Ok(Message::Request(request)) = Message::parse_owned(text) else {
+        panic!("a request");
+    };
+    let params = request.params.unwrap();
+    assert_eq!(
+        params.get().len(),
+        len - r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":}"#.len()
+    );
+    assert!(params.get().starts_with(r#"{"name":"echo","arguments""#));
+    assert_eq!(params.get().as_ptr(), at, "moved, not copied");
+}

@@ -29,7 +29,7 @@ const RAW_JSON: &str = "$serde_json::private::RawValue";
 /// without parsing it again (`RawValue::from_string` would) and without
 /// copying it: serde_json's own raw-value protocol, from the other side,
 /// hands the string over to `Box<RawValue>` as it is.
-pub(super) fn raw_from_serialized(text: String) -> Result<Box<RawValue>, serde_json::Error> {
+pub(crate) fn raw_from_serialized(text: String) -> Result<Box<RawValue>, serde_json::Error> {
     let fields = MapDeserializer::<_, serde_json::Error>::new(std::iter::once((RAW_JSON, text)));
     Box::<RawValue>::deserialize(fields)
 }

@@ -32,6 +32,7 @@ use crate::meta;
 use crate::version::ProtocolVersion;
 
 mod large_strings;
+pub(crate) use large_strings::raw_from_serialized;
 mod shapes;
 
 /// A message that can be shaped for one revision.

@@ -186,7 +186,9 @@ where
 {
     let mut body = std::pin::pin!(body);
     let mut first: Option<Bytes> = None;
-    let mut buf = bytes::BytesMut::new();
+    // A Vec, grown exactly as asked (BytesMut would double): a large body
+    // lands in a buffer of its own size, which `Bytes::from` then keeps.
+    let mut buf = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| BodyError::Read(e.into()))?;
         // Trailers carry nothing a JSON-RPC message needs.
@@ -202,14 +204,14 @@ where
             continue;
         }
         if buf.capacity() < len {
-            buf.reserve(capacity_for(len, declared, max) - buf.len());
+            buf.reserve_exact(capacity_for(len, declared, max) - buf.len());
         }
         if let Some(first) = first.take() {
             buf.extend_from_slice(&first);
         }
         buf.extend_from_slice(&data);
     }
-    Ok(first.unwrap_or_else(|| buf.freeze()))
+    Ok(first.unwrap_or_else(|| Bytes::from(buf)))
 }
 
 /// The span of one HTTP request, a child of the caller's W3C
@@ -285,6 +287,20 @@ mod tests {
         let read = read_body(chunked(&[chunk]), 100, None).await.unwrap();
         assert_eq!(read.as_ptr(), chunk.as_ptr());
         assert!(read_body(chunked(&[]), 100, None).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_large_body_is_one_buffer_of_its_size_handed_on_whole() {
+        static CHUNK: [u8; 64 * 1024] = [b'x'; 64 * 1024];
+        let parts = [&CHUNK[..]; 16];
+        let size = parts.len() * CHUNK.len();
+        let read = read_body(chunked(&parts), 4 * size, Some(size))
+            .await
+            .unwrap();
+        let at = read.as_ptr();
+        let whole = Vec::from(read);
+        assert_eq!((whole.len(), whole.capacity()), (size, size));
+        assert_eq!(whole.as_ptr(), at, "the same buffer, not a copy");
     }
 
     #[tokio::test]

@@ -62,7 +62,9 @@ where
                     Ok(bytes) => bytes,
                     Err(response) => return *response,
                 };
-            let Ok(text) = std::str::from_utf8(&bytes) else {
+            // The body's own buffer where it has one (see `read_body`), so
+            // large params can stay in it.
+            let Ok(text) = String::from_utf8(Vec::from(bytes)) else {
                 return error(
                     StatusCode::BAD_REQUEST,
                     None,
@@ -70,7 +72,7 @@ where
                     "parse error: the body is not valid UTF-8",
                 );
             };
-            Incoming::parse(text)
+            Incoming::parse_owned(text)
         }
     };
     let incoming = match parsed {
