@@ -72,6 +72,8 @@ struct Running {
 
 #[path = "http/floods.rs"]
 mod floods;
+#[path = "http/large.rs"]
+mod large;
 #[path = "http/resume.rs"]
 mod resume;
 

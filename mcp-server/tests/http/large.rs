@@ -1,0 +1,225 @@
+//! Large calls over real sockets: many at once, on sessions and without,
+//! each answered with its own arguments and audited once with their digest
+//! as sent; a client that leaves mid-call leaves its record and nothing else.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::io::AsyncWriteExt;
+
+use mcp_server::audit::{AuditOutcome, AuditRecord, AuditSink, WriteFuture};
+
+use super::*;
+
+#[derive(Debug, Default, Clone)]
+struct Records(Arc<Mutex<Vec<AuditRecord>>>);
+
+impl AuditSink for Records {
+    fn write<'a>(&'a self, records: &'a [AuditRecord]) -> WriteFuture<'a> {
+        self.0.lock().unwrap().extend_from_slice(records);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+struct Large;
+
+#[mcp_server(name = "large", version = "1.0.0")]
+impl Large {
+    /// Echo a text.
+    #[mcp_tool]
+    async fn echo(
+        &self,
+        /** The text. */
+        text: String,
+    ) -> String {
+        text
+    }
+
+    /// Wait `ms` milliseconds, then say how long the text was.
+    #[mcp_tool]
+    async fn hold(
+        &self,
+        /** The text. */
+        text: String,
+        /** How long to wait. */
+        ms: u64,
+    ) -> String {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        text.len().to_string()
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// About `len` bytes of text unlike any other `n`'s, with characters that
+/// JSON escapes and characters it does not.
+fn text_of(n: usize, len: usize) -> String {
+    let unit = format!("{n}: \"quoted\" \\ back\nslash 日本 \u{1} ");
+    unit.repeat(len / unit.len())
+}
+
+/// `tools/call` of `echo` with `text`, the params' members in an order
+/// that depends on `n`.
+fn echo_params(n: usize, text: &str) -> Value {
+    if n.is_multiple_of(2) {
+        json!({"name": "echo", "arguments": {"text": text}})
+    } else {
+        json!({"arguments": {"text": text}, "name": "echo"})
+    }
+}
+
+async fn tool_text(response: hyper::Response<Incoming>) -> String {
+    let status = response.status();
+    if status != 200 {
+        panic!("{status}: {:.300}", text(response).await);
+    }
+    let answer = if content_type(&response).starts_with("text/event-stream") {
+        read_events(response).await.pop().unwrap()
+    } else {
+        json_body(response).await
+    };
+    answer["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a text result: {answer:.300}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn large_calls_at_once_are_each_answered_and_audited_with_their_own_arguments() {
+    const CALLS: usize = 12;
+    const LEN: usize = 700_000;
+    let records = Records::default();
+    let mcp = Server::builder()
+        .definition(Large)
+        .audit(records.clone())
+        .build();
+    let server = start_server(mcp.clone(), HttpConfig::default().max_body_bytes(4 << 20)).await;
+    let addr = server.addr;
+    let session = initialize(addr, "2025-11-25").await;
+
+    let texts: Vec<String> = (0..CALLS).map(|n| text_of(n, LEN)).collect();
+    let mut sent = Vec::new();
+    let mut calls = tokio::task::JoinSet::new();
+    for (n, text) in texts.iter().enumerate() {
+        let params = echo_params(n, text);
+        sent.push(serde_json::to_string(&params["arguments"]).unwrap());
+        let (body, version) = if n.is_multiple_of(3) {
+            (stateless(n as u64, "tools/call", params), "2026-07-28")
+        } else {
+            let body = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params});
+            (body.to_string(), "2025-11-25")
+        };
+        let session = session.clone();
+        calls.spawn(async move {
+            let mut headers = vec![JSON, ACCEPT, ("mcp-protocol-version", version)];
+            if version == "2025-11-25" {
+                headers.push(("mcp-session-id", session.as_str()));
+            } else {
+                headers.extend([("mcp-method", "tools/call"), ("mcp-name", "echo")]);
+            }
+            let response = send(addr, "POST", "/mcp", &headers, body).await;
+            (n, tool_text(response).await)
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        let (n, echoed) = done.unwrap();
+        assert!(echoed == texts[n], "call {n} got another call's text back");
+    }
+
+    mcp.flush_audit().await;
+    let records = records.0.lock().unwrap().clone();
+    let mut digests: Vec<String> = records
+        .iter()
+        .filter(|r| r.method.as_deref() == Some("tools/call"))
+        .map(|r| {
+            assert_eq!(r.outcome, AuditOutcome::Ok);
+            r.arguments_sha256.clone().unwrap()
+        })
+        .collect();
+    let mut expected: Vec<String> = sent.iter().map(|s| sha256_hex(s)).collect();
+    digests.sort();
+    expected.sort();
+    assert_eq!(digests, expected, "each call audited once, as sent");
+    server.settles_to(1).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_call_is_audited_once_and_leaves_nothing_behind() {
+    let records = Records::default();
+    let mcp = Server::builder()
+        .definition(Large)
+        .audit(records.clone())
+        .build();
+    let server = start_server(mcp.clone(), HttpConfig::default().max_body_bytes(4 << 20)).await;
+    let addr = server.addr;
+    let long = text_of(7, 2_000_000);
+    let arguments = json!({"text": long, "ms": 60_000});
+    // The client sends the whole body and, once the call runs, goes away
+    // before the answer: on 2026-07-28 that cancels the call (a session's
+    // request would run on, its answer kept for the client to resume).
+    let body = stateless(
+        1,
+        "tools/call",
+        json!({"name": "hold", "arguments": arguments}),
+    );
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{}\r\ncontent-type: application/json\r\n\
+         accept: application/json\r\nmcp-protocol-version: 2026-07-28\r\n\
+         mcp-method: tools/call\r\nmcp-name: hold\r\ncontent-length: {}\r\n\r\n",
+        addr.port(),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    for _ in 0..200 {
+        if server.service.stats().active_requests == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(server.service.stats().active_requests, 1, "the call runs");
+    drop(stream);
+    server.settles_to(0).await;
+
+    // The server still serves, a large call included.
+    let small = text_of(8, 100_000);
+    let body = stateless(
+        2,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": small}}),
+    );
+    let headers = [
+        JSON,
+        ACCEPT,
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo"),
+    ];
+    let response = send(addr, "POST", "/mcp", &headers, body).await;
+    assert!(tool_text(response).await == small);
+
+    mcp.flush_audit().await;
+    let records = records.0.lock().unwrap().clone();
+    let calls: Vec<&AuditRecord> = records
+        .iter()
+        .filter(|r| r.method.as_deref() == Some("tools/call"))
+        .collect();
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert_eq!(
+        (calls[0].target.as_deref(), calls[0].outcome),
+        (Some("hold"), AuditOutcome::Cancelled)
+    );
+    assert_eq!(
+        calls[0].arguments_sha256.as_deref(),
+        Some(sha256_hex(&serde_json::to_string(&arguments).unwrap()).as_str())
+    );
+    assert_eq!(calls[1].outcome, AuditOutcome::Ok);
+    server.shutdown().await;
+}
