@@ -62,17 +62,27 @@ where
                     Ok(bytes) => bytes,
                     Err(response) => return *response,
                 };
-            // The body's own buffer where it has one (see `read_body`), so
-            // large params can stay in it.
-            let Ok(text) = String::from_utf8(Vec::from(bytes)) else {
-                return error(
+            let not_utf8 = || {
+                error(
                     StatusCode::BAD_REQUEST,
                     None,
                     error_code::PARSE_ERROR,
                     "parse error: the body is not valid UTF-8",
-                );
+                )
             };
-            Incoming::parse_owned(text)
+            if bytes.len() >= json_members::LARGE_PARAMS {
+                // The body's own buffer (see `read_body`), so that large
+                // params stay in it.
+                let Ok(text) = String::from_utf8(Vec::from(bytes)) else {
+                    return not_utf8();
+                };
+                Incoming::parse_owned(text)
+            } else {
+                let Ok(text) = std::str::from_utf8(&bytes) else {
+                    return not_utf8();
+                };
+                Incoming::parse(text)
+            }
         }
     };
     let incoming = match parsed {
