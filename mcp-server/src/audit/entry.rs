@@ -44,8 +44,28 @@ pub(crate) struct Named<'a> {
 /// neither the call's answer nor the runtime's other tasks should wait for.
 const DIGEST_ASIDE: usize = 64 * 1024;
 
-/// A digest being taken aside, which the record waits for.
-pub(crate) type PendingDigest = tokio::task::JoinHandle<String>;
+/// A digest being taken aside, which the record waits for (`None` if it
+/// could not be taken).
+pub(crate) type PendingDigest = tokio::task::JoinHandle<Option<String>>;
+
+/// Runs `digest` on a blocking thread, at most one per core at once: a
+/// flood of large calls queues its digests here (fairly, in the order they
+/// came) instead of taking every thread of the runtime's blocking pool,
+/// which other work shares.
+pub(crate) fn take_aside(
+    runtime: &tokio::runtime::Handle,
+    digest: impl FnOnce() -> String + Send + 'static,
+) -> PendingDigest {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        tokio::sync::Semaphore::new(cores)
+    });
+    runtime.spawn(async move {
+        let _slot = slots.acquire().await.ok()?;
+        tokio::task::spawn_blocking(digest).await.ok()
+    })
+}
 
 /// What the record of a tool call may say of the tool.
 #[derive(Debug, Clone, Copy, Default)]
@@ -306,7 +326,9 @@ fn describe_call(
         && let Ok(runtime) = tokio::runtime::Handle::try_current()
     {
         let arguments = arguments.clone();
-        return Some(runtime.spawn_blocking(move || AuditRecord::digest(arguments.get())));
+        return Some(take_aside(&runtime, move || {
+            AuditRecord::digest(arguments.get())
+        }));
     }
     record.arguments_sha256 = Some(AuditRecord::digest(arguments.get()));
     None
@@ -355,4 +377,51 @@ pub(crate) fn refused(server: &impl AuditHost, refusal: &Refusal<'_>) {
     record.error = Some(refusal.reason.to_owned());
     record.time = AuditRecord::now();
     log.push(record, server.metrics());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn digests_taken_aside_run_at_most_one_per_core_and_all_finish() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let runtime = tokio::runtime::Handle::current();
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        // Each digest holds its slot until the test lets one go.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        let pending: Vec<PendingDigest> = (0..3 * cores)
+            .map(|n| {
+                let (running, most, released) = (running.clone(), most.clone(), released.clone());
+                take_aside(&runtime, move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    released.lock().expect("lock").recv().expect("released");
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    format!("d{n}")
+                })
+            })
+            .collect();
+        // Once `cores` run, no more start while they hold their slots (a
+        // while in which, unbounded, the rest would have started).
+        while running.load(Ordering::SeqCst) < cores {
+            tokio::task::yield_now().await;
+        }
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(100);
+        while std::time::Instant::now() < until {
+            assert_eq!(running.load(Ordering::SeqCst), cores);
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..3 * cores {
+            release.send(()).expect("a digest waits");
+        }
+        for (n, digest) in pending.into_iter().enumerate() {
+            assert_eq!(digest.await.expect("joined"), Some(format!("d{n}")));
+        }
+        assert!(most.load(Ordering::SeqCst) <= cores, "{most:?} at once");
+    }
 }

@@ -74,7 +74,7 @@ impl AuditLog {
         if !digest.is_finished() {
             return self.send(Command::Digesting(Box::new(record), digest), metrics);
         }
-        record.arguments_sha256 = digest.now_or_never().and_then(Result::ok);
+        record.arguments_sha256 = digest.now_or_never().and_then(Result::ok).flatten();
         self.push(record, metrics);
     }
 
@@ -167,7 +167,7 @@ async fn write(sink: Arc<dyn AuditSink>, mut rx: mpsc::Receiver<Command>, droppe
             match command {
                 Command::Record(record) => batch.push(*record),
                 Command::Digesting(mut record, digest) => {
-                    record.arguments_sha256 = digest.await.ok();
+                    record.arguments_sha256 = digest.await.ok().flatten();
                     batch.push(*record);
                 }
                 Command::Flush(done) => {
@@ -328,9 +328,9 @@ mod tests {
         let (release, released) = std::sync::mpsc::channel::<()>();
         let digest = tokio::task::spawn_blocking(move || {
             released.recv().expect("released");
-            "d1".to_owned()
+            Some("d1".to_owned())
         });
-        let finished = tokio::task::spawn_blocking(|| "d3".to_owned());
+        let finished = tokio::task::spawn_blocking(|| Some("d3".to_owned()));
         while !finished.is_finished() {
             tokio::task::yield_now().await;
         }
