@@ -472,6 +472,86 @@ async fn batches_are_answered_on_2025_03_26_only() {
 }
 
 #[tokio::test]
+async fn a_batch_takes_the_connections_slots_and_no_id_in_progress() {
+    // A tool that says it started, and returns once the test lets it.
+    let started = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let (starts, held) = (started.clone(), gate.clone());
+    let wait = ToolDef::new(
+        tool("wait", input_schema_for::<NoArgs>()),
+        move |_call: ToolCall| {
+            let (starts, held) = (starts.clone(), held.clone());
+            async move {
+                starts.add_permits(1);
+                held.acquire().await.unwrap().forget();
+                "released".into_tool_result()
+            }
+        },
+    );
+    let server = Server::builder()
+        .tool(wait)
+        .max_in_flight_per_session(2)
+        .build();
+    let client = TestClient::connect(server, ProtocolVersion::V2025_03_26)
+        .await
+        .unwrap();
+    let call = |id: &str| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "wait"}});
+    client.send_line(&call("held").to_string()).await;
+    started.acquire().await.unwrap().forget();
+    // One slot left: "held" is in progress, "x1" takes the slot, "x2" finds
+    // none, and "x1" again is in progress.
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": "held", "method": "ping"},
+        call("x1"),
+        call("x2"),
+        {"jsonrpc": "2.0", "id": "x1", "method": "ping"},
+    ]);
+    client.send_line(&batch.to_string()).await;
+    started.acquire().await.unwrap().forget();
+    gate.add_permits(2);
+    let mut answers = std::collections::BTreeMap::new();
+    for _ in 0..5 {
+        let answer = client.next_unmatched().await.unwrap();
+        let id = answer["id"].as_str().unwrap().to_owned();
+        let said = if answer["error"].is_object() {
+            json!(answer["error"]["code"])
+        } else {
+            answer["result"]["content"][0]["text"].clone()
+        };
+        answers.entry(id).or_insert_with(Vec::new).push(said);
+    }
+    let expected = [
+        (
+            "held",
+            vec![json!("released"), json!(error_code::INVALID_REQUEST)],
+        ),
+        (
+            "x1",
+            vec![json!("released"), json!(error_code::INVALID_REQUEST)],
+        ),
+        ("x2", vec![json!(error_code::RATE_LIMITED)]),
+    ];
+    for (id, mut said) in expected {
+        let mut got = answers.remove(id).unwrap();
+        got.sort_by_key(Value::to_string);
+        said.sort_by_key(Value::to_string);
+        assert_eq!(got, said, "{id}");
+    }
+    // The slots are given back: a batch filling both runs.
+    client
+        .send_line(&json!([call("y1"), call("y2")]).to_string())
+        .await;
+    gate.add_permits(2);
+    for _ in 0..2 {
+        let answer = client.next_unmatched().await.unwrap();
+        assert_eq!(
+            answer["result"]["content"][0]["text"], "released",
+            "{answer}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn clean_exit_on_eof() {
     let client = TestClient::connect(server(), ProtocolVersion::V2025_11_25)
         .await

@@ -25,7 +25,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use super::framing::{Frame, LineDecoder};
-use super::requests::{Admission, Requests, Slot};
+use super::requests::{Admission, Refused, Requests, Slot};
 use crate::audit::Stop;
 use crate::auth::Principal;
 use crate::router::{self, Wire};
@@ -301,14 +301,8 @@ impl Connection {
                 Admission::Run(request, slot) => self.spawn(request, slot),
                 Admission::Queued => {}
                 Admission::DuplicateId(request) => {
-                    let id = request.id;
-                    let error = ErrorObject::new(
-                        error_code::INVALID_REQUEST,
-                        format!(
-                            "invalid request: request id {id} is already in use by a request in progress"
-                        ),
-                    );
-                    self.reply_error(Some(id), error).await;
+                    let error = id_in_use(&request.id);
+                    self.reply_error(Some(request.id), error).await;
                 }
             },
             Message::Notification(notification) => self.handle_notification(notification),
@@ -386,11 +380,30 @@ impl Connection {
             .await;
             return;
         }
-        let mut requests = Vec::new();
+        // Each request takes a slot of the connection's, as one sent alone
+        // does, or is refused in the batch's answer: batches neither run
+        // past the limit nor reuse the id of a request in progress, and
+        // each can be cancelled.
+        let mut running = Vec::new();
         let mut responses = Vec::new();
         for item in items {
             match item {
-                Ok(Message::Request(request)) => requests.push(request),
+                Ok(Message::Request(request)) => {
+                    match self.requests.start_now(&request.id, principal.clone()) {
+                        Ok(slot) => {
+                            let stop = self.stop(slot.cancellation().clone());
+                            running.push((request, slot, stop));
+                        }
+                        Err(refused) => {
+                            let error = match refused {
+                                Refused::InUse => id_in_use(&request.id),
+                                Refused::Full(limit) => crate::session::in_flight_error(limit),
+                            };
+                            responses
+                                .push(Message::Error(ErrorResponse::new(Some(request.id), error)));
+                        }
+                    }
+                }
                 Ok(Message::Notification(n)) => self.handle_notification(n),
                 Ok(_) => {}
                 Err(error) => responses.push(Message::Error(error)),
@@ -399,19 +412,24 @@ impl Connection {
         let server = self.server.clone();
         let wire = self.wire(principal);
         let outbound = self.outbound.clone();
-        let stop = self.stop(CancellationToken::new());
         self.tasks.spawn(async move {
-            let answers = futures_util::future::join_all(requests.into_iter().map(|request| {
-                router::handle_request(
-                    server.clone(),
-                    wire.clone(),
-                    request,
-                    outbound.clone(),
-                    stop.clone(),
-                    None,
-                )
-            }))
-            .await;
+            let (calls, slots): (Vec<_>, Vec<_>) = running
+                .into_iter()
+                .map(|(request, slot, stop)| {
+                    let call = router::handle_request(
+                        server.clone(),
+                        wire.clone(),
+                        request,
+                        outbound.clone(),
+                        stop,
+                        None,
+                    );
+                    (call, slot)
+                })
+                .unzip();
+            let answers = futures_util::future::join_all(calls).await;
+            // Given back before the answers are written, as for one request.
+            slots.into_iter().for_each(Slot::release);
             responses.extend(answers.into_iter().map(|answer| answer.message));
             if !responses.is_empty() {
                 outbound.send_batch(responses).await;
@@ -528,6 +546,14 @@ impl Connection {
             .send(Message::Error(ErrorResponse::new(id, error)))
             .await;
     }
+}
+
+/// -32600 for a request whose id belongs to a request in progress.
+fn id_in_use(id: &RequestId) -> ErrorObject {
+    ErrorObject::new(
+        error_code::INVALID_REQUEST,
+        format!("invalid request: request id {id} is already in use by a request in progress"),
+    )
 }
 
 #[cfg(test)]

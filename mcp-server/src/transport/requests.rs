@@ -36,6 +36,15 @@ pub(crate) enum Admission {
     DuplicateId(Request),
 }
 
+/// Why [`Requests::start_now`] did not start a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Its id belongs to a request in progress.
+    InUse,
+    /// This many requests run already, or some wait.
+    Full(usize),
+}
+
 /// The request table of one connection, shared with its request tasks.
 #[derive(Debug, Clone)]
 pub(crate) struct Requests {
@@ -184,6 +193,24 @@ impl Requests {
                 id
             })
             .collect()
+    }
+
+    /// Starts the request `id` now if a slot is free and none waits for
+    /// one: a batch's requests run together or are refused one by one, as
+    /// their answers go back together.
+    pub(crate) fn start_now(
+        &self,
+        id: &RequestId,
+        principal: Option<Arc<Principal>>,
+    ) -> Result<Slot, Refused> {
+        let mut table = self.lock();
+        if table.entries.contains_key(id) {
+            return Err(Refused::InUse);
+        }
+        if !table.queue.is_empty() || table.running >= self.limit {
+            return Err(Refused::Full(self.limit));
+        }
+        Ok(table.start(id, principal, self))
     }
 
     /// Whether another request may be read: fewer than the bound wait.
