@@ -62,7 +62,7 @@ pub async fn shutdown() -> Result<(), TelemetryError> {
 
 #[cfg(feature = "otel")]
 pub(crate) use otel::{
-    continue_trace_from_params, discard, keep, layer_from_env, set_remote_parent,
+    continue_trace, continue_trace_from_params, discard, keep, layer_from_env, set_remote_parent,
 };
 
 #[cfg(feature = "otel")]
@@ -235,8 +235,20 @@ mod otel {
         else {
             return;
         };
-        if let Some(parent) = meta.traceparent.as_deref().and_then(TraceParent::parse) {
-            set_remote_parent(span, &parent, meta.tracestate.as_deref());
+        if let Some(traceparent) = meta.traceparent.as_deref() {
+            continue_trace(span, traceparent, meta.tracestate.as_deref());
+        }
+    }
+
+    /// Makes the remote span `traceparent` (with `tracestate`) the parent
+    /// of `span`, if it is well formed.
+    pub(crate) fn continue_trace(
+        span: &tracing::Span,
+        traceparent: &str,
+        tracestate: Option<&str>,
+    ) {
+        if let Some(parent) = TraceParent::parse(traceparent) {
+            set_remote_parent(span, &parent, tracestate);
         }
     }
 

@@ -96,6 +96,36 @@ async fn a_meta_traceparent_is_the_request_spans_remote_parent() {
         "{span:?}"
     );
 
+    // A large call's `_meta` is read as a small one's, its arguments
+    // (which may mention a traceparent of their own) passed over; a request
+    // other than a call is read whole.
+    let pad = format!("traceparent {TRACEPARENT} ").repeat(2_000);
+    for (method, params) in [
+        (
+            "tools/call",
+            json!({"name": "ping_tool", "arguments": {"pad": pad}, "_meta": {"traceparent": TRACEPARENT}}),
+        ),
+        (
+            "tools/call",
+            json!({"_meta": {"traceparent": TRACEPARENT}, "arguments": {"pad": pad}, "name": "ping_tool"}),
+        ),
+        ("tools/list", json!({"_meta": {"traceparent": TRACEPARENT}})),
+    ] {
+        exporter.reset();
+        client.request(method, params).await.unwrap();
+        assert_continues_the_callers_trace(&finished(&exporter, &provider, "mcp.request"));
+    }
+    exporter.reset();
+    client
+        .request(
+            "tools/call",
+            json!({"name": "ping_tool", "arguments": {"pad": pad, "_meta": {"traceparent": TRACEPARENT}}}),
+        )
+        .await
+        .unwrap();
+    let span = finished(&exporter, &provider, "mcp.request");
+    assert_eq!(span.parent_span_id, SpanId::INVALID, "{span:?}");
+
     // Without a traceparent, the request starts a trace of its own.
     exporter.reset();
     client

@@ -345,18 +345,19 @@ pub(super) struct ToolCallParams {
     input_responses: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     #[serde(default)]
     request_state: Option<String>,
-    /// Where the arguments of large params are, until they are taken
-    /// from the request with [`ToolCallParams::adopt_arguments`], which
-    /// `handle_request` does right after reading them.
-    #[serde(skip)]
-    arguments_at: Option<std::ops::Range<usize>>,
 }
 
 impl ToolCallParams {
     /// The params of a `tools/call`, when they are well formed. Boxed:
     /// they travel through the router's futures, which would each hold
     /// (and move) a copy of their `_meta`.
-    pub(super) fn read(request: &Request) -> Option<Box<Self>> {
+    ///
+    /// Large params are split rather than parsed: their arguments, most of
+    /// the call, are passed over once (the tool reads them) and left where
+    /// they are. The params become the call's arguments, uncopied, and are
+    /// taken from `request`: nothing else reads a tool call's params once
+    /// they are read.
+    pub(super) fn read(request: &mut Request) -> Option<Box<Self>> {
         if request.method != method::TOOLS_CALL {
             return None;
         }
@@ -364,26 +365,21 @@ impl ToolCallParams {
         if params.len() >= json_members::LARGE_PARAMS
             && let Some((arguments, rest)) = json_members::split_member(params, "arguments")
         {
-            // The arguments, most of a large call, are passed over once, not
-            // parsed (the tool reads them), and stay where they are.
             let mut read: Box<Self> = serde_json::from_str(&rest).ok()?;
-            read.arguments_at = arguments.filter(|at| params.get(at.clone()) != Some("null"));
+            let at = arguments.filter(|at| params.get(at.clone()) != Some("null"));
+            if let (Some(at), Some(params)) = (at, request.params.take()) {
+                read.arguments = Arguments::within(params, at);
+            }
             return Some(read);
         }
         serde_json::from_str(params).ok()
     }
 
-    /// Takes the params of `request`, whose arguments these are, where the
-    /// arguments were left in them: they become the arguments, uncopied.
-    /// Before anything else reads the arguments; nothing reads the params
-    /// of a tool call once they are read.
-    pub(super) fn adopt_arguments(&mut self, request: &mut Request) {
-        let Some(at) = self.arguments_at.take() else {
-            return;
-        };
-        if let Some(params) = request.params.take() {
-            self.arguments = Arguments::within(params, at);
-        }
+    /// The W3C trace context the call's `_meta` carries, if any.
+    #[cfg(feature = "otel")]
+    pub(super) fn trace_context(&self) -> Option<(&str, Option<&str>)> {
+        let meta = self.meta.as_ref()?;
+        Some((meta.traceparent.as_deref()?, meta.tracestate.as_deref()))
     }
 
     /// What the audit record says of the call.

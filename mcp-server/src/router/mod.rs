@@ -147,22 +147,25 @@ pub(crate) async fn handle_request(
     timeout: Option<std::time::Duration>,
 ) -> Answer {
     let id = request.id.clone();
+    let mut request = request;
     // A tool call's params are read once, here, for its span, its record and
     // its handler; anything malformed is left for the handler to explain.
-    let tool_params = ToolCallParams::read(&request);
+    let tool_params = ToolCallParams::read(&mut request);
     let tool = tool_params.as_deref().map(|params| params.name.as_str());
     let span = match &id {
         RequestId::Number(number) => request_span!(request.method.as_str(), *number, tool),
         RequestId::String(text) => request_span!(request.method.as_str(), text.as_str(), tool),
     };
-    // The OpenTelemetry parent is fixed when the span is first entered.
+    // The OpenTelemetry parent is fixed when the span is first entered; a
+    // tool call's `_meta` is read already (its params may be gone).
     #[cfg(feature = "otel")]
-    crate::telemetry::continue_trace_from_params(&span, request.params.as_deref());
-    // A large call's arguments, left in its params, become its own.
-    let mut request = request;
-    let mut tool_params = tool_params;
-    if let Some(params) = tool_params.as_deref_mut() {
-        params.adopt_arguments(&mut request);
+    match tool_params.as_deref() {
+        Some(params) => {
+            if let Some((traceparent, tracestate)) = params.trace_context() {
+                crate::telemetry::continue_trace(&span, traceparent, tracestate);
+            }
+        }
+        None => crate::telemetry::continue_trace_from_params(&span, request.params.as_deref()),
     }
     let (session, principal, client) = match &wire {
         Wire::Session { session, principal } => {
