@@ -123,6 +123,7 @@ impl Running {
             if stats.active_requests == 0
                 && stats.open_streams == 0
                 && stats.connection_tasks == 0
+                && stats.body_bytes == 0
                 && stats.sessions == sessions
             {
                 return stats;

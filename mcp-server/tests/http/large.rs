@@ -223,3 +223,93 @@ async fn a_client_that_leaves_mid_call_is_audited_once_and_leaves_nothing_behind
     assert_eq!(calls[1].outcome, AuditOutcome::Ok);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn large_bodies_in_flight_are_bounded_over_all_connections() {
+    let config = HttpConfig::default()
+        .max_body_bytes(1 << 20)
+        .max_body_bytes_in_flight(2 << 20);
+    let server = start_server(Large, config).await;
+    let addr = server.addr;
+    let session = initialize(addr, "2025-11-25").await;
+    let call = |n: usize| {
+        json!({"jsonrpc": "2.0", "id": n, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": text_of(n, 650_000)}}})
+        .to_string()
+    };
+    let headers = [JSON, ACCEPT, ("mcp-session-id", session.as_str())];
+
+    // Two clients send most of a large body each, then stall: what the
+    // server holds of them leaves less than a third body's worth.
+    let mut stalled = Vec::new();
+    for n in 0..2 {
+        let body = call(n);
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{}\r\ncontent-type: application/json\r\n\
+             accept: application/json\r\nmcp-session-id: {session}\r\ncontent-length: {}\r\n\r\n",
+            addr.port(),
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+            .write_all(&body.as_bytes()[..body.len() - 100_000])
+            .await
+            .unwrap();
+        stalled.push((stream, body));
+    }
+    let sent: usize = stalled.iter().map(|(_, body)| body.len() - 100_000).sum();
+    for _ in 0..400 {
+        if server.service.stats().body_bytes >= sent {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        server.service.stats().body_bytes >= sent,
+        "the bodies were read"
+    );
+    // A third large body is refused, at once and with a retry hint; a small
+    // request is not.
+    let refused = send(addr, "POST", "/mcp", &headers, call(2)).await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let error = json_body(refused).await;
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bodies"),
+        "{error}"
+    );
+    let ping = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}).to_string();
+    assert_eq!(
+        send(addr, "POST", "/mcp", &headers, ping).await.status(),
+        200
+    );
+
+    // The stalled bodies are finished and answered in full; then what they
+    // held is free again.
+    for (mut stream, body) in stalled {
+        stream
+            .write_all(&body.as_bytes()[body.len() - 100_000..])
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            use tokio::io::AsyncReadExt;
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the connection closed before the answer");
+            answer.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&answer);
+            if text.starts_with("HTTP/1.1 200") && text.ends_with("}") {
+                break;
+            }
+            assert!(!text.starts_with("HTTP/1.1 5"), "{text:.200}");
+        }
+    }
+    let response = send(addr, "POST", "/mcp", &headers, call(3)).await;
+    assert!(tool_text(response).await == text_of(3, 650_000));
+    server.shutdown().await;
+}

@@ -57,6 +57,10 @@ pub struct HttpConfig {
     pub(crate) tenant_header: Option<http::HeaderName>,
     pub(crate) trusted_proxies: Vec<super::Cidr>,
     pub(crate) max_body_bytes: usize,
+    /// Bytes of large request bodies held at once, over all connections;
+    /// shared by the clones of this config.
+    pub(crate) body_budget: std::sync::Arc<tokio::sync::Semaphore>,
+    pub(crate) body_budget_bytes: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) body_timeout: Duration,
     pub(crate) header_timeout: Duration,
@@ -83,6 +87,10 @@ impl fmt::Debug for HttpConfig {
             .field("origins", &self.origins)
             .field("cors_origins", &self.cors_origins)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field(
+                "max_body_bytes_in_flight",
+                &self.body_budget.available_permits(),
+            )
             .field("request_timeout", &self.request_timeout)
             .field("max_sessions", &self.max_sessions)
             .field(
@@ -117,6 +125,8 @@ impl Default for HttpConfig {
             tenant_header: None,
             trusted_proxies: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
+            body_budget: body_budget(DEFAULT_BODY_BYTES_IN_FLIGHT),
+            body_budget_bytes: DEFAULT_BODY_BYTES_IN_FLIGHT,
             request_timeout: Duration::from_secs(300),
             body_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(30),
@@ -350,6 +360,19 @@ impl HttpConfig {
         self
     }
 
+    /// How many bytes of request bodies may be held at once, over all
+    /// connections (default 256 MiB): a body that would take more is
+    /// refused with 503 and `Retry-After`, so that a flood of large bodies
+    /// (on as many connections as a client can open) cannot exhaust the
+    /// server's memory. Only bodies of 64 KiB or more count, for as long as
+    /// their request is being answered.
+    #[must_use]
+    pub fn max_body_bytes_in_flight(mut self, bytes: usize) -> Self {
+        self.body_budget = body_budget(bytes);
+        self.body_budget_bytes = bytes.min(tokio::sync::Semaphore::MAX_PERMITS);
+        self
+    }
+
     /// How long one request may run before it is cancelled and answered
     /// with an error. Default five minutes. `subscriptions/listen` and SSE
     /// streams are exempt: they live until the client leaves.
@@ -489,4 +512,13 @@ impl HttpConfig {
         self.sse_retry = retry;
         self
     }
+}
+
+/// The default of [`HttpConfig::max_body_bytes_in_flight`].
+const DEFAULT_BODY_BYTES_IN_FLIGHT: usize = 256 * 1024 * 1024;
+
+fn body_budget(bytes: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
+    std::sync::Arc::new(tokio::sync::Semaphore::new(
+        bytes.min(tokio::sync::Semaphore::MAX_PERMITS),
+    ))
 }

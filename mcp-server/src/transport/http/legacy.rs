@@ -240,7 +240,11 @@ where
         }
         return Ok(typed.bytes().clone());
     }
-    let bytes = read_json_body(&parts.headers, body, BodyLimits::of(&shared.config)).await?;
+    // The body is handed to the session's connection and answered 202, so
+    // what it holds of the bodies' budget is given back here.
+    let bytes = read_json_body(&parts.headers, body, BodyLimits::of(&shared.config))
+        .await?
+        .bytes;
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
         return Err(Box::new(error(
             StatusCode::BAD_REQUEST,

@@ -169,6 +169,9 @@ pub struct HttpStats {
     pub open_streams: usize,
     /// Legacy SSE connections still draining their requests.
     pub connection_tasks: usize,
+    /// Bytes of large request bodies held now, of
+    /// [`HttpConfig::max_body_bytes_in_flight`].
+    pub body_bytes: usize,
 }
 
 impl McpService {
@@ -256,6 +259,11 @@ impl McpService {
             active_requests: self.shared.active_requests.load(Ordering::Acquire),
             open_streams: self.shared.open_streams.load(Ordering::Acquire),
             connection_tasks: self.shared.connection_tasks.load(Ordering::Acquire),
+            body_bytes: self
+                .shared
+                .config
+                .body_budget_bytes
+                .saturating_sub(self.shared.config.body_budget.available_permits()),
         }
     }
 

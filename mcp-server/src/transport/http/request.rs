@@ -1,5 +1,7 @@
 //! Reading a request: its headers and its JSON body, within limits.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{self, AsHeaderName, HeaderMap};
@@ -9,6 +11,7 @@ use mcp_core::jsonrpc::error_code;
 use super::responses::error;
 use super::{BoxError, HttpConfig, McpBody};
 use http::Response;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The protocol's header names, made once: a name given as a `&str` is
 /// parsed, checked and lower-cased at every lookup.
@@ -78,11 +81,13 @@ pub(crate) fn is_json_content(headers: &HeaderMap) -> bool {
     })
 }
 
-/// How large a body may be and how long it may take to arrive.
-#[derive(Debug, Clone, Copy)]
+/// How large a body may be, how long it may take to arrive, and the
+/// bytes all large bodies may hold at once.
+#[derive(Debug, Clone)]
 pub(crate) struct BodyLimits {
     pub(crate) max_bytes: usize,
     pub(crate) timeout: std::time::Duration,
+    pub(crate) budget: Arc<Semaphore>,
 }
 
 impl BodyLimits {
@@ -90,16 +95,61 @@ impl BodyLimits {
         Self {
             max_bytes: config.max_body_bytes,
             timeout: config.body_timeout,
+            budget: Arc::clone(&config.body_budget),
         }
     }
 }
+
+/// A request body read whole, and its share of the bytes bodies may hold
+/// at once: keep it until the request is answered.
+#[derive(Debug)]
+pub(crate) struct ReadBody {
+    pub(crate) bytes: Bytes,
+    pub(crate) held: Held,
+}
+
+/// What a large body holds of [`HttpConfig::max_body_bytes_in_flight`].
+#[derive(Debug, Default)]
+pub(crate) struct Held(Option<OwnedSemaphorePermit>);
+
+impl Held {
+    /// Takes `bytes` more of `budget`, unless it has not that many left.
+    fn grow(&mut self, budget: &Arc<Semaphore>, bytes: usize) -> Result<(), BodyError> {
+        let bytes = u32::try_from(bytes).map_err(|_| BodyError::Busy)?;
+        let more = Arc::clone(budget)
+            .try_acquire_many_owned(bytes)
+            .map_err(|_| BodyError::Busy)?;
+        match &mut self.0 {
+            Some(held) => held.merge(more),
+            None => self.0 = Some(more),
+        }
+        Ok(())
+    }
+
+    /// Gives `bytes` back.
+    fn shrink(&mut self, bytes: usize) {
+        if let Some(held) = &mut self.0 {
+            drop(held.split(bytes));
+        }
+    }
+
+    /// How many bytes are held.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
+    }
+}
+
+/// From this size on, a body's buffer counts against the bytes bodies may
+/// hold at once: smaller ones are bounded by the connections themselves.
+const COUNTED: usize = 64 * 1024;
 
 /// Reads a JSON request body, within the size and time limits.
 pub(crate) async fn read_json_body<B>(
     headers: &HeaderMap,
     body: B,
     limits: BodyLimits,
-) -> Result<Bytes, Box<Response<McpBody>>>
+) -> Result<ReadBody, Box<Response<McpBody>>>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -132,9 +182,14 @@ where
         return Err(too_large());
     }
     let declared = declared.and_then(|length| usize::try_from(length).ok());
-    match tokio::time::timeout(limits.timeout, read_body(body, limits.max_bytes, declared)).await {
-        Ok(Ok(bytes)) => Ok(bytes),
+    let reading = read_body(body, limits.max_bytes, declared, &limits.budget);
+    match tokio::time::timeout(limits.timeout, reading).await {
+        Ok(Ok(read)) => Ok(read),
         Ok(Err(BodyError::TooLarge)) => Err(too_large()),
+        Ok(Err(BodyError::Busy)) => Err(Box::new(super::busy(
+            None,
+            "too many bytes of request bodies in progress",
+        ))),
         Ok(Err(BodyError::Read(e))) => Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             None,
@@ -154,6 +209,8 @@ where
 #[derive(Debug)]
 enum BodyError {
     TooLarge,
+    /// The bytes all bodies may hold at once are taken.
+    Busy,
     Read(BoxError),
 }
 
@@ -179,12 +236,20 @@ fn capacity_for(len: usize, declared: Option<usize>, max: usize) -> usize {
 /// each chunk is copied into the buffer as it arrives and dropped, so the
 /// connection reuses its read buffer and a large body costs about its own
 /// size, not twice (as collecting the chunks, then joining them, would).
-async fn read_body<B>(body: B, max: usize, declared: Option<usize>) -> Result<Bytes, BodyError>
+///
+/// A buffer of [`COUNTED`] bytes or more holds its size of `budget`.
+async fn read_body<B>(
+    body: B,
+    max: usize,
+    declared: Option<usize>,
+    budget: &Arc<Semaphore>,
+) -> Result<ReadBody, BodyError>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     let mut body = std::pin::pin!(body);
+    let mut held = Held::default();
     let mut first: Option<Bytes> = None;
     // A Vec, grown exactly as asked (BytesMut would double): a large body
     // lands in a buffer of its own size, which `Bytes::from` then keeps.
@@ -200,18 +265,31 @@ where
             return Err(BodyError::TooLarge);
         }
         if first.is_none() && buf.is_empty() {
+            if data.len() >= COUNTED {
+                held.grow(budget, data.len())?;
+            }
             first = Some(data);
             continue;
         }
         if buf.capacity() < len {
-            buf.reserve_exact(capacity_for(len, declared, max) - buf.len());
+            let capacity = capacity_for(len, declared, max);
+            if capacity >= COUNTED {
+                // The first chunk is copied into the buffer and dropped:
+                // what it held becomes part of the buffer's.
+                if let Some(first) = first.as_ref().filter(|f| f.len() >= COUNTED) {
+                    held.shrink(first.len());
+                }
+                held.grow(budget, capacity - buf.capacity())?;
+            }
+            buf.reserve_exact(capacity - buf.len());
         }
         if let Some(first) = first.take() {
             buf.extend_from_slice(&first);
         }
         buf.extend_from_slice(&data);
     }
-    Ok(first.unwrap_or_else(|| Bytes::from(buf)))
+    let bytes = first.unwrap_or_else(|| Bytes::from(buf));
+    Ok(ReadBody { bytes, held })
 }
 
 /// The span of one HTTP request, a child of the caller's W3C
@@ -284,9 +362,56 @@ mod tests {
     #[tokio::test]
     async fn a_body_of_one_chunk_is_not_copied() {
         let chunk: &'static [u8] = br#"{"jsonrpc":"2.0"}"#;
-        let read = read_body(chunked(&[chunk]), 100, None).await.unwrap();
+        let read = read_body(chunked(&[chunk]), 100, None, &plenty())
+            .await
+            .unwrap()
+            .bytes;
         assert_eq!(read.as_ptr(), chunk.as_ptr());
-        assert!(read_body(chunked(&[]), 100, None).await.unwrap().is_empty());
+        assert!(
+            read_body(chunked(&[]), 100, None, &plenty())
+                .await
+                .unwrap()
+                .bytes
+                .is_empty()
+        );
+    }
+
+    fn plenty() -> Arc<Semaphore> {
+        Arc::new(Semaphore::new(1 << 30))
+    }
+
+    #[tokio::test]
+    async fn large_bodies_hold_their_size_of_the_budget_and_small_ones_none() {
+        static CHUNK: [u8; 64 * 1024] = [b'x'; 64 * 1024];
+        let budget = Arc::new(Semaphore::new(3 * CHUNK.len()));
+        // A small body holds nothing, large or small budget.
+        let small = read_body(chunked(&[b"{}", b"  "]), 1 << 20, None, &budget)
+            .await
+            .unwrap();
+        assert_eq!(small.held.bytes(), 0);
+        // One of one large chunk holds its size, given back when dropped.
+        let one = read_body(chunked(&[&CHUNK[..]]), 1 << 20, None, &budget)
+            .await
+            .unwrap();
+        assert_eq!(one.held.bytes(), CHUNK.len());
+        // Two chunks: the copied first chunk's share is given back.
+        let two = read_body(chunked(&[&CHUNK[..], &CHUNK[..]]), 1 << 20, None, &budget)
+            .await
+            .unwrap();
+        assert_eq!(two.held.bytes(), 2 * CHUNK.len());
+        assert_eq!(budget.available_permits(), 0);
+        // Nothing left: the next large body is refused, a small one is not.
+        let refused = read_body(chunked(&[&CHUNK[..]]), 1 << 20, None, &budget).await;
+        assert!(matches!(refused, Err(BodyError::Busy)), "{refused:?}");
+        assert!(
+            read_body(chunked(&[b"{}"]), 1 << 20, None, &budget)
+                .await
+                .is_ok()
+        );
+        drop((one, two));
+        assert_eq!(budget.available_permits(), 3 * CHUNK.len());
+        let again = read_body(chunked(&[&CHUNK[..]; 3]), 1 << 20, None, &budget).await;
+        assert_eq!(again.unwrap().held.bytes(), 3 * CHUNK.len());
     }
 
     #[tokio::test]
@@ -294,11 +419,14 @@ mod tests {
         static CHUNK: [u8; 64 * 1024] = [b'x'; 64 * 1024];
         let parts = [&CHUNK[..]; 16];
         let size = parts.len() * CHUNK.len();
-        let read = read_body(chunked(&parts), 4 * size, Some(size))
+        let budget = Arc::new(Semaphore::new(size));
+        let read = read_body(chunked(&parts), 4 * size, Some(size), &budget)
             .await
             .unwrap();
-        let at = read.as_ptr();
-        let whole = Vec::from(read);
+        // It holds its size of the budget, all of it, until dropped.
+        assert_eq!((read.held.bytes(), budget.available_permits()), (size, 0));
+        let at = read.bytes.as_ptr();
+        let whole = Vec::from(read.bytes);
         assert_eq!((whole.len(), whole.capacity()), (size, size));
         assert_eq!(whole.as_ptr(), at, "the same buffer, not a copy");
     }
@@ -307,11 +435,13 @@ mod tests {
     async fn chunks_are_joined_within_the_limit() {
         let parts: [&'static [u8]; 3] = [b"abc", b"def", b"gh"];
         for declared in [None, Some(8), Some(2), Some(1000)] {
-            let read = read_body(chunked(&parts), 8, declared).await.unwrap();
-            assert_eq!(&read[..], b"abcdefgh", "{declared:?}");
+            let read = read_body(chunked(&parts), 8, declared, &plenty())
+                .await
+                .unwrap();
+            assert_eq!(&read.bytes[..], b"abcdefgh", "{declared:?}");
         }
         for declared in [None, Some(7)] {
-            let over = read_body(chunked(&parts), 7, declared).await;
+            let over = read_body(chunked(&parts), 7, declared, &plenty()).await;
             assert!(matches!(over, Err(BodyError::TooLarge)), "{declared:?}");
         }
     }
@@ -338,7 +468,7 @@ mod tests {
             Err::<http_body::Frame<Bytes>, BoxError>("reset".into()),
         ];
         let body = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
-        let failed = read_body(body, 100, None).await;
+        let failed = read_body(body, 100, None, &plenty()).await;
         assert!(matches!(failed, Err(BodyError::Read(e)) if e.to_string() == "reset"));
     }
 }

@@ -78,6 +78,9 @@ pub(super) fn routes_and_limits_from_env(
     if let Some(bytes) = count(env, "MCP_MAX_BODY_BYTES")? {
         config = config.max_body_bytes(bytes);
     }
+    if let Some(bytes) = count(env, "MCP_MAX_BODY_BYTES_IN_FLIGHT")? {
+        config = config.max_body_bytes_in_flight(bytes);
+    }
     if let Some(timeout) = timeout(env, "MCP_REQUEST_TIMEOUT")? {
         config = config.request_timeout(timeout);
     }

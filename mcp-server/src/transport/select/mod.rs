@@ -42,6 +42,7 @@ environment:
   MCP_METRICS_AUTH         metrics need MCP credentials: true|false (default false)
   MCP_DIAGNOSTICS_PATH     the diagnostics document (default /diagnostics); empty or off: none
   MCP_MAX_BODY_BYTES       largest request body in bytes (default 4194304)
+  MCP_MAX_BODY_BYTES_IN_FLIGHT  bytes of large bodies held at once (default 268435456)
   MCP_REQUEST_TIMEOUT      how long one request may run, e.g. 5m (default)
   MCP_HEADER_TIMEOUT       time to send a request's headers, e.g. 30s (default)
   MCP_BODY_TIMEOUT         time to send a request's body, e.g. 30s (default)

@@ -147,6 +147,7 @@ fn routes_and_limits_from_the_environment() {
         ("MCP_METRICS_AUTH", "true"),
         ("MCP_DIAGNOSTICS_PATH", "off"),
         ("MCP_MAX_BODY_BYTES", "65536"),
+        ("MCP_MAX_BODY_BYTES_IN_FLIGHT", "1048576"),
         ("MCP_REQUEST_TIMEOUT", "2m"),
         ("MCP_BODY_TIMEOUT", "5s"),
         ("MCP_MAX_CONCURRENT_REQUESTS", "64"),
@@ -166,6 +167,11 @@ fn routes_and_limits_from_the_environment() {
     assert_eq!(defaults.diagnostics_path.as_deref(), Some("/diagnostics"));
     assert_eq!(config.diagnostics_path, None);
     assert_eq!(config.max_body_bytes, 65536);
+    assert_eq!(
+        (config.body_budget_bytes, config.body_budget.available_permits()),
+        (1 << 20, 1 << 20)
+    );
+    assert_eq!(defaults.body_budget_bytes, 256 << 20);
     assert_eq!(config.request_timeout, Duration::from_secs(120));
     assert_eq!(config.header_timeout, defaults.header_timeout);
     assert_eq!(config.body_timeout, Duration::from_secs(5));

@@ -51,24 +51,26 @@ pub type McpRequestBody<B> = Either<Full<Bytes>, B>;
 /// assert_eq!(app.oneshot(post(&big)).await.unwrap().status(), 413);
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct McpRequestLayer {
     limits: BodyLimits,
 }
 
 impl McpRequestLayer {
-    /// Bodies of at most `max_body_bytes`, arriving within `body_timeout`.
+    /// Bodies of at most `max_body_bytes`, arriving within `body_timeout`,
+    /// and at most the default of [`HttpConfig::max_body_bytes_in_flight`]
+    /// of large ones at once (this layer's own).
     pub fn new(max_body_bytes: usize, body_timeout: Duration) -> Self {
-        Self {
-            limits: BodyLimits {
-                max_bytes: max_body_bytes,
-                timeout: body_timeout,
-            },
-        }
+        let config = HttpConfig::default()
+            .max_body_bytes(max_body_bytes)
+            .read_timeouts(Duration::ZERO, body_timeout);
+        Self::from_config(&config)
     }
 
     /// The limits of `config` ([`HttpConfig::max_body_bytes`],
-    /// [`HttpConfig::read_timeouts`]), the ones the service applies itself.
+    /// [`HttpConfig::read_timeouts`], [`HttpConfig::max_body_bytes_in_flight`],
+    /// shared with the service built from the same config), the ones the
+    /// service applies itself.
     pub fn from_config(config: &HttpConfig) -> Self {
         Self {
             limits: BodyLimits::of(config),
@@ -111,11 +113,12 @@ where
             let future = inner.call(request.map(Either::Right));
             return Box::pin(async move { future.await.map(passed) });
         }
-        let limits = self.layer.limits;
+        let limits = self.layer.limits.clone();
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            let bytes = match read_json_body(&parts.headers, body, limits).await {
-                Ok(bytes) => bytes,
+            // Held until the inner service has answered.
+            let (bytes, _held) = match read_json_body(&parts.headers, body, limits).await {
+                Ok(read) => (read.bytes, read.held),
                 Err(refusal) => return Ok(refusal.map(Either::Left)),
             };
             let typed = McpRequest::parse(&parts.headers, bytes.clone());

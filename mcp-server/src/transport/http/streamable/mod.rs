@@ -53,15 +53,20 @@ where
             "invalid request: Accept must allow application/json or text/event-stream",
         );
     }
+    // What a large body holds of the bodies' budget, until it is answered.
+    let mut _held = None;
     // An outer McpRequestLayer read and parsed the body already.
     let parsed = match parts.extensions.get::<McpRequest>() {
         Some(typed) => typed.take_incoming(),
         None => {
-            let bytes =
-                match read_json_body(&parts.headers, body, BodyLimits::of(&shared.config)).await {
-                    Ok(bytes) => bytes,
-                    Err(response) => return *response,
-                };
+            let limits = BodyLimits::of(&shared.config);
+            let bytes = match read_json_body(&parts.headers, body, limits).await {
+                Ok(read) => {
+                    _held = Some(read.held);
+                    read.bytes
+                }
+                Err(response) => return *response,
+            };
             let not_utf8 = || {
                 error(
                     StatusCode::BAD_REQUEST,
