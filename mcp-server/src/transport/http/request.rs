@@ -222,10 +222,13 @@ enum BodyError {
 const GROWTH: usize = 8;
 
 /// The capacity for a body's buffer that must hold `len` bytes (at most
-/// `max`), given the length the body declared.
+/// `max`), given the length the body declared. Without one, twice `len`:
+/// growing by what each chunk adds would copy the body once per chunk.
 fn capacity_for(len: usize, declared: Option<usize>, max: usize) -> usize {
     declared
-        .map_or(len, |declared| declared.min(len.saturating_mul(GROWTH)))
+        .map_or(len.saturating_mul(2), |declared| {
+            declared.min(len.saturating_mul(GROWTH))
+        })
         .max(len)
         .min(max)
 }
@@ -383,7 +386,7 @@ mod tests {
     #[tokio::test]
     async fn large_bodies_hold_their_size_of_the_budget_and_small_ones_none() {
         static CHUNK: [u8; 64 * 1024] = [b'x'; 64 * 1024];
-        let budget = Arc::new(Semaphore::new(3 * CHUNK.len()));
+        let budget = Arc::new(Semaphore::new(5 * CHUNK.len()));
         // A small body holds nothing, large or small budget.
         let small = read_body(chunked(&[b"{}", b"  "]), 1 << 20, None, &budget)
             .await
@@ -394,11 +397,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(one.held.bytes(), CHUNK.len());
-        // Two chunks: the copied first chunk's share is given back.
+        // Two chunks of no declared length: the buffer's capacity, twice
+        // what came; the copied first chunk's share is given back.
         let two = read_body(chunked(&[&CHUNK[..], &CHUNK[..]]), 1 << 20, None, &budget)
             .await
             .unwrap();
-        assert_eq!(two.held.bytes(), 2 * CHUNK.len());
+        assert_eq!(two.held.bytes(), 4 * CHUNK.len());
         assert_eq!(budget.available_permits(), 0);
         // Nothing left: the next large body is refused, a small one is not.
         let refused = read_body(chunked(&[&CHUNK[..]]), 1 << 20, None, &budget).await;
@@ -409,8 +413,10 @@ mod tests {
                 .is_ok()
         );
         drop((one, two));
-        assert_eq!(budget.available_permits(), 3 * CHUNK.len());
-        let again = read_body(chunked(&[&CHUNK[..]; 3]), 1 << 20, None, &budget).await;
+        assert_eq!(budget.available_permits(), 5 * CHUNK.len());
+        // Three chunks declared as such: exactly their size.
+        let declared = Some(3 * CHUNK.len());
+        let again = read_body(chunked(&[&CHUNK[..]; 3]), 1 << 20, declared, &budget).await;
         assert_eq!(again.unwrap().held.bytes(), 3 * CHUNK.len());
     }
 
@@ -455,8 +461,11 @@ mod tests {
             capacity_for(5_000_000, Some(8_000_000), 10_000_000),
             8_000_000
         );
-        // No length, or a wrong one: what is needed, within the limit.
-        assert_eq!(capacity_for(3, None, 100), 3);
+        // No length: twice what is needed, within the limit, so that a body
+        // of many chunks is copied a few times, not once per chunk.
+        assert_eq!(capacity_for(3, None, 100), 6);
+        assert_eq!(capacity_for(60, None, 100), 100);
+        // A wrong length: what is needed, within the limit.
         assert_eq!(capacity_for(50, Some(10), 100), 50);
         assert_eq!(capacity_for(50, Some(1000), 100), 100);
     }

@@ -168,7 +168,10 @@ fn routes_and_limits_from_the_environment() {
     assert_eq!(config.diagnostics_path, None);
     assert_eq!(config.max_body_bytes, 65536);
     assert_eq!(
-        (config.body_budget_bytes, config.body_budget.available_permits()),
+        (
+            config.body_budget_bytes,
+            config.body_budget.available_permits()
+        ),
         (1 << 20, 1 << 20)
     );
     assert_eq!(defaults.body_budget_bytes, 256 << 20);
