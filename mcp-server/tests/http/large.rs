@@ -89,16 +89,23 @@ async fn tool_text(response: hyper::Response<Incoming>) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn large_calls_at_once_are_each_answered_and_audited_with_their_own_arguments() {
-    const CALLS: usize = 12;
-    const LEN: usize = 700_000;
+/// A server of [`Large`] whose audit records are kept, served over HTTP
+/// with bodies of up to 4 MiB.
+async fn start_audited() -> (Records, Server, Running) {
     let records = Records::default();
     let mcp = Server::builder()
         .definition(Large)
         .audit(records.clone())
         .build();
     let server = start_server(mcp.clone(), HttpConfig::default().max_body_bytes(4 << 20)).await;
+    (records, mcp, server)
+}
+
+#[tokio::test]
+async fn large_calls_at_once_are_each_answered_and_audited_with_their_own_arguments() {
+    const CALLS: usize = 12;
+    const LEN: usize = 700_000;
+    let (records, mcp, server) = start_audited().await;
     let addr = server.addr;
     let session = initialize(addr, "2025-11-25").await;
 
@@ -151,12 +158,7 @@ async fn large_calls_at_once_are_each_answered_and_audited_with_their_own_argume
 
 #[tokio::test]
 async fn a_client_that_leaves_mid_call_is_audited_once_and_leaves_nothing_behind() {
-    let records = Records::default();
-    let mcp = Server::builder()
-        .definition(Large)
-        .audit(records.clone())
-        .build();
-    let server = start_server(mcp.clone(), HttpConfig::default().max_body_bytes(4 << 20)).await;
+    let (records, mcp, server) = start_audited().await;
     let addr = server.addr;
     let long = text_of(7, 2_000_000);
     let arguments = json!({"text": long, "ms": 60_000});
