@@ -70,6 +70,8 @@ struct Running {
     done: tokio::task::JoinHandle<()>,
 }
 
+#[path = "http/connections.rs"]
+mod connections;
 #[path = "http/floods.rs"]
 mod floods;
 #[path = "http/large.rs"]

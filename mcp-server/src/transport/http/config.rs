@@ -65,6 +65,8 @@ pub struct HttpConfig {
     pub(crate) body_timeout: Duration,
     pub(crate) header_timeout: Duration,
     pub(crate) max_concurrent_requests: usize,
+    /// `None`: from the open-file limit, when the listener starts.
+    pub(crate) max_connections: Option<usize>,
     pub(crate) max_sessions: usize,
     pub(crate) max_sessions_per_principal: usize,
     pub(crate) max_sessions_per_client: usize,
@@ -92,6 +94,7 @@ impl fmt::Debug for HttpConfig {
                 &self.body_budget.available_permits(),
             )
             .field("request_timeout", &self.request_timeout)
+            .field("max_connections", &self.max_connections)
             .field("max_sessions", &self.max_sessions)
             .field(
                 "max_sessions_per_principal",
@@ -131,6 +134,7 @@ impl Default for HttpConfig {
             body_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(30),
             max_concurrent_requests: 1024,
+            max_connections: None,
             max_sessions: 10_000,
             max_sessions_per_principal: 1_000,
             max_sessions_per_client: 1_000,
@@ -398,6 +402,27 @@ impl HttpConfig {
         self
     }
 
+    /// How many connections [`HttpServer`](super::HttpServer) keeps open at
+    /// once (at least one). Past it, new connections wait in the listen
+    /// queue until one closes, instead of taking the last file descriptors
+    /// the server needs for its databases, caches and logs. Default: three
+    /// quarters of the process's open-file limit (`ulimit -n`) when the
+    /// server starts, or 10 000 where there is none. An application that
+    /// serves [`McpService`](super::McpService) on its own listener limits
+    /// its connections there.
+    #[must_use]
+    pub fn max_connections(mut self, limit: usize) -> Self {
+        self.max_connections = Some(limit.max(1));
+        self
+    }
+
+    /// The connection limit in force: [`HttpConfig::max_connections`], or
+    /// its default for the open-file limit now.
+    pub fn connection_limit(&self) -> usize {
+        self.max_connections
+            .unwrap_or_else(|| connections_for(open_file_limit()))
+    }
+
     /// How many sessions (Streamable HTTP and legacy SSE) may live at once.
     /// Default 10 000.
     ///
@@ -517,8 +542,54 @@ impl HttpConfig {
 /// The default of [`HttpConfig::max_body_bytes_in_flight`].
 const DEFAULT_BODY_BYTES_IN_FLIGHT: usize = 256 * 1024 * 1024;
 
+/// Connections allowed where the process has no open-file limit.
+const UNLIMITED_FILES_CONNECTIONS: usize = 10_000;
+
+/// The default connection limit for an open-file limit of `files`: a
+/// quarter of the descriptors stay for everything else the process opens.
+fn connections_for(files: Option<u64>) -> usize {
+    files.map_or(UNLIMITED_FILES_CONNECTIONS, |files| {
+        usize::try_from(files - files / 4)
+            .unwrap_or(usize::MAX)
+            .max(1)
+    })
+}
+
+/// The process's soft limit on open files; `None` when unlimited.
+#[cfg(unix)]
+fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn open_file_limit() -> Option<u64> {
+    None
+}
+
 fn body_budget(bytes: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
     std::sync::Arc::new(tokio::sync::Semaphore::new(
         bytes.min(tokio::sync::Semaphore::MAX_PERMITS),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_connection_limit_leaves_a_quarter_of_the_files() {
+        assert_eq!(connections_for(Some(1024)), 768);
+        assert_eq!(connections_for(Some(20_000)), 15_000);
+        assert_eq!(connections_for(Some(1)), 1);
+        assert_eq!(connections_for(Some(0)), 1);
+        assert_eq!(connections_for(None), UNLIMITED_FILES_CONNECTIONS);
+        assert_eq!(
+            HttpConfig::default().max_connections(0).connection_limit(),
+            1
+        );
+        assert_eq!(
+            HttpConfig::default().max_connections(7).connection_limit(),
+            7
+        );
+    }
 }

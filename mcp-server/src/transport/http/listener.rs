@@ -2,14 +2,17 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{HostPolicy, HttpConfig, McpService};
+use super::{HostPolicy, HttpConfig, McpService, Shared};
 use crate::server::{Server, ServerError};
 
 /// How long a stopping server waits for its audit records to be written.
@@ -18,6 +21,9 @@ const AUDIT_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 /// How long connections get to deliver the answers given at the shutdown
 /// deadline before they are closed.
 const FLUSH_MARGIN: Duration = Duration::from_secs(2);
+
+/// How often, at most, a server held at its connection limit says so.
+const LIMIT_WARNING_PERIOD: Duration = Duration::from_secs(10);
 
 /// An HTTP/1.1 and HTTP/2 listener serving MCP.
 ///
@@ -122,13 +128,16 @@ impl HttpServer {
             local_addr,
         } = self;
         let config = service.config().clone();
+        let limit = config.connection_limit();
+        let slots = Arc::new(Semaphore::new(limit.min(Semaphore::MAX_PERMITS)));
+        let mut warned: Option<Instant> = None;
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_timeout);
         let graceful = GracefulShutdown::new();
-        let shared = std::sync::Arc::clone(&service.shared);
+        let shared = Arc::clone(&service.shared);
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(30));
             loop {
@@ -138,6 +147,7 @@ impl HttpServer {
         });
         tracing::info!(
             name = %service.shared.server.info().implementation.name,
+            max_connections = limit,
             "serving MCP on http://{local_addr}{}",
             config.path
         );
@@ -149,6 +159,27 @@ impl HttpServer {
         // Held so that connections still open at the end can be closed.
         let mut connections = tokio::task::JoinSet::new();
         loop {
+            // A connection is accepted only with a slot for it: at the limit
+            // the next waits in the listen queue until one closes.
+            let permit = match Arc::clone(&slots).try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    if warned.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_PERIOD) {
+                        tracing::warn!(
+                            max_connections = limit,
+                            "connection limit reached: new connections wait until one closes"
+                        );
+                        warned = Some(Instant::now());
+                    }
+                    tokio::select! {
+                        permit = Arc::clone(&slots).acquire_owned() => {
+                            let Ok(permit) = permit else { break };
+                            permit
+                        }
+                        () = &mut drained => break,
+                    }
+                }
+            };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 () = &mut drained => break,
@@ -179,8 +210,10 @@ impl HttpServer {
                 .serve_connection(TokioIo::new(stream), tagged)
                 .into_owned();
             let connection = graceful.watch(connection);
+            let slot = Slot::new(permit, Arc::clone(&service.shared));
             while connections.try_join_next().is_some() {}
             connections.spawn(async move {
+                let _slot = slot;
                 if let Err(e) = connection.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
@@ -215,6 +248,28 @@ impl HttpServer {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// A connection's place under the limit, given back when it closes.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    shared: Arc<Shared>,
+}
+
+impl Slot {
+    fn new(permit: OwnedSemaphorePermit, shared: Arc<Shared>) -> Self {
+        shared.connections.fetch_add(1, Ordering::AcqRel);
+        Self {
+            _permit: permit,
+            shared,
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.shared.connections.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -148,6 +148,8 @@ pub(crate) struct Shared {
     active_requests: Arc<AtomicUsize>,
     open_streams: Arc<AtomicUsize>,
     connection_tasks: Arc<AtomicUsize>,
+    /// Connections open on [`HttpServer`]'s listener.
+    connections: AtomicUsize,
     permits: Arc<Semaphore>,
     started: Instant,
     drain: drain::Drain,
@@ -172,6 +174,10 @@ pub struct HttpStats {
     /// Bytes of large request bodies held now, of
     /// [`HttpConfig::max_body_bytes_in_flight`].
     pub body_bytes: usize,
+    /// Connections open on [`HttpServer`]'s listener, of
+    /// [`HttpConfig::max_connections`] (0 where the service is served on
+    /// another listener).
+    pub connections: usize,
 }
 
 impl McpService {
@@ -243,6 +249,7 @@ impl McpService {
             active_requests: Arc::default(),
             open_streams: Arc::default(),
             connection_tasks: Arc::default(),
+            connections: AtomicUsize::new(0),
             permits,
             started: Instant::now(),
             drain,
@@ -264,6 +271,7 @@ impl McpService {
                 .config
                 .body_budget_bytes
                 .saturating_sub(self.shared.config.body_budget.available_permits()),
+            connections: self.shared.connections.load(Ordering::Acquire),
         }
     }
 

@@ -89,6 +89,7 @@ pub(super) fn diagnostics(service: &McpService, method: &Method) -> Response<Mcp
             "activeRequests": stats.active_requests,
             "openStreams": stats.open_streams,
             "connectionTasks": stats.connection_tasks,
+            "connections": stats.connections,
         },
         "definitions": {
             "tools": server.tools().defs().len(),
@@ -107,6 +108,7 @@ pub(super) fn diagnostics(service: &McpService, method: &Method) -> Response<Mcp
             "maxBodyBytes": config.max_body_bytes,
             "requestTimeoutMs": millis(config.request_timeout),
             "maxConcurrentRequests": config.max_concurrent_requests,
+            "maxConnections": config.connection_limit(),
             "maxSessions": config.max_sessions,
             "maxSessionsPerPrincipal": config.max_sessions_per_principal,
             "maxSessionsPerClient": config.max_sessions_per_client,

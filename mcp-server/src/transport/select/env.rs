@@ -94,6 +94,9 @@ pub(super) fn routes_and_limits_from_env(
     if let Some(limit) = count(env, "MCP_MAX_CONCURRENT_REQUESTS")? {
         config = config.max_concurrent_requests(limit);
     }
+    if let Some(limit) = count(env, "MCP_MAX_CONNECTIONS")? {
+        config = config.max_connections(limit);
+    }
     if let Some(timeout) = timeout(env, "MCP_SESSION_IDLE_TIMEOUT")? {
         config = config.session_idle_timeout(timeout);
     }

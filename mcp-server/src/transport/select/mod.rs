@@ -47,6 +47,7 @@ environment:
   MCP_HEADER_TIMEOUT       time to send a request's headers, e.g. 30s (default)
   MCP_BODY_TIMEOUT         time to send a request's body, e.g. 30s (default)
   MCP_MAX_CONCURRENT_REQUESTS  requests running at once (default 1024)
+  MCP_MAX_CONNECTIONS      connections open at once (default 3/4 of the open-file limit)
   MCP_SESSION_IDLE_TIMEOUT an idle session expires after this, e.g. 30m (default)
   MCP_KEEP_ALIVE           keep-alive period of quiet SSE streams, e.g. 15s (default)
   REDIS_URL                keep SSE stream history in this Redis, for resumption on any replica

@@ -151,6 +151,7 @@ fn routes_and_limits_from_the_environment() {
         ("MCP_REQUEST_TIMEOUT", "2m"),
         ("MCP_BODY_TIMEOUT", "5s"),
         ("MCP_MAX_CONCURRENT_REQUESTS", "64"),
+        ("MCP_MAX_CONNECTIONS", "300"),
         ("MCP_SESSION_IDLE_TIMEOUT", "1h"),
         ("MCP_KEEP_ALIVE", "500ms"),
     ])
@@ -179,6 +180,8 @@ fn routes_and_limits_from_the_environment() {
     assert_eq!(config.header_timeout, defaults.header_timeout);
     assert_eq!(config.body_timeout, Duration::from_secs(5));
     assert_eq!(config.max_concurrent_requests, 64);
+    assert_eq!(config.connection_limit(), 300);
+    assert_eq!(defaults.max_connections, None);
     assert_eq!(config.session_idle_timeout, Duration::from_secs(3600));
     assert_eq!(config.keep_alive, Duration::from_millis(500));
 
