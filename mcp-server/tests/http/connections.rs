@@ -87,3 +87,55 @@ async fn a_server_at_its_connection_limit_still_shuts_down() {
     let read = tokio::time::timeout(Duration::from_secs(5), held.read_to_end(&mut rest)).await;
     assert!(read.is_ok(), "the held connection was not closed");
 }
+
+/// Reads until `stream` is closed by the server, within `bound`.
+async fn closed_within(stream: &mut TcpStream, bound: Duration) -> bool {
+    let mut rest = Vec::new();
+    tokio::time::timeout(bound, stream.read_to_end(&mut rest))
+        .await
+        .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_give_their_place_back() {
+    let config = HttpConfig::default()
+        .max_connections(1)
+        .read_timeouts(Duration::from_millis(300), Duration::from_secs(30));
+    let running = start(config).await;
+    // A connection that never sends a byte is closed at the header timeout...
+    let mut silent = TcpStream::connect(running.addr).await.unwrap();
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(5)).await,
+        "a silent connection was kept open"
+    );
+    // ... so is one that sends part of the HTTP/2 preface and stalls...
+    let mut stalled = TcpStream::connect(running.addr).await.unwrap();
+    stalled.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    assert!(
+        closed_within(&mut stalled, Duration::from_secs(5)).await,
+        "a connection stalled in the HTTP/2 preface was kept open"
+    );
+    // ... or all of it and its settings, and then asks nothing...
+    let mut quiet_h2 = TcpStream::connect(running.addr).await.unwrap();
+    quiet_h2
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut quiet_h2, Duration::from_secs(5)).await,
+        "an HTTP/2 connection that asked nothing was kept open"
+    );
+    // ... and one that sent a request and then sits idle.
+    let mut idle = TcpStream::connect(running.addr).await.unwrap();
+    assert!(health_on(&mut idle).await.starts_with("HTTP/1.1 200"));
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(5)).await,
+        "an idle keep-alive connection was kept open"
+    );
+    // Each gave its place back.
+    let mut next = TcpStream::connect(running.addr).await.unwrap();
+    assert!(health_on(&mut next).await.starts_with("HTTP/1.1 200"));
+    drop(next);
+    connections_settle_to(&running, 0).await;
+    running.shutdown().await;
+}

@@ -10,7 +10,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::{HostPolicy, HttpConfig, McpService, Shared};
 use crate::server::{Server, ServerError};
@@ -136,6 +136,7 @@ impl HttpServer {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_timeout);
+        let builder = Arc::new(builder);
         let graceful = GracefulShutdown::new();
         let shared = Arc::clone(&service.shared);
         let sweeper = tokio::spawn(async move {
@@ -198,25 +199,18 @@ impl HttpServer {
             if let Err(e) = stream.set_nodelay(true) {
                 tracing::debug!(%peer, error = %e, "TCP_NODELAY could not be set");
             }
-            let per_connection = service.clone();
-            let tagged = hyper::service::service_fn(
-                move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(super::ClientAddr(peer));
-                    let service = per_connection.clone();
-                    async move { Ok::<_, std::convert::Infallible>(service.handle(request).await) }
-                },
-            );
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), tagged)
-                .into_owned();
-            let connection = graceful.watch(connection);
             let slot = Slot::new(permit, Arc::clone(&service.shared));
+            let connection = serve_connection(
+                stream,
+                peer,
+                service.clone(),
+                Arc::clone(&builder),
+                graceful.watcher(),
+            );
             while connections.try_join_next().is_some() {}
             connections.spawn(async move {
                 let _slot = slot;
-                if let Err(e) = connection.await {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
-                }
+                connection.await;
             });
         }
         drop(listener);
@@ -248,6 +242,51 @@ impl HttpServer {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Serves one accepted connection until it closes.
+///
+/// It must send its first request's headers within the header timeout.
+/// hyper's own timeout starts only once it knows the protocol, which it
+/// learns from the first bytes: a connection that sends none, or part of
+/// the HTTP/2 preface, or the preface and then nothing, would otherwise hold
+/// its place under the connection limit for ever. After the first request
+/// an HTTP/1.1 connection that goes quiet is closed by hyper's timeout.
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    service: McpService,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let first_request = service.config().header_timeout;
+    let asked = Arc::new(Notify::new());
+    let tagged = {
+        let asked = Arc::clone(&asked);
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            asked.notify_one();
+            request.extensions_mut().insert(super::ClientAddr(peer));
+            let service = service.clone();
+            async move { Ok::<_, std::convert::Infallible>(service.handle(request).await) }
+        })
+    };
+    let connection = watcher.watch(
+        builder
+            .serve_connection(TokioIo::new(stream), tagged)
+            .into_owned(),
+    );
+    tokio::pin!(connection);
+    let ended = tokio::select! {
+        ended = &mut connection => ended,
+        () = asked.notified() => connection.await,
+        () = tokio::time::sleep(first_request) => {
+            tracing::debug!(%peer, "closed a connection that sent no request in time");
+            return;
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
 }
 
