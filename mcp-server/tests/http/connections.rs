@@ -139,3 +139,96 @@ async fn idle_connections_give_their_place_back() {
     connections_settle_to(&running, 0).await;
     running.shutdown().await;
 }
+
+/// An HTTP/2 (prior knowledge) connection to `addr`: its sender, and its
+/// task, which ends when the server closes the connection.
+async fn http2(
+    addr: SocketAddr,
+) -> (
+    hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (sender, task)
+}
+
+fn h2_request(
+    addr: SocketAddr,
+    headers: &[(&str, &str)],
+    body: String,
+) -> hyper::Request<Full<Bytes>> {
+    let mut request = hyper::Request::builder()
+        .method(if body.is_empty() { "GET" } else { "POST" })
+        .uri(format!(
+            "http://127.0.0.1:{}{}",
+            addr.port(),
+            if body.is_empty() { "/health" } else { "/mcp" }
+        ));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Full::new(Bytes::from(body))).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_connection_is_closed_once_quiet_but_not_while_it_waits_for_an_answer() {
+    let config = HttpConfig::default()
+        .max_connections(1)
+        .read_timeouts(Duration::from_millis(300), Duration::from_secs(30));
+    let running = start(config).await;
+    let addr = running.addr;
+    let (mut sender, closed) = http2(addr).await;
+    let health = sender
+        .send_request(h2_request(addr, &[], String::new()))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    // A call that runs 600 ms, twice the quiet time: the connection waits
+    // for its answer, and is not closed under it.
+    let headers = [
+        JSON,
+        ACCEPT,
+        MODERN,
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "slow"),
+    ];
+    let call = stateless(
+        1,
+        "tools/call",
+        json!({"name":"slow","arguments":{"steps":6}}),
+    );
+    let response = sender
+        .send_request(h2_request(addr, &headers, call))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = text(response).await;
+    assert!(body.contains("done after 6 steps"), "{body}");
+    // Quiet for longer than allowed, but busy: it still takes requests.
+    let health = sender
+        .send_request(h2_request(addr, &[], String::new()))
+        .await
+        .expect("the connection was closed while it waited for an answer");
+    assert_eq!(health.status(), 200);
+    // Then, with nothing in progress, the server sends GOAWAY and closes it.
+    tokio::time::timeout(Duration::from_secs(5), closed)
+        .await
+        .expect("a quiet HTTP/2 connection was kept open")
+        .unwrap();
+    // Its place is free again.
+    let mut next = TcpStream::connect(addr).await.unwrap();
+    assert!(health_on(&mut next).await.starts_with("HTTP/1.1 200"));
+    drop(next);
+    connections_settle_to(&running, 0).await;
+    running.settles_to(0).await;
+    running.shutdown().await;
+}

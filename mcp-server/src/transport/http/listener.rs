@@ -3,16 +3,16 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
-use super::{HostPolicy, HttpConfig, McpService, Shared};
+use super::connection::{self, Slot};
+use super::{HostPolicy, HttpConfig, McpService};
 use crate::server::{Server, ServerError};
 
 /// How long a stopping server waits for its audit records to be written.
@@ -137,7 +137,8 @@ impl HttpServer {
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_timeout);
         let builder = Arc::new(builder);
-        let graceful = GracefulShutdown::new();
+        // Asks every connection to finish what it has in progress and close.
+        let stop = CancellationToken::new();
         let shared = Arc::clone(&service.shared);
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(30));
@@ -200,12 +201,12 @@ impl HttpServer {
                 tracing::debug!(%peer, error = %e, "TCP_NODELAY could not be set");
             }
             let slot = Slot::new(permit, Arc::clone(&service.shared));
-            let connection = serve_connection(
+            let connection = connection::serve(
                 stream,
                 peer,
                 service.clone(),
                 Arc::clone(&builder),
-                graceful.watcher(),
+                stop.clone(),
             );
             while connections.try_join_next().is_some() {}
             connections.spawn(async move {
@@ -217,10 +218,9 @@ impl HttpServer {
         // At the deadline the requests still running are answered; the
         // margin lets those answers reach their clients.
         let limit = config.shutdown_deadline + FLUSH_MARGIN;
-        if tokio::time::timeout(limit, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        stop.cancel();
+        let closed = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(limit, closed).await.is_err() {
             tracing::warn!(
                 "connections still open {} ms after the listener closed; closing them",
                 limit.as_millis()
@@ -242,73 +242,6 @@ impl HttpServer {
         }
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-/// Serves one accepted connection until it closes.
-///
-/// It must send its first request's headers within the header timeout.
-/// hyper's own timeout starts only once it knows the protocol, which it
-/// learns from the first bytes: a connection that sends none, or part of
-/// the HTTP/2 preface, or the preface and then nothing, would otherwise hold
-/// its place under the connection limit for ever. After the first request
-/// an HTTP/1.1 connection that goes quiet is closed by hyper's timeout.
-async fn serve_connection(
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    service: McpService,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    watcher: hyper_util::server::graceful::Watcher,
-) {
-    let first_request = service.config().header_timeout;
-    let asked = Arc::new(Notify::new());
-    let tagged = {
-        let asked = Arc::clone(&asked);
-        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-            asked.notify_one();
-            request.extensions_mut().insert(super::ClientAddr(peer));
-            let service = service.clone();
-            async move { Ok::<_, std::convert::Infallible>(service.handle(request).await) }
-        })
-    };
-    let connection = watcher.watch(
-        builder
-            .serve_connection(TokioIo::new(stream), tagged)
-            .into_owned(),
-    );
-    tokio::pin!(connection);
-    let ended = tokio::select! {
-        ended = &mut connection => ended,
-        () = asked.notified() => connection.await,
-        () = tokio::time::sleep(first_request) => {
-            tracing::debug!(%peer, "closed a connection that sent no request in time");
-            return;
-        }
-    };
-    if let Err(e) = ended {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
-    }
-}
-
-/// A connection's place under the limit, given back when it closes.
-struct Slot {
-    _permit: OwnedSemaphorePermit,
-    shared: Arc<Shared>,
-}
-
-impl Slot {
-    fn new(permit: OwnedSemaphorePermit, shared: Arc<Shared>) -> Self {
-        shared.connections.fetch_add(1, Ordering::AcqRel);
-        Self {
-            _permit: permit,
-            shared,
-        }
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.shared.connections.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

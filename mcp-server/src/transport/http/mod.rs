@@ -42,6 +42,7 @@
 mod audit;
 mod body;
 mod config;
+mod connection;
 mod drain;
 mod forwarded;
 mod guard;

@@ -1,0 +1,177 @@
+//! One connection [`HttpServer`](super::HttpServer) accepted: its place
+//! under the connection limit, and the timeouts that close it while it asks
+//! for nothing.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio_util::sync::CancellationToken;
+
+use super::{ClientAddr, McpBody, McpService, Shared};
+
+/// Serves `stream` until it closes, or until `stop` asks every connection
+/// to finish what it has in progress and close.
+///
+/// A connection must send its first request's headers within the header
+/// timeout: hyper's own timeout starts only once it knows the protocol,
+/// which it learns from the first bytes, so a connection that sent none,
+/// part of the HTTP/2 preface, or the preface and no request would hold its
+/// place under the connection limit for ever. Later, an HTTP/1.1 connection
+/// that goes quiet is closed by hyper's timeout, and an HTTP/2 one with
+/// nothing in progress for as long is sent GOAWAY here (streams it already
+/// opened are still answered).
+pub(super) async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: McpService,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    stop: CancellationToken,
+) {
+    let quiet = service.config().header_timeout;
+    let activity = Arc::new(Activity::default());
+    let tagged = {
+        let activity = Arc::clone(&activity);
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            let in_progress = activity.start(request.version() == http::Version::HTTP_2);
+            request.extensions_mut().insert(ClientAddr(peer));
+            let service = service.clone();
+            async move {
+                let response = service.handle(request).await;
+                Ok::<_, Infallible>(response.map(|body| Tracked {
+                    body,
+                    _in_progress: in_progress,
+                }))
+            }
+        })
+    };
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), tagged)
+        .into_owned();
+    tokio::pin!(connection);
+    loop {
+        let asked = activity.asked.load(Ordering::Acquire);
+        // Before the first request, and on HTTP/2 with nothing in progress,
+        // the connection has `quiet` to ask for something.
+        let timed = !asked
+            || (activity.http2.load(Ordering::Acquire)
+                && activity.in_progress.load(Ordering::Acquire) == 0);
+        tokio::select! {
+            ended = connection.as_mut() => {
+                if let Err(e) = ended {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = activity.changed.notified() => {}
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(quiet), if timed => {
+                if !asked {
+                    tracing::debug!(%peer, "closed a connection that sent no request in time");
+                    return;
+                }
+                tracing::debug!(%peer, "closing an HTTP/2 connection with nothing in progress");
+                break;
+            }
+        }
+    }
+    connection.as_mut().graceful_shutdown();
+    if let Err(e) = connection.await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// What a connection has in progress.
+#[derive(Default)]
+struct Activity {
+    /// Requests from their headers until their answer's last byte (an open
+    /// SSE stream counts for its whole life).
+    in_progress: AtomicUsize,
+    /// Whether a request has come.
+    asked: AtomicBool,
+    /// Whether the connection speaks HTTP/2.
+    http2: AtomicBool,
+    /// Wakes the connection's task when a request starts and when the last
+    /// one in progress ends.
+    changed: Notify,
+}
+
+impl Activity {
+    fn start(self: &Arc<Self>, http2: bool) -> InProgress {
+        self.in_progress.fetch_add(1, Ordering::AcqRel);
+        if !self.asked.load(Ordering::Relaxed) {
+            self.http2.store(http2, Ordering::Release);
+            self.asked.store(true, Ordering::Release);
+        }
+        self.changed.notify_one();
+        InProgress(Arc::clone(self))
+    }
+}
+
+/// One request in progress, until dropped.
+struct InProgress(Arc<Activity>);
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        if self.0.in_progress.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.changed.notify_one();
+        }
+    }
+}
+
+/// An answer's body, in progress until hyper has sent it (or dropped it).
+pub(super) struct Tracked {
+    body: McpBody,
+    _in_progress: InProgress,
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A connection's place under the limit, given back when it closes.
+pub(super) struct Slot {
+    _permit: OwnedSemaphorePermit,
+    shared: Arc<Shared>,
+}
+
+impl Slot {
+    pub(super) fn new(permit: OwnedSemaphorePermit, shared: Arc<Shared>) -> Self {
+        shared.connections.fetch_add(1, Ordering::AcqRel);
+        Self {
+            _permit: permit,
+            shared,
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.shared.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
