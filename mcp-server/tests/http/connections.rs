@@ -34,58 +34,125 @@ async fn connections_settle_to(running: &Running, open: usize) {
     );
 }
 
+/// Waits, within a bound, until `running` has `n` requests running.
+async fn running_requests(running: &Running, n: usize) {
+    for _ in 0..100 {
+        if running.service.stats().active_requests == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{n} requests never ran: {:?}", running.service.stats());
+}
+
+/// Starts a 2026-07-28 call of the `slow` tool (`steps` of 100 ms) on a
+/// connection of its own, kept open after the answer; the task ends with
+/// the connection and the answer's text.
+fn slow_call(addr: SocketAddr, steps: u32) -> tokio::task::JoinHandle<(TcpStream, String)> {
+    tokio::spawn(async move {
+        let call = stateless(
+            1,
+            "tools/call",
+            json!({"name":"slow","arguments":{"steps":steps}}),
+        );
+        let request = format!(
+            "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2026-07-28\r\n\
+             Mcp-Method: tools/call\r\nMcp-Name: slow\r\nContent-Length: {}\r\n\r\n{call}",
+            call.len()
+        );
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        while !answer.contains("done after") {
+            let mut buf = vec![0; 4096];
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before the answer: {answer}");
+            answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        (stream, answer)
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_past_the_limit_wait_until_one_closes() {
+async fn at_the_limit_the_longest_idle_connection_makes_room() {
     let running = start(HttpConfig::default().max_connections(2)).await;
     let addr = running.addr;
-    let mut first = TcpStream::connect(addr).await.unwrap();
-    let mut second = TcpStream::connect(addr).await.unwrap();
-    assert!(health_on(&mut first).await.starts_with("HTTP/1.1 200"));
-    assert!(health_on(&mut second).await.starts_with("HTTP/1.1 200"));
+    // One connection that never asks anything, one that asked and idles.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    connections_settle_to(&running, 1).await;
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    assert!(health_on(&mut idle).await.starts_with("HTTP/1.1 200"));
     assert_eq!(running.service.stats().connections, 2);
 
-    // A third connects (the kernel queues it) but is not taken up...
+    // A newcomer is served at once: the oldest idle connection (the silent
+    // one) is closed to make room, the other is kept.
+    let mut newcomer = TcpStream::connect(addr).await.unwrap();
+    let served = tokio::time::timeout(Duration::from_secs(5), health_on(&mut newcomer))
+        .await
+        .expect("the newcomer waited although a connection was idle");
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(5)).await,
+        "the oldest idle connection was not closed"
+    );
+    assert!(health_on(&mut idle).await.starts_with("HTTP/1.1 200"));
+    assert_eq!(running.service.stats().connections, 2);
+    drop((idle, newcomer));
+    connections_settle_to(&running, 0).await;
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_limit_with_every_connection_busy_a_newcomer_waits_its_turn() {
+    let running = start(HttpConfig::default().max_connections(2)).await;
+    let addr = running.addr;
+    let first = slow_call(addr, 8);
+    let second = slow_call(addr, 8);
+    running_requests(&running, 2).await;
+
+    // Both connections are busy: none is closed for the newcomer, which
+    // the kernel queues but the server does not take up...
     let mut third = TcpStream::connect(addr).await.unwrap();
     third.write_all(HEALTH).await.unwrap();
     let early = tokio::time::timeout(Duration::from_millis(300), answer(&mut third)).await;
     assert!(early.is_err(), "served past the limit: {early:?}");
-    // ... while the two it has keep being served.
-    assert!(health_on(&mut first).await.starts_with("HTTP/1.1 200"));
-    assert_eq!(running.service.stats().connections, 2);
+    // ... and both calls are answered in full, their connections kept open.
+    let (first, text) = first.await.unwrap();
+    assert!(text.contains("done after 8 steps"), "{text}");
+    let (second, text) = second.await.unwrap();
+    assert!(text.contains("done after 8 steps"), "{text}");
 
-    // One closes: the one waiting takes its place and gets its answer.
-    drop(second);
+    // Now idle, one of them makes room: the newcomer is answered long
+    // before an idle connection would time out (30 s).
     let late = tokio::time::timeout(Duration::from_secs(5), answer(&mut third))
         .await
-        .expect("the waiting connection was served once another closed");
+        .expect("the waiting connection was served once another went idle");
     assert!(late.starts_with("HTTP/1.1 200"), "{late}");
-    assert_eq!(running.service.stats().connections, 2);
-
-    // A client that connects and leaves gives its place back too.
-    drop(first);
+    drop((first, second));
     drop(third);
-    connections_settle_to(&running, 0).await;
-    let mut again = TcpStream::connect(addr).await.unwrap();
-    assert!(health_on(&mut again).await.starts_with("HTTP/1.1 200"));
-    drop(again);
     connections_settle_to(&running, 0).await;
     running.settles_to(0).await;
     running.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_at_its_connection_limit_still_shuts_down() {
+async fn a_server_waiting_for_room_still_shuts_down_and_finishes_its_calls() {
     let running = start(HttpConfig::default().max_connections(1)).await;
-    let mut held = TcpStream::connect(running.addr).await.unwrap();
-    assert!(health_on(&mut held).await.starts_with("HTTP/1.1 200"));
+    let busy = slow_call(running.addr, 5);
+    running_requests(&running, 1).await;
     let mut waiting = TcpStream::connect(running.addr).await.unwrap();
     waiting.write_all(HEALTH).await.unwrap();
-    // Stopping while the accept loop waits for a slot: the held connection
-    // is closed, the waiting one is never taken up, and the server returns.
+    // Stopping while the accept loop waits for room: the call in progress
+    // is answered, the waiting connection is never taken up, and the
+    // server returns.
     running.shutdown().await;
-    let mut rest = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(5), held.read_to_end(&mut rest)).await;
-    assert!(read.is_ok(), "the held connection was not closed");
+    let (_, text) = busy.await.unwrap();
+    assert!(text.contains("done after 5 steps"), "{text}");
+    assert!(
+        closed_within(&mut waiting, Duration::from_secs(5)).await,
+        "the waiting connection was kept open"
+    );
 }
 
 /// Reads until `stream` is closed by the server, within `bound`.

@@ -2,11 +2,12 @@
 //! under the connection limit, and the timeouts that close it while it asks
 //! for nothing.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -35,10 +36,11 @@ pub(super) async fn serve(
     peer: SocketAddr,
     service: McpService,
     builder: Arc<auto::Builder<TokioExecutor>>,
+    slot: Slot,
     stop: CancellationToken,
 ) {
     let quiet = service.config().header_timeout;
-    let activity = Arc::new(Activity::default());
+    let activity = Arc::clone(&slot.activity);
     let tagged = {
         let activity = Arc::clone(&activity);
         hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
@@ -60,6 +62,13 @@ pub(super) async fn serve(
     tokio::pin!(connection);
     loop {
         let asked = activity.asked.load(Ordering::Acquire);
+        if activity.evicted.load(Ordering::Acquire) {
+            tracing::debug!(%peer, "closing an idle connection to make room for another");
+            if !asked {
+                return;
+            }
+            break;
+        }
         // Before the first request, and on HTTP/2 with nothing in progress,
         // the connection has `quiet` to ask for something.
         let timed = !asked
@@ -88,10 +97,10 @@ pub(super) async fn serve(
     if let Err(e) = connection.await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
+    drop(slot);
 }
 
 /// What a connection has in progress.
-#[derive(Default)]
 struct Activity {
     /// Requests from their headers until their answer's last byte (an open
     /// SSE stream counts for its whole life).
@@ -100,9 +109,14 @@ struct Activity {
     asked: AtomicBool,
     /// Whether the connection speaks HTTP/2.
     http2: AtomicBool,
+    /// Whether it was chosen to close, to make room for a new one.
+    evicted: AtomicBool,
     /// Wakes the connection's task when a request starts and when the last
     /// one in progress ends.
     changed: Notify,
+    /// The registry's: wakes a newcomer waiting for room when the last
+    /// request in progress here ends.
+    went_idle: Arc<Notify>,
 }
 
 impl Activity {
@@ -124,6 +138,7 @@ impl Drop for InProgress {
     fn drop(&mut self) {
         if self.0.in_progress.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.changed.notify_one();
+            self.0.went_idle.notify_waiters();
         }
     }
 }
@@ -154,24 +169,92 @@ impl Body for Tracked {
     }
 }
 
+/// The connections open, oldest first, so that at the limit an idle one
+/// can make room for a newcomer.
+#[derive(Default)]
+pub(super) struct Registry {
+    open: Mutex<Open>,
+    /// Signalled when a connection's last request in progress ends.
+    pub(super) went_idle: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct Open {
+    next: u64,
+    /// By the order they were accepted in.
+    connections: BTreeMap<u64, Arc<Activity>>,
+}
+
+impl Registry {
+    /// Records a connection accepted with `permit`, counted in `shared`'s
+    /// stats until its slot is dropped.
+    pub(super) fn admit(
+        self: &Arc<Self>,
+        permit: OwnedSemaphorePermit,
+        shared: Arc<Shared>,
+    ) -> Slot {
+        let activity = Arc::new(Activity {
+            in_progress: AtomicUsize::new(0),
+            asked: AtomicBool::new(false),
+            http2: AtomicBool::new(false),
+            evicted: AtomicBool::new(false),
+            changed: Notify::new(),
+            went_idle: Arc::clone(&self.went_idle),
+        });
+        let id = {
+            let mut open = self.lock();
+            let id = open.next;
+            open.next += 1;
+            open.connections.insert(id, Arc::clone(&activity));
+            id
+        };
+        shared.connections.fetch_add(1, Ordering::AcqRel);
+        Slot {
+            _permit: permit,
+            shared,
+            registry: Arc::clone(self),
+            id,
+            activity,
+        }
+    }
+
+    /// Asks the longest-open connection with nothing in progress (one that
+    /// never sent a request, or sits between requests) to close. False when
+    /// every connection is busy.
+    pub(super) fn evict_idle(&self) -> bool {
+        let open = self.lock();
+        let idle = open.connections.values().find(|activity| {
+            activity.in_progress.load(Ordering::Acquire) == 0
+                && !activity.evicted.load(Ordering::Acquire)
+        });
+        let Some(activity) = idle else {
+            return false;
+        };
+        activity.evicted.store(true, Ordering::Release);
+        activity.changed.notify_one();
+        true
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
+        // The map stays consistent whatever panicked while it was held.
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// A connection's place under the limit, given back when it closes.
 pub(super) struct Slot {
     _permit: OwnedSemaphorePermit,
     shared: Arc<Shared>,
-}
-
-impl Slot {
-    pub(super) fn new(permit: OwnedSemaphorePermit, shared: Arc<Shared>) -> Self {
-        shared.connections.fetch_add(1, Ordering::AcqRel);
-        Self {
-            _permit: permit,
-            shared,
-        }
-    }
+    registry: Arc<Registry>,
+    id: u64,
+    activity: Arc<Activity>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        self.registry.lock().connections.remove(&self.id);
         self.shared.connections.fetch_sub(1, Ordering::AcqRel);
     }
 }

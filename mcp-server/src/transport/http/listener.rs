@@ -2,16 +2,17 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{self, Slot};
+use super::connection::{self, Registry};
 use super::{HostPolicy, HttpConfig, McpService};
 use crate::server::{Server, ServerError};
 
@@ -160,28 +161,8 @@ impl HttpServer {
         tokio::pin!(drained);
         // Held so that connections still open at the end can be closed.
         let mut connections = tokio::task::JoinSet::new();
+        let registry = Arc::new(Registry::default());
         loop {
-            // A connection is accepted only with a slot for it: at the limit
-            // the next waits in the listen queue until one closes.
-            let permit = match Arc::clone(&slots).try_acquire_owned() {
-                Ok(permit) => permit,
-                Err(_) => {
-                    if warned.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_PERIOD) {
-                        tracing::warn!(
-                            max_connections = limit,
-                            "connection limit reached: new connections wait until one closes"
-                        );
-                        warned = Some(Instant::now());
-                    }
-                    tokio::select! {
-                        permit = Arc::clone(&slots).acquire_owned() => {
-                            let Ok(permit) = permit else { break };
-                            permit
-                        }
-                        () = &mut drained => break,
-                    }
-                }
-            };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 () = &mut drained => break,
@@ -195,24 +176,25 @@ impl HttpServer {
                     continue;
                 }
             };
+            let Some(permit) = room_for(&slots, &registry, &mut drained, limit, &mut warned).await
+            else {
+                break;
+            };
             // Answers are small writes that must leave at once, not wait
             // for Nagle's algorithm to batch them with the next.
             if let Err(e) = stream.set_nodelay(true) {
                 tracing::debug!(%peer, error = %e, "TCP_NODELAY could not be set");
             }
-            let slot = Slot::new(permit, Arc::clone(&service.shared));
-            let connection = connection::serve(
+            let slot = registry.admit(permit, Arc::clone(&service.shared));
+            while connections.try_join_next().is_some() {}
+            connections.spawn(connection::serve(
                 stream,
                 peer,
                 service.clone(),
                 Arc::clone(&builder),
+                slot,
                 stop.clone(),
-            );
-            while connections.try_join_next().is_some() {}
-            connections.spawn(async move {
-                let _slot = slot;
-                connection.await;
-            });
+            ));
         }
         drop(listener);
         // At the deadline the requests still running are answered; the
@@ -242,6 +224,50 @@ impl HttpServer {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// A place under the limit for a connection just accepted; `None` when
+/// `drained` completes first.
+///
+/// At the limit the longest-open idle connection makes room. With every
+/// connection busy, the newcomer (and the listen queue behind it) waits
+/// until one closes or goes idle, and then makes room.
+async fn room_for(
+    slots: &Arc<Semaphore>,
+    registry: &Registry,
+    drained: &mut Pin<&mut impl Future<Output = ()>>,
+    limit: usize,
+    warned: &mut Option<Instant>,
+) -> Option<OwnedSemaphorePermit> {
+    if let Ok(permit) = Arc::clone(slots).try_acquire_owned() {
+        return Some(permit);
+    }
+    loop {
+        // Enabled before looking, so that a connection going idle after
+        // the look still wakes this.
+        let went_idle = registry.went_idle.notified();
+        tokio::pin!(went_idle);
+        went_idle.as_mut().enable();
+        if registry.evict_idle() {
+            return tokio::select! {
+                permit = Arc::clone(slots).acquire_owned() => permit.ok(),
+                () = drained.as_mut() => None,
+            };
+        }
+        if warned.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_PERIOD) {
+            tracing::warn!(
+                max_connections = limit,
+                "connection limit reached with every connection busy: \
+                 new connections wait until one closes or goes idle"
+            );
+            *warned = Some(Instant::now());
+        }
+        tokio::select! {
+            permit = Arc::clone(slots).acquire_owned() => return permit.ok(),
+            () = went_idle => {}
+            () = drained.as_mut() => return None,
+        }
     }
 }
 
