@@ -103,6 +103,45 @@ async fn at_the_limit_the_longest_idle_connection_makes_room() {
     running.shutdown().await;
 }
 
+/// A connection to `addr` from `from` (127.0.0.x: Linux routes all of
+/// 127/8 to loopback).
+async fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((from, 0))).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_limit_the_client_holding_the_most_connections_makes_room() {
+    let running = start(HttpConfig::default().max_connections(3)).await;
+    let addr = running.addr;
+    // A client's connection, the longest open, idle between requests...
+    let mut client = connect_from([127, 0, 0, 2], addr).await;
+    assert!(health_on(&mut client).await.starts_with("HTTP/1.1 200"));
+    // ... then two silent ones from another address.
+    let mut flood = Vec::new();
+    for open in 2..=3 {
+        flood.push(connect_from([127, 0, 0, 1], addr).await);
+        connections_settle_to(&running, open).await;
+    }
+    // A newcomer from a third address takes the place of the flooder's
+    // oldest connection, not of the client's older one.
+    let mut newcomer = connect_from([127, 0, 0, 3], addr).await;
+    let served = tokio::time::timeout(Duration::from_secs(5), health_on(&mut newcomer))
+        .await
+        .expect("the newcomer waited although connections were idle");
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+    assert!(
+        closed_within(&mut flood[0], Duration::from_secs(5)).await,
+        "the flooder's oldest connection was not closed"
+    );
+    assert!(health_on(&mut client).await.starts_with("HTTP/1.1 200"));
+    assert_eq!(running.service.stats().connections, 3);
+    drop((client, flood, newcomer));
+    connections_settle_to(&running, 0).await;
+    running.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_limit_with_every_connection_busy_a_newcomer_waits_its_turn() {
     let running = start(HttpConfig::default().max_connections(2)).await;

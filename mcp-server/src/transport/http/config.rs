@@ -405,9 +405,10 @@ impl HttpConfig {
     /// How many connections [`HttpServer`](super::HttpServer) keeps open at
     /// once (at least one), so that connections cannot take the last file
     /// descriptors the server needs for its databases, caches and logs.
-    /// Past it, the longest-open connection with nothing in progress (one
-    /// that never sent a request, or sits between requests) is closed to
-    /// make room for a newcomer; with every connection busy, newcomers wait
+    /// Past it, a connection with nothing in progress (one that never sent
+    /// a request, or sits between requests) is closed to make room for a
+    /// newcomer: of the client address holding the most connections, its
+    /// longest-open one; with every connection busy, newcomers wait
     /// in the listen queue until one closes or goes idle. Default: three
     /// quarters of the process's open-file limit (`ulimit -n`) when the
     /// server starts, or 10 000 where there is none. An application that

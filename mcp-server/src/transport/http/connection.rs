@@ -2,9 +2,9 @@
 //! under the connection limit, and the timeouts that close it while it asks
 //! for nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 
 use super::{ClientAddr, McpBody, McpService, Shared};
+use crate::auth::client_network;
 
 /// Serves `stream` until it closes, or until `stop` asks every connection
 /// to finish what it has in progress and close.
@@ -102,6 +103,9 @@ pub(super) async fn serve(
 
 /// What a connection has in progress.
 struct Activity {
+    /// The client's network ([`client_network`]), whose connections are
+    /// counted together.
+    network: IpAddr,
     /// Requests from their headers until their answer's last byte (an open
     /// SSE stream counts for its whole life).
     in_progress: AtomicUsize,
@@ -169,8 +173,9 @@ impl Body for Tracked {
     }
 }
 
-/// The connections open, oldest first, so that at the limit an idle one
-/// can make room for a newcomer.
+/// The connections open, oldest first, and how many each client network
+/// holds, so that at the limit an idle one of the largest holder can make
+/// room for a newcomer.
 #[derive(Default)]
 pub(super) struct Registry {
     open: Mutex<Open>,
@@ -183,6 +188,7 @@ struct Open {
     next: u64,
     /// By the order they were accepted in.
     connections: BTreeMap<u64, Arc<Activity>>,
+    per_network: HashMap<IpAddr, usize>,
 }
 
 impl Registry {
@@ -191,9 +197,12 @@ impl Registry {
     pub(super) fn admit(
         self: &Arc<Self>,
         permit: OwnedSemaphorePermit,
+        peer: IpAddr,
         shared: Arc<Shared>,
     ) -> Slot {
+        let network = client_network(peer);
         let activity = Arc::new(Activity {
+            network,
             in_progress: AtomicUsize::new(0),
             asked: AtomicBool::new(false),
             http2: AtomicBool::new(false),
@@ -206,6 +215,7 @@ impl Registry {
             let id = open.next;
             open.next += 1;
             open.connections.insert(id, Arc::clone(&activity));
+            *open.per_network.entry(network).or_default() += 1;
             id
         };
         shared.connections.fetch_add(1, Ordering::AcqRel);
@@ -218,16 +228,24 @@ impl Registry {
         }
     }
 
-    /// Asks the longest-open connection with nothing in progress (one that
-    /// never sent a request, or sits between requests) to close. False when
-    /// every connection is busy.
+    /// Asks a connection with nothing in progress (one that never sent a
+    /// request, or sits between requests) to close: of the client network
+    /// holding the most connections, its longest-open one. False when every
+    /// connection is busy.
     pub(super) fn evict_idle(&self) -> bool {
         let open = self.lock();
-        let idle = open.connections.values().find(|activity| {
+        let held = |activity: &Activity| open.per_network.get(&activity.network).copied();
+        let mut idle = open.connections.values().filter(|activity| {
             activity.in_progress.load(Ordering::Acquire) == 0
                 && !activity.evicted.load(Ordering::Acquire)
         });
-        let Some(activity) = idle else {
+        // The first (longest-open) of those whose network holds the most.
+        let first = idle.next();
+        let chosen = idle.fold(first, |best, activity| match best {
+            Some(best) if held(activity) <= held(best) => Some(best),
+            _ => Some(activity),
+        });
+        let Some(activity) = chosen else {
             return false;
         };
         activity.evicted.store(true, Ordering::Release);
@@ -254,7 +272,17 @@ pub(super) struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.registry.lock().connections.remove(&self.id);
+        {
+            let mut open = self.registry.lock();
+            open.connections.remove(&self.id);
+            let network = self.activity.network;
+            if let Some(held) = open.per_network.get_mut(&network) {
+                *held -= 1;
+                if *held == 0 {
+                    open.per_network.remove(&network);
+                }
+            }
+        }
         self.shared.connections.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -185,7 +185,7 @@ impl HttpServer {
             if let Err(e) = stream.set_nodelay(true) {
                 tracing::debug!(%peer, error = %e, "TCP_NODELAY could not be set");
             }
-            let slot = registry.admit(permit, Arc::clone(&service.shared));
+            let slot = registry.admit(permit, peer.ip(), Arc::clone(&service.shared));
             while connections.try_join_next().is_some() {}
             connections.spawn(connection::serve(
                 stream,
