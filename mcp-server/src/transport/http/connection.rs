@@ -74,7 +74,7 @@ pub(super) async fn serve(
         // the connection has `quiet` to ask for something.
         let timed = !asked
             || (activity.http2.load(Ordering::Acquire)
-                && activity.in_progress.load(Ordering::Acquire) == 0);
+                && activity.in_progress.load(Ordering::SeqCst) == 0);
         tokio::select! {
             ended = connection.as_mut() => {
                 if let Err(e) = ended {
@@ -89,8 +89,12 @@ pub(super) async fn serve(
                     tracing::debug!(%peer, "closed a connection that sent no request in time");
                     return;
                 }
-                tracing::debug!(%peer, "closing an HTTP/2 connection with nothing in progress");
-                break;
+                // A request that started since is not announced (it would
+                // cost every request a wake-up): look again.
+                if activity.in_progress.load(Ordering::SeqCst) == 0 {
+                    tracing::debug!(%peer, "closing an HTTP/2 connection with nothing in progress");
+                    break;
+                }
             }
         }
     }
@@ -115,23 +119,51 @@ struct Activity {
     http2: AtomicBool,
     /// Whether it was chosen to close, to make room for a new one.
     evicted: AtomicBool,
-    /// Wakes the connection's task when a request starts and when the last
-    /// one in progress ends.
+    /// Wakes the connection's task at the first request, when an HTTP/2
+    /// connection's last request in progress ends, and when it is evicted.
     changed: Notify,
-    /// The registry's: wakes a newcomer waiting for room when the last
-    /// request in progress here ends.
-    went_idle: Arc<Notify>,
+    /// The registry's, for a newcomer waiting for room.
+    room: Arc<Room>,
 }
 
 impl Activity {
     fn start(self: &Arc<Self>, http2: bool) -> InProgress {
-        self.in_progress.fetch_add(1, Ordering::AcqRel);
+        self.in_progress.fetch_add(1, Ordering::SeqCst);
         if !self.asked.load(Ordering::Relaxed) {
             self.http2.store(http2, Ordering::Release);
             self.asked.store(true, Ordering::Release);
+            self.changed.notify_one();
         }
-        self.changed.notify_one();
         InProgress(Arc::clone(self))
+    }
+}
+
+/// A newcomer waiting for room at the limit, woken when a connection's last
+/// request in progress ends.
+#[derive(Default)]
+pub(super) struct Room {
+    wanted: AtomicBool,
+    went_idle: Notify,
+}
+
+impl Room {
+    /// Waits until a connection goes idle after this call.
+    ///
+    /// The waiter is registered before `wanted` is set, and a request ends
+    /// by counting down before it reads `wanted` (all sequentially
+    /// consistent): either it sees `wanted` and wakes the registered waiter,
+    /// or the look at the connections that follows this call sees its
+    /// count at zero.
+    pub(super) fn went_idle(&self) -> impl std::future::Future<Output = ()> + '_ {
+        let mut went_idle = Box::pin(self.went_idle.notified());
+        went_idle.as_mut().enable();
+        self.wanted.store(true, Ordering::SeqCst);
+        went_idle
+    }
+
+    /// No newcomer waits any more.
+    pub(super) fn filled(&self) {
+        self.wanted.store(false, Ordering::SeqCst);
     }
 }
 
@@ -140,9 +172,13 @@ struct InProgress(Arc<Activity>);
 
 impl Drop for InProgress {
     fn drop(&mut self) {
-        if self.0.in_progress.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.changed.notify_one();
-            self.0.went_idle.notify_waiters();
+        if self.0.in_progress.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if self.0.http2.load(Ordering::Acquire) {
+                self.0.changed.notify_one();
+            }
+            if self.0.room.wanted.load(Ordering::SeqCst) {
+                self.0.room.went_idle.notify_waiters();
+            }
         }
     }
 }
@@ -179,8 +215,8 @@ impl Body for Tracked {
 #[derive(Default)]
 pub(super) struct Registry {
     open: Mutex<Open>,
-    /// Signalled when a connection's last request in progress ends.
-    pub(super) went_idle: Arc<Notify>,
+    /// For a newcomer waiting for room.
+    pub(super) room: Arc<Room>,
 }
 
 #[derive(Default)]
@@ -208,7 +244,7 @@ impl Registry {
             http2: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
             changed: Notify::new(),
-            went_idle: Arc::clone(&self.went_idle),
+            room: Arc::clone(&self.room),
         });
         let id = {
             let mut open = self.lock();
@@ -236,7 +272,7 @@ impl Registry {
         let open = self.lock();
         let held = |activity: &Activity| open.per_network.get(&activity.network).copied();
         let mut idle = open.connections.values().filter(|activity| {
-            activity.in_progress.load(Ordering::Acquire) == 0
+            activity.in_progress.load(Ordering::SeqCst) == 0
                 && !activity.evicted.load(Ordering::Acquire)
         });
         // The first (longest-open) of those whose network holds the most.

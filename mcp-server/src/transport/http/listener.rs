@@ -243,14 +243,10 @@ async fn room_for(
     if let Ok(permit) = Arc::clone(slots).try_acquire_owned() {
         return Some(permit);
     }
-    loop {
-        // Enabled before looking, so that a connection going idle after
-        // the look still wakes this.
-        let went_idle = registry.went_idle.notified();
-        tokio::pin!(went_idle);
-        went_idle.as_mut().enable();
+    let permit = loop {
+        let went_idle = registry.room.went_idle();
         if registry.evict_idle() {
-            return tokio::select! {
+            break tokio::select! {
                 permit = Arc::clone(slots).acquire_owned() => permit.ok(),
                 () = drained.as_mut() => None,
             };
@@ -264,11 +260,13 @@ async fn room_for(
             *warned = Some(Instant::now());
         }
         tokio::select! {
-            permit = Arc::clone(slots).acquire_owned() => return permit.ok(),
+            permit = Arc::clone(slots).acquire_owned() => break permit.ok(),
             () = went_idle => {}
-            () = drained.as_mut() => return None,
+            () = drained.as_mut() => break None,
         }
-    }
+    };
+    registry.room.filled();
+    permit
 }
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
