@@ -193,7 +193,9 @@ impl HttpServer {
                 service.clone(),
                 Arc::clone(&builder),
                 slot,
-                stop.clone(),
+                // Its own node: a shared token would be one lock every connection
+                // takes at each of its wake-ups.
+                stop.child_token(),
             ));
         }
         drop(listener);
