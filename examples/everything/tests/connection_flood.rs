@@ -3,6 +3,7 @@
 //! flood churns through its own places while another client, from another
 //! address, is served at once, and the server never holds more than its
 //! limit of connections or file descriptors for them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
