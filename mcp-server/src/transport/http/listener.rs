@@ -232,9 +232,10 @@ impl HttpServer {
 /// A place under the limit for a connection just accepted; `None` when
 /// `drained` completes first.
 ///
-/// At the limit the longest-open idle connection makes room. With every
-/// connection busy, the newcomer (and the listen queue behind it) waits
-/// until one closes or goes idle, and then makes room.
+/// At the limit an idle connection makes room (see
+/// [`Registry::evict_idle`]). With every connection busy, the newcomer
+/// (and the listen queue behind it) waits until one closes, or goes idle
+/// and then makes room.
 async fn room_for(
     slots: &Arc<Semaphore>,
     registry: &Registry,
