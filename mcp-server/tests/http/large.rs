@@ -315,3 +315,31 @@ async fn large_bodies_in_flight_are_bounded_over_all_connections() {
     assert!(tool_text(response).await == text_of(3, 650_000));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_large_call_answered_by_a_stream_holds_its_body_until_answered() {
+    let (_, _, server) = start_audited().await;
+    let session = initialize(server.addr, "2025-11-25").await;
+    let long = text_of(9, 1_000_000);
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "hold", "arguments": {"text": long, "ms": 500}}})
+    .to_string();
+    let sent = body.len();
+    let headers = [JSON, ACCEPT, ("mcp-session-id", session.as_str())];
+    // The call outlasts the time after which a session's answer streams:
+    // the stream starts while the tool still holds the large arguments.
+    let response = send(server.addr, "POST", "/mcp", &headers, body).await;
+    assert!(
+        content_type(&response).starts_with("text/event-stream"),
+        "{:?}",
+        response.headers()
+    );
+    let held = server.service.stats().body_bytes;
+    assert!(
+        held >= sent,
+        "{held} bytes held of a {sent}-byte body while it runs"
+    );
+    assert_eq!(tool_text(response).await, long.len().to_string());
+    server.settles_to(1).await;
+    server.shutdown().await;
+}

@@ -113,6 +113,11 @@ pub(crate) struct ReadBody {
 pub(crate) struct Held(Option<OwnedSemaphorePermit>);
 
 impl Held {
+    /// What is held, to keep for as long as its request runs.
+    pub(crate) fn into_permit(self) -> Option<OwnedSemaphorePermit> {
+        self.0
+    }
+
     /// Takes `bytes` more of `budget`, unless it has not that many left.
     fn grow(&mut self, budget: &Arc<Semaphore>, bytes: usize) -> Result<(), BodyError> {
         let bytes = u32::try_from(bytes).map_err(|_| BodyError::Busy)?;

@@ -20,7 +20,7 @@ use tracing::Instrument as _;
 
 use super::body::{self, SseBody, StreamGuard};
 use super::drain::{self, Drain};
-use super::request::BodyLimits;
+use super::request::{BodyLimits, Held};
 use super::sessions::HttpSession;
 use super::shares::Caller;
 use super::{
@@ -54,7 +54,7 @@ where
         );
     }
     // What a large body holds of the bodies' budget, until it is answered.
-    let mut _held = None;
+    let mut held = None;
     // An outer McpRequestLayer read and parsed the body already.
     let parsed = match parts.extensions.get::<McpRequest>() {
         Some(typed) => typed.take_incoming(),
@@ -62,7 +62,7 @@ where
             let limits = BodyLimits::of(&shared.config);
             let bytes = match read_json_body(&parts.headers, body, limits).await {
                 Ok(read) => {
-                    _held = Some(read.held);
+                    held = Some(read.held);
                     read.bytes
                 }
                 Err(response) => return *response,
@@ -100,7 +100,7 @@ where
         return response;
     }
     let headers = &parts.headers;
-    match incoming {
+    let response = match incoming {
         Incoming::Single(message) if is_stateless(headers, &message) => {
             stateless(shared, message, headers, accept, principal, peer).await
         }
@@ -108,6 +108,11 @@ where
             stateful(shared, message, headers, accept, principal, peer).await
         }
         Incoming::Batch(items) => batch(shared, items, headers, principal).await,
+    };
+    // An answer that streams is still in progress.
+    match held.and_then(Held::into_permit) {
+        Some(permit) => response.map(|body| body.holding(Some(permit))),
+        None => response,
     }
 }
 
