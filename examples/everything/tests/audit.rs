@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,6 +16,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
+
+#[path = "support/process.rs"]
+mod process;
+use process::spawn_everything;
 
 const KEY: &str = "alice-key-0123456789";
 /// Longer than the test's stopped calls take to stop, short enough to wait
@@ -297,32 +301,16 @@ struct Everything {
 
 impl Everything {
     fn start(log: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_everything"))
-            .args(["--transport", "http", "--host", "127.0.0.1", "--port"])
-            .arg(port.to_string())
-            .env("RUST_LOG", "error")
-            .env("MCP_AUDIT_FILE", log)
-            .env("MCP_API_KEYS", format!("alice@acme:{KEY}"))
-            .env("MCP_RATE_LIMIT", "1000/min")
-            .env("MCP_TOOL_RATE_LIMITS", "test_simple_text=2/min")
-            .env("MCP_TOOL_TIMEOUT", TOOL_TIMEOUT)
-            .env("MCP_SHUTDOWN_GRACE", "0")
-            .env("MCP_SHUTDOWN_DEADLINE", "300ms")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the everything binary starts");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "the server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let keys = format!("alice@acme:{KEY}");
+        let (child, addr) = spawn_everything(&[
+            ("MCP_AUDIT_FILE", log.to_str().expect("a UTF-8 path")),
+            ("MCP_API_KEYS", &keys),
+            ("MCP_RATE_LIMIT", "1000/min"),
+            ("MCP_TOOL_RATE_LIMITS", "test_simple_text=2/min"),
+            ("MCP_TOOL_TIMEOUT", TOOL_TIMEOUT),
+            ("MCP_SHUTDOWN_GRACE", "0"),
+            ("MCP_SHUTDOWN_DEADLINE", "300ms"),
+        ]);
         Self { child, addr }
     }
 

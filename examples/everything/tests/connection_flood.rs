@@ -6,12 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
+
+#[path = "support/process.rs"]
+mod process;
+use process::spawn_everything;
 
 const LIMIT: usize = 64;
 const FLOOD: usize = 4 * LIMIT;
@@ -23,32 +27,12 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_everything"))
-            .args(["--transport", "http", "--host", "127.0.0.1", "--port"])
-            .arg(port.to_string())
-            .env("MCP_MAX_CONNECTIONS", LIMIT.to_string())
+        let (child, addr) = spawn_everything(&[
+            ("MCP_MAX_CONNECTIONS", &LIMIT.to_string()),
             // Long enough that no silent connection times out meanwhile:
             // what frees places here is the limit's own policy.
-            .env("MCP_HEADER_TIMEOUT", "120s")
-            .env("RUST_LOG", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the everything binary starts");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            ("MCP_HEADER_TIMEOUT", "120s"),
+        ]);
         Self { child, addr }
     }
 
