@@ -68,6 +68,15 @@ COPY --from=build --chown=65532:65532 /out/data /workspace
 # (DATABASE_URL for crm-mcp, DB_PATH for customer, IAM_DATA_ROOT for
 # iam-mcp); all of them point into /data. SQLite puts the temporary files it
 # may need there too, so no writable /tmp is required.
+#
+# GLIBC_TUNABLES: an allocation of 1 MiB or more gets a mapping of its own
+# and goes back to the system when freed (mmap_threshold), and malloc asks
+# for transparent huge pages (hugetlb=1), which keeps the page faults of
+# those fresh mappings as cheap as reusing memory. With glibc's defaults a
+# large message's buffers stay in the allocator's per-thread arenas after
+# the call: an 8 MiB echo raises the resident set by 50-75 MiB, against
+# about 26 MiB with these settings, at the same speed and idle size
+# (docs/performance.md, "Large bodies").
 ENV MCP_TRANSPORT=http \
     HOST=0.0.0.0 \
     PORT=8080 \
@@ -76,7 +85,8 @@ ENV MCP_TRANSPORT=http \
     DATABASE_URL=sqlite:///data/crm.db \
     DB_PATH=/data/customers.db \
     IAM_DATA_ROOT=/data/iam \
-    SQLITE_TMPDIR=/data
+    SQLITE_TMPDIR=/data \
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=1048576
 WORKDIR /data
 VOLUME ["/data"]
 USER 65532:65532

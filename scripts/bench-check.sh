@@ -4,8 +4,11 @@
 # and on one Streamable HTTP connection (session, and stateless
 # 2026-07-28), and fails when one exceeds its budget in bench/budgets.toml.
 # Instruction counts do not depend on the machine's load, so the check is
-# stable on a busy CI runner. Builds only echo-ours and loadgen (not rmcp),
-# into target/bench/check.
+# stable on a busy CI runner. Then checks that an 8 MiB echo over HTTP, with
+# the allocator settings of the image (the Dockerfile's GLIBC_TUNABLES),
+# raises the server's peak RSS by at most the budget's multiple of the
+# payload. Builds only echo-ours and loadgen (not rmcp), into
+# target/bench/check.
 #
 #   bash scripts/bench-check.sh           build (when needed), count, compare
 #   bash scripts/bench-check.sh --build   the release build only (CI starts it
@@ -52,6 +55,17 @@ for path in stdio http_session http_stateless; do
     if [ "$measured" -gt "$limit" ]; then verdict="OVER BUDGET"; status=1; fi
     printf '%-16s %12d %12d %12d  %s\n' "$path" "$measured" "$limit" "$target" "$verdict"
 done
+
+payload=8388608
+times="$(budget memory large_echo_payloads)"
+[ -n "$times" ] || { echo "bench-check: no [memory] large_echo_payloads in $budgets" >&2; exit 1; }
+out="$(large_echo echo-ours "$payload" 5 GLIBC_TUNABLES="$(image_tunables)")"
+peak="$(tail -n 1 <<<"$out")"
+limit=$(( times * payload / 1024 ))
+verdict=ok
+if [ "$peak" -gt "$limit" ]; then verdict="OVER BUDGET"; status=1; fi
+printf '%-16s %9d KiB %8d KiB  %s\n' "8 MiB echo peak" "$peak" "$limit" "$verdict"
+
 if [ "$status" -eq 0 ]; then
     echo "bench-check: passed"
 else

@@ -12,7 +12,8 @@
 # sessions, and stateless 2026-07-28), the server's peak RSS over each HTTP
 # run, the memory an idle session and an open GET event stream hold, and a
 # large message (LARGE_BYTES, 8 MiB) echoed over HTTP: the time per call
-# and how far the server's RSS rises above its idle level. Callgrind: instructions per
+# and how far the server's RSS rises above its idle level, with glibc's
+# defaults and with the GLIBC_TUNABLES the Dockerfile sets. Callgrind: instructions per
 # call, (I(N2) - I(N1)) / (N2 - N1), after CALLGRIND_WARMUP calls, on
 # stdio and on one HTTP connection. Knobs: BENCH_CALLS (calls per load
 # test, default 20000), PIPELINE (16), IDLE_SESSIONS (500), IDLE_STREAMS
@@ -41,6 +42,7 @@ large_bytes="${LARGE_BYTES:-8388608}"
 large_calls="${LARGE_CALLS:-5}"
 large_label="$(awk -v b="$large_bytes" 'BEGIN { if (b % 1048576 == 0) printf "%d MiB", b / 1048576; else printf "%d-byte", b }')"
 concurrencies=(1 16 64 256)
+tunables="$(image_tunables)"
 
 echo "bench: building echo-ours, echo-rmcp and loadgen (release)" >&2
 bench_build --features rmcp
@@ -64,10 +66,6 @@ record() {
     local row="$1" framework="$2" line="$3"
     result["$row|$framework"]="$(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
         END { printf "%d|%s / %s", v["rps"], v["p50_us"], v["p99_us"] }' <<<"$line")"
-}
-
-rss_kib() {
-    awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"
 }
 
 start_http() {
@@ -134,18 +132,22 @@ load_tests() {
         'BEGIN { printf "%.1f", (a - b) / n }')"
     stop_http
 
-    echo "bench: $framework: $large_label echo over HTTP" >&2
-    port="$(free_port)"
-    start_http "$server" "$port" --max-message-bytes $(( 2 * large_bytes ))
-    "$bench_bin/loadgen" http --url "http://127.0.0.1:$port/mcp" --warmup 10 --calls 10 >/dev/null
-    before="$(rss_kib "$server_pid" VmRSS)"
-    line="$("$bench_bin/loadgen" http --url "http://127.0.0.1:$port/mcp" --warmup 1 --calls "$large_calls" \
-        --message-bytes "$large_bytes" | tee -a "$log")"
-    record "HTTP $large_label echo" "$framework" "$line"
-    after="$(rss_kib "$server_pid" VmHWM)"
-    result["peak RSS above idle, $large_label echo (MiB)|$framework"]="$(awk -v a="$after" -v b="$before" \
-        'BEGIN { printf "%.1f", (a - b) / 1024 }')"
-    stop_http
+    large_echo_rows "$framework" ""
+    large_echo_rows "$framework" ", image's malloc settings" GLIBC_TUNABLES="$tunables"
+}
+
+# large_echo_rows FRAMEWORK SUFFIX [NAME=VALUE...]: the large echo's rows
+# (their names ending in SUFFIX), the server's environment extended by the
+# assignments (none: glibc's defaults).
+large_echo_rows() {
+    local framework="$1" suffix="$2" out
+    shift 2
+    echo "bench: $framework: $large_label echo over HTTP$suffix" >&2
+    out="$(large_echo "echo-$framework" "$large_bytes" "$large_calls" "$@")"
+    head -n 1 <<<"$out" >>"$log"
+    record "HTTP $large_label echo$suffix" "$framework" "$(head -n 1 <<<"$out")"
+    result["peak RSS above idle, $large_label echo$suffix (MiB)|$framework"]="$(tail -n 1 <<<"$out" |
+        awk '{ printf "%.1f", $1 / 1024 }')"
 }
 
 callgrind_tests() {
@@ -177,7 +179,9 @@ if [ "$callgrind" -eq 1 ]; then
 fi
 if [ "$load" -eq 1 ]; then
     rows+=("peak RSS, HTTP session run (MiB)" "peak RSS, HTTP stateless run (MiB)" "memory per idle session (KiB)"
-        "memory per open GET stream (KiB)" "HTTP $large_label echo" "peak RSS above idle, $large_label echo (MiB)")
+        "memory per open GET stream (KiB)" "HTTP $large_label echo" "peak RSS above idle, $large_label echo (MiB)"
+        "HTTP $large_label echo, image's malloc settings"
+        "peak RSS above idle, $large_label echo, image's malloc settings (MiB)")
 fi
 
 echo

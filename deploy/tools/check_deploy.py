@@ -197,6 +197,7 @@ def check_dockerfile(bins):
         "PORT=8080": r"\bPORT=8080\b",
         "a /data volume": r'^VOLUME\s+\["/data"\]',
         "cache mounts for cargo": r"--mount=type=cache,target=/usr/local/cargo/registry",
+        "glibc's large allocations mapped on their own": r"\bGLIBC_TUNABLES=\S*glibc\.malloc\.mmap_threshold=",
     }
     for what, pattern in required.items():
         scope = text if what == "cache mounts for cargo" else final

@@ -1,5 +1,6 @@
 # Shared by scripts/bench.sh and scripts/bench-check.sh: building the bench
-# crate, and counting a server's instructions per tools/call under callgrind.
+# crate, counting a server's instructions per tools/call under callgrind, and
+# a large echo's peak memory.
 # Sourced with $root set to the repository.
 
 # Valgrind from Debian, pinned like the other tools the scripts install.
@@ -71,4 +72,41 @@ instructions_per_call() {
     i1="$(callgrind_total "$dir/$name.n1.out")"
     i2="$(callgrind_total "$dir/$name.out")"
     echo $(( (i2 - i1) / (CALLGRIND_N2 - CALLGRIND_N1) ))
+}
+
+# A process's VmRSS or VmHWM, in KiB.
+rss_kib() {
+    awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"
+}
+
+# The allocator settings the Dockerfile gives every image (GLIBC_TUNABLES).
+image_tunables() {
+    local value
+    value="$(sed -n 's/.*[[:space:]]GLIBC_TUNABLES=\([^[:space:]]*\).*/\1/p' "$root/Dockerfile")"
+    [ -n "$value" ] || { echo "no GLIBC_TUNABLES in the Dockerfile" >&2; return 1; }
+    echo "$value"
+}
+
+# large_echo SERVER BYTES CALLS [NAME=VALUE...]: starts SERVER over HTTP
+# with its environment extended by the assignments, makes ten small calls,
+# then CALLS echoes of BYTES. Prints loadgen's line, then how far the
+# server's peak RSS rose above its RSS before the large calls, in KiB.
+large_echo() {
+    local server="$1" bytes="$2" calls="$3" port pid before after line status=0
+    shift 3
+    port="$(free_port)"
+    env "$@" "$bench_bin/$server" --transport http --port "$port" --max-message-bytes $(( 2 * bytes )) 2>/dev/null &
+    pid=$!
+    "$bench_bin/loadgen" http --url "http://127.0.0.1:$port/mcp" --warmup 10 --calls 10 >/dev/null || status=$?
+    if [ "$status" -eq 0 ]; then
+        before="$(rss_kib "$pid" VmRSS)"
+        line="$("$bench_bin/loadgen" http --url "http://127.0.0.1:$port/mcp" --warmup 1 --calls "$calls" \
+            --message-bytes "$bytes")" || status=$?
+        after="$(rss_kib "$pid" VmHWM)"
+    fi
+    kill -TERM "$pid"
+    wait "$pid" || true
+    [ "$status" -eq 0 ] || return "$status"
+    echo "$line"
+    echo $(( after - before ))
 }
