@@ -1,6 +1,8 @@
 //! Large calls over real sockets: many at once, on sessions and without,
 //! each answered with its own arguments and audited once with their digest
-//! as sent; a client that leaves mid-call leaves its record and nothing else.
+//! as sent; a client that leaves mid-call leaves its record and nothing else;
+//! a large body counts against the bodies' budget for as long as its call
+//! runs, also after its client left the call's stream.
 
 use std::sync::{Arc, Mutex};
 
@@ -340,6 +342,57 @@ async fn a_large_call_answered_by_a_stream_holds_its_body_until_answered() {
         "{held} bytes held of a {sent}-byte body while it runs"
     );
     assert_eq!(tool_text(response).await, long.len().to_string());
+    server.settles_to(1).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_call_whose_client_left_its_stream_counts_its_body_until_done() {
+    let (_, _, server) = start_audited().await;
+    let session = initialize(server.addr, "2025-11-25").await;
+    let long = text_of(10, 1_000_000);
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "hold", "arguments": {"text": long, "ms": 60_000}}})
+    .to_string();
+    let sent = body.len();
+    let headers = [JSON, ACCEPT, ("mcp-session-id", session.as_str())];
+    let response = send(server.addr, "POST", "/mcp", &headers, body).await;
+    assert!(
+        content_type(&response).starts_with("text/event-stream"),
+        "{:?}",
+        response.headers()
+    );
+    // The client leaves; before 2026-07-28 its request runs on, with its
+    // arguments, its answer kept for a client that resumes.
+    drop(response);
+    let mut stats = server.service.stats();
+    for _ in 0..200 {
+        stats = server.service.stats();
+        if stats.connection_tasks == 0 && stats.open_streams == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        (
+            stats.connection_tasks,
+            stats.open_streams,
+            stats.active_requests
+        ),
+        (0, 0, 1),
+        "the stream is gone, the call runs: {stats:?}"
+    );
+    assert!(
+        stats.body_bytes >= sent,
+        "{} bytes counted of a {sent}-byte body whose call still runs",
+        stats.body_bytes
+    );
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 1}})
+    .to_string();
+    let response = send(server.addr, "POST", "/mcp", &headers, cancel).await;
+    assert_eq!(response.status(), 202);
+    drop(response);
     server.settles_to(1).await;
     server.shutdown().await;
 }

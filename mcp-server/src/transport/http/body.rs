@@ -13,7 +13,6 @@ use bytes::Bytes;
 use futures_util::Stream;
 use http_body::{Body, Frame, SizeHint};
 use mcp_core::jsonrpc::Message;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::transport::Outgoing;
@@ -21,9 +20,6 @@ use crate::transport::Outgoing;
 /// The body of every response the MCP HTTP service sends.
 pub struct McpBody {
     kind: Kind,
-    /// What the request's large body holds of the bodies' budget, kept
-    /// while an answer streams: the request still runs, its params live.
-    held: Option<OwnedSemaphorePermit>,
 }
 
 enum Kind {
@@ -39,7 +35,6 @@ impl McpBody {
     pub fn full(bytes: impl Into<Bytes>) -> Self {
         Self {
             kind: Kind::Full(Some(bytes.into())),
-            held: None,
         }
     }
 
@@ -47,7 +42,6 @@ impl McpBody {
     pub fn empty() -> Self {
         Self {
             kind: Kind::Full(None),
-            held: None,
         }
     }
 
@@ -58,23 +52,12 @@ impl McpBody {
         parts.reverse();
         Self {
             kind: Kind::Parts(parts),
-            held: None,
         }
-    }
-
-    /// This body, keeping `held` until it ends if it is a stream; anything
-    /// else is the whole answer, and gives it back at once.
-    pub(crate) fn holding(mut self, held: Option<OwnedSemaphorePermit>) -> Self {
-        if matches!(self.kind, Kind::Sse(_)) {
-            self.held = held;
-        }
-        self
     }
 
     pub(crate) fn sse(body: SseBody) -> Self {
         Self {
             kind: Kind::Sse(body),
-            held: None,
         }
     }
 }

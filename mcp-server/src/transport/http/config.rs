@@ -369,7 +369,8 @@ impl HttpConfig {
     /// refused with 503 and `Retry-After`, so that a flood of large bodies
     /// (on as many connections as a client can open) cannot exhaust the
     /// server's memory. Only bodies of 64 KiB or more count, for as long as
-    /// their request is being answered.
+    /// their request runs (a session's request runs on after its client
+    /// leaves the stream it answers on).
     #[must_use]
     pub fn max_body_bytes_in_flight(mut self, bytes: usize) -> Self {
         self.body_budget = body_budget(bytes);

@@ -9,6 +9,10 @@ pub(super) struct Dispatch {
     /// 2026-07-28: a client that closes its stream cancels its request.
     pub(super) disconnect_cancels: bool,
     pub(super) timeout: Option<Duration>,
+    /// What the request's large body holds of the bodies' budget: given
+    /// back when the request is done with its params, also when its
+    /// client left a stream the request still answers on.
+    pub(super) body: Option<OwnedSemaphorePermit>,
 }
 
 pub(super) async fn dispatch(
@@ -43,6 +47,7 @@ pub(super) async fn dispatch_with(
     let server = shared.server.clone();
     let session = how.session.clone();
     let drain = shared.drain.clone();
+    let body = how.body;
     let work = async move {
         let request_id = request.id.clone();
         let answer = run(
@@ -57,7 +62,7 @@ pub(super) async fn dispatch_with(
         .await;
         // The request stops counting against every limit before its
         // answer leaves, so a client that sees it can send the next.
-        drop((permit, active));
+        drop((permit, active, body));
         if let Some(session) = session {
             session.finish(&request_id);
         }

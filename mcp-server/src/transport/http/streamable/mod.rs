@@ -15,12 +15,12 @@ use mcp_core::jsonrpc::{
 use mcp_core::meta::MetaOnly;
 use mcp_core::method;
 use mcp_core::notification;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
 use tracing::Instrument as _;
 
 use super::body::{self, SseBody, StreamGuard};
 use super::drain::{self, Drain};
-use super::request::{BodyLimits, Held};
+use super::request::BodyLimits;
 use super::sessions::HttpSession;
 use super::shares::Caller;
 use super::{
@@ -53,7 +53,8 @@ where
             "invalid request: Accept must allow application/json or text/event-stream",
         );
     }
-    // What a large body holds of the bodies' budget, until it is answered.
+    // What a large body holds of the bodies' budget: a request dispatched
+    // takes it along, anything else gives it back once answered.
     let mut held = None;
     // An outer McpRequestLayer read and parsed the body already.
     let parsed = match parts.extensions.get::<McpRequest>() {
@@ -62,7 +63,7 @@ where
             let limits = BodyLimits::of(&shared.config);
             let bytes = match read_json_body(&parts.headers, body, limits).await {
                 Ok(read) => {
-                    held = Some(read.held);
+                    held = read.held.into_permit();
                     read.bytes
                 }
                 Err(response) => return *response,
@@ -100,19 +101,14 @@ where
         return response;
     }
     let headers = &parts.headers;
-    let response = match incoming {
+    match incoming {
         Incoming::Single(message) if is_stateless(headers, &message) => {
-            stateless(shared, message, headers, accept, principal, peer).await
+            stateless(shared, message, headers, accept, principal, peer, held).await
         }
         Incoming::Single(message) => {
-            stateful(shared, message, headers, accept, principal, peer).await
+            stateful(shared, message, headers, accept, principal, peer, held).await
         }
         Incoming::Batch(items) => batch(shared, items, headers, principal).await,
-    };
-    // An answer that streams is still in progress.
-    match held.and_then(Held::into_permit) {
-        Some(permit) => response.map(|body| body.holding(Some(permit))),
-        None => response,
     }
 }
 
@@ -175,6 +171,7 @@ async fn stateless(
     accept: Accept,
     principal: Option<Arc<Principal>>,
     peer: Option<std::net::IpAddr>,
+    body: Option<OwnedSemaphorePermit>,
 ) -> Response<McpBody> {
     let Message::Request(request) = message else {
         // Notifications (and stray responses) need no answer; a stateless
@@ -206,6 +203,7 @@ async fn stateless(
             session: None,
             disconnect_cancels: true,
             timeout,
+            body,
         },
     )
     .await
@@ -218,6 +216,7 @@ async fn stateful(
     accept: Accept,
     principal: Option<Arc<Principal>>,
     peer: Option<std::net::IpAddr>,
+    body: Option<OwnedSemaphorePermit>,
 ) -> Response<McpBody> {
     if let Message::Request(request) = &message
         && request.method == method::INITIALIZE
@@ -277,6 +276,7 @@ async fn stateful(
                     // A dropped stream is not a cancellation before 2026-07-28.
                     disconnect_cancels: false,
                     timeout: Some(shared.config.request_timeout),
+                    body,
                 },
                 cancellation,
             )
