@@ -76,6 +76,8 @@ mod connections;
 mod floods;
 #[path = "http/large.rs"]
 mod large;
+#[path = "http/refusals.rs"]
+mod refusals;
 #[path = "http/resume.rs"]
 mod resume;
 

@@ -132,7 +132,7 @@ struct StreamState {
 /// the answer arrives on the stream.
 pub(super) async fn post<B>(shared: &Arc<Shared>, request: Request<B>) -> Response<McpBody>
 where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send,
     B::Error: Into<BoxError>,
 {
     let principal = super::principal_of(&request);
@@ -224,7 +224,7 @@ async fn read_message<B>(
     body: B,
 ) -> Result<Bytes, Box<Response<McpBody>>>
 where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send,
     B::Error: Into<BoxError>,
 {
     if let Some(typed) = parts.extensions.get::<McpRequest>() {

@@ -294,7 +294,7 @@ impl McpService {
     /// connection idles.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<McpBody>
     where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
     {
         let config = &self.shared.config;
@@ -305,6 +305,14 @@ impl McpService {
         } else {
             None
         };
+        // The body is lent to the routing, so that what it leaves unread
+        // can be read after it (see `request::drain`): unless the client
+        // waits for `100 Continue` before it sends the body, which reading
+        // it would ask for.
+        let may_drain = !request.headers().contains_key(header::EXPECT);
+        let (parts, body) = request.into_parts();
+        let mut body = std::pin::pin!(body);
+        let request = Request::from_parts(parts, body.as_mut());
         let mut response = if request.method() == Method::OPTIONS && cors_origin.is_some() {
             preflight(request.headers())
         } else if request.extensions().get::<layers::Traced>().is_some() {
@@ -314,6 +322,14 @@ impl McpService {
             let span = request::span_of(&request);
             Box::pin(tracing::Instrument::instrument(self.route(request), span)).await
         };
+        if !body.is_end_stream() {
+            let deadline = tokio::time::Instant::now() + config.body_timeout;
+            if !(may_drain && request::drain(body, deadline).await) && http1 {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+        }
         if inline {
             finish(config, &mut response, cors_origin.as_deref());
         }
@@ -329,7 +345,7 @@ impl McpService {
 
     async fn route<B>(&self, request: Request<B>) -> Response<McpBody>
     where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
     {
         let shared = &self.shared;
@@ -470,7 +486,7 @@ impl McpService {
     /// The MCP endpoints, for an authenticated request.
     async fn serve_mcp<B>(&self, endpoint: Endpoint, request: Request<B>) -> Response<McpBody>
     where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
     {
         let shared = &self.shared;

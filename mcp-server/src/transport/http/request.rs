@@ -1,5 +1,6 @@
 //! Reading a request: its headers and its JSON body, within limits.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -159,16 +160,27 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
+    // A refusal is answered once what is left of the body has been read
+    // (see `drain`), within the same time limit as the body itself.
+    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let mut body = std::pin::pin!(body);
+    let max = u64::try_from(limits.max_bytes).unwrap_or(u64::MAX);
+    let declared = header_str(headers, header::CONTENT_LENGTH)
+        .and_then(|length| length.trim().parse::<u64>().ok());
+    // A client that waits for `100 Continue` sends no body unless it is
+    // read: a refusal goes out at once.
+    let may_drain = !headers.contains_key(header::EXPECT);
     if !is_json_content(headers) {
-        return Err(Box::new(error(
+        let response = error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             None,
             error_code::INVALID_REQUEST,
             "invalid request: Content-Type must be application/json",
-        )));
+        );
+        return Err(refuse(body, may_drain, deadline, response).await);
     }
     let too_large = || {
-        Box::new(error(
+        error(
             StatusCode::PAYLOAD_TOO_LARGE,
             None,
             error_code::INVALID_REQUEST,
@@ -176,38 +188,91 @@ where
                 "invalid request: the body is larger than {} bytes",
                 limits.max_bytes
             ),
-        ))
+        )
     };
-    // A body declared too large is refused before any of it is read, rather
-    // than waited for until the body timeout.
-    let max = u64::try_from(limits.max_bytes).unwrap_or(u64::MAX);
-    let declared = header_str(headers, header::CONTENT_LENGTH)
-        .and_then(|length| length.trim().parse::<u64>().ok());
+    // A body declared too large is refused before any of it is kept.
     if declared.is_some_and(|length| length > max) || body.size_hint().lower() > max {
-        return Err(too_large());
+        return Err(refuse(body, may_drain, deadline, too_large()).await);
     }
     let declared = declared.and_then(|length| usize::try_from(length).ok());
-    let reading = read_body(body, limits.max_bytes, declared, &limits.budget);
-    match tokio::time::timeout(limits.timeout, reading).await {
-        Ok(Ok(read)) => Ok(read),
-        Ok(Err(BodyError::TooLarge)) => Err(too_large()),
-        Ok(Err(BodyError::Busy)) => Err(Box::new(super::busy(
-            None,
-            "too many bytes of request bodies in progress",
-        ))),
-        Ok(Err(BodyError::Read(e))) => Err(Box::new(error(
-            StatusCode::BAD_REQUEST,
-            None,
-            error_code::PARSE_ERROR,
-            format!("parse error: the body could not be read: {e}"),
-        ))),
-        Err(_) => Err(Box::new(error(
-            StatusCode::REQUEST_TIMEOUT,
-            None,
-            error_code::INVALID_REQUEST,
-            "invalid request: the body took too long to arrive",
-        ))),
+    let reading = read_body(body.as_mut(), limits.max_bytes, declared, &limits.budget);
+    let response = match tokio::time::timeout_at(deadline, reading).await {
+        Ok(Ok(read)) => return Ok(read),
+        Ok(Err(BodyError::TooLarge)) => too_large(),
+        Ok(Err(BodyError::Busy)) => {
+            super::busy(None, "too many bytes of request bodies in progress")
+        }
+        Ok(Err(BodyError::Read(e))) => {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                None,
+                error_code::PARSE_ERROR,
+                format!("parse error: the body could not be read: {e}"),
+            )));
+        }
+        Err(_) => {
+            return Err(Box::new(error(
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                error_code::INVALID_REQUEST,
+                "invalid request: the body took too long to arrive",
+            )));
+        }
+    };
+    Err(refuse(body, may_drain, deadline, response).await)
+}
+
+/// `response`, once the rest of the refused body is read, where it may be.
+async fn refuse<B>(
+    body: Pin<&mut B>,
+    may_drain: bool,
+    deadline: tokio::time::Instant,
+    response: Response<McpBody>,
+) -> Box<Response<McpBody>>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    if may_drain {
+        drain(body, deadline).await;
     }
+    Box::new(response)
+}
+
+/// The most of a request body read and dropped after its answer is ready.
+const DRAIN_MAX: u64 = 64 << 20;
+
+/// Reads what is left of a request body that will not be used, and drops
+/// it: true once the body has ended. hyper closes a connection whose request
+/// body was not read to its end, and a client still sending one (a body
+/// refused with 413, or a request refused with 401 or 429 before its body
+/// was looked at) then has its writes fail with the connection reset before
+/// it reads the answer: it sees a broken connection where an error was
+/// sent. At most [`DRAIN_MAX`] bytes, until `deadline`; a body declared
+/// larger is not read at all.
+pub(crate) async fn drain<B>(mut body: Pin<&mut B>, deadline: tokio::time::Instant) -> bool
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    if body.is_end_stream() {
+        return true;
+    }
+    if body.size_hint().lower() > DRAIN_MAX {
+        return false;
+    }
+    let mut left = DRAIN_MAX;
+    let draining = async {
+        while let Some(frame) = body.as_mut().frame().await {
+            let Ok(frame) = frame else { return false };
+            if let Some(data) = frame.data_ref() {
+                let Some(rest) = left.checked_sub(data.len() as u64) else {
+                    return false;
+                };
+                left = rest;
+            }
+        }
+        true
+    };
+    tokio::time::timeout_at(deadline, draining).await == Ok(true)
 }
 
 /// Why a body could not be read whole.

@@ -38,7 +38,7 @@ use super::request::names::{self, PROTOCOL_VERSION, SESSION_ID};
 
 pub(super) async fn post<B>(shared: &Arc<Shared>, request: Request<B>) -> Response<McpBody>
 where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send,
     B::Error: Into<BoxError>,
 {
     let principal = super::principal_of(&request);
