@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the official MCP clients (TypeScript v1 and v2, Python) against the
 # hello example server: over stdio, then over HTTP (Streamable HTTP and the
-# legacy HTTP+SSE transport) on one listener; the Python client against
+# legacy HTTP+SSE transport) on one listener; the TypeScript and Python
+# clients pipelining large messages to it over stdio and Streamable HTTP (32
+# calls at once of up to 3 MiB each, answered byte for byte, and a call over
+# the size limit refused cleanly); the Python client against
 # the customer and CRM examples over HTTP, the job-search example and the
 # suite (the three mounted into one) over stdio; both clients against the SQL report and Jira servers over stdio and
 # HTTP; the workspace agent, answering its sampling requests with a
@@ -75,6 +78,9 @@ run node tests/clients/ts_http.mjs
 run tests/clients/.venv/bin/python tests/clients/py_http.py
 # A proxy cuts an SSE stream mid-call; the client resumes it (Last-Event-ID).
 run timeout 60 tests/clients/.venv/bin/python tests/clients/py_resume.py
+# Large messages, pipelined, over stdio (HELLO_BIN) and HTTP (HELLO_URL).
+run timeout 120 node tests/clients/ts_large.mjs
+run timeout 120 tests/clients/.venv/bin/python tests/clients/py_large.py
 
 data_dir=$(mktemp -d)
 port=$(free_port)
