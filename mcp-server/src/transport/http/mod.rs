@@ -323,8 +323,12 @@ impl McpService {
             Box::pin(tracing::Instrument::instrument(self.route(request), span)).await
         };
         if !body.is_end_stream() {
+            // A body refused as too slow (408) has had its time already.
             let deadline = tokio::time::Instant::now() + config.body_timeout;
-            if !(may_drain && request::drain(body, deadline).await) && http1 {
+            let drained = may_drain
+                && response.status() != StatusCode::REQUEST_TIMEOUT
+                && request::drain(body, deadline).await;
+            if !drained && http1 {
                 response
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
