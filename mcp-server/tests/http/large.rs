@@ -318,24 +318,35 @@ async fn large_bodies_in_flight_are_bounded_over_all_connections() {
     server.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_large_call_answered_by_a_stream_holds_its_body_until_answered() {
-    let (_, _, server) = start_audited().await;
+/// Starts a session's `hold` call of a 1 MB text, waiting `ms`, that
+/// outlasts the time after which a session's answer streams: returns the
+/// event-stream response (the tool still holding the large arguments),
+/// the text, the body's length and the session id.
+async fn streamed_hold(
+    server: &Running,
+    seed: usize,
+    ms: u64,
+) -> (hyper::Response<Incoming>, String, usize, String) {
     let session = initialize(server.addr, "2025-11-25").await;
-    let long = text_of(9, 1_000_000);
+    let long = text_of(seed, 1_000_000);
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "hold", "arguments": {"text": long, "ms": 500}}})
+        "params": {"name": "hold", "arguments": {"text": long, "ms": ms}}})
     .to_string();
     let sent = body.len();
     let headers = [JSON, ACCEPT, ("mcp-session-id", session.as_str())];
-    // The call outlasts the time after which a session's answer streams:
-    // the stream starts while the tool still holds the large arguments.
     let response = send(server.addr, "POST", "/mcp", &headers, body).await;
     assert!(
         content_type(&response).starts_with("text/event-stream"),
         "{:?}",
         response.headers()
     );
+    (response, long, sent, session)
+}
+
+#[tokio::test]
+async fn a_large_call_answered_by_a_stream_holds_its_body_until_answered() {
+    let (_, _, server) = start_audited().await;
+    let (response, long, sent, _) = streamed_hold(&server, 9, 500).await;
     let held = server.service.stats().body_bytes;
     assert!(
         held >= sent,
@@ -349,19 +360,7 @@ async fn a_large_call_answered_by_a_stream_holds_its_body_until_answered() {
 #[tokio::test]
 async fn a_session_call_whose_client_left_its_stream_counts_its_body_until_done() {
     let (_, _, server) = start_audited().await;
-    let session = initialize(server.addr, "2025-11-25").await;
-    let long = text_of(10, 1_000_000);
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "hold", "arguments": {"text": long, "ms": 60_000}}})
-    .to_string();
-    let sent = body.len();
-    let headers = [JSON, ACCEPT, ("mcp-session-id", session.as_str())];
-    let response = send(server.addr, "POST", "/mcp", &headers, body).await;
-    assert!(
-        content_type(&response).starts_with("text/event-stream"),
-        "{:?}",
-        response.headers()
-    );
+    let (response, _, sent, session) = streamed_hold(&server, 10, 60_000).await;
     // The client leaves; before 2026-07-28 its request runs on, with its
     // arguments, its answer kept for a client that resumes.
     drop(response);
@@ -390,6 +389,7 @@ async fn a_session_call_whose_client_left_its_stream_counts_its_body_until_done(
     let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
         "params": {"requestId": 1}})
     .to_string();
+    let headers = [JSON, ACCEPT, ("mcp-session-id", session.as_str())];
     let response = send(server.addr, "POST", "/mcp", &headers, cancel).await;
     assert_eq!(response.status(), 202);
     drop(response);
